@@ -1,0 +1,35 @@
+package dev.backstop.schemas;
+
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.NewTopic;
+
+/**
+ * Backstop's topics. Every message is keyed by addon id, so one addon's events stay in order.
+ *
+ * <p>All three are the record of what happened: they keep their whole history (no time-based
+ * deletion, no compaction), so that replaying them from offset 0 rebuilds every service's state.
+ */
+public final class Topics {
+
+  /** AddonRegistered, AddonChanged, AddonRemoved. */
+  public static final String ADDONS = "backstop.addons";
+
+  /** BackupRequested, from the scheduler (daily) and the gateway (manual). */
+  public static final String BACKUP_REQUESTS = "backstop.backup-requests";
+
+  /** BackupStarted, BackupCompleted, BackupFailed (dump-worker) and BackupPruned (retention). */
+  public static final String BACKUP_EVENTS = "backstop.backup-events";
+
+  private static final Map<String, String> KEEP_FOREVER =
+      Map.of("retention.ms", "-1", "retention.bytes", "-1", "cleanup.policy", "delete");
+
+  private Topics() {}
+
+  /** The topic definitions every service declares at start-up; creating an existing topic is a no-op. */
+  public static List<NewTopic> definitions(int partitions, short replicationFactor) {
+    return List.of(ADDONS, BACKUP_REQUESTS, BACKUP_EVENTS).stream()
+        .map(name -> new NewTopic(name, partitions, replicationFactor).configs(KEEP_FOREVER))
+        .toList();
+  }
+}
