@@ -1,0 +1,53 @@
+package dev.backstop.worker.messaging;
+
+import dev.backstop.schemas.events.AddonChanged;
+import dev.backstop.schemas.events.AddonRegistered;
+import dev.backstop.schemas.events.AddonRemoved;
+import dev.backstop.schemas.events.BackupRequested;
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.worker.catalog.AddonCatalog;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.dump.DumpEngine;
+import dev.backstop.worker.dump.PostgresDumpEngine;
+import dev.backstop.worker.job.BackupJob;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.avro.specific.SpecificRecord;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The worker's handlers: {@code backstop.addons} into its catalog, {@code backstop.backup-requests} into jobs. */
+@Configuration
+public class WorkerMessagingConfiguration {
+
+  @Bean
+  public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
+    return Map.of(Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getDumpTimeout()));
+  }
+
+  @Bean
+  public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
+    return event -> {
+      switch (event) {
+        case AddonRegistered e -> catalog.upsert(e.getAddon(), e.getRevision());
+        case AddonChanged e -> catalog.upsert(e.getAddon(), e.getRevision());
+        case AddonRemoved e -> catalog.markRemoved(e.getAddonId(), e.getRevision());
+        default -> { }
+      }
+    };
+  }
+
+  @Bean
+  public Consumer<SpecificRecord> backupRequests(BackupJob job) {
+    return event -> {
+      if (event instanceof BackupRequested request) {
+        try {
+          job.handle(request);
+        } catch (java.io.IOException e) {
+          throw new UncheckedIOException("backup " + request.getBackupId() + " could not be stored", e);
+        }
+      }
+    };
+  }
+}

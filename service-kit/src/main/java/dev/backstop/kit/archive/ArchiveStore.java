@@ -1,0 +1,33 @@
+package dev.backstop.kit.archive;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+
+/**
+ * Where backup archives live. An archive becomes visible only once it is stored whole: readers never
+ * see a partial one. Keys are relative paths such as {@code <addon>/<backup>/<archive name>}.
+ */
+public interface ArchiveStore {
+
+  /** Stores the file's bytes under {@code key}, atomically replacing nothing that exists already. */
+  void put(String key, Path file) throws IOException;
+
+  /** Opens the archive for reading from {@code offset}; {@link NoSuchArchiveException} if it is not there. */
+  InputStream open(String key, long offset) throws IOException;
+
+  /** Size in bytes; {@link NoSuchArchiveException} if it is not there. */
+  long size(String key) throws IOException;
+
+  boolean exists(String key) throws IOException;
+
+  /** Deletes the archive. Idempotent: returns false, and does nothing, when it is already gone. */
+  boolean delete(String key) throws IOException;
+
+  /** The archive asked for is not in the store. */
+  class NoSuchArchiveException extends IOException {
+    public NoSuchArchiveException(String key) {
+      super("no archive " + key);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+package dev.backstop.kit.archive;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.UUID;
+
+/**
+ * Archives as files under a root directory. A put copies into a hidden temporary file beside the
+ * target and renames it, so a reader sees the whole archive or nothing.
+ */
+public class FilesystemArchiveStore implements ArchiveStore {
+
+  private final Path root;
+
+  public FilesystemArchiveStore(Path root) {
+    this.root = root.toAbsolutePath().normalize();
+  }
+
+  @Override
+  public void put(String key, Path file) throws IOException {
+    Path target = resolve(key);
+    Files.createDirectories(target.getParent());
+    Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+    try {
+      Files.copy(file, partial);
+      try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+        channel.force(true);
+      }
+      try {
+        Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(partial, target);
+      }
+    } finally {
+      Files.deleteIfExists(partial);
+    }
+  }
+
+  @Override
+  public InputStream open(String key, long offset) throws IOException {
+    try {
+      FileChannel channel = FileChannel.open(resolve(key), StandardOpenOption.READ);
+      channel.position(offset);
+      return Channels.newInputStream(channel);
+    } catch (NoSuchFileException e) {
+      throw new NoSuchArchiveException(key);
+    }
+  }
+
+  @Override
+  public long size(String key) throws IOException {
+    try {
+      return Files.size(resolve(key));
+    } catch (NoSuchFileException e) {
+      throw new NoSuchArchiveException(key);
+    }
+  }
+
+  @Override
+  public boolean exists(String key) {
+    return Files.isRegularFile(resolve(key));
+  }
+
+  @Override
+  public boolean delete(String key) throws IOException {
+    Path target = resolve(key);
+    boolean deleted = Files.deleteIfExists(target);
+    // drop the now empty <addon>/<backup> folders; another backup's files keep theirs
+    for (Path dir = target.getParent(); dir != null && !dir.equals(root); dir = dir.getParent()) {
+      try (var entries = Files.list(dir)) {
+        if (entries.findAny().isPresent()) {
+          break;
+        }
+      } catch (NoSuchFileException e) {
+        continue;
+      }
+      Files.deleteIfExists(dir);
+    }
+    return deleted;
+  }
+
+  private Path resolve(String key) {
+    Path path = root.resolve(key).normalize();
+    if (!path.startsWith(root) || path.equals(root)) {
+      throw new IllegalArgumentException("archive key escapes the store: " + key);
+    }
+    return path;
+  }
+}

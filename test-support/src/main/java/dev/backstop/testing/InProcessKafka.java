@@ -1,0 +1,116 @@
+package dev.backstop.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+
+/**
+ * A real Kafka broker in KRaft mode (one node, broker and controller) inside this JVM, keeping its
+ * log under a directory so that a restart finds its topics again. Used by the embedded mode and by
+ * tests; the wire protocol is the real one, so clients cannot tell it from a separate broker.
+ */
+public final class InProcessKafka implements AutoCloseable {
+
+  private final KafkaRaftServer server;
+  private final String bootstrapServers;
+
+  private InProcessKafka(KafkaRaftServer server, String bootstrapServers) {
+    this.server = server;
+    this.bootstrapServers = bootstrapServers;
+  }
+
+  /**
+   * Formats {@code dir} on first use and starts the broker. A port of 0 picks a free one; the
+   * embedded mode passes fixed ports because the controller's address is part of the stored quorum.
+   */
+  public static InProcessKafka start(Path dir, int brokerPort, int controllerPort) {
+    try {
+      Files.createDirectories(dir);
+      int port = brokerPort == 0 ? freePort() : brokerPort;
+      int cport = controllerPort == 0 ? freePort() : controllerPort;
+      Path logDir = dir.resolve("log");
+      Properties props = new Properties();
+      props.put("process.roles", "broker,controller");
+      props.put("node.id", "1");
+      props.put("controller.quorum.voters", "1@127.0.0.1:" + cport);
+      props.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + cport);
+      props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+      props.put("controller.listener.names", "CONTROLLER");
+      props.put("inter.broker.listener.name", "PLAINTEXT");
+      props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+      props.put("log.dirs", logDir.toString());
+      props.put("offsets.topic.replication.factor", "1");
+      props.put("offsets.topic.num.partitions", "3");
+      props.put("transaction.state.log.replication.factor", "1");
+      props.put("transaction.state.log.min.isr", "1");
+      props.put("share.coordinator.state.topic.replication.factor", "1");
+      props.put("share.coordinator.state.topic.min.isr", "1");
+      props.put("group.initial.rebalance.delay.ms", "0");
+      props.put("num.partitions", "1");
+      props.put("auto.create.topics.enable", "true");
+
+      Path config = dir.resolve("server.properties");
+      try (var out = Files.newOutputStream(config)) {
+        props.store(out, "in-process Kafka broker written by Backstop; regenerated at each start");
+      }
+      if (!Files.exists(logDir.resolve("meta.properties"))) {
+        format(config);
+      }
+      KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props), Time.SYSTEM);
+      server.startup();
+      return new InProcessKafka(server, "127.0.0.1:" + port);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A throwaway broker under a temporary directory, for tests. */
+  public static InProcessKafka startTemporary() {
+    try {
+      return start(Files.createTempDirectory("backstop-kafka"), 0, 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  @Override
+  public void close() {
+    server.shutdown();
+    server.awaitShutdown();
+  }
+
+  private static void format(Path config) {
+    ByteArrayOutputStream output = new ByteArrayOutputStream();
+    int exit;
+    try (PrintStream print = new PrintStream(output, true, StandardCharsets.UTF_8)) {
+      exit = StorageTool.execute(
+          new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c", config.toString(), "--ignore-formatted"},
+          print);
+    }
+    if (exit != 0) {
+      throw new IllegalStateException("formatting the Kafka log failed: " + output.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      socket.setReuseAddress(true);
+      return socket.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package dev.backstop.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.mongodb.client.MongoClients;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.schemas.events.BackupRequested;
+import dev.backstop.schemas.serde.EventDeserializer;
+import dev.backstop.schemas.serde.EventSerializer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.bson.Document;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class InProcessInfrastructureTest {
+
+  @Test
+  void broker_keeps_events_across_a_restart_of_its_directory(@TempDir Path dir) throws Exception {
+    BackupRequested event = new BackupRequested("b1", "addon-1", "app", BackupKind.MANUAL, Instant.parse("2026-11-21T10:00:00Z"), null);
+    int port = InProcessKafka.freePort();
+    int cport = InProcessKafka.freePort();
+    try (InProcessKafka kafka = InProcessKafka.start(dir, port, cport);
+        var producer = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()),
+            new StringSerializer(), new EventSerializer())) {
+      producer.send(new ProducerRecord<>("t", "addon-1", event)).get();
+    }
+    try (InProcessKafka kafka = InProcessKafka.start(dir, port, cport);
+        var consumer = new KafkaConsumer<>(Map.<String, Object>of(
+            "bootstrap.servers", kafka.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG, "g",
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(), new EventDeserializer())) {
+      consumer.subscribe(List.of("t"));
+      var records = consumer.poll(Duration.ofSeconds(20));
+      assertThat(records.count()).isEqualTo(1);
+      var record = records.iterator().next();
+      assertThat(record.key()).isEqualTo("addon-1");
+      assertThat(record.value()).isEqualTo(event);
+    }
+  }
+
+  @Test
+  void mongo_store_keeps_documents_in_its_file(@TempDir Path dir) {
+    try (InProcessMongo mongo = InProcessMongo.persistent(dir, 0); var client = MongoClients.create(mongo.uri())) {
+      client.getDatabase("d").getCollection("c").insertOne(new Document("_id", "x").append("v", 1));
+    }
+    assertThat(Files.exists(dir.resolve("backstop.mv"))).isTrue();
+    try (InProcessMongo mongo = InProcessMongo.persistent(dir, 0); var client = MongoClients.create(mongo.uri())) {
+      assertThat(client.getDatabase("d").getCollection("c").find().first()).containsEntry("v", 1);
+    }
+  }
+}
