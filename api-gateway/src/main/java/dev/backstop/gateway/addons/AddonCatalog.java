@@ -1,0 +1,94 @@
+package dev.backstop.gateway.addons;
+
+import static com.mongodb.client.model.Filters.and;
+import static com.mongodb.client.model.Filters.eq;
+import static com.mongodb.client.model.Filters.lt;
+
+import com.mongodb.ErrorCategory;
+import com.mongodb.MongoWriteException;
+import com.mongodb.client.MongoCollection;
+import com.mongodb.client.MongoDatabase;
+import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.Sorts;
+import com.mongodb.client.model.UpdateOptions;
+import com.mongodb.client.model.Updates;
+import dev.backstop.schemas.events.AddonSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.bson.Document;
+import org.bson.conversions.Bson;
+import org.springframework.stereotype.Component;
+
+/** The gateway's view of addons (never the password): who owns which addon, its plan, engine and status. */
+@Component
+public class AddonCatalog {
+
+  private final MongoCollection<Document> addons;
+
+  public AddonCatalog(MongoDatabase database) {
+    this.addons = database.getCollection("addons");
+    addons.createIndex(Indexes.ascending("appName"));
+  }
+
+  /** An addon as the API shows it. */
+  public record Addon(String id, String appName, String engine, String plan, String database, List<Document> nodes,
+      Document schedule, boolean removed, long revision) {}
+
+  public boolean upsert(AddonSpec spec, long revision) {
+    return write(spec.getAddonId(), revision, Updates.combine(
+        Updates.set("revision", revision),
+        Updates.set("appName", spec.getAppName()),
+        Updates.set("engine", spec.getEngine().name()),
+        Updates.set("plan", spec.getPlan().name()),
+        Updates.set("database", spec.getDatabase()),
+        Updates.set("nodes", spec.getNodes().stream()
+            .map(n -> new Document("role", n.getRole().name()).append("host", n.getHost()).append("port", n.getPort()))
+            .toList()),
+        Updates.set("schedule", new Document("enabled", spec.getSchedule().getEnabled())
+            .append("hour", spec.getSchedule().getHour()).append("timezone", spec.getSchedule().getTimezone())),
+        Updates.set("removed", false)));
+  }
+
+  public boolean markRemoved(String addonId, long revision) {
+    return write(addonId, revision, Updates.combine(Updates.set("revision", revision), Updates.set("removed", true)));
+  }
+
+  public Optional<Addon> find(String addonId) {
+    return Optional.ofNullable(addons.find(eq("_id", addonId)).first()).filter(d -> d.getString("appName") != null).map(AddonCatalog::toAddon);
+  }
+
+  /** The app's addon, or empty if the addon does not exist or belongs to another app (the caller cannot tell which). */
+  public Optional<Addon> findForApp(String appName, String addonId) {
+    return find(addonId).filter(a -> a.appName().equals(appName));
+  }
+
+  public List<Addon> ofApp(String appName) {
+    List<Addon> result = new ArrayList<>();
+    addons.find(eq("appName", appName)).sort(Sorts.ascending("_id")).forEach(d -> result.add(toAddon(d)));
+    return result;
+  }
+
+  public long revision(String addonId) {
+    Document d = addons.find(eq("_id", addonId)).first();
+    return d == null ? 0 : d.getLong("revision");
+  }
+
+  private boolean write(String addonId, long revision, Bson update) {
+    try {
+      var result = addons.updateOne(and(eq("_id", addonId), lt("revision", revision)), update, new UpdateOptions().upsert(true));
+      return result.getModifiedCount() > 0 || result.getUpsertedId() != null;
+    } catch (MongoWriteException e) {
+      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private static Addon toAddon(Document d) {
+    return new Addon(d.getString("_id"), d.getString("appName"), d.getString("engine"), d.getString("plan"),
+        d.getString("database"), d.getList("nodes", Document.class, List.of()), d.get("schedule", Document.class),
+        d.getBoolean("removed", false), d.getLong("revision"));
+  }
+}

@@ -1,0 +1,92 @@
+package dev.backstop.gateway.backups;
+
+import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.gateway.backups.BackupListing.Row;
+import dev.backstop.gateway.backups.BackupListing.Status;
+import dev.backstop.gateway.web.ApiProblem;
+import dev.backstop.kit.messaging.EventPublisher;
+import dev.backstop.schemas.Topics;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.schemas.events.BackupRequested;
+import java.net.URI;
+import java.time.Clock;
+import java.util.List;
+import java.util.Locale;
+import org.bson.types.ObjectId;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/** An app's backups: list them, look at one, ask for a manual one. */
+@RestController
+@RequestMapping("/v1/apps/{appName}/addons/{addonId}/backups")
+public class BackupController {
+
+  private final AddonCatalog addons;
+  private final BackupListing listing;
+  private final EventPublisher publisher;
+  private final Clock clock;
+
+  public BackupController(AddonCatalog addons, BackupListing listing, EventPublisher publisher, Clock clock) {
+    this.addons = addons;
+    this.listing = listing;
+    this.publisher = publisher;
+    this.clock = clock;
+  }
+
+  /** A backup as the API shows it; sizes in bytes, times in ISO-8601 UTC. */
+  public record BackupView(String id, String createdAt, Long size, String status, String kind, String node,
+      String archiveName, String sha256, String reason, String completedAt) {
+
+    static BackupView of(Row r) {
+      return new BackupView(r.id(), str(r.createdAt()), r.size(), r.status().name().toLowerCase(Locale.ROOT),
+          r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT), r.node(), r.archiveName(), r.sha256(), r.reason(),
+          str(r.completedAt()));
+    }
+
+    private static String str(Object o) {
+      return o == null ? null : o.toString();
+    }
+  }
+
+  @GetMapping
+  public List<BackupView> list(@PathVariable String appName, @PathVariable String addonId) {
+    requireAddon(appName, addonId);
+    return listing.ofAddon(addonId).stream().map(BackupView::of).toList();
+  }
+
+  @GetMapping("/{backupId}")
+  public BackupView one(@PathVariable String appName, @PathVariable String addonId, @PathVariable String backupId) {
+    requireAddon(appName, addonId);
+    return listing.find(addonId, backupId).map(BackupView::of)
+        .orElseThrow(() -> ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+  }
+
+  @PostMapping
+  public ResponseEntity<BackupView> create(@PathVariable String appName, @PathVariable String addonId) {
+    var addon = requireAddon(appName, addonId);
+    if (addon.removed()) {
+      throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addonId + " was removed: no new backups");
+    }
+    if ("SANDBOX".equals(addon.plan())) {
+      throw ApiProblem.conflict("sandbox-has-no-backups", "No backups on Sandbox plans",
+          "Sandbox plans have no backups: upgrade addon " + addonId + " to Starter or Business to back it up");
+    }
+    String id = new ObjectId().toHexString();
+    var request = new BackupRequested(id, addonId, appName, BackupKind.MANUAL, clock.instant(), null);
+    publisher.publish(Topics.BACKUP_REQUESTS, addonId, request);
+    listing.advance(id, Status.PENDING, BackupEventsConfiguration.requested(request));
+    Row row = listing.find(addonId, id).orElseThrow();
+    return ResponseEntity.accepted()
+        .location(URI.create("/v1/apps/" + appName + "/addons/" + addonId + "/backups/" + id))
+        .body(BackupView.of(row));
+  }
+
+  private AddonCatalog.Addon requireAddon(String appName, String addonId) {
+    return addons.findForApp(appName, addonId)
+        .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
+  }
+}

@@ -1,0 +1,77 @@
+package dev.backstop.gateway.backups;
+
+import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.gateway.backups.BackupListing.Status;
+import dev.backstop.schemas.events.AddonChanged;
+import dev.backstop.schemas.events.AddonRegistered;
+import dev.backstop.schemas.events.AddonRemoved;
+import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupPruned;
+import dev.backstop.schemas.events.BackupRequested;
+import dev.backstop.schemas.events.BackupStarted;
+import java.util.function.Consumer;
+import org.apache.avro.specific.SpecificRecord;
+import org.bson.Document;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** Builds the gateway's addon catalog and backup listing from the topics. */
+@Configuration
+public class BackupEventsConfiguration {
+
+  @Bean
+  public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
+    return event -> {
+      switch (event) {
+        case AddonRegistered e -> catalog.upsert(e.getAddon(), e.getRevision());
+        case AddonChanged e -> catalog.upsert(e.getAddon(), e.getRevision());
+        case AddonRemoved e -> catalog.markRemoved(e.getAddonId(), e.getRevision());
+        default -> { }
+      }
+    };
+  }
+
+  @Bean
+  public Consumer<SpecificRecord> backupRequests(BackupListing listing) {
+    return event -> {
+      if (event instanceof BackupRequested e) {
+        listing.advance(e.getBackupId(), Status.PENDING, requested(e));
+      }
+    };
+  }
+
+  @Bean
+  public Consumer<SpecificRecord> backupEvents(BackupListing listing) {
+    return event -> {
+      switch (event) {
+        case BackupStarted e -> listing.advance(e.getBackupId(), Status.RUNNING,
+            base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt()).append("node", e.getNode()));
+        case BackupCompleted e -> listing.advance(e.getBackupId(), Status.DONE,
+            base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
+                .append("node", e.getNode())
+                .append("size", e.getSizeBytes())
+                .append("sha256", e.getSha256())
+                .append("archiveKey", e.getArchiveKey())
+                .append("archiveName", e.getArchiveName())
+                .append("completedAt", e.getCompletedAt()));
+        case BackupFailed e -> listing.advance(e.getBackupId(), Status.FAILED,
+            base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
+                .append("node", e.getNode())
+                .append("reason", e.getReason())
+                .append("completedAt", e.getFailedAt()));
+        case BackupPruned e -> listing.advance(e.getBackupId(), Status.PRUNED,
+            new Document("addonId", e.getAddonId()).append("appName", e.getAppName()).append("reason", e.getReason()));
+        default -> { }
+      }
+    };
+  }
+
+  static Document requested(BackupRequested e) {
+    return base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt());
+  }
+
+  private static Document base(String addonId, String appName, String kind, java.time.Instant requestedAt) {
+    return new Document("addonId", addonId).append("appName", appName).append("kind", kind).append("createdAt", requestedAt);
+  }
+}

@@ -1,0 +1,110 @@
+package dev.backstop.gateway.downloads;
+
+import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.gateway.backups.BackupListing;
+import dev.backstop.gateway.backups.BackupListing.Row;
+import dev.backstop.gateway.backups.BackupListing.Status;
+import dev.backstop.gateway.web.ApiProblem;
+import dev.backstop.kit.archive.ArchiveStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
+
+/**
+ * Streams a backup's archive as customers download it: constant memory whatever its size, with its
+ * name, length and SHA-256 (RFC 9530 Repr-Digest), and a single byte range so a broken download resumes.
+ */
+@RestController
+public class DownloadController {
+
+  private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-(\\d*)");
+  private static final MediaType GZIP = MediaType.parseMediaType("application/gzip");
+
+  private final AddonCatalog addons;
+  private final BackupListing listing;
+  private final ArchiveStore store;
+
+  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store) {
+    this.addons = addons;
+    this.listing = listing;
+    this.store = store;
+  }
+
+  @GetMapping("/v1/apps/{appName}/addons/{addonId}/backups/{backupId}/archive")
+  public ResponseEntity<StreamingResponseBody> download(@PathVariable String appName, @PathVariable String addonId,
+      @PathVariable String backupId, @RequestHeader(value = HttpHeaders.RANGE, required = false) String range) throws IOException {
+    requireAddon(appName, addonId);
+    Row row = "latest".equals(backupId)
+        ? listing.latestDone(addonId).orElseThrow(() -> ApiProblem.notFound("addon " + addonId + " has no successful backup yet"))
+        : listing.find(addonId, backupId).orElseThrow(() -> ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+    if (row.status() != Status.DONE) {
+      throw ApiProblem.conflict("backup-not-downloadable", "Backup not downloadable",
+          "backup " + row.id() + " is " + row.status().name().toLowerCase() + ": only done backups can be downloaded");
+    }
+    long size;
+    try {
+      size = store.size(row.archiveKey());
+    } catch (ArchiveStore.NoSuchArchiveException e) {
+      throw ApiProblem.notFound("the archive of backup " + row.id() + " is no longer stored");
+    }
+    long start = 0;
+    long end = size - 1;
+    HttpStatus status = HttpStatus.OK;
+    if (range != null) {
+      Matcher m = RANGE.matcher(range.trim());
+      if (!m.matches() || Long.parseLong(m.group(1)) >= size) {
+        throw ApiProblem.rangeNotSatisfiable("range '" + range + "' does not fit an archive of " + size + " bytes; use bytes=START- ");
+      }
+      start = Long.parseLong(m.group(1));
+      end = m.group(2).isEmpty() ? size - 1 : Math.min(size - 1, Long.parseLong(m.group(2)));
+      status = HttpStatus.PARTIAL_CONTENT;
+    }
+    long length = end - start + 1;
+    long from = start;
+    StreamingResponseBody body = out -> {
+      try (InputStream in = store.open(row.archiveKey(), from)) {
+        byte[] buffer = new byte[1 << 16];
+        long left = length;
+        while (left > 0) {
+          int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+          if (n < 0) {
+            break;
+          }
+          out.write(buffer, 0, n);
+          left -= n;
+        }
+      }
+    };
+    var response = ResponseEntity.status(status)
+        .contentType(GZIP)
+        .contentLength(length)
+        .header(HttpHeaders.ACCEPT_RANGES, "bytes")
+        .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(row.archiveName()).build().toString())
+        .header("Repr-Digest", "sha-256=:" + Base64.getEncoder().encodeToString(HexFormat.of().parseHex(row.sha256())) + ":")
+        .header("X-Backstop-Backup-Id", row.id())
+        .eTag("\"" + row.sha256() + "\"");
+    if (status == HttpStatus.PARTIAL_CONTENT) {
+      response.header(HttpHeaders.CONTENT_RANGE, "bytes " + start + "-" + end + "/" + size);
+    }
+    return response.body(body);
+  }
+
+  private void requireAddon(String appName, String addonId) {
+    if (addons.findForApp(appName, addonId).isEmpty()) {
+      throw ApiProblem.notFound("no addon " + addonId + " in app " + appName);
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package dev.backstop.embedded;
+
+import dev.backstop.gateway.GatewayApplication;
+import dev.backstop.retention.RetentionApplication;
+import dev.backstop.scheduler.SchedulerApplication;
+import dev.backstop.schemas.secret.SecretSealer;
+import dev.backstop.testing.InProcessKafka;
+import dev.backstop.testing.InProcessMongo;
+import dev.backstop.worker.WorkerApplication;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Supplier;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * Backstop in one JVM: a Kafka broker (KRaft) and a MongoDB-wire store persisting under a data
+ * directory, archives on the filesystem, and the four services, each in its own Spring context
+ * configured exactly as it would be against external Kafka and MongoDB.
+ */
+public final class BackstopEmbedded implements AutoCloseable {
+
+  /**
+   * How to start.
+   *
+   * @param dataDirectory where the broker log, the store, the archives and the generated secrets live
+   * @param gatewayPort HTTP port of the gateway; 0 picks a free one
+   * @param kafkaPort broker port; 0 picks a free one (fine for a fresh directory only)
+   * @param kafkaControllerPort controller port, stored in the quorum: keep it fixed across restarts
+   * @param clock the clock all services read; tests move it forward
+   * @param extraProperties further settings, as {@code name=value}, for every service
+   */
+  public record Options(Path dataDirectory, int gatewayPort, int kafkaPort, int kafkaControllerPort, Clock clock,
+      Map<String, String> extraProperties) {
+
+    public static Options defaults(Path dataDirectory) {
+      return new Options(dataDirectory, 8080, 19092, 19093, Clock.systemUTC(), Map.of());
+    }
+  }
+
+  private final InProcessKafka kafka;
+  private final InProcessMongo mongo;
+  private final List<ConfigurableApplicationContext> contexts;
+  private final String gatewayUrl;
+  private final String operatorToken;
+  private final Path archiveDirectory;
+
+  private BackstopEmbedded(InProcessKafka kafka, InProcessMongo mongo, List<ConfigurableApplicationContext> contexts,
+      String gatewayUrl, String operatorToken, Path archiveDirectory) {
+    this.kafka = kafka;
+    this.mongo = mongo;
+    this.contexts = contexts;
+    this.gatewayUrl = gatewayUrl;
+    this.operatorToken = operatorToken;
+    this.archiveDirectory = archiveDirectory;
+  }
+
+  public static BackstopEmbedded start(Options options) {
+    Path data = options.dataDirectory().toAbsolutePath();
+    String secretsKey = secretFile(data.resolve("secrets.key"), SecretSealer::newBase64Key);
+    String operatorToken = secretFile(data.resolve("operator-token"), BackstopEmbedded::newToken);
+    InProcessKafka kafka = InProcessKafka.start(data.resolve("kafka"), options.kafkaPort(), options.kafkaControllerPort());
+    InProcessMongo mongo = InProcessMongo.persistent(data.resolve("mongo"), 0);
+
+    Map<String, String> common = new LinkedHashMap<>();
+    common.put("spring.kafka.bootstrap-servers", kafka.bootstrapServers());
+    common.put("spring.cloud.stream.kafka.binder.brokers", kafka.bootstrapServers());
+    common.put("spring.mongodb.uri", mongo.uri());
+    common.put("backstop.archive.directory", data.resolve("archives").toString());
+    common.put("backstop.secrets.key", secretsKey);
+    common.put("backstop.gateway.operator-token", operatorToken);
+    common.put("backstop.worker.work-directory", data.resolve("work").toString());
+    common.putAll(options.extraProperties());
+
+    List<ConfigurableApplicationContext> contexts = new ArrayList<>();
+    ExecutorService starter = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<ConfigurableApplicationContext>> started = new ArrayList<>();
+      started.add(starter.submit(() -> run(GatewayApplication.builder(), options.clock(), common, "server.port=" + options.gatewayPort())));
+      started.add(starter.submit(() -> run(WorkerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
+      started.add(starter.submit(() -> run(RetentionApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
+      started.add(starter.submit(() -> run(SchedulerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
+      for (Future<ConfigurableApplicationContext> f : started) {
+        contexts.add(f.get());
+      }
+    } catch (Exception e) {
+      contexts.forEach(ConfigurableApplicationContext::close);
+      kafka.close();
+      mongo.close();
+      throw new IllegalStateException("Backstop did not start: " + e.getMessage(), e);
+    } finally {
+      starter.shutdown();
+    }
+    String port = contexts.get(0).getEnvironment().getProperty("local.server.port");
+    return new BackstopEmbedded(kafka, mongo, contexts, "http://127.0.0.1:" + port, operatorToken, data.resolve("archives"));
+  }
+
+  private static ConfigurableApplicationContext run(SpringApplicationBuilder builder, Clock clock, Map<String, String> common,
+      String own) {
+    List<String> args = new ArrayList<>();
+    common.forEach((k, v) -> args.add("--" + k + "=" + v));
+    args.add("--" + own);
+    return builder
+        .initializers(context -> context.getBeanFactory().registerSingleton("clock", clock))
+        .run(args.toArray(String[]::new));
+  }
+
+  public String gatewayUrl() {
+    return gatewayUrl;
+  }
+
+  public String operatorToken() {
+    return operatorToken;
+  }
+
+  public String kafkaBootstrapServers() {
+    return kafka.bootstrapServers();
+  }
+
+  public Path archiveDirectory() {
+    return archiveDirectory;
+  }
+
+  @Override
+  public void close() {
+    for (int i = contexts.size() - 1; i >= 0; i--) {
+      contexts.get(i).close();
+    }
+    kafka.close();
+    mongo.close();
+  }
+
+  /** Reads a secret kept in a 0600 file under the data directory, creating it on first start. */
+  private static String secretFile(Path file, Supplier<String> generate) {
+    try {
+      Files.createDirectories(file.getParent());
+      if (!Files.exists(file)) {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(file, generate.get() + "\n", StandardCharsets.UTF_8);
+      }
+      return Files.readString(file, StandardCharsets.UTF_8).trim();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String newToken() {
+    byte[] bytes = new byte[24];
+    new SecureRandom().nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes);
+  }
+
+  public static void main(String[] args) throws InterruptedException {
+    Path data = Path.of(".backstop-data");
+    int port = 8080;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--data-dir" -> data = Path.of(args[++i]);
+        case "--port" -> port = Integer.parseInt(args[++i]);
+        case "-h", "--help" -> {
+          System.out.println("usage: backstop-embedded [--data-dir DIR] [--port N]");
+          return;
+        }
+        default -> {
+          System.err.println("unknown option " + args[i] + " (try --help)");
+          System.exit(2);
+        }
+      }
+    }
+    var defaults = Options.defaults(data);
+    BackstopEmbedded backstop = start(new Options(defaults.dataDirectory(), port, defaults.kafkaPort(),
+        defaults.kafkaControllerPort(), defaults.clock(), Map.of()));
+    Runtime.getRuntime().addShutdownHook(new Thread(backstop::close, "backstop-shutdown"));
+    System.out.println();
+    System.out.println("Backstop is running");
+    System.out.println("  gateway          " + backstop.gatewayUrl());
+    System.out.println("  operator token   in " + data.toAbsolutePath().resolve("operator-token"));
+    System.out.println("  kafka            " + backstop.kafkaBootstrapServers());
+    System.out.println("  data directory   " + data.toAbsolutePath());
+    System.out.println("Stop with Ctrl-C.");
+    Thread.currentThread().join();
+  }
+}
