@@ -70,6 +70,8 @@ public final class BackstopEmbedded implements AutoCloseable {
   }
 
   public static BackstopEmbedded start(Options options) {
+    // one JVM, four Spring contexts: let logback.xml configure logging once instead of each context resetting it
+    System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
     Path data = options.dataDirectory().toAbsolutePath();
     String secretsKey = secretFile(data.resolve("secrets.key"), SecretSealer::newBase64Key);
     String operatorToken = secretFile(data.resolve("operator-token"), BackstopEmbedded::newToken);

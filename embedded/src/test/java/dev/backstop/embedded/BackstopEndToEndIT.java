@@ -1,0 +1,315 @@
+package dev.backstop.embedded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.backstop.scheduler.schedule.ScheduledBackupId;
+import dev.backstop.schemas.Topics;
+import dev.backstop.testing.AdjustableClock;
+import dev.backstop.testing.LocalPostgres;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The walking skeleton, end to end on real parts: the in-process KRaft broker, the MongoDB-wire store,
+ * the four services, the machine's PostgreSQL with the real pg_dump and pg_restore, and the gateway's
+ * HTTP API as a client sees it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BackstopEndToEndIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private final String password = "e2e-" + UUID.randomUUID();
+  private final AdjustableClock clock = new AdjustableClock();
+  private final JsonMapper json = JsonMapper.builder().build();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+  private final List<String> databases = new ArrayList<>();
+
+  private Path data;
+  private BackstopEmbedded backstop;
+  private String database;
+
+  @BeforeAll
+  void start() throws Exception {
+    logs.start();
+    ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
+    data = Files.createTempDirectory("backstop-e2e");
+    backstop = BackstopEmbedded.start(new BackstopEmbedded.Options(data, 0, 0, 0, clock,
+        Map.of("backstop.scheduler.tick", "PT1S", "backstop.worker.addon-wait", "PT10S")));
+
+    database = LocalPostgres.createDatabase("backstop_e2e");
+    databases.add(database);
+    LocalPostgres.psql(database, """
+        CREATE TABLE customers(id int PRIMARY KEY, name text, email text, created timestamptz);
+        INSERT INTO customers SELECT g, 'name ' || md5(g::text), md5(g::text) || '@example.com', now() - g * interval '1 minute'
+          FROM generate_series(1, 5000) g;
+        CREATE TABLE orders(id bigserial PRIMARY KEY, customer int REFERENCES customers, total numeric(10,2), note text);
+        INSERT INTO orders(customer, total, note) SELECT 1 + g % 5000, (g % 997) * 1.25, repeat(md5(g::text), 3)
+          FROM generate_series(1, 20000) g;
+        """);
+  }
+
+  @AfterAll
+  void stop() {
+    if (backstop != null) {
+      backstop.close();
+    }
+    databases.forEach(LocalPostgres::dropDatabase);
+  }
+
+  @Test
+  @Order(1)
+  void a_manual_backup_is_listed_downloads_as_tar_gz_and_restores_with_the_same_rows() throws Exception {
+    assertThat(register("pg-main", "my-app", "starter", LocalPostgres.PORT).statusCode()).isEqualTo(201);
+
+    HttpResponse<String> created = post("/v1/apps/my-app/addons/pg-main/backups");
+    assertThat(created.statusCode()).isEqualTo(202);
+    String id = json.readTree(created.body()).get("id").asString();
+    assertThat(id).matches("[0-9a-f]{24}");
+
+    JsonNode backup = awaitStatus("my-app", "pg-main", id, "done");
+    assertThat(backup.get("kind").asString()).isEqualTo("manual");
+    assertThat(backup.get("size").asLong()).isPositive();
+    assertThat(backup.get("node").asString()).isEqualTo("PRIMARY@127.0.0.1:" + LocalPostgres.PORT);
+    assertThat(Instant.parse(backup.get("createdAt").asString())).isBefore(clock.instant());
+
+    JsonNode listing = json.readTree(get("/v1/apps/my-app/addons/pg-main/backups").body());
+    assertThat(listing).hasSize(1);
+    assertThat(listing.get(0).get("id").asString()).isEqualTo(id);
+    assertThat(listing.get(0).get("status").asString()).isEqualTo("done");
+
+    HttpResponse<byte[]> download = http.send(request("/v1/apps/my-app/addons/pg-main/backups/" + id + "/archive").GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(download.statusCode()).isEqualTo(200);
+    String disposition = download.headers().firstValue("Content-Disposition").orElseThrow();
+    assertThat(disposition).matches("attachment; filename=\"\\d{14}_" + database + "\\.tar\\.gz\"");
+    byte[] archive = download.body();
+    assertThat((long) archive.length).isEqualTo(backup.get("size").asLong());
+    byte[] sha = MessageDigest.getInstance("SHA-256").digest(archive);
+    assertThat(download.headers().firstValue("Repr-Digest").orElseThrow())
+        .isEqualTo("sha-256=:" + Base64.getEncoder().encodeToString(sha) + ":");
+    assertThat(java.util.HexFormat.of().formatHex(sha)).isEqualTo(backup.get("sha256").asString());
+
+    Path dump = untarSingleEntry(archive, database + ".pgsql");
+    String restored = LocalPostgres.createDatabase("backstop_e2e_restored");
+    databases.add(restored);
+    LocalPostgres.restore(dump, restored);
+    for (String fingerprint : List.of(
+        "SELECT count(*) || ':' || md5(string_agg(id || name || email || created, ',' ORDER BY id)) FROM customers",
+        "SELECT count(*) || ':' || md5(string_agg(id || '/' || customer || '/' || total || note, ',' ORDER BY id)) FROM orders")) {
+      assertThat(LocalPostgres.psql(restored, fingerprint)).isEqualTo(LocalPostgres.psql(database, fingerprint));
+    }
+
+    HttpResponse<byte[]> latest = http.send(request("/v1/apps/my-app/addons/pg-main/backups/latest/archive").GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(latest.body()).isEqualTo(archive);
+
+    HttpResponse<byte[]> resumed = http.send(request("/v1/apps/my-app/addons/pg-main/backups/" + id + "/archive")
+        .header("Range", "bytes=100-").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(resumed.statusCode()).isEqualTo(206);
+    assertThat(resumed.body()).isEqualTo(java.util.Arrays.copyOfRange(archive, 100, archive.length));
+  }
+
+  @Test
+  @Order(2)
+  void starter_keeps_the_last_10_manual_backups_the_11th_prunes_the_oldest_archive() throws Exception {
+    JsonNode before = json.readTree(get("/v1/apps/my-app/addons/pg-main/backups").body());
+    String oldest = before.get(before.size() - 1).get("id").asString();
+    Path oldestArchive = archiveOf(oldest);
+    assertThat(oldestArchive).exists();
+
+    List<String> ids = new ArrayList<>();
+    for (int i = before.size(); i < 11; i++) {
+      ids.add(json.readTree(post("/v1/apps/my-app/addons/pg-main/backups").body()).get("id").asString());
+    }
+    for (String id : ids) {
+      awaitStatus("my-app", "pg-main", id, "done");
+    }
+    await().atMost(WAIT).untilAsserted(() ->
+        assertThat(get("/v1/apps/my-app/addons/pg-main/backups/" + oldest).statusCode()).isEqualTo(404));
+    JsonNode after = json.readTree(get("/v1/apps/my-app/addons/pg-main/backups").body());
+    assertThat(after).hasSize(10);
+    assertThat(oldestArchive).doesNotExist();
+    assertThat(topicText(Topics.BACKUP_EVENTS)).contains(oldest).contains("manual: beyond the last 10 kept by the starter plan");
+  }
+
+  @Test
+  @Order(3)
+  void errors_are_problem_documents_and_change_nothing() throws Exception {
+    HttpResponse<String> unknownApp = get("/v1/apps/no-such-app/addons");
+    assertThat(unknownApp.statusCode()).isEqualTo(404);
+    assertThat(unknownApp.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/problem+json");
+    assertThat(json.readTree(unknownApp.body()).get("detail").asString()).isEqualTo("no app no-such-app");
+
+    assertThat(post("/v1/apps/my-app/addons/no-such-addon/backups").statusCode()).isEqualTo(404);
+    assertThat(get("/v1/apps/other-app/addons/pg-main/backups").statusCode()).isEqualTo(404);
+
+    assertThat(register("pg-sandbox", "my-app", "sandbox", LocalPostgres.PORT).statusCode()).isEqualTo(201);
+    HttpResponse<String> sandbox = post("/v1/apps/my-app/addons/pg-sandbox/backups");
+    assertThat(sandbox.statusCode()).isEqualTo(409);
+    assertThat(json.readTree(sandbox.body()).get("detail").asString()).startsWith("Sandbox plans have no backups");
+    assertThat(json.readTree(get("/v1/apps/my-app/addons/pg-sandbox/backups").body())).isEmpty();
+
+    HttpResponse<String> invalid = send(request("/v1/addons/bad").header("Authorization", "Bearer " + backstop.operatorToken())
+        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{\"appName\":\"My App\"}")).build());
+    assertThat(invalid.statusCode()).isEqualTo(400);
+    assertThat(invalid.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/problem+json");
+    assertThat(get("/v1/apps/my-app/addons/bad").statusCode()).isEqualTo(404);
+
+    HttpResponse<String> anonymous = send(request("/v1/addons/pg-main").DELETE().build());
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(get("/v1/apps/my-app/addons/pg-main").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  @Order(4)
+  void a_database_that_refuses_the_connection_ends_failed_with_the_reason() throws Exception {
+    assertThat(register("pg-down", "my-app", "starter", 1).statusCode()).isEqualTo(201);
+    String id = json.readTree(post("/v1/apps/my-app/addons/pg-down/backups").body()).get("id").asString();
+
+    JsonNode failed = awaitStatus("my-app", "pg-down", id, "failed");
+    assertThat(failed.get("reason").asString()).startsWith("pg_dump failed").contains("Connection refused");
+    assertThat(topicText(Topics.BACKUP_EVENTS)).contains("Connection refused");
+    HttpResponse<String> download = get("/v1/apps/my-app/addons/pg-down/backups/" + id + "/archive");
+    assertThat(download.statusCode()).isEqualTo(409);
+  }
+
+  @Test
+  @Order(5)
+  void the_scheduler_requests_the_daily_backup_at_the_addons_hour() throws Exception {
+    int hour = (clock.instant().atZone(ZoneOffset.UTC).getHour() + 2) % 24;
+    assertThat(register("pg-nightly", "night-app", "starter", LocalPostgres.PORT, hour, "UTC").statusCode()).isEqualTo(201);
+    Thread.sleep(2000); // two ticks at the real hour: nothing is due yet
+    assertThat(json.readTree(get("/v1/apps/night-app/addons/pg-nightly/backups").body())).isEmpty();
+
+    clock.advance(Duration.ofHours(3));
+    LocalDate day = clock.instant().atZone(ZoneOffset.UTC).toLocalDate();
+    String expectedId = ScheduledBackupId.of("pg-nightly", day, "SCHEDULED");
+    JsonNode backup = awaitStatus("night-app", "pg-nightly", expectedId, "done");
+    assertThat(backup.get("kind").asString()).isEqualTo("scheduled");
+    Thread.sleep(2000); // more ticks: still one request for the day
+    assertThat(json.readTree(get("/v1/apps/night-app/addons/pg-nightly/backups").body())).hasSize(1);
+  }
+
+  @Test
+  @Order(6)
+  void the_password_never_appears_in_events_or_logs() throws Exception {
+    for (String topic : List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
+      assertThat(topicText(topic)).isNotEmpty().doesNotContain(password);
+    }
+    assertThat(logs.list).isNotEmpty().noneMatch(e -> e.getFormattedMessage().contains(password)
+        || (e.getThrowableProxy() != null && String.valueOf(e.getThrowableProxy().getMessage()).contains(password)));
+  }
+
+  private HttpResponse<String> register(String addonId, String app, String plan, int port) throws Exception {
+    return register(addonId, app, plan, port, 1, "Europe/Paris");
+  }
+
+  private HttpResponse<String> register(String addonId, String app, String plan, int port, int hour, String zone) throws Exception {
+    String body = json.writeValueAsString(Map.of(
+        "appName", app, "engine", "postgresql", "plan", plan, "database", database, "user", LocalPostgres.USER,
+        "password", password,
+        "nodes", List.of(Map.of("role", "primary", "host", "127.0.0.1", "port", port)),
+        "schedule", Map.of("enabled", true, "hour", hour, "timezone", zone)));
+    return send(request("/v1/addons/" + addonId).header("Authorization", "Bearer " + backstop.operatorToken())
+        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build());
+  }
+
+  private JsonNode awaitStatus(String app, String addon, String id, String status) {
+    String path = "/v1/apps/" + app + "/addons/" + addon + "/backups/" + id;
+    return await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
+      HttpResponse<String> r = get(path);
+      return r.statusCode() == 200 ? json.readTree(r.body()) : null;
+    }, b -> b != null && b.get("status").asString().equals(status));
+  }
+
+  private Path archiveOf(String backupId) throws Exception {
+    try (var files = Files.walk(backstop.archiveDirectory())) {
+      return files.filter(p -> p.getParent().getFileName().toString().equals(backupId)).findFirst().orElseThrow();
+    }
+  }
+
+  private Path untarSingleEntry(byte[] archive, String expectedName) throws Exception {
+    try (InputStream in = new java.io.ByteArrayInputStream(archive);
+        TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(in))) {
+      var entry = tar.getNextEntry();
+      assertThat(entry.getName()).isEqualTo(expectedName);
+      Path dump = Files.createTempFile(data, "restore", ".pgsql");
+      Files.write(dump, tar.readAllBytes());
+      assertThat(tar.getNextEntry()).isNull();
+      return dump;
+    }
+  }
+
+  /** Every record of a topic from offset 0, as text, to look for strings in. */
+  private String topicText(String topic) {
+    try (var consumer = new KafkaConsumer<>(Map.<String, Object>of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, backstop.kafkaBootstrapServers(),
+        ConsumerConfig.GROUP_ID_CONFIG, "e2e-" + UUID.randomUUID(),
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      StringBuilder text = new StringBuilder();
+      long quietSince = System.nanoTime();
+      while (System.nanoTime() - quietSince < Duration.ofSeconds(3).toNanos()) {
+        var records = consumer.poll(Duration.ofMillis(300));
+        records.forEach(r -> text.append(new String(r.value(), StandardCharsets.ISO_8859_1)).append('\n'));
+        if (!records.isEmpty()) {
+          quietSince = System.nanoTime();
+        }
+      }
+      return text.toString();
+    }
+  }
+
+  private HttpRequest.Builder request(String path) {
+    return HttpRequest.newBuilder(URI.create(backstop.gatewayUrl() + path)).timeout(Duration.ofSeconds(30));
+  }
+
+  private HttpResponse<String> get(String path) throws Exception {
+    return send(request(path).GET().build());
+  }
+
+  private HttpResponse<String> post(String path) throws Exception {
+    return send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build());
+  }
+
+  private HttpResponse<String> send(HttpRequest request) throws Exception {
+    return http.send(request, HttpResponse.BodyHandlers.ofString());
+  }
+}
