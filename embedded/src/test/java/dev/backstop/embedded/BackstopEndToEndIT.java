@@ -215,20 +215,46 @@ class BackstopEndToEndIT {
   void the_scheduler_requests_the_daily_backup_at_the_addons_hour() throws Exception {
     int hour = (clock.instant().atZone(ZoneOffset.UTC).getHour() + 2) % 24;
     assertThat(register("pg-nightly", "night-app", "starter", LocalPostgres.PORT, hour, "UTC").statusCode()).isEqualTo(201);
-    Thread.sleep(2000); // two ticks at the real hour: nothing is due yet
-    assertThat(json.readTree(get("/v1/apps/night-app/addons/pg-nightly/backups").body())).isEmpty();
+    // ticks at the real hour: nothing is due yet
+    await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+        .until(() -> json.readTree(get("/v1/apps/night-app/addons/pg-nightly/backups").body()).isEmpty());
 
     clock.advance(Duration.ofHours(3));
     LocalDate day = clock.instant().atZone(ZoneOffset.UTC).toLocalDate();
     String expectedId = ScheduledBackupId.of("pg-nightly", day, "SCHEDULED");
     JsonNode backup = awaitStatus("night-app", "pg-nightly", expectedId, "done");
     assertThat(backup.get("kind").asString()).isEqualTo("scheduled");
-    Thread.sleep(2000); // more ticks: still one request for the day
-    assertThat(json.readTree(get("/v1/apps/night-app/addons/pg-nightly/backups").body())).hasSize(1);
+    // more ticks: still one request for the day
+    await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+        .until(() -> json.readTree(get("/v1/apps/night-app/addons/pg-nightly/backups").body()).size() == 1);
   }
 
   @Test
   @Order(6)
+  void redelivering_every_request_and_backup_event_changes_nothing() throws Exception {
+    String listingBefore = get("/v1/apps/my-app/addons/pg-main/backups").body();
+    List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> requests = records(Topics.BACKUP_REQUESTS);
+    List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> events = records(Topics.BACKUP_EVENTS);
+    String[] archivesBefore = archiveFiles();
+
+    try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(Map.<String, Object>of(
+        "bootstrap.servers", backstop.kafkaBootstrapServers()),
+        new org.apache.kafka.common.serialization.ByteArraySerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      for (var r : requests) {
+        producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.BACKUP_REQUESTS, r.key(), r.value())).get();
+      }
+      for (var r : events) {
+        producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.BACKUP_EVENTS, r.key(), r.value())).get();
+      }
+    }
+    awaitConsumersCaughtUp();
+    assertThat(records(Topics.BACKUP_EVENTS)).hasSize(2 * events.size());
+    assertThat(get("/v1/apps/my-app/addons/pg-main/backups").body()).isEqualTo(listingBefore);
+    assertThat(archiveFiles()).containsExactly(archivesBefore);
+  }
+
+  @Test
+  @Order(7)
   void the_password_never_appears_in_events_or_logs() throws Exception {
     for (String topic : List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
       assertThat(topicText(topic)).isNotEmpty().doesNotContain(password);
@@ -277,23 +303,58 @@ class BackstopEndToEndIT {
     }
   }
 
+  /** Waits until every service's consumer group has committed the end of every Backstop topic. */
+  private void awaitConsumersCaughtUp() {
+    try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", backstop.kafkaBootstrapServers()))) {
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(300)).until(() -> {
+        var partitions = admin.describeTopics(List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS))
+            .allTopicNames().get().values().stream()
+            .flatMap(t -> t.partitions().stream().map(p -> new org.apache.kafka.common.TopicPartition(t.name(), p.partition())))
+            .toList();
+        var ends = admin.listOffsets(partitions.stream().collect(java.util.stream.Collectors.toMap(
+            p -> p, p -> org.apache.kafka.clients.admin.OffsetSpec.latest()))).all().get();
+        for (String group : List.of("gateway", "dump-worker", "retention", "scheduler")) {
+          var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+          for (var entry : committed.entrySet()) {
+            if (entry.getValue().offset() < ends.get(entry.getKey()).offset()) {
+              return false;
+            }
+          }
+        }
+        return true;
+      });
+    }
+  }
+
+  private String[] archiveFiles() throws Exception {
+    try (var files = Files.walk(backstop.archiveDirectory())) {
+      return files.filter(Files::isRegularFile).map(Path::toString).sorted().toArray(String[]::new);
+    }
+  }
+
   /** Every record of a topic from offset 0, as text, to look for strings in. */
   private String topicText(String topic) {
+    StringBuilder text = new StringBuilder();
+    records(topic).forEach(r -> text.append(new String(r.value(), StandardCharsets.ISO_8859_1)).append('\n'));
+    return text.toString();
+  }
+
+  private List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> records(String topic) {
     try (var consumer = new KafkaConsumer<>(Map.<String, Object>of(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, backstop.kafkaBootstrapServers(),
         ConsumerConfig.GROUP_ID_CONFIG, "e2e-" + UUID.randomUUID(),
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(topic));
-      StringBuilder text = new StringBuilder();
+      List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> all = new ArrayList<>();
       long quietSince = System.nanoTime();
       while (System.nanoTime() - quietSince < Duration.ofSeconds(3).toNanos()) {
         var records = consumer.poll(Duration.ofMillis(300));
-        records.forEach(r -> text.append(new String(r.value(), StandardCharsets.ISO_8859_1)).append('\n'));
+        records.forEach(all::add);
         if (!records.isEmpty()) {
           quietSince = System.nanoTime();
         }
       }
-      return text.toString();
+      return all;
     }
   }
 

@@ -1,0 +1,138 @@
+package dev.backstop.embedded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.backstop.schemas.secret.SecretSealer;
+import dev.backstop.testing.InProcessKafka;
+import dev.backstop.testing.InProcessMongo;
+import dev.backstop.testing.LocalPostgres;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Each service as its own process, started from its executable jar and configured only through the
+ * environment variables docker-compose.yml sets (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI, PORT, …),
+ * against a broker and a store outside those processes.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class StandaloneServicesIT {
+
+  private static final List<String> SERVICES = List.of("api-gateway", "dump-worker", "retention-service", "scheduler-service");
+  private static final String TOKEN = "standalone-operator-token-0123456789";
+
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final JsonMapper json = JsonMapper.builder().build();
+  private final List<Process> processes = new ArrayList<>();
+  private final Map<String, Integer> ports = new LinkedHashMap<>();
+  private InProcessKafka kafka;
+  private InProcessMongo mongo;
+  private Path dir;
+
+  @BeforeAll
+  void startServices() throws Exception {
+    kafka = InProcessKafka.startTemporary();
+    mongo = InProcessMongo.inMemory();
+    dir = Files.createTempDirectory("backstop-standalone");
+    String key = SecretSealer.newBase64Key();
+    String java = ProcessHandle.current().info().command().orElse("java");
+    for (String service : SERVICES) {
+      int port = freePort();
+      ports.put(service, port);
+      ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-jar", execJar(service).toString())
+          .directory(dir.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(dir.resolve(service + ".log").toFile());
+      Map<String, String> env = builder.environment();
+      env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+      env.put("MONGODB_URI", mongo.uri());
+      env.put("PORT", Integer.toString(port));
+      env.put("BACKSTOP_ARCHIVE_DIR", dir.resolve("archives").toString());
+      env.put("BACKSTOP_SECRETS_KEY", key);
+      env.put("BACKSTOP_OPERATOR_TOKEN", TOKEN);
+      processes.add(builder.start());
+    }
+  }
+
+  @AfterAll
+  void stop() {
+    processes.forEach(Process::destroy);
+    processes.forEach(p -> p.onExit().join());
+    if (kafka != null) {
+      kafka.close();
+    }
+    if (mongo != null) {
+      mongo.close();
+    }
+  }
+
+  @Test
+  void each_service_runs_alone_from_environment_variables_and_a_backup_completes() throws Exception {
+    for (var service : ports.entrySet()) {
+      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+        assertThat(processes.get(SERVICES.indexOf(service.getKey())).isAlive())
+            .as("%s exited; see %s", service.getKey(), dir.resolve(service.getKey() + ".log")).isTrue();
+        assertThat(health(service.getValue())).as(service.getKey()).contains("\"UP\"");
+      });
+    }
+
+    String gateway = "http://127.0.0.1:" + ports.get("api-gateway");
+    String body = json.writeValueAsString(Map.of("appName", "solo-app", "engine", "postgresql", "plan", "business",
+        "database", "postgres", "user", LocalPostgres.USER, "password", "unused-with-trust-auth",
+        "nodes", List.of(Map.of("role", "primary", "host", "127.0.0.1", "port", 1),
+            Map.of("role", "secondary", "host", LocalPostgres.HOST, "port", LocalPostgres.PORT))));
+    var registered = http.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/addons/solo")).header("Authorization", "Bearer " + TOKEN)
+        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(registered.statusCode()).isEqualTo(201);
+
+    var created = http.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/apps/solo-app/addons/solo/backups"))
+        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    String id = json.readTree(created.body()).get("id").asString();
+
+    // the primary's port is closed: only a dump on the secondary can succeed
+    var done = await().atMost(Duration.ofSeconds(60)).until(() -> json.readTree(http.send(
+            HttpRequest.newBuilder(URI.create(gateway + "/v1/apps/solo-app/addons/solo/backups/" + id)).build(),
+            HttpResponse.BodyHandlers.ofString()).body()),
+        b -> b.get("status").asString().equals("done") || b.get("status").asString().equals("failed"));
+    assertThat(done.get("status").asString()).as("reason: %s", done.get("reason")).isEqualTo("done");
+    assertThat(done.get("node").asString()).isEqualTo("SECONDARY@" + LocalPostgres.HOST + ":" + LocalPostgres.PORT);
+  }
+
+  private String health(int port) {
+    try {
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/health")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+    } catch (IOException | InterruptedException e) {
+      return "";
+    }
+  }
+
+  private static Path execJar(String service) throws IOException {
+    try (var files = Files.list(Path.of("..", service, "target"))) {
+      return files.filter(p -> p.getFileName().toString().endsWith("-exec.jar")).findFirst()
+          .orElseThrow(() -> new IllegalStateException("no executable jar of " + service + ": package it first"));
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
