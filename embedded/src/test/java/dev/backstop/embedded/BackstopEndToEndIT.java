@@ -172,6 +172,8 @@ class BackstopEndToEndIT {
   @Test
   @Order(3)
   void errors_are_problem_documents_and_change_nothing() throws Exception {
+    assertThat(get("/actuator/health").body()).contains("\"UP\"");
+
     HttpResponse<String> unknownApp = get("/v1/apps/no-such-app/addons");
     assertThat(unknownApp.statusCode()).isEqualTo(404);
     assertThat(unknownApp.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/problem+json");

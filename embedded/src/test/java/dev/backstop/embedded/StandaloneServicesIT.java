@@ -85,11 +85,10 @@ class StandaloneServicesIT {
   @Test
   void each_service_runs_alone_from_environment_variables_and_a_backup_completes() throws Exception {
     for (var service : ports.entrySet()) {
-      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-        assertThat(processes.get(SERVICES.indexOf(service.getKey())).isAlive())
-            .as("%s exited; see %s", service.getKey(), dir.resolve(service.getKey() + ".log")).isTrue();
-        assertThat(health(service.getValue())).as(service.getKey()).contains("\"UP\"");
-      });
+      Process process = processes.get(SERVICES.indexOf(service.getKey()));
+      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
+          .failFast(service.getKey() + " exited; see " + dir.resolve(service.getKey() + ".log"), () -> !process.isAlive())
+          .untilAsserted(() -> assertThat(health(service.getValue())).as(service.getKey()).contains("\"UP\""));
     }
 
     String gateway = "http://127.0.0.1:" + ports.get("api-gateway");
@@ -124,7 +123,7 @@ class StandaloneServicesIT {
   }
 
   private static Path execJar(String service) throws IOException {
-    try (var files = Files.list(Path.of("..", service, "target"))) {
+    try (var files = Files.list(Path.of("..", service, "target").toAbsolutePath().normalize())) {
       return files.filter(p -> p.getFileName().toString().endsWith("-exec.jar")).findFirst()
           .orElseThrow(() -> new IllegalStateException("no executable jar of " + service + ": package it first"));
     }

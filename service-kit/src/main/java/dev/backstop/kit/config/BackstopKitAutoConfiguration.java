@@ -2,13 +2,17 @@ package dev.backstop.kit.config;
 
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.archive.FilesystemArchiveStore;
+import dev.backstop.kit.archive.S3ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.schemas.serde.AvroTrust;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoDatabase;
+import java.io.IOException;
 import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -16,11 +20,19 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.cloud.stream.function.StreamBridge;
 import org.springframework.context.annotation.Bean;
 import org.springframework.kafka.core.KafkaAdmin;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 /** What every Backstop service gets by depending on service-kit. */
-@AutoConfiguration
+@AutoConfiguration(beforeName = "org.springframework.boot.mongodb.autoconfigure.health.MongoHealthContributorAutoConfiguration")
 @EnableConfigurationProperties(BackstopProperties.class)
 public class BackstopKitAutoConfiguration {
+
+  private static final Logger log = LoggerFactory.getLogger(BackstopKitAutoConfiguration.class);
 
   public BackstopKitAutoConfiguration() {
     AvroTrust.ensure();
@@ -41,6 +53,23 @@ public class BackstopKitAutoConfiguration {
             .toArray(org.apache.kafka.clients.admin.NewTopic[]::new));
   }
 
+  /**
+   * MongoDB health by {@code ping}, which real MongoDB and the in-process store both answer (Boot's own
+   * indicator sends {@code hello}, which the in-process store does not know, and would report DOWN).
+   */
+  @Bean(name = "mongoHealthContributor")
+  public org.springframework.boot.health.contributor.HealthIndicator mongoHealthContributor(MongoClient client, BackstopProperties properties) {
+    return () -> {
+      try {
+        MongoDatabase database = client.getDatabase(properties.getMongodb().getDatabase());
+        database.runCommand(new org.bson.Document("ping", 1));
+        return org.springframework.boot.health.contributor.Health.up().withDetail("database", database.getName()).build();
+      } catch (RuntimeException e) {
+        return org.springframework.boot.health.contributor.Health.down(e).build();
+      }
+    };
+  }
+
   /** This service's own database; services never read each other's. */
   @Bean
   @ConditionalOnMissingBean
@@ -53,11 +82,49 @@ public class BackstopKitAutoConfiguration {
     return new EventPublisher(bridge);
   }
 
+  /**
+   * Archives in an S3 bucket ({@code backstop.archive.type=s3}), created at start-up if missing so a fresh MinIO
+   * needs no setup. Start-up fails when the bucket can be neither found nor created.
+   */
   @Bean
   @ConditionalOnMissingBean
-  @ConditionalOnProperty(prefix = "backstop.archive", name = "type", havingValue = "filesystem", matchIfMissing = true)
+  @ConditionalOnProperty(prefix = "backstop.archive", name = "type", havingValue = "s3")
+  public ArchiveStore s3ArchiveStore(BackstopProperties properties) throws IOException {
+    BackstopProperties.S3 s3 = properties.getArchive().getS3();
+    S3ArchiveStore store = new S3ArchiveStore(s3Client(s3), s3.getBucket(), s3.getPrefix());
+    try {
+      store.createBucketIfMissing();
+    } catch (IOException | RuntimeException e) {
+      store.close();
+      throw e;
+    }
+    log.info("archives in {} ({})", store, s3);
+    return store;
+  }
+
+  /**
+   * Archives under {@code backstop.archive.directory}: the default, when no other store is configured. It is
+   * declared after the S3 store so that its missing-bean condition sees that one. With an unknown
+   * {@code backstop.archive.type} it is this bean that binds {@link BackstopProperties} first, so start-up
+   * fails on the type's validation rather than for want of an {@link ArchiveStore}.
+   */
+  @Bean
+  @ConditionalOnMissingBean
   public ArchiveStore filesystemArchiveStore(BackstopProperties properties) {
     return new FilesystemArchiveStore(properties.getArchive().getDirectory());
+  }
+
+  private static S3Client s3Client(BackstopProperties.S3 s3) {
+    S3ClientBuilder builder = S3Client.builder()
+        .region(Region.of(s3.getRegion()))
+        .forcePathStyle(s3.isPathStyle())
+        .credentialsProvider(s3.hasStaticCredentials()
+            ? StaticCredentialsProvider.create(AwsBasicCredentials.create(s3.getAccessKey(), s3.getSecretKey()))
+            : DefaultCredentialsProvider.builder().build());
+    if (s3.getEndpoint() != null) {
+      builder.endpointOverride(s3.getEndpoint());
+    }
+    return builder.build();
   }
 
   @Bean

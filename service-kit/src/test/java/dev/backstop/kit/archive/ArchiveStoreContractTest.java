@@ -1,0 +1,161 @@
+package dev.backstop.kit.archive;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * What every {@link ArchiveStore} promises, run against each implementation by a subclass. Large-archive tests
+ * use ~12 MiB: subclasses with a multipart threshold (S3) configure it below that.
+ */
+abstract class ArchiveStoreContractTest {
+
+  static final int LARGE = 12 * 1024 * 1024 + 4321;
+
+  @TempDir Path scratch;
+
+  ArchiveStore store;
+
+  /** A fresh, empty store for one test. */
+  abstract ArchiveStore newStore() throws Exception;
+
+  @BeforeEach
+  void createStore() throws Exception {
+    store = newStore();
+  }
+
+  @Test
+  void putThenOpenWholeAndFromAnOffset() throws IOException {
+    byte[] bytes = randomBytes(100_000, 1);
+    store.put("addon-1/backup-1/archive.tar.gz", file("archive", bytes));
+
+    assertThat(read(store.open("addon-1/backup-1/archive.tar.gz", 0))).isEqualTo(bytes);
+    assertThat(read(store.open("addon-1/backup-1/archive.tar.gz", 1234)))
+        .isEqualTo(Arrays.copyOfRange(bytes, 1234, bytes.length));
+    assertThat(read(store.open("addon-1/backup-1/archive.tar.gz", bytes.length - 1)))
+        .containsExactly(bytes[bytes.length - 1]);
+  }
+
+  @Test
+  void anOffsetAtOrPastTheEndGivesAnEmptyStream() throws IOException {
+    byte[] bytes = randomBytes(1000, 2);
+    store.put("a/b/c", file("c", bytes));
+
+    assertThat(read(store.open("a/b/c", bytes.length))).isEmpty();
+    assertThat(read(store.open("a/b/c", bytes.length + 10))).isEmpty();
+  }
+
+  @Test
+  void sizeAndExists() throws IOException {
+    store.put("a/b/c", file("c", randomBytes(4567, 3)));
+
+    assertThat(store.size("a/b/c")).isEqualTo(4567);
+    assertThat(store.exists("a/b/c")).isTrue();
+    assertThat(store.exists("a/b/other")).isFalse();
+    assertThat(store.exists("a/b")).as("a folder-like prefix is not an archive").isFalse();
+  }
+
+  @Test
+  void anEmptyArchive() throws IOException {
+    store.put("a/b/empty", file("empty", new byte[0]));
+
+    assertThat(store.exists("a/b/empty")).isTrue();
+    assertThat(store.size("a/b/empty")).isZero();
+    assertThat(read(store.open("a/b/empty", 0))).isEmpty();
+  }
+
+  @Test
+  void putReplacesAnArchiveWhole() throws IOException {
+    store.put("a/b/c", file("first", randomBytes(50_000, 4)));
+    byte[] second = randomBytes(7_000, 5);
+    store.put("a/b/c", file("second", second));
+
+    assertThat(store.size("a/b/c")).isEqualTo(second.length);
+    assertThat(read(store.open("a/b/c", 0))).isEqualTo(second);
+  }
+
+  @Test
+  void deleteIsIdempotent() throws IOException {
+    store.put("a/b/c", file("c", randomBytes(10, 6)));
+    store.put("a/b/d", file("d", randomBytes(10, 7)));
+
+    assertThat(store.delete("a/b/c")).isTrue();
+    assertThat(store.exists("a/b/c")).isFalse();
+    assertThat(store.delete("a/b/c")).as("already gone").isFalse();
+    assertThat(store.delete("never/was/there")).isFalse();
+    assertThat(store.exists("a/b/d")).as("a neighbour survives").isTrue();
+    assertThatThrownBy(() -> store.open("a/b/c", 0)).isInstanceOf(ArchiveStore.NoSuchArchiveException.class);
+  }
+
+  @Test
+  void aMissingArchiveIsNoSuchArchive() {
+    assertThatThrownBy(() -> store.open("no/such/archive", 0))
+        .isInstanceOf(ArchiveStore.NoSuchArchiveException.class)
+        .hasMessageContaining("no/such/archive");
+    assertThatThrownBy(() -> store.open("no/such/archive", 100)).isInstanceOf(ArchiveStore.NoSuchArchiveException.class);
+    assertThatThrownBy(() -> store.size("no/such/archive")).isInstanceOf(ArchiveStore.NoSuchArchiveException.class);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"../outside", "a/../../outside", "/etc/passwd"})
+  void aKeyEscapingTheStoreIsRejected(String key) throws IOException {
+    Path file = file("evil", randomBytes(10, 8));
+
+    assertThatThrownBy(() -> store.put(key, file)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.open(key, 0)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.size(key)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.exists(key)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.delete(key)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void aLargeArchiveRoundTrips() throws IOException {
+    byte[] bytes = randomBytes(LARGE, 9);
+    store.put("a/b/large", file("large", bytes));
+
+    assertThat(store.size("a/b/large")).isEqualTo(LARGE);
+    assertThat(read(store.open("a/b/large", 0))).isEqualTo(bytes);
+    long offset = LARGE - 1_000_000;
+    assertThat(read(store.open("a/b/large", offset))).isEqualTo(Arrays.copyOfRange(bytes, (int) offset, LARGE));
+  }
+
+  @Test
+  void closingBeforeTheEndLeavesTheStoreUsable() throws IOException {
+    byte[] bytes = randomBytes(LARGE, 10);
+    store.put("a/b/large", file("large", bytes));
+
+    for (int i = 0; i < 3; i++) {
+      try (InputStream in = store.open("a/b/large", 1000)) {
+        assertThat(in.readNBytes(10)).isEqualTo(Arrays.copyOfRange(bytes, 1000, 1010));
+      }
+    }
+    assertThat(read(store.open("a/b/large", LARGE - 10))).isEqualTo(Arrays.copyOfRange(bytes, LARGE - 10, LARGE));
+  }
+
+  Path file(String name, byte[] bytes) throws IOException {
+    return Files.write(Files.createTempDirectory(scratch, "in").resolve(name), bytes);
+  }
+
+  static byte[] randomBytes(int n, long seed) {
+    byte[] bytes = new byte[n];
+    new Random(seed).nextBytes(bytes);
+    return bytes;
+  }
+
+  static byte[] read(InputStream in) throws IOException {
+    try (in) {
+      return in.readAllBytes();
+    }
+  }
+}

@@ -1,0 +1,166 @@
+package dev.backstop.kit.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+
+import com.mongodb.client.MongoClient;
+import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.kit.archive.FilesystemArchiveStore;
+import dev.backstop.kit.archive.InProcessS3;
+import dev.backstop.kit.archive.S3ArchiveStore;
+import java.net.URI;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.ConfigDataApplicationContextInitializer;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.cloud.stream.function.StreamBridge;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/** Which archive store {@code backstop.archive.*} selects, and how a bad setting stops start-up. */
+class ArchiveStoreConfigurationTest {
+
+  @TempDir static Path s3Root;
+  @TempDir Path archives;
+  static InProcessS3 s3;
+  static S3Client raw;
+
+  /** Every service's context has these; the archive stores do not use them. */
+  private final ApplicationContextRunner runner = new ApplicationContextRunner()
+      .withConfiguration(AutoConfigurations.of(BackstopKitAutoConfiguration.class))
+      .withBean(StreamBridge.class, () -> mock(StreamBridge.class))
+      .withBean(MongoClient.class, () -> mock(MongoClient.class));
+
+  @BeforeAll
+  static void startS3() throws Exception {
+    s3 = InProcessS3.start(s3Root);
+    raw = s3.client();
+  }
+
+  @AfterAll
+  static void stopS3() throws Exception {
+    raw.close();
+    s3.close();
+  }
+
+  @Test
+  void filesystemByDefault() {
+    runner.withPropertyValues("backstop.archive.directory=" + archives).run(context -> {
+      assertThat(context).hasNotFailed();
+      assertThat(context.getBean(ArchiveStore.class)).isInstanceOf(FilesystemArchiveStore.class);
+    });
+  }
+
+  @Test
+  void s3WhenTheTypeSaysSoAndTheBucketIsCreated() {
+    runner.withPropertyValues("backstop.archive.type=s3",
+            "backstop.archive.s3.endpoint=" + s3.endpoint(),
+            "backstop.archive.s3.bucket=created-at-start",
+            "backstop.archive.s3.prefix=backstop/",
+            "backstop.archive.s3.path-style=true",
+            "backstop.archive.s3.access-key=" + InProcessS3.ACCESS_KEY,
+            "backstop.archive.s3.secret-key=" + InProcessS3.SECRET_KEY)
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(ArchiveStore.class)).isInstanceOf(S3ArchiveStore.class);
+          assertThat(raw.listBuckets().buckets()).anyMatch(b -> b.name().equals("created-at-start"));
+          ArchiveStore store = context.getBean(ArchiveStore.class);
+          assertThat(store.exists("a/b/c")).isFalse();
+        });
+  }
+
+  @Test
+  void anUnknownTypeStopsStartUpOnTheSetting() {
+    runner.withUserConfiguration(NeedsAStore.class).withPropertyValues("backstop.archive.type=tape").run(context -> {
+      assertThat(context).hasFailed();
+      assertThat(rootMessages(context.getStartupFailure()))
+          .contains("backstop.archive.type")
+          .contains("must be filesystem or s3");
+    });
+  }
+
+  @Test
+  void s3WithoutABucketStopsStartUp() {
+    runner.withUserConfiguration(NeedsAStore.class)
+        .withPropertyValues("backstop.archive.type=s3", "backstop.archive.s3.endpoint=" + s3.endpoint())
+        .run(context -> {
+          assertThat(context).hasFailed();
+          assertThat(rootMessages(context.getStartupFailure()))
+              .contains("backstop.archive.s3.bucket must be set when backstop.archive.type is s3");
+        });
+  }
+
+  @Test
+  void onlyOneOfAccessKeyAndSecretKeyStopsStartUp() {
+    runner.withPropertyValues("backstop.archive.type=s3", "backstop.archive.s3.bucket=b",
+            "backstop.archive.s3.endpoint=" + s3.endpoint(), "backstop.archive.s3.access-key=only-this")
+        .run(context -> {
+          assertThat(context).hasFailed();
+          assertThat(rootMessages(context.getStartupFailure())).contains("must be set together")
+              .doesNotContain("only-this");
+        });
+  }
+
+  @Test
+  void withNoEnvironmentVariablesTheSharedYamlKeepsTheFilesystemStore() {
+    runner.withInitializer(new ConfigDataApplicationContextInitializer())
+        .withPropertyValues("spring.config.import=classpath:backstop-kafka.yml", "backstop.archive.directory=" + archives)
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(ArchiveStore.class)).isInstanceOf(FilesystemArchiveStore.class);
+          var s3Settings = context.getBean(BackstopProperties.class).getArchive().getS3();
+          assertThat(s3Settings.getEndpoint()).isNull();
+          assertThat(s3Settings.getRegion()).isEqualTo("us-east-1");
+          assertThat(s3Settings.isPathStyle()).isFalse();
+          assertThat(s3Settings.hasStaticCredentials()).isFalse();
+        });
+  }
+
+  @Test
+  void theSharedYamlMapsTheComposeEnvironmentVariables() {
+    // system properties stand in for the environment: ${BACKSTOP_S3_BUCKET:} resolves against both
+    runner.withInitializer(new ConfigDataApplicationContextInitializer())
+        .withSystemProperties("BACKSTOP_ARCHIVE_TYPE=s3",
+            "BACKSTOP_S3_ENDPOINT=" + s3.endpoint(),
+            "BACKSTOP_S3_BUCKET=from-env",
+            "BACKSTOP_S3_REGION=eu-west-1",
+            "BACKSTOP_S3_PATH_STYLE=true",
+            "BACKSTOP_S3_ACCESS_KEY=" + InProcessS3.ACCESS_KEY,
+            "BACKSTOP_S3_SECRET_KEY=" + InProcessS3.SECRET_KEY)
+        .withPropertyValues("spring.config.import=classpath:backstop-kafka.yml")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(ArchiveStore.class)).isInstanceOf(S3ArchiveStore.class);
+          var s3Settings = context.getBean(BackstopProperties.class).getArchive().getS3();
+          assertThat(s3Settings.getEndpoint()).isEqualTo(URI.create(s3.endpoint().toString()));
+          assertThat(s3Settings.getBucket()).isEqualTo("from-env");
+          assertThat(s3Settings.getRegion()).isEqualTo("eu-west-1");
+          assertThat(s3Settings.isPathStyle()).isTrue();
+          assertThat(s3Settings.getAccessKey()).isEqualTo(InProcessS3.ACCESS_KEY);
+          assertThat(s3Settings.toString()).doesNotContain(InProcessS3.SECRET_KEY);
+          assertThat(raw.listBuckets().buckets()).anyMatch(b -> b.name().equals("from-env"));
+        });
+  }
+
+  private static String rootMessages(Throwable failure) {
+    StringBuilder messages = new StringBuilder();
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      messages.append(t.getMessage()).append('\n');
+    }
+    return messages.toString();
+  }
+
+  /** Like a service's controller: created before the auto-configured beans, it asks for a store first. */
+  @Configuration(proxyBeanMethods = false)
+  static class NeedsAStore {
+    @Bean
+    Object storeUser(ArchiveStore store) {
+      return store;
+    }
+  }
+}
