@@ -60,7 +60,7 @@ log "starting Backstop embedded"
 DATA=$(mktemp -d)
 ./dev run --data-dir "$DATA" --port $PORT > "$WORK/backstop.log" 2>&1 &
 BACKSTOP=$!
-trap 'kill $BACKSTOP 2>/dev/null; wait $BACKSTOP 2>/dev/null; rm -rf "$DATA"' EXIT
+trap 'kill $BACKSTOP 2>/dev/null; wait $BACKSTOP 2>/dev/null; rm -rf "$DATA"; true' EXIT
 for _ in $(seq 1 120); do curl -fs "localhost:$PORT/actuator/health" >/dev/null && break; sleep 1; done
 TOKEN=$(cat "$DATA/operator-token")
 curl -fsS -o /dev/null -X PUT "localhost:$PORT/v1/addons/bench" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
