@@ -1,28 +1,24 @@
 package dev.backstop.gateway.addons;
 
-import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
-import static com.mongodb.client.model.Filters.lt;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Indexes;
 import com.mongodb.client.model.Sorts;
-import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
+import dev.backstop.kit.catalog.AddonProjection;
+import dev.backstop.kit.catalog.RevisionGuard;
 import dev.backstop.schemas.events.AddonSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.bson.Document;
-import org.bson.conversions.Bson;
 import org.springframework.stereotype.Component;
 
 /** The gateway's view of addons (never the password): who owns which addon, its plan, engine and status. */
 @Component
-public class AddonCatalog {
+public class AddonCatalog implements AddonProjection {
 
   private final MongoCollection<Document> addons;
 
@@ -35,9 +31,9 @@ public class AddonCatalog {
   public record Addon(String id, String appName, String engine, String plan, String database, List<Document> nodes,
       Document schedule, boolean removed, long revision) {}
 
+  @Override
   public boolean upsert(AddonSpec spec, long revision) {
-    return write(spec.getAddonId(), revision, Updates.combine(
-        Updates.set("revision", revision),
+    return RevisionGuard.applyIfNewer(addons, spec.getAddonId(), revision, Updates.combine(
         Updates.set("appName", spec.getAppName()),
         Updates.set("engine", spec.getEngine().name()),
         Updates.set("plan", spec.getPlan().name()),
@@ -50,8 +46,9 @@ public class AddonCatalog {
         Updates.set("removed", false)));
   }
 
+  @Override
   public boolean markRemoved(String addonId, long revision) {
-    return write(addonId, revision, Updates.combine(Updates.set("revision", revision), Updates.set("removed", true)));
+    return RevisionGuard.applyIfNewer(addons, addonId, revision, Updates.set("removed", true));
   }
 
   public Optional<Addon> find(String addonId) {
@@ -72,18 +69,6 @@ public class AddonCatalog {
   public long revision(String addonId) {
     Document d = addons.find(eq("_id", addonId)).first();
     return d == null ? 0 : d.getLong("revision");
-  }
-
-  private boolean write(String addonId, long revision, Bson update) {
-    try {
-      var result = addons.updateOne(and(eq("_id", addonId), lt("revision", revision)), update, new UpdateOptions().upsert(true));
-      return result.getModifiedCount() > 0 || result.getUpsertedId() != null;
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        return false;
-      }
-      throw e;
-    }
   }
 
   private static Addon toAddon(Document d) {

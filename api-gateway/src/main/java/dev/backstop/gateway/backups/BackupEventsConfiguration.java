@@ -2,9 +2,6 @@ package dev.backstop.gateway.backups;
 
 import dev.backstop.gateway.addons.AddonCatalog;
 import dev.backstop.gateway.backups.BackupListing.Status;
-import dev.backstop.schemas.events.AddonChanged;
-import dev.backstop.schemas.events.AddonRegistered;
-import dev.backstop.schemas.events.AddonRemoved;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupPruned;
@@ -22,14 +19,7 @@ public class BackupEventsConfiguration {
 
   @Bean
   public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
-    return event -> {
-      switch (event) {
-        case AddonRegistered e -> catalog.upsert(e.getAddon(), e.getRevision());
-        case AddonChanged e -> catalog.upsert(e.getAddon(), e.getRevision());
-        case AddonRemoved e -> catalog.markRemoved(e.getAddonId(), e.getRevision());
-        default -> { }
-      }
-    };
+    return catalog.consumer();
   }
 
   @Bean

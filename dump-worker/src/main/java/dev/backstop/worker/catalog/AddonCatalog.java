@@ -1,15 +1,12 @@
 package dev.backstop.worker.catalog;
 
-import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
-import static com.mongodb.client.model.Filters.lt;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
-import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
+import dev.backstop.kit.catalog.AddonProjection;
+import dev.backstop.kit.catalog.RevisionGuard;
 import dev.backstop.schemas.events.AddonSpec;
 import dev.backstop.schemas.events.DatabaseNode;
 import dev.backstop.schemas.events.Engine;
@@ -28,7 +25,7 @@ import org.springframework.stereotype.Component;
  * opened only for the duration of a dump).
  */
 @Component
-public class AddonCatalog {
+public class AddonCatalog implements AddonProjection {
 
   private final MongoCollection<Document> addons;
 
@@ -40,7 +37,7 @@ public class AddonCatalog {
   public record Addon(String addonId, String appName, Engine engine, Plan plan, String database, String user,
       SealedSecret password, List<DatabaseNode> nodes, boolean removed) {}
 
-  /** Stores the addon if {@code revision} is newer than what is stored; returns whether it did. */
+  @Override
   public boolean upsert(AddonSpec spec, long revision) {
     Document state = new Document("appName", spec.getAppName())
         .append("engine", spec.getEngine().name())
@@ -53,11 +50,12 @@ public class AddonCatalog {
             .map(n -> new Document("role", n.getRole().name()).append("host", n.getHost()).append("port", n.getPort()))
             .toList())
         .append("removed", false);
-    return write(spec.getAddonId(), revision, Updates.combine(Updates.set("revision", revision), Updates.set("state", state)));
+    return RevisionGuard.applyIfNewer(addons, spec.getAddonId(), revision, Updates.set("state", state));
   }
 
+  @Override
   public boolean markRemoved(String addonId, long revision) {
-    return write(addonId, revision, Updates.combine(Updates.set("revision", revision), Updates.set("state.removed", true)));
+    return RevisionGuard.applyIfNewer(addons, addonId, revision, Updates.set("state.removed", true));
   }
 
   public Optional<Addon> find(String addonId) {
@@ -73,18 +71,6 @@ public class AddonCatalog {
         Plan.valueOf(s.getString("plan")), s.getString("database"), s.getString("user"),
         new SealedSecret(s.getString("passwordKeyId"), ByteBuffer.wrap(s.get("passwordSealed", Binary.class).getData())),
         nodes, s.getBoolean("removed", false)));
-  }
-
-  private boolean write(String addonId, long revision, org.bson.conversions.Bson update) {
-    try {
-      var result = addons.updateOne(and(eq("_id", addonId), lt("revision", revision)), update, new UpdateOptions().upsert(true));
-      return result.getModifiedCount() > 0 || result.getUpsertedId() != null;
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        return false;
-      }
-      throw e;
-    }
   }
 
   private static byte[] bytes(ByteBuffer buffer) {

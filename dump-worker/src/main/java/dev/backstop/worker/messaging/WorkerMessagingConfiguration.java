@@ -1,8 +1,5 @@
 package dev.backstop.worker.messaging;
 
-import dev.backstop.schemas.events.AddonChanged;
-import dev.backstop.schemas.events.AddonRegistered;
-import dev.backstop.schemas.events.AddonRemoved;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.Engine;
 import dev.backstop.worker.catalog.AddonCatalog;
@@ -28,14 +25,7 @@ public class WorkerMessagingConfiguration {
 
   @Bean
   public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
-    return event -> {
-      switch (event) {
-        case AddonRegistered e -> catalog.upsert(e.getAddon(), e.getRevision());
-        case AddonChanged e -> catalog.upsert(e.getAddon(), e.getRevision());
-        case AddonRemoved e -> catalog.markRemoved(e.getAddonId(), e.getRevision());
-        default -> { }
-      }
-    };
+    return catalog.consumer();
   }
 
   @Bean

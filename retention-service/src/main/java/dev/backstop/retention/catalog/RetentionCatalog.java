@@ -2,16 +2,14 @@ package dev.backstop.retention.catalog;
 
 import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
-import static com.mongodb.client.model.Filters.lt;
 import static com.mongodb.client.model.Filters.ne;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Indexes;
 import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
+import dev.backstop.kit.catalog.RevisionGuard;
 import dev.backstop.retention.policy.StoredBackup;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.Plan;
@@ -79,17 +77,9 @@ public class RetentionCatalog {
   /** Stores the addon's plan if {@code revision} is newer; a removed addon keeps the plan it had. */
   public boolean recordPlan(String addonId, long revision, Plan plan, boolean removed) {
     var update = plan == null
-        ? Updates.combine(Updates.set("revision", revision), Updates.set("removed", removed))
-        : Updates.combine(Updates.set("revision", revision), Updates.set("plan", plan.name()), Updates.set("removed", removed));
-    try {
-      var result = addons.updateOne(and(eq("_id", addonId), lt("revision", revision)), update, new UpdateOptions().upsert(true));
-      return result.getModifiedCount() > 0 || result.getUpsertedId() != null;
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        return false;
-      }
-      throw e;
-    }
+        ? Updates.set("removed", removed)
+        : Updates.combine(Updates.set("plan", plan.name()), Updates.set("removed", removed));
+    return RevisionGuard.applyIfNewer(addons, addonId, revision, update);
   }
 
   public Optional<Plan> plan(String addonId) {

@@ -2,95 +2,120 @@ package dev.backstop.scheduler.catalog;
 
 import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
+import static com.mongodb.client.model.Filters.in;
 import static com.mongodb.client.model.Filters.lt;
 import static com.mongodb.client.model.Filters.lte;
+import static com.mongodb.client.model.Filters.or;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.Projections;
 import com.mongodb.client.model.Sorts;
-import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
-import dev.backstop.scheduler.schedule.DailySchedule;
+import dev.backstop.kit.catalog.RevisionGuard;
+import dev.backstop.scheduler.schedule.BackupSchedule;
+import dev.backstop.schemas.events.BackupKind;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import java.util.UUID;
 import org.bson.Document;
 import org.bson.conversions.Bson;
 import org.springframework.stereotype.Component;
 
 /**
- * The scheduler's own view of addons: schedule, plan and the next instant each one is due, indexed so
- * that a tick finds due addons without scanning them all.
+ * The scheduler's own view of what is due: one entry per (addon, kind) — the daily scheduled backup,
+ * and the weekly point-in-time base backup of PostgreSQL addons — with the next instant it is due,
+ * indexed so that a tick finds due entries without scanning them all.
+ *
+ * <p>Entries are claimed before they are handled: a claim is a token and an expiry on the entry,
+ * taken with a conditional update, so that of several scheduler instances exactly one handles an
+ * entry, and a claim left by an instance that died expires after {@link #CLAIM_TTL}.
  */
 @Component
 public class ScheduleCatalog {
+
+  /** How long a claim holds; an instance that dies holding one delays its entries by at most this. */
+  public static final Duration CLAIM_TTL = Duration.ofSeconds(45);
 
   private final MongoCollection<Document> schedules;
 
   public ScheduleCatalog(MongoDatabase database) {
     this.schedules = database.getCollection("schedules");
     schedules.createIndex(Indexes.ascending("nextRunAt"));
+    schedules.createIndex(Indexes.ascending("claimToken"));
   }
 
-  /** A schedule entry as stored. */
-  public record Entry(String addonId, String appName, int hour, ZoneId zone, Instant nextRunAt) {
-    public DailySchedule schedule() {
-      return DailySchedule.of(addonId, hour, zone);
+  /** A claimed entry, as stored. */
+  public record Entry(String id, String addonId, BackupKind kind, String appName, int hour, ZoneId zone,
+      Instant nextRunAt, String claimToken, LocalDate lastRequestedFor) {
+    public BackupSchedule schedule() {
+      return kind == BackupKind.PITR_BASE ? BackupSchedule.weekly(addonId, hour, zone) : BackupSchedule.daily(addonId, hour, zone);
     }
   }
 
+  public static String entryId(String addonId, BackupKind kind) {
+    return addonId + "|" + kind.name();
+  }
+
   /**
-   * Applies an addon's state if {@code revision} is newer than the stored one; an older or repeated
+   * Stores an entry's schedule if {@code revision} is newer than the stored one; an older or repeated
    * revision changes nothing, so redelivery and replay are harmless. {@code nextRunAt} null means
-   * "never" (sandbox, disabled or removed).
+   * "never" (sandbox, disabled, removed, or a kind the addon does not have).
    */
-  public boolean apply(String addonId, long revision, Document state, Instant nextRunAt) {
-    Bson update = Updates.combine(
-        Updates.set("revision", revision),
+  public boolean apply(String addonId, BackupKind kind, long revision, Document state, Instant nextRunAt) {
+    return RevisionGuard.applyIfNewer(schedules, entryId(addonId, kind), revision, Updates.combine(
+        Updates.set("addonId", addonId),
+        Updates.set("kind", kind.name()),
         Updates.set("state", state),
-        Updates.set("nextRunAt", nextRunAt == null ? null : Date.from(nextRunAt)));
-    try {
-      var result = schedules.updateOne(
-          and(eq("_id", addonId), lt("revision", revision)), update, new UpdateOptions().upsert(true));
-      return result.getModifiedCount() > 0 || result.getUpsertedId() != null;
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        return false; // a newer or equal revision is stored already
-      }
-      throw e;
-    }
+        Updates.set("nextRunAt", nextRunAt == null ? null : Date.from(nextRunAt))));
   }
 
-  public List<Entry> due(Instant now, int limit) {
-    List<Entry> due = new ArrayList<>();
-    for (Document doc : schedules.find(lte("nextRunAt", Date.from(now))).sort(Sorts.ascending("nextRunAt")).limit(limit)) {
-      Document state = doc.get("state", Document.class);
-      due.add(new Entry(
-          doc.getString("_id"),
-          state.getString("appName"),
-          state.getInteger("hour"),
-          ZoneId.of(state.getString("timezone")),
-          doc.getDate("nextRunAt").toInstant()));
+  /** Claims up to {@code limit} entries due at {@code now} that no live claim holds; returns those this call claimed. */
+  public List<Entry> claimDue(Instant now, int limit) {
+    Bson dueAndFree = and(lte("nextRunAt", Date.from(now)), or(eq("claimUntil", null), lt("claimUntil", Date.from(now))));
+    List<String> ids = new ArrayList<>();
+    schedules.find(dueAndFree).projection(Projections.include("_id")).sort(Sorts.ascending("nextRunAt")).limit(limit)
+        .forEach(d -> ids.add(d.getString("_id")));
+    if (ids.isEmpty()) {
+      return List.of();
     }
-    return due;
+    String token = UUID.randomUUID().toString();
+    schedules.updateMany(and(in("_id", ids), dueAndFree),
+        Updates.combine(Updates.set("claimToken", token), Updates.set("claimUntil", Date.from(now.plus(CLAIM_TTL)))));
+    List<Entry> claimed = new ArrayList<>();
+    for (Document doc : schedules.find(eq("claimToken", token))) {
+      Document state = doc.get("state", Document.class);
+      claimed.add(new Entry(doc.getString("_id"), doc.getString("addonId"), BackupKind.valueOf(doc.getString("kind")),
+          state.getString("appName"), state.getInteger("hour"), ZoneId.of(state.getString("timezone")),
+          doc.getDate("nextRunAt").toInstant(), token,
+          doc.getString("lastRequestedFor") == null ? null : LocalDate.parse(doc.getString("lastRequestedFor"))));
+    }
+    return claimed;
   }
 
   /**
-   * Moves an entry on to its next run, only if no one else did since it was read: of two schedulers
-   * handling the same entry, one moves it; the other's request carried the same id and is dropped.
+   * Moves a claimed entry on to its next run and releases it; false if the claim was lost meanwhile
+   * (it expired and another instance took the entry, or an addon event rescheduled it).
    */
   public boolean advance(Entry entry, LocalDate requestedFor, Instant nextRunAt) {
     return schedules.updateOne(
-            and(eq("_id", entry.addonId()), eq("nextRunAt", Date.from(entry.nextRunAt()))),
+            and(eq("_id", entry.id()), eq("claimToken", entry.claimToken()), eq("nextRunAt", Date.from(entry.nextRunAt()))),
             Updates.combine(
                 Updates.set("nextRunAt", Date.from(nextRunAt)),
-                Updates.set("lastRequestedFor", requestedFor.toString())))
+                Updates.set("lastRequestedFor", requestedFor.toString()),
+                Updates.unset("claimToken"),
+                Updates.unset("claimUntil")))
         .getModifiedCount() == 1;
+  }
+
+  /** Entries due at {@code now} that nobody handled yet, claimed or not; for health and tests. */
+  public long overdue(Instant now) {
+    return schedules.countDocuments(lte("nextRunAt", Date.from(now)));
   }
 }

@@ -1,11 +1,13 @@
 package dev.backstop.scheduler.messaging;
 
 import dev.backstop.scheduler.catalog.ScheduleCatalog;
-import dev.backstop.scheduler.schedule.DailySchedule;
+import dev.backstop.scheduler.schedule.BackupSchedule;
 import dev.backstop.schemas.events.AddonChanged;
 import dev.backstop.schemas.events.AddonRegistered;
 import dev.backstop.schemas.events.AddonRemoved;
 import dev.backstop.schemas.events.AddonSpec;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.events.Plan;
 import java.time.Clock;
 import java.time.Instant;
@@ -18,7 +20,10 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** Keeps the schedule catalog in step with {@code backstop.addons}. */
+/**
+ * Keeps the schedule entries in step with {@code backstop.addons}. A plan, schedule or engine change
+ * takes effect from the next run; a removed or sandboxed addon gets no more requests.
+ */
 @Configuration
 public class AddonEventsConfiguration {
 
@@ -31,31 +36,38 @@ public class AddonEventsConfiguration {
         case AddonRegistered e -> apply(catalog, clock, e.getAddon(), e.getRevision());
         case AddonChanged e -> apply(catalog, clock, e.getAddon(), e.getRevision());
         case AddonRemoved e -> {
-          if (catalog.apply(e.getAddonId(), e.getRevision(), new Document("removed", true), null)) {
-            log.info("addon {} removed: no more scheduled backups", e.getAddonId());
+          for (BackupKind kind : new BackupKind[] {BackupKind.SCHEDULED, BackupKind.PITR_BASE}) {
+            catalog.apply(e.getAddonId(), kind, e.getRevision(), new Document("removed", true), null);
           }
+          log.info("addon {} removed: no more scheduled backups", e.getAddonId());
         }
-        default -> log.debug("ignoring {}", event.getClass().getSimpleName());
+        default -> { }
       }
     };
   }
 
   private static void apply(ScheduleCatalog catalog, Clock clock, AddonSpec addon, long revision) {
     var schedule = addon.getSchedule();
-    boolean scheduled = addon.getPlan() != Plan.SANDBOX && schedule.getEnabled();
-    Instant next = scheduled
-        ? DailySchedule.of(addon.getAddonId(), schedule.getHour(), ZoneId.of(schedule.getTimezone()))
-            .nextFireAfter(clock.instant())
-        : null;
+    ZoneId zone = ZoneId.of(schedule.getTimezone());
     Document state = new Document("appName", addon.getAppName())
         .append("plan", addon.getPlan().name())
         .append("engine", addon.getEngine().name())
         .append("hour", schedule.getHour())
         .append("timezone", schedule.getTimezone())
         .append("enabled", schedule.getEnabled());
-    if (catalog.apply(addon.getAddonId(), revision, state, next)) {
+    boolean backedUp = addon.getPlan() != Plan.SANDBOX;
+
+    Instant daily = backedUp && schedule.getEnabled()
+        ? BackupSchedule.daily(addon.getAddonId(), schedule.getHour(), zone).nextFireAfter(clock.instant())
+        : null;
+    // point-in-time recovery needs its weekly base backup whether or not daily dumps are enabled
+    Instant weekly = backedUp && addon.getEngine() == Engine.POSTGRESQL
+        ? BackupSchedule.weekly(addon.getAddonId(), schedule.getHour(), zone).nextFireAfter(clock.instant())
+        : null;
+    if (catalog.apply(addon.getAddonId(), BackupKind.SCHEDULED, revision, state, daily)) {
       log.info("addon {} (revision {}): next scheduled backup {}", addon.getAddonId(), revision,
-          next == null ? "never (" + (scheduled ? "" : addon.getPlan() == Plan.SANDBOX ? "sandbox plan" : "disabled") + ")" : next);
+          daily != null ? daily : "never (" + (backedUp ? "schedule disabled" : "sandbox plan") + ")");
     }
+    catalog.apply(addon.getAddonId(), BackupKind.PITR_BASE, revision, state, weekly);
   }
 }

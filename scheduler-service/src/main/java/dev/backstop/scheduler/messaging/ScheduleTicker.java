@@ -5,19 +5,18 @@ import dev.backstop.scheduler.catalog.ScheduleCatalog;
 import dev.backstop.scheduler.config.SchedulerProperties;
 import dev.backstop.scheduler.schedule.ScheduledBackupId;
 import dev.backstop.schemas.Topics;
-import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.LocalDate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
 /**
- * Emits one BackupRequested per due addon. The request is published before the entry moves on, so a
- * crash in between repeats a request (same id, dropped downstream) rather than skipping one.
+ * Emits one BackupRequested per due entry. Entries are claimed first (one instance handles each), and
+ * the request is published before the entry moves on, so a crash in between repeats a request (same
+ * id, dropped downstream) rather than skipping one.
  */
 @Component
 public class ScheduleTicker {
@@ -41,24 +40,28 @@ public class ScheduleTicker {
     tick();
   }
 
-  /** Handles every addon due now; returns how many requests it emitted. */
+  /** Handles every entry due now; returns how many requests it emitted. */
   public int tick() {
     int emitted = 0;
     Instant now = clock.instant();
     while (true) {
-      var due = catalog.due(now, properties.getBatchSize());
-      for (var entry : due) {
-        var schedule = entry.schedule();
-        LocalDate date = schedule.latestDueDate(now);
-        String backupId = ScheduledBackupId.of(entry.addonId(), date, BackupKind.SCHEDULED.name());
-        publisher.publish(Topics.BACKUP_REQUESTS, entry.addonId(),
-            new BackupRequested(backupId, entry.addonId(), entry.appName(), BackupKind.SCHEDULED, now, date.toString()));
-        if (catalog.advance(entry, date, schedule.nextFireAfter(now))) {
+      var claimed = catalog.claimDue(now, properties.getBatchSize());
+      for (var entry : claimed) {
+        var due = entry.schedule().dueAt(entry.nextRunAt(), now).orElseThrow();
+        String backupId = ScheduledBackupId.of(entry.addonId(), due.date(), entry.kind().name());
+        // a schedule moved later in the day after today's run must not request today twice
+        boolean alreadyRequested = due.date().equals(entry.lastRequestedFor());
+        if (!alreadyRequested) {
+          publisher.publish(Topics.BACKUP_REQUESTS, entry.addonId(), new BackupRequested(backupId, entry.addonId(),
+              entry.appName(), entry.kind(), now, due.date().toString()));
+        }
+        if (catalog.advance(entry, due.date(), due.nextRunAt()) && !alreadyRequested) {
           emitted++;
-          log.info("requested scheduled backup {} of addon {} for {}", backupId, entry.addonId(), date);
+          log.info("requested {} backup {} of addon {} for {}", entry.kind().name().toLowerCase(), backupId,
+              entry.addonId(), due.date());
         }
       }
-      if (due.size() < properties.getBatchSize()) {
+      if (claimed.isEmpty()) {
         return emitted;
       }
     }

@@ -11,13 +11,13 @@ import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-class DailyScheduleTest {
+class BackupScheduleTest {
 
   private static final ZoneId PARIS = ZoneId.of("Europe/Paris");
 
   @Test
   void default_one_oclock_paris_fires_at_midnight_utc_in_winter_and_23h_in_summer() {
-    var schedule = new DailySchedule(1, PARIS, Duration.ZERO);
+    var schedule = new BackupSchedule(1, PARIS, Duration.ZERO, null);
     assertThat(schedule.fireTime(LocalDate.parse("2026-12-01"))).isEqualTo(Instant.parse("2026-12-01T00:00:00Z"));
     assertThat(schedule.fireTime(LocalDate.parse("2026-07-01"))).isEqualTo(Instant.parse("2026-06-30T23:00:00Z"));
   }
@@ -25,14 +25,14 @@ class DailyScheduleTest {
   @Test
   void an_hour_skipped_by_spring_forward_fires_when_the_gap_ends() {
     // 2026-03-29 02:00 to 03:00 does not exist in Paris
-    var schedule = new DailySchedule(2, PARIS, Duration.ofMinutes(30));
+    var schedule = new BackupSchedule(2, PARIS, Duration.ofMinutes(30), null);
     assertThat(schedule.fireTime(LocalDate.parse("2026-03-29"))).isEqualTo(Instant.parse("2026-03-29T01:00:00Z"));
   }
 
   @Test
   void an_hour_repeated_by_fall_back_fires_once_at_its_first_occurrence() {
     // 2026-10-25 02:00 to 03:00 happens twice in Paris: first at UTC+2
-    var schedule = new DailySchedule(2, PARIS, Duration.ofMinutes(15));
+    var schedule = new BackupSchedule(2, PARIS, Duration.ofMinutes(15), null);
     assertThat(schedule.fireTime(LocalDate.parse("2026-10-25"))).isEqualTo(Instant.parse("2026-10-25T00:15:00Z"));
     Instant afterFirst = Instant.parse("2026-10-25T00:15:00Z");
     assertThat(schedule.nextFireAfter(afterFirst)).isEqualTo(Instant.parse("2026-10-26T01:15:00Z"));
@@ -40,7 +40,7 @@ class DailyScheduleTest {
 
   @Test
   void lord_howe_half_hour_shift_still_fires_once_per_local_day() {
-    var schedule = new DailySchedule(1, ZoneId.of("Australia/Lord_Howe"), Duration.ofMinutes(45));
+    var schedule = new BackupSchedule(1, ZoneId.of("Australia/Lord_Howe"), Duration.ofMinutes(45), null);
     Set<LocalDate> days = new HashSet<>();
     Instant t = Instant.parse("2026-01-01T00:00:00Z");
     for (int i = 0; i < 400; i++) {
@@ -52,7 +52,7 @@ class DailyScheduleTest {
 
   @Test
   void a_scheduler_down_for_three_days_owes_one_request_for_the_latest_day() {
-    var schedule = new DailySchedule(1, ZoneId.of("UTC"), Duration.ZERO);
+    var schedule = new BackupSchedule(1, ZoneId.of("UTC"), Duration.ZERO, null);
     Instant backAt = Instant.parse("2026-11-21T10:00:00Z");
     assertThat(schedule.latestDueDate(backAt)).isEqualTo(LocalDate.parse("2026-11-21"));
     assertThat(schedule.nextFireAfter(backAt)).isEqualTo(Instant.parse("2026-11-22T01:00:00Z"));
@@ -63,8 +63,8 @@ class DailyScheduleTest {
   void addons_sharing_an_hour_spread_over_it_and_keep_their_minute() {
     Set<Long> minutes = new HashSet<>();
     for (int i = 0; i < 200; i++) {
-      var schedule = DailySchedule.of("addon-" + i, 1, PARIS);
-      assertThat(schedule.offsetInHour()).isEqualTo(DailySchedule.of("addon-" + i, 1, PARIS).offsetInHour());
+      var schedule = BackupSchedule.daily("addon-" + i, 1, PARIS);
+      assertThat(schedule.offsetInHour()).isEqualTo(BackupSchedule.daily("addon-" + i, 1, PARIS).offsetInHour());
       minutes.add(schedule.offsetInHour().toMinutes());
     }
     assertThat(minutes).hasSizeGreaterThan(40);
@@ -72,7 +72,7 @@ class DailyScheduleTest {
 
   @Test
   void hour_24_is_refused() {
-    assertThatThrownBy(() -> new DailySchedule(24, PARIS, Duration.ZERO)).hasMessageContaining("0 to 23");
+    assertThatThrownBy(() -> new BackupSchedule(24, PARIS, Duration.ZERO, null)).hasMessageContaining("0 to 23");
   }
 
   @Test
@@ -81,5 +81,23 @@ class DailyScheduleTest {
     assertThat(ScheduledBackupId.of("a", day, "SCHEDULED")).isEqualTo(ScheduledBackupId.of("a", day, "SCHEDULED")).hasSize(24);
     assertThat(ScheduledBackupId.of("a", day, "SCHEDULED")).isNotEqualTo(ScheduledBackupId.of("a", day.plusDays(1), "SCHEDULED"));
     assertThat(ScheduledBackupId.of("a", day, "SCHEDULED")).isNotEqualTo(ScheduledBackupId.of("a", day, "PITR_BASE"));
+  }
+
+  @Test
+  void weekly_base_backups_run_on_one_weekday_derived_from_the_addon() {
+    var schedule = BackupSchedule.weekly("pg-1", 1, PARIS);
+    assertThat(schedule.weekday()).isEqualTo(BackupSchedule.weekly("pg-1", 1, PARIS).weekday());
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    Set<java.time.DayOfWeek> days = new HashSet<>();
+    for (int i = 0; i < 60; i++) {
+      Instant next = schedule.nextFireAfter(t);
+      if (i > 0) {
+        assertThat(Duration.between(t, next)).isBetween(Duration.ofHours(167), Duration.ofHours(169));
+      }
+      days.add(LocalDate.ofInstant(next, PARIS).getDayOfWeek());
+      t = next;
+    }
+    assertThat(days).containsExactly(schedule.weekday());
+    assertThat(schedule.runsOn(schedule.latestDueDate(Instant.parse("2026-11-21T12:00:00Z")))).isTrue();
   }
 }
