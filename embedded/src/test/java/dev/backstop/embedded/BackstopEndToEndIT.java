@@ -201,6 +201,29 @@ class BackstopEndToEndIT {
 
   @Test
   @Order(4)
+  void the_backup_schedule_answers_like_the_reference_cli_and_rejects_what_it_cannot_do() throws Exception {
+    String path = "/v1/apps/my-app/addons/pg-main/schedule";
+    assertThat(json.readTree(get(path).body()).get("message").asString()).matches("Periodic backups will be done daily at 1:00 CES?T");
+
+    HttpResponse<String> paris = put(path, "{\"scheduleAt\": \"6\", \"timezone\": \"Europe/Paris\"}");
+    assertThat(paris.statusCode()).isEqualTo(200);
+    assertThat(json.readTree(paris.body()).get("message").asString()).matches("Periodic backups will be done daily at 6:00 CES?T");
+
+    for (String bad : List.of("24", "4:30", "4:00 Mars/Olympus", "noon")) {
+      HttpResponse<String> refused = put(path, "{\"scheduleAt\": \"" + bad + "\"}");
+      assertThat(refused.statusCode()).as(bad).isEqualTo(400);
+      assertThat(refused.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/problem+json");
+      assertThat(json.readTree(refused.body()).get("detail").asString()).as(bad).isNotBlank();
+    }
+    assertThat(json.readTree(get(path).body()).get("hour").asInt()).isEqualTo(6);
+    assertThat(put("/v1/apps/my-app/addons/pg-sandbox/schedule", "{\"scheduleAt\": \"3\"}").statusCode()).isEqualTo(409);
+
+    HttpResponse<String> back = put(path, "{\"scheduleAt\": \"1:00 Europe/Paris\"}");
+    assertThat(json.readTree(back.body()).get("timezone").asString()).isEqualTo("Europe/Paris");
+  }
+
+  @Test
+  @Order(5)
   void a_database_that_refuses_the_connection_ends_failed_with_the_reason() throws Exception {
     assertThat(register("pg-down", "my-app", "starter", 1).statusCode()).isEqualTo(201);
     String id = json.readTree(post("/v1/apps/my-app/addons/pg-down/backups").body()).get("id").asString();
@@ -213,10 +236,14 @@ class BackstopEndToEndIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void the_scheduler_requests_the_daily_backup_at_the_addons_hour() throws Exception {
+    assertThat(register("pg-nightly", "night-app", "starter", LocalPostgres.PORT).statusCode()).isEqualTo(201);
     int hour = (clock.instant().atZone(ZoneOffset.UTC).getHour() + 2) % 24;
-    assertThat(register("pg-nightly", "night-app", "starter", LocalPostgres.PORT, hour, "UTC").statusCode()).isEqualTo(201);
+    HttpResponse<String> configured = put("/v1/apps/night-app/addons/pg-nightly/schedule", "{\"scheduleAt\": \"" + hour + ":00 UTC\"}");
+    assertThat(configured.statusCode()).isEqualTo(200);
+    assertThat(json.readTree(configured.body()).get("message").asString())
+        .isEqualTo("Periodic backups will be done daily at " + hour + ":00 UTC");
     // ticks at the real hour: nothing is due yet
     await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
         .until(() -> json.readTree(get("/v1/apps/night-app/addons/pg-nightly/backups").body()).isEmpty());
@@ -232,7 +259,7 @@ class BackstopEndToEndIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void redelivering_every_request_and_backup_event_changes_nothing() throws Exception {
     String listingBefore = get("/v1/apps/my-app/addons/pg-main/backups").body();
     List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> requests = records(Topics.BACKUP_REQUESTS);
@@ -256,7 +283,7 @@ class BackstopEndToEndIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void the_password_never_appears_in_events_or_logs() throws Exception {
     for (String topic : List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
       assertThat(topicText(topic)).isNotEmpty().doesNotContain(password);
@@ -366,6 +393,10 @@ class BackstopEndToEndIT {
 
   private HttpResponse<String> get(String path) throws Exception {
     return send(request(path).GET().build());
+  }
+
+  private HttpResponse<String> put(String path, String body) throws Exception {
+    return send(request(path).header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build());
   }
 
   private HttpResponse<String> post(String path) throws Exception {

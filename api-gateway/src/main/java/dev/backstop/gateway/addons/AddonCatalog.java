@@ -10,6 +10,13 @@ import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.AddonProjection;
 import dev.backstop.kit.catalog.RevisionGuard;
 import dev.backstop.schemas.events.AddonSpec;
+import dev.backstop.schemas.events.BackupSchedule;
+import dev.backstop.schemas.events.DatabaseNode;
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.schemas.events.NodeRole;
+import dev.backstop.schemas.events.Plan;
+import dev.backstop.schemas.events.SealedSecret;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -38,6 +45,10 @@ public class AddonCatalog implements AddonProjection {
         Updates.set("engine", spec.getEngine().name()),
         Updates.set("plan", spec.getPlan().name()),
         Updates.set("database", spec.getDatabase()),
+        Updates.set("user", spec.getUser()),
+        // kept sealed, only to publish the whole addon again when its schedule changes
+        Updates.set("passwordKeyId", spec.getPassword().getKeyId()),
+        Updates.set("passwordSealed", new org.bson.types.Binary(bytes(spec.getPassword().getCiphertext()))),
         Updates.set("nodes", spec.getNodes().stream()
             .map(n -> new Document("role", n.getRole().name()).append("host", n.getHost()).append("port", n.getPort()))
             .toList()),
@@ -49,6 +60,29 @@ public class AddonCatalog implements AddonProjection {
   @Override
   public boolean markRemoved(String addonId, long revision) {
     return RevisionGuard.applyIfNewer(addons, addonId, revision, Updates.set("removed", true));
+  }
+
+  /** The addon's whole current state, as its next AddonChanged carries it. */
+  public Optional<AddonSpec> spec(String addonId) {
+    Document d = addons.find(eq("_id", addonId)).first();
+    if (d == null || d.getString("appName") == null) {
+      return Optional.empty();
+    }
+    Document schedule = d.get("schedule", Document.class);
+    return Optional.of(new AddonSpec(addonId, d.getString("appName"), Engine.valueOf(d.getString("engine")),
+        Plan.valueOf(d.getString("plan")), d.getString("database"), d.getString("user"),
+        new SealedSecret(d.getString("passwordKeyId"), ByteBuffer.wrap(d.get("passwordSealed", org.bson.types.Binary.class).getData())),
+        d.getList("nodes", Document.class).stream()
+            .map(n -> new DatabaseNode(NodeRole.valueOf(n.getString("role")), n.getString("host"), n.getInteger("port")))
+            .toList(),
+        new BackupSchedule(schedule.getBoolean("enabled"), schedule.getInteger("hour"), schedule.getString("timezone"))));
+  }
+
+  private static byte[] bytes(ByteBuffer buffer) {
+    ByteBuffer copy = buffer.duplicate();
+    byte[] out = new byte[copy.remaining()];
+    copy.get(out);
+    return out;
   }
 
   public Optional<Addon> find(String addonId) {

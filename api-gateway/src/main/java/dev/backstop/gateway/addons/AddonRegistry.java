@@ -62,6 +62,15 @@ public class AddonRegistry {
     return existing.isEmpty();
   }
 
+  /** Publishes the addon again with a new schedule; the scheduler applies it from the next run. */
+  public void changeSchedule(String addonId, BackupSchedule schedule) {
+    AddonSpec spec = catalog.spec(addonId).orElseThrow(() -> ApiProblem.notFound("no addon " + addonId));
+    spec.setSchedule(schedule);
+    long revision = catalog.revision(addonId) + 1;
+    publisher.publish(Topics.ADDONS, addonId, new AddonChanged(UUID.randomUUID().toString(), revision, clock.instant(), spec));
+    catalog.upsert(spec, revision);
+  }
+
   public void remove(String addonId) {
     var addon = catalog.find(addonId).filter(a -> !a.removed())
         .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId));

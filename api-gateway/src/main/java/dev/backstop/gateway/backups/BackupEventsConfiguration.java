@@ -25,7 +25,8 @@ public class BackupEventsConfiguration {
   @Bean
   public Consumer<SpecificRecord> backupRequests(BackupListing listing) {
     return event -> {
-      if (event instanceof BackupRequested e) {
+      // point-in-time base backups are not dumps customers download: they do not appear in the listing
+      if (event instanceof BackupRequested e && e.getKind() != dev.backstop.schemas.events.BackupKind.PITR_BASE) {
         listing.advance(e.getBackupId(), Status.PENDING, requested(e));
       }
     };

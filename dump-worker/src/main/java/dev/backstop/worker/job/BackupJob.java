@@ -5,6 +5,7 @@ import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.Engine;
@@ -65,6 +66,11 @@ public class BackupJob {
   }
 
   public void handle(BackupRequested request) throws IOException {
+    if (request.getKind() == BackupKind.PITR_BASE || request.getKind() == BackupKind.UNKNOWN) {
+      // base backups for point-in-time recovery are the PITR service's, which is not part of this worker
+      log.debug("backup {} is a {} request: not a dump, left to its own service", request.getBackupId(), request.getKind());
+      return;
+    }
     Instant now = clock.instant();
     if (!ledger.claim(request.getBackupId(), properties.getInstanceName(), now,
         now.plus(properties.getDumpTimeout()).plusSeconds(60))) {
@@ -81,7 +87,7 @@ public class BackupJob {
       fail(request, null, "Sandbox plans have no backups");
       return;
     }
-    if (addon.removed() && request.getKind() != dev.backstop.schemas.events.BackupKind.MANUAL) {
+    if (addon.removed() && request.getKind() != BackupKind.MANUAL) {
       fail(request, null, "the addon was removed");
       return;
     }

@@ -1,0 +1,92 @@
+package dev.backstop.gateway.schedule;
+
+import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.gateway.addons.AddonRegistry;
+import dev.backstop.gateway.web.ApiProblem;
+import dev.backstop.schemas.events.BackupSchedule;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import java.time.Clock;
+import java.time.ZoneId;
+import org.bson.Document;
+import org.springframework.validation.annotation.Validated;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/** Reads and sets the daily backup time of an addon, answering as the reference CLI does. */
+@RestController
+@Validated
+@RequestMapping("/v1/apps/{appName}/addons/{addonId}/schedule")
+public class ScheduleController {
+
+  private final AddonCatalog catalog;
+  private final AddonRegistry registry;
+  private final Clock clock;
+
+  public ScheduleController(AddonCatalog catalog, AddonRegistry registry, Clock clock) {
+    this.catalog = catalog;
+    this.registry = registry;
+    this.clock = clock;
+  }
+
+  /**
+   * A change: {@code scheduleAt} as customers write it ({@code "4:00 UTC"}; an hour alone is in
+   * {@code timezone}, else in the addon's current zone), or {@code hour} and {@code timezone} as the
+   * dashboard sends them, and/or {@code enabled}. Absent fields keep their current value.
+   */
+  public record ScheduleChange(String scheduleAt, @Min(0) @Max(23) Integer hour, String timezone, Boolean enabled) {}
+
+  /** The schedule and the sentence customers see. */
+  public record ScheduleView(boolean enabled, int hour, String timezone, String message) {}
+
+  @GetMapping
+  public ScheduleView get(@PathVariable String appName, @PathVariable String addonId) {
+    var addon = backedUpAddon(appName, addonId);
+    return view(addon.schedule());
+  }
+
+  @PutMapping
+  public ScheduleView set(@PathVariable String appName, @PathVariable String addonId,
+      @RequestBody @jakarta.validation.Valid ScheduleChange change) {
+    var addon = backedUpAddon(appName, addonId);
+    if (addon.removed()) {
+      throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addonId + " was removed: it has no schedule");
+    }
+    Document current = addon.schedule();
+    ScheduleAt at;
+    try {
+      ZoneId zone = ScheduleAt.zone(change.timezone() != null ? change.timezone() : current.getString("timezone"));
+      at = change.scheduleAt() != null
+          ? ScheduleAt.parse(change.scheduleAt(), zone)
+          : new ScheduleAt(change.hour() != null ? change.hour() : current.getInteger("hour"), zone);
+    } catch (IllegalArgumentException e) {
+      throw ApiProblem.badRequest(e.getMessage());
+    }
+    boolean enabled = change.enabled() != null ? change.enabled() : current.getBoolean("enabled");
+    registry.changeSchedule(addonId, new BackupSchedule(enabled, at.hour(), at.zone().getId()));
+    return view(catalog.find(addonId).orElseThrow().schedule());
+  }
+
+  private AddonCatalog.Addon backedUpAddon(String appName, String addonId) {
+    var addon = catalog.findForApp(appName, addonId)
+        .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
+    if ("SANDBOX".equals(addon.plan())) {
+      throw ApiProblem.conflict("sandbox-has-no-backups", "No backups on Sandbox plans",
+          "Sandbox plans have no backups, so no backup schedule: upgrade addon " + addonId + " to Starter or Business");
+    }
+    return addon;
+  }
+
+  private ScheduleView view(Document schedule) {
+    boolean enabled = schedule.getBoolean("enabled");
+    ScheduleAt at = new ScheduleAt(schedule.getInteger("hour"), ZoneId.of(schedule.getString("timezone")));
+    String message = enabled
+        ? "Periodic backups will be done daily at " + at.describe(clock.instant())
+        : "Periodic backups are disabled";
+    return new ScheduleView(enabled, at.hour(), at.zone().getId(), message);
+  }
+}
