@@ -71,7 +71,9 @@ class BackstopEndToEndIT {
     ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
     data = Files.createTempDirectory("backstop-e2e");
     backstop = BackstopEmbedded.start(new BackstopEmbedded.Options(data, 0, 0, 0, clock,
-        Map.of("backstop.scheduler.tick", "PT1S", "backstop.worker.addon-wait", "PT10S")));
+        Map.of("backstop.scheduler.tick", "PT1S", "backstop.worker.addon-wait", "PT10S",
+            // archives of pruned backups are deleted at once, so the test can see it
+            "backstop.retention.download-grace", "PT0S")));
 
     database = LocalPostgres.createDatabase("backstop_e2e");
     databases.add(database);
@@ -167,6 +169,13 @@ class BackstopEndToEndIT {
     assertThat(after).hasSize(10);
     assertThat(oldestArchive).doesNotExist();
     assertThat(topicText(Topics.BACKUP_EVENTS)).contains(oldest).contains("manual: beyond the last 10 kept by the starter plan");
+
+    JsonNode retention = json.readTree(get("/v1/apps/my-app/addons/pg-main/retention").body());
+    assertThat(retention.get("plan").asString()).isEqualTo("starter");
+    assertThat(retention.get("backups")).hasSize(10).allSatisfy(b ->
+        assertThat(b.get("keptBy").toString()).contains("newest of the last 10 kept by the starter plan"));
+    assertThat(retention.get("backups").get(0).get("keptBy").toString()).contains("newest successful backup");
+    assertThat(retention.get("nextEvaluation")).isEmpty();
   }
 
   @Test

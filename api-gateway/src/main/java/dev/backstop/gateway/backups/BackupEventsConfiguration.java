@@ -37,10 +37,12 @@ public class BackupEventsConfiguration {
     return event -> {
       switch (event) {
         case BackupStarted e -> listing.advance(e.getBackupId(), Status.RUNNING,
-            base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt()).append("node", e.getNode()));
+            base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt()).append("node", e.getNode())
+                .append("startedAt", e.getStartedAt()));
         case BackupCompleted e -> listing.advance(e.getBackupId(), Status.DONE,
             base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
                 .append("node", e.getNode())
+                .append("startedAt", e.getStartedAt())
                 .append("size", e.getSizeBytes())
                 .append("sha256", e.getSha256())
                 .append("archiveKey", e.getArchiveKey())

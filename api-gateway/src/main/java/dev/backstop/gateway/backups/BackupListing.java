@@ -1,5 +1,6 @@
 package dev.backstop.gateway.backups;
 
+import dev.backstop.kit.catalog.ById;
 import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
 import static com.mongodb.client.model.Filters.lt;
@@ -43,7 +44,8 @@ public class BackupListing {
 
   /** One row of the listing. */
   public record Row(String id, String addonId, String appName, String kind, Status status, Instant createdAt,
-      Long size, String sha256, String archiveKey, String archiveName, String node, String reason, Instant completedAt) {}
+      Long size, String sha256, String archiveKey, String archiveName, String node, String reason, Instant completedAt,
+      Instant startedAt) {}
 
   private final MongoCollection<Document> backups;
 
@@ -62,7 +64,7 @@ public class BackupListing {
     updates.add(Updates.set("rank", status.rank));
     fields.forEach((k, v) -> updates.add(Updates.set(k, v instanceof Instant i ? Date.from(i) : v)));
     try {
-      backups.updateOne(and(eq("_id", id), lt("rank", status.rank)), Updates.combine(updates), new UpdateOptions().upsert(true));
+      backups.updateOne(ById.filter(id, lt("rank", status.rank)), Updates.combine(updates), new UpdateOptions().upsert(true));
     } catch (MongoWriteException e) {
       if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
         throw e;
@@ -81,7 +83,7 @@ public class BackupListing {
   }
 
   public Optional<Row> find(String addonId, String id) {
-    return Optional.ofNullable(backups.find(and(eq("_id", id), eq("addonId", addonId), ne("status", Status.PRUNED.name()))).first())
+    return Optional.ofNullable(backups.find(ById.filter(id, eq("addonId", addonId), ne("status", Status.PRUNED.name()))).first())
         .map(BackupListing::toRow);
   }
 
@@ -94,7 +96,7 @@ public class BackupListing {
     return new Row(d.getString("_id"), d.getString("addonId"), d.getString("appName"), d.getString("kind"),
         Status.valueOf(d.getString("status")), instant(d, "createdAt"), d.get("size") == null ? null : ((Number) d.get("size")).longValue(),
         d.getString("sha256"), d.getString("archiveKey"), d.getString("archiveName"), d.getString("node"), d.getString("reason"),
-        instant(d, "completedAt"));
+        instant(d, "completedAt"), instant(d, "startedAt"));
   }
 
   private static Instant instant(Document d, String field) {

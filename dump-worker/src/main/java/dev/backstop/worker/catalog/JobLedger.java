@@ -1,6 +1,6 @@
 package dev.backstop.worker.catalog;
 
-import static com.mongodb.client.model.Filters.and;
+import dev.backstop.kit.catalog.ById;
 import static com.mongodb.client.model.Filters.eq;
 import static com.mongodb.client.model.Filters.lt;
 
@@ -45,7 +45,7 @@ public class JobLedger {
       }
     }
     return jobs.updateOne(
-            and(eq("_id", backupId), eq("state", State.RUNNING.name()), lt("leaseUntil", Date.from(now))),
+            ById.filter(backupId, eq("state", State.RUNNING.name()), lt("leaseUntil", Date.from(now))),
             Updates.combine(Updates.set("owner", owner), Updates.set("leaseUntil", Date.from(leaseUntil)), Updates.inc("attempts", 1)))
         .getModifiedCount() == 1;
   }

@@ -1,6 +1,7 @@
 package dev.backstop.retention.messaging;
 
 import dev.backstop.retention.catalog.RetentionCatalog;
+import dev.backstop.retention.config.RetentionProperties;
 import dev.backstop.schemas.events.AddonChanged;
 import dev.backstop.schemas.events.AddonRegistered;
 import dev.backstop.schemas.events.AddonRemoved;
@@ -20,30 +21,34 @@ public class RetentionMessagingConfiguration {
   public Consumer<SpecificRecord> addonEvents(RetentionCatalog catalog, Pruner pruner) {
     return event -> {
       switch (event) {
-        case AddonRegistered e -> catalog.recordPlan(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(), false);
+        case AddonRegistered e -> catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(),
+            e.getAddon().getSchedule().getTimezone(), false);
         case AddonChanged e -> {
           // a downgrade prunes at once what the smaller plan no longer keeps
-          if (catalog.recordPlan(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(), false)) {
+          if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(),
+              e.getAddon().getSchedule().getTimezone(), false)) {
             pruner.evaluate(e.getAddon().getAddonId());
           }
         }
-        case AddonRemoved e -> catalog.recordPlan(e.getAddonId(), e.getRevision(), null, true);
+        case AddonRemoved e -> catalog.recordPolicy(e.getAddonId(), e.getRevision(), null, null, true);
         default -> { }
       }
     };
   }
 
   @Bean
-  public Consumer<SpecificRecord> backupEvents(RetentionCatalog catalog, Pruner pruner) {
+  public Consumer<SpecificRecord> backupEvents(RetentionCatalog catalog, Pruner pruner, RetentionProperties properties) {
     return event -> {
       switch (event) {
         case BackupCompleted e -> {
           catalog.recordOutcome(e.getBackupId(), e.getAddonId(), e.getAppName(), e.getKind(), true, e.getStartedAt(), e.getArchiveKey());
           pruner.evaluate(e.getAddonId());
+          pruner.purgeDue();
         }
         case BackupFailed e ->
             catalog.recordOutcome(e.getBackupId(), e.getAddonId(), e.getAppName(), e.getKind(), false, e.getFailedAt(), null);
-        case BackupPruned e -> catalog.markPruned(e.getBackupId(), e.getAddonId(), e.getReason(), e.getPrunedAt());
+        case BackupPruned e -> catalog.markPruned(e.getBackupId(), e.getAddonId(), e.getReason(), e.getPrunedAt(),
+            e.getPrunedAt().plus(properties.getDownloadGrace()));
         default -> { }
       }
     };

@@ -1,8 +1,8 @@
 package dev.backstop.scheduler.catalog;
 
+import dev.backstop.kit.catalog.ById;
 import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
-import static com.mongodb.client.model.Filters.in;
 import static com.mongodb.client.model.Filters.lt;
 import static com.mongodb.client.model.Filters.lte;
 import static com.mongodb.client.model.Filters.or;
@@ -78,7 +78,7 @@ public class ScheduleCatalog {
 
   /** Claims up to {@code limit} entries due at {@code now} that no live claim holds; returns those this call claimed. */
   public List<Entry> claimDue(Instant now, int limit) {
-    Bson dueAndFree = and(lte("nextRunAt", Date.from(now)), or(eq("claimUntil", null), lt("claimUntil", Date.from(now))));
+    Bson dueAndFree = and(lte("nextRunAt", Date.from(now)), claimFree(now));
     List<String> ids = new ArrayList<>();
     schedules.find(dueAndFree).projection(Projections.include("_id")).sort(Sorts.ascending("nextRunAt")).limit(limit)
         .forEach(d -> ids.add(d.getString("_id")));
@@ -86,7 +86,7 @@ public class ScheduleCatalog {
       return List.of();
     }
     String token = UUID.randomUUID().toString();
-    schedules.updateMany(and(in("_id", ids), dueAndFree),
+    schedules.updateMany(ById.filter(new Document("$in", ids), lte("nextRunAt", Date.from(now)), claimFree(now)),
         Updates.combine(Updates.set("claimToken", token), Updates.set("claimUntil", Date.from(now.plus(CLAIM_TTL)))));
     List<Entry> claimed = new ArrayList<>();
     for (Document doc : schedules.find(eq("claimToken", token))) {
@@ -99,19 +99,31 @@ public class ScheduleCatalog {
     return claimed;
   }
 
+  private static Bson claimFree(Instant now) {
+    return or(eq("claimUntil", null), lt("claimUntil", Date.from(now)));
+  }
+
   /**
    * Moves a claimed entry on to its next run and releases it; false if the claim was lost meanwhile
    * (it expired and another instance took the entry, or an addon event rescheduled it).
+   *
+   * <p>The claim taken atomically in {@link #claimDue} is what makes this instance the entry's only
+   * handler; this check-then-write by id only guards against a claim that expired while its holder
+   * stalled. It is written by {@code _id} alone because every store serves that from its id index,
+   * while the in-process store scans the whole collection for a compound filter.
    */
   public boolean advance(Entry entry, LocalDate requestedFor, Instant nextRunAt) {
-    return schedules.updateOne(
-            and(eq("_id", entry.id()), eq("claimToken", entry.claimToken()), eq("nextRunAt", Date.from(entry.nextRunAt()))),
-            Updates.combine(
-                Updates.set("nextRunAt", Date.from(nextRunAt)),
-                Updates.set("lastRequestedFor", requestedFor.toString()),
-                Updates.unset("claimToken"),
-                Updates.unset("claimUntil")))
-        .getModifiedCount() == 1;
+    Document current = schedules.find(eq("_id", entry.id())).first();
+    if (current == null || !entry.claimToken().equals(current.getString("claimToken"))
+        || current.getDate("nextRunAt") == null || !current.getDate("nextRunAt").toInstant().equals(entry.nextRunAt())) {
+      return false;
+    }
+    schedules.updateOne(eq("_id", entry.id()), Updates.combine(
+        Updates.set("nextRunAt", Date.from(nextRunAt)),
+        Updates.set("lastRequestedFor", requestedFor.toString()),
+        Updates.unset("claimToken"),
+        Updates.unset("claimUntil")));
+    return true;
   }
 
   /** Entries due at {@code now} that nobody handled yet, claimed or not; for health and tests. */

@@ -1,0 +1,87 @@
+package dev.backstop.gateway.retention;
+
+import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.gateway.backups.BackupListing;
+import dev.backstop.gateway.backups.BackupListing.Row;
+import dev.backstop.gateway.backups.BackupListing.Status;
+import dev.backstop.gateway.web.ApiProblem;
+import dev.backstop.retention.policy.RetentionDecision;
+import dev.backstop.retention.policy.RetentionPolicy;
+import dev.backstop.retention.policy.StoredBackup;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.schemas.events.Plan;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Locale;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Why each backup of an addon is still there: the rules keeping it and the date it would expire if
+ * nothing changed, and a dry run of the next evaluation. It runs the very policy the retention
+ * service applies, on the same records (the listing is built from the same events).
+ */
+@RestController
+public class RetentionController {
+
+  private final AddonCatalog addons;
+  private final BackupListing listing;
+  private final Clock clock;
+
+  public RetentionController(AddonCatalog addons, BackupListing listing, Clock clock) {
+    this.addons = addons;
+    this.listing = listing;
+    this.clock = clock;
+  }
+
+  /** One backup and what keeps it. */
+  public record KeptBackup(String id, String kind, String status, String takenAt, List<String> keptBy, String expiresAt) {}
+
+  /** A backup the next evaluation would delete, and why. */
+  public record WouldPrune(String id, String reason) {}
+
+  /** The explanation of an addon's backups at {@code evaluatedAt}. */
+  public record RetentionView(String plan, String timezone, String evaluatedAt, List<KeptBackup> backups,
+      List<WouldPrune> nextEvaluation) {}
+
+  @GetMapping("/v1/apps/{appName}/addons/{addonId}/retention")
+  public RetentionView explain(@PathVariable String appName, @PathVariable String addonId) {
+    var addon = addons.findForApp(appName, addonId)
+        .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
+    Plan plan = Plan.valueOf(addon.plan());
+    ZoneId zone = ZoneId.of(addon.schedule().getString("timezone"));
+    Instant now = clock.instant();
+    List<Row> rows = listing.ofAddon(addonId).stream()
+        .filter(r -> r.status() == Status.DONE || r.status() == Status.FAILED)
+        .toList();
+    List<StoredBackup> stored = rows.stream().map(RetentionController::stored).toList();
+    RetentionDecision decision = RetentionPolicy.evaluate(plan, zone, now, stored);
+
+    List<KeptBackup> kept = rows.stream()
+        .filter(r -> decision.kept().containsKey(r.id()))
+        .map(r -> new KeptBackup(r.id(), r.kind().toLowerCase(Locale.ROOT), r.status().name().toLowerCase(Locale.ROOT),
+            takenAt(r).toString(),
+            decision.kept().get(r.id()).stream().map(RetentionDecision.Reason::text).toList(),
+            decision.expiresAt(r.id()) == null ? null : decision.expiresAt(r.id()).toString()))
+        .toList();
+    List<WouldPrune> wouldPrune = decision.pruned().stream()
+        .map(p -> new WouldPrune(p.backup().backupId(), p.reason()))
+        .toList();
+    return new RetentionView(plan.name().toLowerCase(Locale.ROOT), zone.getId(), now.toString(), kept, wouldPrune);
+  }
+
+  /** The record retention decides on: taken when the dump started, or when it failed. */
+  private static StoredBackup stored(Row r) {
+    return new StoredBackup(r.id(), BackupKind.valueOf(r.kind()), r.status() == Status.DONE, takenAt(r));
+  }
+
+  private static Instant takenAt(Row r) {
+    if (r.status() == Status.DONE && r.startedAt() != null) {
+      return r.startedAt();
+    }
+    return r.completedAt() != null ? r.completedAt() : r.createdAt();
+  }
+}

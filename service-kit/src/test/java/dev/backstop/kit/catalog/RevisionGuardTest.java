@@ -1,0 +1,61 @@
+package dev.backstop.kit.catalog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import com.mongodb.client.MongoCollection;
+import com.mongodb.client.model.Updates;
+import dev.backstop.testing.InProcessMongo;
+import java.util.Date;
+import org.bson.Document;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class RevisionGuardTest {
+
+  private static InProcessMongo mongo;
+  private static MongoClient client;
+
+  @BeforeAll
+  static void start() {
+    mongo = InProcessMongo.inMemory();
+    client = MongoClients.create(mongo.uri());
+  }
+
+  @AfterAll
+  static void stop() {
+    client.close();
+    mongo.close();
+  }
+
+  private MongoCollection<Document> collection(String name) {
+    return client.getDatabase("guard").getCollection(name);
+  }
+
+  @Test
+  void a_first_event_creates_the_document_with_nested_fields_and_types_intact() {
+    var c = collection("first");
+    Date at = new Date(1_700_000_000_000L);
+    assertThat(RevisionGuard.applyIfNewer(c, "a", 1, Updates.combine(
+        Updates.set("plan", "STARTER"), Updates.set("state.removed", true), Updates.set("at", at), Updates.set("n", 5L)))).isTrue();
+    Document d = c.find().first();
+    assertThat(d.getLong("revision")).isEqualTo(1L);
+    assertThat(d.get("state", Document.class).getBoolean("removed")).isTrue();
+    assertThat(d.getDate("at")).isEqualTo(at);
+    assertThat(d.getLong("n")).isEqualTo(5L);
+  }
+
+  @Test
+  void only_a_newer_revision_changes_the_document() {
+    var c = collection("newer");
+    RevisionGuard.applyIfNewer(c, "a", 2, Updates.set("plan", "BUSINESS"));
+    assertThat(RevisionGuard.applyIfNewer(c, "a", 1, Updates.set("plan", "SANDBOX"))).isFalse();
+    assertThat(RevisionGuard.applyIfNewer(c, "a", 2, Updates.set("plan", "SANDBOX"))).isFalse();
+    assertThat(c.find().first().getString("plan")).isEqualTo("BUSINESS");
+    assertThat(RevisionGuard.applyIfNewer(c, "a", 3, Updates.set("plan", "STARTER"))).isTrue();
+    assertThat(c.find().first().getString("plan")).isEqualTo("STARTER");
+    assertThat(c.find().first().getLong("revision")).isEqualTo(3L);
+  }
+}
