@@ -134,7 +134,7 @@ public final class SchedulerBench {
       int baselineDue = 0;
       Instant dayAfter = hourStart.plus(Duration.ofDays(1));
       for (Instant now = dayAfter; now.isBefore(dayAfter.plus(Duration.ofHours(1))); now = now.plus(TICK)) {
-        for (Document d : schedules.find()) {
+        for (Document d : schedules.find().batchSize(2000)) {
           scanned++;
           Date next = d.getDate("nextRunAt");
           if (next != null && !next.toInstant().isAfter(now) && "SCHEDULED".equals(d.getString("kind"))) {

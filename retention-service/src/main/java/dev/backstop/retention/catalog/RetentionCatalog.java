@@ -1,13 +1,10 @@
 package dev.backstop.retention.catalog;
 
-import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
-import static com.mongodb.client.model.Filters.lte;
-import static com.mongodb.client.model.Filters.ne;
 
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
-import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.Projections;
 import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.RevisionGuard;
@@ -24,20 +21,21 @@ import org.bson.Document;
 import org.springframework.stereotype.Component;
 
 /**
- * Retention's own records: every backup of every addon with where its archive is and whether it was
- * pruned (left the listing) and purged (archive deleted), and each addon's plan and time zone.
+ * Retention's own records, one document per addon: its plan and time zone, and every backup it had
+ * with where the archive is, whether it was pruned (left the listing) and purged (archive deleted).
+ *
+ * <p>One document per addon because every decision is per addon: an evaluation is one lookup by id,
+ * which every store serves from its id index, whatever the number of backups overall. Every write is
+ * a {@code $set} on the fields it owns, so concurrent writers (the two consumers, the timer) never
+ * lose each other's changes.
  */
 @Component
 public class RetentionCatalog {
 
-  private final MongoCollection<Document> backups;
   private final MongoCollection<Document> addons;
 
   public RetentionCatalog(MongoDatabase database) {
-    this.backups = database.getCollection("backups");
-    this.addons = database.getCollection("addons");
-    backups.createIndex(Indexes.ascending("addonId"));
-    backups.createIndex(Indexes.ascending("purgeAfter"));
+    this.addons = database.getCollection("retention");
   }
 
   /** A live backup record with where its archive is. */
@@ -50,63 +48,74 @@ public class RetentionCatalog {
   public record AddonPolicy(Plan plan, ZoneId zone) {}
 
   /**
-   * Records a backup's outcome. Never revives a pruned record, so a replay of old completions leaves
-   * deleted backups deleted.
+   * Records a backup's outcome. Never revives a pruned record (the pruned flag is not touched), so a
+   * replay of old completions leaves deleted backups deleted.
    */
   public void recordOutcome(String backupId, String addonId, String appName, BackupKind kind, boolean succeeded,
       Instant takenAt, String archiveKey) {
-    backups.updateOne(eq("_id", backupId),
-        Updates.combine(
-            Updates.setOnInsert("pruned", false),
-            Updates.set("addonId", addonId),
-            Updates.set("appName", appName),
-            Updates.set("kind", kind.name()),
-            Updates.set("succeeded", succeeded),
-            Updates.set("takenAt", Date.from(takenAt)),
-            Updates.set("archiveKey", archiveKey)),
+    String at = field(backupId);
+    addons.updateOne(eq("_id", addonId), Updates.combine(
+            Updates.set(at + ".id", backupId),
+            Updates.set(at + ".app", appName),
+            Updates.set(at + ".kind", kind.name()),
+            Updates.set(at + ".ok", succeeded),
+            Updates.set(at + ".takenAt", Date.from(takenAt)),
+            Updates.set(at + ".key", archiveKey)),
         new UpdateOptions().upsert(true));
   }
 
   /**
    * Marks a backup pruned (it leaves the listing at once) with its archive to be deleted after
-   * {@code purgeAfter}; idempotent, and a repeat keeps the first purge time.
+   * {@code purgeAfter}; idempotent, and a repeat keeps the earliest purge time.
    */
   public void markPruned(String backupId, String addonId, String reason, Instant prunedAt, Instant purgeAfter) {
-    backups.updateOne(eq("_id", backupId),
-        Updates.combine(Updates.set("pruned", true), Updates.set("addonId", addonId),
-            Updates.setOnInsert("prunedReason", reason), Updates.setOnInsert("prunedAt", Date.from(prunedAt))),
+    String at = field(backupId);
+    addons.updateOne(eq("_id", addonId), Updates.combine(
+            Updates.set(at + ".id", backupId),
+            Updates.set(at + ".pruned", true),
+            Updates.set(at + ".reason", reason),
+            Updates.min(at + ".prunedAt", Date.from(prunedAt)),
+            Updates.min(at + ".purgeAfter", Date.from(purgeAfter))),
         new UpdateOptions().upsert(true));
-    backups.updateOne(and(eq("_id", backupId), eq("purgeAfter", null), ne("purged", true)),
-        Updates.set("purgeAfter", Date.from(purgeAfter)));
+  }
+
+  public void markPurged(String addonId, String backupId, Instant at) {
+    addons.updateOne(eq("_id", addonId), Updates.set(field(backupId) + ".purgedAt", Date.from(at)));
   }
 
   public List<Record> liveBackups(String addonId) {
     List<Record> records = new ArrayList<>();
-    for (Document d : backups.find(and(eq("addonId", addonId), ne("pruned", true), ne("kind", null)))) {
-      records.add(new Record(
-          new StoredBackup(d.getString("_id"), BackupKind.valueOf(d.getString("kind")), d.getBoolean("succeeded"),
-              d.getDate("takenAt").toInstant()),
-          d.getString("appName"), d.getString("archiveKey")));
+    for (Document b : entries(addons.find(eq("_id", addonId)).first())) {
+      if (!b.getBoolean("pruned", false) && b.getString("kind") != null) {
+        records.add(new Record(
+            new StoredBackup(b.getString("id"), BackupKind.valueOf(b.getString("kind")), b.getBoolean("ok"),
+                b.getDate("takenAt").toInstant()),
+            b.getString("app"), b.getString("key")));
+      }
     }
     return records;
   }
 
-  /** Pruned backups whose grace period is over and whose archive is still to be deleted. */
-  public List<Purge> duePurges(Instant now) {
+  /** The addon's pruned backups whose grace period is over and whose archive is still to be deleted. */
+  public List<Purge> duePurges(String addonId, Instant now) {
+    return duePurges(addons.find(eq("_id", addonId)).first(), now);
+  }
+
+  private static List<Purge> duePurges(Document addon, Instant now) {
     List<Purge> due = new ArrayList<>();
-    backups.find(and(lte("purgeAfter", Date.from(now)), ne("purged", true)))
-        .forEach(d -> due.add(new Purge(d.getString("_id"), d.getString("addonId"), d.getString("archiveKey"))));
+    for (Document b : entries(addon)) {
+      Date purgeAfter = b.getDate("purgeAfter");
+      if (purgeAfter != null && !purgeAfter.toInstant().isAfter(now) && b.getDate("purgedAt") == null) {
+        due.add(new Purge(b.getString("id"), addon.getString("_id"), b.getString("key")));
+      }
+    }
     return due;
   }
 
-  public void markPurged(String backupId, Instant at) {
-    backups.updateOne(eq("_id", backupId), Updates.combine(Updates.set("purged", true), Updates.set("purgedAt", Date.from(at))));
-  }
-
-  /** Every addon with backups still listed: the timer evaluates them all. */
-  public List<String> addonsWithLiveBackups() {
+  /** Every addon retention knows: the timer evaluates them all. */
+  public List<String> addonIds() {
     List<String> ids = new ArrayList<>();
-    backups.distinct("addonId", ne("pruned", true), String.class).forEach(ids::add);
+    addons.find().projection(Projections.include("_id")).forEach(d -> ids.add(d.getString("_id")));
     return ids;
   }
 
@@ -119,9 +128,22 @@ public class RetentionCatalog {
   }
 
   public Optional<AddonPolicy> policy(String addonId) {
-    Document d = addons.find(eq("_id", addonId)).first();
+    Document d = addons.find(eq("_id", addonId)).projection(Projections.include("plan", "zone")).first();
     return d == null || d.getString("plan") == null
         ? Optional.empty()
         : Optional.of(new AddonPolicy(Plan.valueOf(d.getString("plan")), ZoneId.of(d.getString("zone"))));
+  }
+
+  private static List<Document> entries(Document addon) {
+    if (addon == null || addon.get("backups") == null) {
+      return List.of();
+    }
+    Document backups = addon.get("backups", Document.class);
+    return backups.values().stream().map(Document.class::cast).toList();
+  }
+
+  /** The backup's path inside its addon's document; ids never hold '.' or '$' but are escaped anyway. */
+  private static String field(String backupId) {
+    return "backups." + backupId.replace("%", "%25").replace(".", "%2E").replace("$", "%24");
   }
 }

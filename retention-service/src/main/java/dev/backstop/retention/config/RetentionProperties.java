@@ -19,6 +19,31 @@ public class RetentionProperties {
    */
   @NotNull private Duration downloadGrace = Duration.ofHours(1);
 
+  /**
+   * A backup event older than this when read (a replay, a consumer back from downtime) does not trigger
+   * an evaluation at once; its addon is evaluated once reading has caught up.
+   */
+  @NotNull private Duration catchUpAge = Duration.ofMinutes(5);
+
+  /** How long reading must have been caught up before deferred evaluations run. */
+  @NotNull private Duration settleTime = Duration.ofSeconds(10);
+
+  public Duration getCatchUpAge() {
+    return catchUpAge;
+  }
+
+  public void setCatchUpAge(Duration catchUpAge) {
+    this.catchUpAge = catchUpAge;
+  }
+
+  public Duration getSettleTime() {
+    return settleTime;
+  }
+
+  public void setSettleTime(Duration settleTime) {
+    this.settleTime = settleTime;
+  }
+
   public Duration getInterval() {
     return interval;
   }

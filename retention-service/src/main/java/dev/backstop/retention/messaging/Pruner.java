@@ -34,6 +34,10 @@ public class Pruner {
   private final EventPublisher publisher;
   private final Clock clock;
   private final RetentionProperties properties;
+  private final java.util.Set<String> deferred = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  // the addons consumer, the backup-events consumer and the timers may evaluate one addon at once: one at a time
+  private final Object[] addonLocks = java.util.stream.Stream.generate(Object::new).limit(64).toArray();
+  private volatile long lastCatchUp;
 
   public Pruner(RetentionCatalog catalog, ArchiveStore store, EventPublisher publisher, Clock clock,
       RetentionProperties properties) {
@@ -44,8 +48,43 @@ public class Pruner {
     this.properties = properties;
   }
 
+  /**
+   * Evaluates the addon now, or, while reading old events ({@code catchingUp}), once reading has
+   * caught up: by then the topic's own BackupPruned events have been read too, so nothing is pruned
+   * twice. Deferred addons live in memory only; if the service stops, the hourly evaluation of every
+   * addon covers them.
+   */
+  public void requestEvaluation(String addonId, boolean catchingUp) {
+    if (catchingUp) {
+      deferred.add(addonId);
+      lastCatchUp = System.nanoTime();
+      return;
+    }
+    evaluateAndPurge(addonId);
+  }
+
+  private void evaluateAndPurge(String addonId) {
+    synchronized (addonLocks[Math.floorMod(addonId.hashCode(), addonLocks.length)]) {
+      evaluate(addonId);
+      purgeDue(addonId);
+    }
+  }
+
+  /** Runs the deferred evaluations once no old event has been read for the settle time. */
+  @Scheduled(fixedDelay = 1000)
+  public void evaluateDeferred() {
+    if (deferred.isEmpty() || System.nanoTime() - lastCatchUp < properties.getSettleTime().toNanos()) {
+      return;
+    }
+    for (var it = deferred.iterator(); it.hasNext(); ) {
+      String addonId = it.next();
+      it.remove();
+      evaluateAndPurge(addonId);
+    }
+  }
+
   /** Evaluates one addon now: prunes what no rule keeps. */
-  public void evaluate(String addonId) {
+  void evaluate(String addonId) {
     var policy = catalog.policy(addonId);
     if (policy.isEmpty()) {
       log.warn("addon {} has backups but no known plan: nothing is deleted until its plan is known", addonId);
@@ -66,10 +105,10 @@ public class Pruner {
     }
   }
 
-  /** Deletes the archives of pruned backups whose grace period is over. */
-  public void purgeDue() {
+  /** Deletes the archives of the addon's pruned backups whose grace period is over. */
+  void purgeDue(String addonId) {
     Instant now = clock.instant();
-    for (var purge : catalog.duePurges(now)) {
+    for (var purge : catalog.duePurges(addonId, now)) {
       try {
         boolean deleted = purge.archiveKey() != null && store.delete(purge.archiveKey());
         log.info("purged backup {} of addon {}: {}", purge.backupId(), purge.addonId(),
@@ -77,7 +116,7 @@ public class Pruner {
       } catch (IOException e) {
         throw new UncheckedIOException("could not delete the archive of backup " + purge.backupId(), e);
       }
-      catalog.markPurged(purge.backupId(), now);
+      catalog.markPurged(addonId, purge.backupId(), now);
     }
   }
 
@@ -87,9 +126,8 @@ public class Pruner {
    */
   @Scheduled(fixedDelayString = "${backstop.retention.interval:PT1H}", initialDelayString = "${backstop.retention.interval:PT1H}")
   public void evaluateAll() {
-    for (String addonId : catalog.addonsWithLiveBackups()) {
-      evaluate(addonId);
+    for (String addonId : catalog.addonIds()) {
+      evaluateAndPurge(addonId);
     }
-    purgeDue();
   }
 }

@@ -8,10 +8,15 @@ import dev.backstop.schemas.events.AddonRemoved;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupPruned;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.support.KafkaHeaders;
+import org.springframework.messaging.Message;
 
 /** Retention's handlers: plans from {@code backstop.addons}, outcomes from {@code backstop.backup-events}. */
 @Configuration
@@ -21,13 +26,17 @@ public class RetentionMessagingConfiguration {
   public Consumer<SpecificRecord> addonEvents(RetentionCatalog catalog, Pruner pruner) {
     return event -> {
       switch (event) {
-        case AddonRegistered e -> catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(),
-            e.getAddon().getSchedule().getTimezone(), false);
-        case AddonChanged e -> {
-          // a downgrade prunes at once what the smaller plan no longer keeps
+        // a plan known late, or a downgrade, applies at the next evaluation
+        case AddonRegistered e -> {
           if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(),
               e.getAddon().getSchedule().getTimezone(), false)) {
-            pruner.evaluate(e.getAddon().getAddonId());
+            pruner.requestEvaluation(e.getAddon().getAddonId(), false);
+          }
+        }
+        case AddonChanged e -> {
+          if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(),
+              e.getAddon().getSchedule().getTimezone(), false)) {
+            pruner.requestEvaluation(e.getAddon().getAddonId(), false);
           }
         }
         case AddonRemoved e -> catalog.recordPolicy(e.getAddonId(), e.getRevision(), null, null, true);
@@ -37,13 +46,13 @@ public class RetentionMessagingConfiguration {
   }
 
   @Bean
-  public Consumer<SpecificRecord> backupEvents(RetentionCatalog catalog, Pruner pruner, RetentionProperties properties) {
-    return event -> {
-      switch (event) {
+  public Consumer<Message<SpecificRecord>> backupEvents(RetentionCatalog catalog, Pruner pruner, RetentionProperties properties,
+      Clock clock) {
+    return message -> {
+      switch (message.getPayload()) {
         case BackupCompleted e -> {
           catalog.recordOutcome(e.getBackupId(), e.getAddonId(), e.getAppName(), e.getKind(), true, e.getStartedAt(), e.getArchiveKey());
-          pruner.evaluate(e.getAddonId());
-          pruner.purgeDue();
+          pruner.requestEvaluation(e.getAddonId(), isCatchingUp(message, clock, properties));
         }
         case BackupFailed e ->
             catalog.recordOutcome(e.getBackupId(), e.getAddonId(), e.getAppName(), e.getKind(), false, e.getFailedAt(), null);
@@ -52,5 +61,16 @@ public class RetentionMessagingConfiguration {
         default -> { }
       }
     };
+  }
+
+  /**
+   * An event written long ago is being read now: a replay, or a consumer back from downtime. Later
+   * events on the topic may already prune what this one would make prunable, so evaluating now would
+   * only say BackupPruned again; the addon is evaluated once the consumer has caught up.
+   */
+  static boolean isCatchingUp(Message<?> message, Clock clock, RetentionProperties properties) {
+    Object timestamp = message.getHeaders().get(KafkaHeaders.RECEIVED_TIMESTAMP);
+    return timestamp instanceof Long written
+        && Duration.between(Instant.ofEpochMilli(written), clock.instant()).compareTo(properties.getCatchUpAge()) > 0;
   }
 }

@@ -1,7 +1,9 @@
 package dev.backstop.kit.catalog;
 
 import static com.mongodb.client.model.Filters.eq;
+import static com.mongodb.client.model.Filters.exists;
 import static com.mongodb.client.model.Filters.lt;
+import static com.mongodb.client.model.Filters.or;
 
 import com.mongodb.ErrorCategory;
 import com.mongodb.MongoWriteException;
@@ -45,7 +47,8 @@ public final class RevisionGuard {
       return false;
     }
     try {
-      var result = collection.updateOne(ById.filter(id, lt("revision", revision)),
+      // a document other writers created first has no revision yet: any revision is newer
+      var result = collection.updateOne(ById.filter(id, or(lt("revision", revision), exists("revision", false))),
           Updates.combine(Updates.set("revision", revision), update), new UpdateOptions().upsert(true));
       return result.getModifiedCount() > 0 || result.getUpsertedId() != null;
     } catch (MongoWriteException e) {

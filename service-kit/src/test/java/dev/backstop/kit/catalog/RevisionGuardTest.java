@@ -58,4 +58,13 @@ class RevisionGuardTest {
     assertThat(c.find().first().getString("plan")).isEqualTo("STARTER");
     assertThat(c.find().first().getLong("revision")).isEqualTo(3L);
   }
+
+  @Test
+  void a_document_created_by_other_writers_takes_its_first_revision() {
+    var c = collection("other");
+    c.insertOne(new Document("_id", "a").append("backups", new Document()));
+    assertThat(RevisionGuard.applyIfNewer(c, "a", 1, Updates.set("plan", "STARTER"))).isTrue();
+    assertThat(c.find().first().getString("plan")).isEqualTo("STARTER");
+    assertThat(c.find().first().get("backups")).isNotNull();
+  }
 }
