@@ -84,24 +84,22 @@ log "Backstop took ${BS_S}s, $BS_BYTES bytes"
 log "baseline again, to see the run-to-run spread"
 read -r BASE2_S _ < <(baseline)
 
-python3 - "$DB_BYTES" "$BASE_S" "$BASE2_S" "$BASE_BYTES" "$BS_S" "$BS_BYTES" <<'PY'
-import sys, datetime, platform, os, re
+ROWS=$(python3 - "$DB_BYTES" "$BASE_S" "$BASE2_S" "$BASE_BYTES" "$BS_S" "$BS_BYTES" <<'PY'
+import sys, datetime
 db, b1, b2, bbytes, s, sbytes = sys.argv[1:]
 db, b1, b2, bbytes, s, sbytes = int(db), float(b1), float(b2), int(bbytes), float(s), int(sbytes)
 base = min(b1, b2)
 mib = lambda n: n / 1024 / 1024
-row = (f"| {datetime.date.today()} | {mib(db):.0f} MiB | `pg_dump -Fc > file` | {b1:.1f} s / {b2:.1f} s | {mib(db)/base:.1f} MiB/s | {mib(bbytes):.0f} MiB | 1.00 |\n"
-       f"| {datetime.date.today()} | {mib(db):.0f} MiB | Backstop: request → archive stored, listed done | {s:.1f} s | {mib(db)/s:.1f} MiB/s | {mib(sbytes):.0f} MiB | {base/s:.2f} |\n")
-path = "docs/benchmarks.md"
-text = open(path).read() if os.path.exists(path) else ""
-marker = "<!-- pg-backup results -->"
-header = ("## PostgreSQL backup, end to end (`bench/pg-backup.sh`)\n\n"
-          "Same database, same run, on this 2-core machine. Throughput is database size on disk / wall time; "
-          "ratio is the best baseline time / Backstop time (higher is better).\n\n"
-          "| date | database | what | time | throughput | output | ratio |\n|---|---|---|---|---|---|---|\n" + marker + "\n")
-if marker not in text:
-    text = (text or "# Benchmarks\n\nEach benchmark compares Backstop with a baseline measured in the same run.\n\n") + "\n" + header
-text = text.replace(marker + "\n", marker + "\n" + row, 1)
-open(path, "w").write(text)
-print(row)
+print(f"| {datetime.date.today()} | {mib(db):.0f} MiB | `pg_dump -Fc > file` | {b1:.1f} s / {b2:.1f} s | {mib(db)/base:.1f} MiB/s | {mib(bbytes):.0f} MiB | 1.00 |")
+print(f"| {datetime.date.today()} | {mib(db):.0f} MiB | Backstop: request → archive stored, listed done | {s:.1f} s | {mib(db)/s:.1f} MiB/s | {mib(sbytes):.0f} MiB | {base/s:.2f} |")
 PY
+)
+bench/record.py "pg-backup results" "$(cat <<'MD'
+## PostgreSQL backup, end to end (`bench/pg-backup.sh`)
+
+Same database, same run, on this 2-core machine. Throughput is database size on disk / wall time; ratio is the best baseline time / Backstop time (higher is better).
+
+| date | database | what | time | throughput | output | ratio |
+|---|---|---|---|---|---|---|
+MD
+)" "$ROWS"

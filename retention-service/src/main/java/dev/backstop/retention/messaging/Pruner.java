@@ -70,6 +70,11 @@ public class Pruner {
     }
   }
 
+  /** Addons waiting for reading to catch up before they are evaluated. */
+  public int deferredCount() {
+    return deferred.size();
+  }
+
   /** Runs the deferred evaluations once no old event has been read for the settle time. */
   @Scheduled(fixedDelay = 1000)
   public void evaluateDeferred() {
