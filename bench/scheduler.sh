@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./dev mvn -q -pl bench -am install -DskipTests
 CP=$(./dev mvn -q -pl bench dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
-ROWS=$(./dev java -Xmx2g -cp "bench/target/classes:$CP" dev.backstop.bench.SchedulerBench "${1:-100000}")
+ROWS=$(./dev java -Xmx2g -cp "bench/target/classes:$CP" dev.backstop.bench.SchedulerBench "${1:-100000}") || { echo "$ROWS"; exit 1; }
 bench/record.py "scheduler results" "$(cat <<'MD'
 ## Scheduler, the busiest hour (`bench/scheduler.sh`)
 

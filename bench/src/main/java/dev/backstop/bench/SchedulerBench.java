@@ -50,7 +50,9 @@ public final class SchedulerBench {
       LocalDate day = LocalDate.now(PARIS).plusDays(2);
       Instant hourStart = ZonedDateTime.of(day.atTime(1, 0), PARIS).toInstant();
       AdjustableClock clock = new AdjustableClock();
-      clock.advance(Duration.between(Instant.now(), hourStart.minus(Duration.ofHours(6))));
+      // registered just before the hour: every entry's next run is then at or after the hour's start
+      clock.advance(Duration.between(Instant.now(), hourStart.minusSeconds(1)));
+      Instant hourEnd = hourStart.plus(Duration.ofHours(1));
 
       var context = SchedulerApplication.builder()
           .initializers(c -> c.getBeanFactory().registerSingleton("clock", clock))
@@ -66,13 +68,17 @@ public final class SchedulerBench {
 
       long t0 = System.nanoTime();
       int dueInHour = 0;
+      java.util.Map<String, BackupSchedule> schedulesById = new java.util.HashMap<>();
       for (int i = 0; i < addons; i++) {
         // a third at 01:00 Paris (the default), the rest over the other hours and a few zones
         boolean atOne = i % 3 == 0;
         int hour = atOne ? 1 : 2 + i % 22;
         String zone = atOne ? "Europe/Paris" : List.of("Europe/Paris", "UTC", "America/New_York").get(i % 3);
         addonEvents.accept(Events.registered(Events.addon("addon-" + i, "app-" + i, Plan.STARTER, hour, zone), clock.instant()));
-        if (atOne) {
+        BackupSchedule schedule = BackupSchedule.daily("addon-" + i, hour, ZoneId.of(zone));
+        schedulesById.put("addon-" + i, schedule);
+        // due in the hour: the third at 01:00 Paris, and whichever others' hour falls in it
+        if (schedule.nextFireAfter(clock.instant()).isBefore(hourEnd)) {
           dueInHour++;
         }
       }
@@ -86,7 +92,7 @@ public final class SchedulerBench {
       long wall0 = System.nanoTime();
       int emitted = 0;
       long slowestTick = 0;
-      for (Instant now = hourStart; now.isBefore(hourStart.plus(Duration.ofHours(1))); now = now.plus(TICK)) {
+      for (Instant now = hourStart; now.isBefore(hourEnd); now = now.plus(TICK)) {
         clock.advance(Duration.between(clock.instant(), now));
         long tick0 = System.nanoTime();
         emitted += ticker.tick();
@@ -122,8 +128,9 @@ public final class SchedulerBench {
       // how late each request was against its own slot inside the hour
       long maxLateMs = 0;
       for (BackupRequested r : requests) {
-        var schedule = BackupSchedule.daily(r.getAddonId(), 1, PARIS);
-        maxLateMs = Math.max(maxLateMs, Duration.between(schedule.fireTime(day), r.getRequestedAt()).toMillis());
+        var schedule = schedulesById.get(r.getAddonId());
+        Instant slot = schedule.fireTime(java.time.LocalDate.parse(r.getScheduledFor()));
+        maxLateMs = Math.max(maxLateMs, Duration.between(slot, r.getRequestedAt()).toMillis());
       }
 
       // baseline, same run, same store: read every schedule on every tick and decide in memory; sampled
@@ -148,16 +155,17 @@ public final class SchedulerBench {
       scanned *= 60;
       context.close();
 
-      System.out.printf(Locale.ROOT, "| %s | %,d addons, %,d due at 01:00 Paris | Backstop: claim due entries by `nextRunAt`, emit | "
+      System.out.printf(Locale.ROOT, "| %s | %,d addons, %,d due in the 01:00 Paris hour | Backstop: claim due entries by `nextRunAt`, emit | "
               + "%.1f s | %.1f s (ticker thread %.1f s) | %,d emitted, %d duplicates, %d outside the hour, latest %.1f s after its slot, "
               + "per minute %d–%d, slowest tick %.2f s |%n",
-          LocalDate.now(), addons, dueInHour, wall, cpu, tickerCpu, emitted, duplicates, outsideHour, maxLateMs / 1000.0,
+          LocalDate.now(), addons, dueInHour, wall, cpu, tickerCpu, requests.size(), duplicates, outsideHour, maxLateMs / 1000.0,
           minMinute, maxMinute, slowestTick / 1e9);
       System.out.printf(Locale.ROOT, "| %s | same store, the next day's 01:00 hour | baseline: scan every schedule on every tick (decide only, emit nothing; 4 ticks measured, ×60) | "
-              + "%.0f s | %.0f s | %,d documents read, %,d due in the sampled minute |%n",
+              + "%.0f s | %.0f s | %,d documents read (%,d of them due) |%n",
           LocalDate.now(), bwall, bcpu, scanned, baselineDue);
-      if (emitted != dueInHour || requests.size() != dueInHour || duplicates > 0 || outsideHour > 0) {
-        System.err.println("FAILED: expected " + dueInHour + " requests within the hour, no duplicates");
+      if (requests.size() != dueInHour || duplicates > 0 || outsideHour > 0) {
+        System.err.println("FAILED: expected " + dueInHour + " requests within the hour, no duplicates; got " + requests.size()
+            + " requests, " + duplicates + " duplicates, " + outsideHour + " outside the hour");
         System.exit(1);
       }
     }

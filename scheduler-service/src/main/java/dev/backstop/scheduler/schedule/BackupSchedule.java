@@ -103,11 +103,17 @@ public record BackupSchedule(int hour, ZoneId zone, Duration offsetInHour, DayOf
     return Optional.of(new Due(latestDueDate(now), nextFireAfter(now)));
   }
 
+  /**
+   * The addon's offset inside its hour: over the first 59 minutes only, so that a scheduler ticking
+   * every few seconds still emits every request within its hour.
+   */
   static Duration spread(String addonId) {
     byte[] digest = digest(addonId);
     long value = ((digest[0] & 0xffL) << 16) | ((digest[1] & 0xffL) << 8) | (digest[2] & 0xffL);
-    return Duration.ofSeconds(value % 3600);
+    return Duration.ofSeconds(value % SPREAD.toSeconds());
   }
+
+  private static final Duration SPREAD = Duration.ofMinutes(59);
 
   private static byte[] digest(String text) {
     try {
