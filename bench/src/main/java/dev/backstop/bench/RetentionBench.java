@@ -88,7 +88,7 @@ public final class RetentionBench {
       long wall0 = System.nanoTime();
       Path archives = Files.createTempDirectory("retention-bench");
       var context = RetentionApplication.builder().run(
-          "--spring.main.web-application-type=none",
+          "--spring.main.web-application-type=none", "--spring.main.banner-mode=off",
           "--spring.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
           "--spring.cloud.stream.kafka.binder.brokers=" + kafka.bootstrapServers(),
           "--spring.mongodb.uri=" + mongo.uri(),

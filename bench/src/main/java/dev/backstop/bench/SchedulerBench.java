@@ -56,7 +56,7 @@ public final class SchedulerBench {
 
       var context = SchedulerApplication.builder()
           .initializers(c -> c.getBeanFactory().registerSingleton("clock", clock))
-          .run("--spring.main.web-application-type=none",
+          .run("--spring.main.web-application-type=none", "--spring.main.banner-mode=off",
               "--spring.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
               "--spring.cloud.stream.kafka.binder.brokers=" + kafka.bootstrapServers(),
               "--spring.mongodb.uri=" + mongo.uri(),
