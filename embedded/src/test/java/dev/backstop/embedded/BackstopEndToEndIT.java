@@ -293,6 +293,44 @@ class BackstopEndToEndIT {
 
   @Test
   @Order(8)
+  void a_mariadb_addon_is_dumped_with_mysqldump_and_restores_with_the_mysql_client() throws Exception {
+    String mysqlDb = dev.backstop.testing.LocalMariadb.createDatabase("backstop_e2e");
+    String restored = dev.backstop.testing.LocalMariadb.createDatabase("backstop_e2e_restored");
+    try {
+      dev.backstop.testing.LocalMariadb.sql(mysqlDb, "CREATE TABLE orders(id INT PRIMARY KEY, note VARCHAR(64)); "
+          + "INSERT INTO orders SELECT seq, MD5(seq) FROM seq_1_to_3000;");
+      // the customer's own user, with a password the server checks
+      String user = mysqlDb.substring(mysqlDb.length() - 10);
+      dev.backstop.testing.LocalMariadb.sql(null, "CREATE USER '" + user + "'@'%' IDENTIFIED BY '" + password + "'; "
+          + "GRANT ALL ON " + mysqlDb + ".* TO '" + user + "'@'%'");
+      String body = json.writeValueAsString(Map.of(
+          "appName", "shop", "engine", "mysql", "plan", "starter", "database", mysqlDb,
+          "user", user, "password", password,
+          "nodes", List.of(Map.of("role", "primary", "host", dev.backstop.testing.LocalMariadb.HOST,
+              "port", dev.backstop.testing.LocalMariadb.PORT))));
+      assertThat(send(request("/v1/addons/my-1").header("Authorization", "Bearer " + backstop.operatorToken())
+          .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build()).statusCode())
+          .isEqualTo(201);
+      String id = json.readTree(post("/v1/apps/shop/addons/my-1/backups").body()).get("id").asString();
+      JsonNode done = awaitStatus("shop", "my-1", id, "done");
+      assertThat(done.get("archiveName").asString()).matches("\\d{14}_" + mysqlDb + "\\.tar\\.gz");
+
+      byte[] archive = http.send(request("/v1/apps/shop/addons/my-1/backups/" + id + "/archive").GET().build(),
+          HttpResponse.BodyHandlers.ofByteArray()).body();
+      Path dump = untarSingleEntry(archive, mysqlDb + ".sql");
+      dev.backstop.testing.LocalMariadb.restore(dump, restored);
+      String fingerprint = "SELECT COUNT(*), MD5(GROUP_CONCAT(id, note ORDER BY id)) FROM orders";
+      assertThat(dev.backstop.testing.LocalMariadb.sql(restored, fingerprint))
+          .isEqualTo(dev.backstop.testing.LocalMariadb.sql(mysqlDb, fingerprint));
+    } finally {
+      dev.backstop.testing.LocalMariadb.sql(null, "DROP USER IF EXISTS '" + mysqlDb.substring(mysqlDb.length() - 10) + "'@'%'");
+      dev.backstop.testing.LocalMariadb.dropDatabase(mysqlDb);
+      dev.backstop.testing.LocalMariadb.dropDatabase(restored);
+    }
+  }
+
+  @Test
+  @Order(9)
   void the_password_never_appears_in_events_or_logs() throws Exception {
     for (String topic : List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
       assertThat(topicText(topic)).isNotEmpty().doesNotContain(password);

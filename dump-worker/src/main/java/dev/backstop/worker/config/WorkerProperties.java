@@ -27,6 +27,17 @@ public class WorkerProperties {
   /** The {@code pg_dump} executable; a bare name is looked up on PATH. */
   @NotBlank private String pgDump = "pg_dump";
 
+  /** The {@code mysqldump} executable (MySQL's or MariaDB's); a bare name is looked up on PATH. */
+  @NotBlank private String mysqldump = "mysqldump";
+
+  public String getMysqldump() {
+    return mysqldump;
+  }
+
+  public void setMysqldump(String mysqldump) {
+    this.mysqldump = mysqldump;
+  }
+
   /** This instance's name in events and job leases; defaults to host name and process id. */
   @NotBlank
   private String instanceName = ProcessHandle.current().pid() + "@" + hostName();

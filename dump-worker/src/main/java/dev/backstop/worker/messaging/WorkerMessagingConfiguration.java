@@ -5,6 +5,7 @@ import dev.backstop.schemas.events.Engine;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.DumpEngine;
+import dev.backstop.worker.dump.MysqlDumpEngine;
 import dev.backstop.worker.dump.PostgresDumpEngine;
 import dev.backstop.worker.job.BackupJob;
 import java.io.UncheckedIOException;
@@ -20,7 +21,9 @@ public class WorkerMessagingConfiguration {
 
   @Bean
   public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
-    return Map.of(Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getDumpTimeout()));
+    return Map.of(
+        Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getDumpTimeout()),
+        Engine.MYSQL, new MysqlDumpEngine(properties.getMysqldump(), properties.getDumpTimeout()));
   }
 
   @Bean

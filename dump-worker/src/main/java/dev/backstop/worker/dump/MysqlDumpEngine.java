@@ -1,0 +1,97 @@
+package dev.backstop.worker.dump;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code mysqldump} (MySQL's, or MariaDB's {@code mariadb-dump} behind the same name) with one
+ * consistent snapshot per dump ({@code --single-transaction}) and the options customers are told to
+ * use. The credentials and the server go in a private option file ({@code --defaults-extra-file}).
+ */
+public class MysqlDumpEngine implements DumpEngine {
+
+  private final String mysqldump;
+  private final Duration timeout;
+  private volatile Boolean mariadbClient;
+
+  public MysqlDumpEngine(String mysqldump, Duration timeout) {
+    this.mysqldump = mysqldump;
+    this.timeout = timeout;
+  }
+
+  @Override
+  public String dumpFileName(String database) {
+    return database + ".sql";
+  }
+
+  @Override
+  public void dump(DumpTarget target, Path output, Path scratch) throws DumpFailedException {
+    Path options = scratch.resolve("my.cnf");
+    try {
+      PostgresDumpEngine.writePrivate(options, optionFile(target));
+      ExternalCommand.run("mysqldump", command(target, options, output, isMariadbClient()), Map.of(), scratch, timeout);
+    } catch (IOException e) {
+      throw new DumpFailedException("could not prepare the dump: " + e.getMessage());
+    } finally {
+      try {
+        Files.deleteIfExists(options);
+      } catch (IOException ignored) {
+        // the job's scratch folder is deleted as a whole afterwards
+      }
+    }
+  }
+
+  /**
+   * The command line: the option file first (mysqldump only reads it there), never the password.
+   * {@code --column-statistics=0} exists only in MySQL's own client; MariaDB's refuses it.
+   */
+  List<String> command(DumpTarget target, Path options, Path output, boolean mariadb) {
+    List<String> command = new ArrayList<>(List.of(
+        mysqldump, "--defaults-extra-file=" + options,
+        "--protocol=TCP", "--single-transaction", "--quick", "--no-tablespaces",
+        "--routines", "--events", "--triggers"));
+    if (!mariadb) {
+      command.add("--column-statistics=0");
+    }
+    command.add("--result-file=" + output);
+    command.add(target.database());
+    return command;
+  }
+
+  /** A {@code [client]} option file; values quoted, with '\' and '"' escaped. */
+  static String optionFile(DumpTarget target) {
+    return "[client]\n"
+        + "host=" + quote(target.host()) + "\n"
+        + "port=" + target.port() + "\n"
+        + "user=" + quote(target.user()) + "\n"
+        + "password=" + quote(target.password()) + "\n";
+  }
+
+  private static String quote(String value) {
+    return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+  }
+
+  private boolean isMariadbClient() throws DumpFailedException {
+    if (mariadbClient == null) {
+      try {
+        Process process = new ProcessBuilder(mysqldump, "--version").redirectErrorStream(true).start();
+        String version = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        process.waitFor(30, TimeUnit.SECONDS);
+        mariadbClient = version.contains("MariaDB");
+      } catch (IOException e) {
+        throw new DumpFailedException("mysqldump could not be started: " + e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DumpFailedException("mysqldump was interrupted (worker shutting down)");
+      }
+    }
+    return mariadbClient;
+  }
+}

@@ -1,0 +1,60 @@
+package dev.backstop.worker.dump;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.testing.LocalMariadb;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MysqlDumpEngineTest {
+
+  private final MysqlDumpEngine engine = new MysqlDumpEngine("mysqldump", Duration.ofMinutes(2));
+
+  @Test
+  void the_command_line_names_the_option_file_first_and_never_the_password() {
+    var target = new DumpTarget("db", 3306, "my_app", "u", "se\"cr\\et-91");
+    List<String> mysql = engine.command(target, Path.of("/s/my.cnf"), Path.of("/s/out"), false);
+    List<String> mariadb = engine.command(target, Path.of("/s/my.cnf"), Path.of("/s/out"), true);
+
+    assertThat(mysql.get(1)).isEqualTo("--defaults-extra-file=/s/my.cnf");
+    assertThat(mysql).contains("--single-transaction", "--no-tablespaces", "--column-statistics=0").endsWith("my_app");
+    assertThat(mariadb).doesNotContain("--column-statistics=0");
+    assertThat(String.join(" ", mysql)).doesNotContain("cr\\et");
+    assertThat(MysqlDumpEngine.optionFile(target)).contains("password=\"se\\\"cr\\\\et-91\"");
+  }
+
+  @Test
+  void a_real_database_dumps_to_sql_that_the_mysql_client_restores_with_the_same_rows(@TempDir Path dir) throws Exception {
+    String db = LocalMariadb.createDatabase("backstop_unit");
+    String restored = LocalMariadb.createDatabase("backstop_unit_restored");
+    try {
+      LocalMariadb.sql(db, "CREATE TABLE t(id INT PRIMARY KEY, v VARCHAR(64)); "
+          + "INSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_2000;");
+      Path out = dir.resolve("dump.sql");
+      engine.dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""), out, dir);
+
+      assertThat(Files.readString(out)).contains("CREATE TABLE `t`");
+      assertThat(dir.resolve("my.cnf")).doesNotExist();
+      LocalMariadb.restore(out, restored);
+      String fingerprint = "SELECT COUNT(*), MD5(GROUP_CONCAT(id, v ORDER BY id)) FROM t";
+      assertThat(LocalMariadb.sql(restored, fingerprint)).isEqualTo(LocalMariadb.sql(db, fingerprint));
+    } finally {
+      LocalMariadb.dropDatabase(db);
+      LocalMariadb.dropDatabase(restored);
+    }
+  }
+
+  @Test
+  void a_wrong_password_fails_with_the_servers_reason_and_not_the_password(@TempDir Path dir) {
+    assertThatThrownBy(() -> engine.dump(
+        new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, "mysql", LocalMariadb.USER, "not-the-password-73"), dir.resolve("o"), dir))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessageContaining("Access denied")
+        .hasMessageNotContaining("not-the-password-73");
+  }
+}

@@ -1,0 +1,55 @@
+package dev.backstop.testing;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/** The machine's MariaDB (127.0.0.1:3306, root without a password) driven through the mysql client. */
+public final class LocalMariadb {
+
+  public static final String HOST = System.getenv().getOrDefault("BACKSTOP_TEST_MYHOST", "127.0.0.1");
+  public static final int PORT = Integer.parseInt(System.getenv().getOrDefault("BACKSTOP_TEST_MYPORT", "3306"));
+  public static final String USER = System.getenv().getOrDefault("BACKSTOP_TEST_MYUSER", "root");
+
+  private LocalMariadb() {}
+
+  public static String createDatabase(String prefix) {
+    String name = prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    sql(null, "CREATE DATABASE " + name);
+    return name;
+  }
+
+  public static void dropDatabase(String name) {
+    sql(null, "DROP DATABASE IF EXISTS " + name);
+  }
+
+  /** Runs SQL; returns what the client printed, tab-separated and without column names. */
+  public static String sql(String database, String sql) {
+    var command = new java.util.ArrayList<>(List.of("mysql", "--protocol=TCP", "-h", HOST, "-P", Integer.toString(PORT),
+        "-u", USER, "-N", "-B", "-e", sql));
+    if (database != null) {
+      command.add(database);
+    }
+    return LocalPostgres.run(command).trim();
+  }
+
+  /** Loads a SQL dump into {@code database} with the stock client. */
+  public static void restore(Path dump, String database) {
+    try {
+      Process process = new ProcessBuilder("mysql", "--protocol=TCP", "-h", HOST, "-P", Integer.toString(PORT), "-u", USER, database)
+          .redirectInput(dump.toFile()).redirectErrorStream(true).start();
+      String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!process.waitFor(5, TimeUnit.MINUTES) || process.exitValue() != 0) {
+        throw new IllegalStateException("mysql restore failed: " + out);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
