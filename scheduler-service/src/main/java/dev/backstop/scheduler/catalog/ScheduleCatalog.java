@@ -103,27 +103,41 @@ public class ScheduleCatalog {
     return or(eq("claimUntil", null), lt("claimUntil", Date.from(now)));
   }
 
+  /** Where a handled entry moves on to. */
+  public record Advance(Entry entry, LocalDate requestedFor, Instant nextRunAt) {}
+
   /**
-   * Moves a claimed entry on to its next run and releases it; false if the claim was lost meanwhile
-   * (it expired and another instance took the entry, or an addon event rescheduled it).
+   * Moves the handled entries of one claimed batch on to their next runs and releases them, in one
+   * round trip; returns how many moved. Entries whose claim was lost meanwhile (it expired while this
+   * instance stalled and another took them, or an addon event rescheduled them) are left alone.
    *
-   * <p>The claim taken atomically in {@link #claimDue} is what makes this instance the entry's only
-   * handler; this check-then-write by id only guards against a claim that expired while its holder
-   * stalled. It is written by {@code _id} alone because every store serves that from its id index,
-   * while the in-process store scans the whole collection for a compound filter.
+   * <p>The claim taken atomically in {@link #claimDue} is what makes this instance the entries' only
+   * handler; the check here only guards against a claim that expired. The writes go by {@code _id}
+   * alone, which every store serves from its id index.
    */
-  public boolean advance(Entry entry, LocalDate requestedFor, Instant nextRunAt) {
-    Document current = schedules.find(eq("_id", entry.id())).first();
-    if (current == null || !entry.claimToken().equals(current.getString("claimToken"))
-        || current.getDate("nextRunAt") == null || !current.getDate("nextRunAt").toInstant().equals(entry.nextRunAt())) {
-      return false;
+  public int advance(List<Advance> handled) {
+    if (handled.isEmpty()) {
+      return 0;
     }
-    schedules.updateOne(eq("_id", entry.id()), Updates.combine(
-        Updates.set("nextRunAt", Date.from(nextRunAt)),
-        Updates.set("lastRequestedFor", requestedFor.toString()),
-        Updates.unset("claimToken"),
-        Updates.unset("claimUntil")));
-    return true;
+    String token = handled.get(0).entry().claimToken();
+    java.util.Map<String, Date> stillClaimed = new java.util.HashMap<>();
+    schedules.find(eq("claimToken", token)).projection(Projections.include("nextRunAt"))
+        .forEach(d -> stillClaimed.put(d.getString("_id"), d.getDate("nextRunAt")));
+    List<com.mongodb.client.model.WriteModel<Document>> writes = new ArrayList<>();
+    for (Advance a : handled) {
+      Date current = stillClaimed.get(a.entry().id());
+      if (current != null && current.toInstant().equals(a.entry().nextRunAt())) {
+        writes.add(new com.mongodb.client.model.UpdateOneModel<>(eq("_id", a.entry().id()), Updates.combine(
+            Updates.set("nextRunAt", Date.from(a.nextRunAt())),
+            Updates.set("lastRequestedFor", a.requestedFor().toString()),
+            Updates.unset("claimToken"),
+            Updates.unset("claimUntil"))));
+      }
+    }
+    if (!writes.isEmpty()) {
+      schedules.bulkWrite(writes, new com.mongodb.client.model.BulkWriteOptions().ordered(false));
+    }
+    return writes.size();
   }
 
   /** Entries due at {@code now} that nobody handled yet, claimed or not; for health and tests. */

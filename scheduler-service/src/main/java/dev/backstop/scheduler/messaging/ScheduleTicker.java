@@ -8,6 +8,8 @@ import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupRequested;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.scheduling.annotation.Scheduled;
@@ -46,21 +48,21 @@ public class ScheduleTicker {
     Instant now = clock.instant();
     while (true) {
       var claimed = catalog.claimDue(now, properties.getBatchSize());
+      List<ScheduleCatalog.Advance> handled = new ArrayList<>();
       for (var entry : claimed) {
         var due = entry.schedule().dueAt(entry.nextRunAt(), now).orElseThrow();
-        String backupId = ScheduledBackupId.of(entry.addonId(), due.date(), entry.kind().name());
         // a schedule moved later in the day after today's run must not request today twice
-        boolean alreadyRequested = due.date().equals(entry.lastRequestedFor());
-        if (!alreadyRequested) {
+        if (!due.date().equals(entry.lastRequestedFor())) {
+          String backupId = ScheduledBackupId.of(entry.addonId(), due.date(), entry.kind().name());
           publisher.publish(Topics.BACKUP_REQUESTS, entry.addonId(), new BackupRequested(backupId, entry.addonId(),
               entry.appName(), entry.kind(), now, due.date().toString()));
-        }
-        if (catalog.advance(entry, due.date(), due.nextRunAt()) && !alreadyRequested) {
           emitted++;
           log.info("requested {} backup {} of addon {} for {}", entry.kind().name().toLowerCase(), backupId,
               entry.addonId(), due.date());
         }
+        handled.add(new ScheduleCatalog.Advance(entry, due.date(), due.nextRunAt()));
       }
+      catalog.advance(handled);
       if (claimed.isEmpty()) {
         return emitted;
       }
