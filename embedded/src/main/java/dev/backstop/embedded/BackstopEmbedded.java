@@ -4,6 +4,7 @@ import dev.backstop.gateway.GatewayApplication;
 import dev.backstop.retention.RetentionApplication;
 import dev.backstop.scheduler.SchedulerApplication;
 import dev.backstop.schemas.secret.SecretSealer;
+import dev.backstop.testing.ConsumerGroups;
 import dev.backstop.testing.InProcessKafka;
 import dev.backstop.testing.InProcessMongo;
 import dev.backstop.worker.WorkerApplication;
@@ -107,6 +108,11 @@ public final class BackstopEmbedded implements AutoCloseable {
     } finally {
       starter.shutdown();
     }
+    // "running" means listening: every service's consumers hold their partitions before requests come
+    int partitions = contexts.get(0).getEnvironment().getProperty("backstop.kafka.partitions", Integer.class, 3);
+    ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of(
+        "gateway", 3 * partitions, "dump-worker", 2 * partitions, "retention", 2 * partitions, "scheduler", partitions),
+        java.time.Duration.ofMinutes(2));
     String port = contexts.get(0).getEnvironment().getProperty("local.server.port");
     return new BackstopEmbedded(kafka, mongo, contexts, "http://127.0.0.1:" + port, operatorToken, data.resolve("archives"));
   }

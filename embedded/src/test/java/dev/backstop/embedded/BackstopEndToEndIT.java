@@ -71,7 +71,7 @@ class BackstopEndToEndIT {
     ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
     data = Files.createTempDirectory("backstop-e2e");
     backstop = BackstopEmbedded.start(new BackstopEmbedded.Options(data, 0, 0, 0, clock,
-        Map.of("backstop.scheduler.tick", "PT1S", "backstop.worker.addon-wait", "PT10S",
+        Map.of("backstop.scheduler.tick", "PT1S",
             // archives of pruned backups are deleted at once, so the test can see it
             "backstop.retention.download-grace", "PT0S")));
 

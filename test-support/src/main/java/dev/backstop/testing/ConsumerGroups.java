@@ -1,0 +1,43 @@
+package dev.backstop.testing;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.common.GroupState;
+
+/** Waits until consumer groups have every partition of their topics assigned: the services are listening. */
+public final class ConsumerGroups {
+
+  private ConsumerGroups() {}
+
+  /** {@code partitionsPerGroup}: group id → how many partitions its consumers must hold between them. */
+  public static void awaitAssigned(String bootstrapServers, Map<String, Integer> partitionsPerGroup, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
+      while (!assigned(admin, partitionsPerGroup)) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("consumer groups " + partitionsPerGroup.keySet() + " not assigned within " + timeout);
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+      }
+    }
+  }
+
+  private static boolean assigned(Admin admin, Map<String, Integer> partitionsPerGroup) {
+    try {
+      Map<String, ConsumerGroupDescription> groups = admin.describeConsumerGroups(List.copyOf(partitionsPerGroup.keySet())).all().get();
+      for (var entry : partitionsPerGroup.entrySet()) {
+        ConsumerGroupDescription group = groups.get(entry.getKey());
+        int held = group.members().stream().mapToInt(m -> m.assignment().topicPartitions().size()).sum();
+        if (group.groupState() != GroupState.STABLE || held < entry.getValue()) {
+          return false;
+        }
+      }
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+}
