@@ -329,8 +329,64 @@ class BackstopEndToEndIT {
     }
   }
 
+  /** Runs the {@code backstop} CLI against this gateway: exit code, standard output, standard error. */
+  private record Cli(int exit, String out, String err) {}
+
+  private Cli cli(String... args) {
+    var out = new java.io.StringWriter();
+    var err = new java.io.StringWriter();
+    int exit = dev.backstop.cli.CliLauncher.run(args, Map.of("BACKSTOP_API_URL", backstop.gatewayUrl()),
+        java.time.ZoneId.of("Europe/Paris"), new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+    return new Cli(exit, out.toString(), err.toString());
+  }
+
   @Test
   @Order(9)
+  void the_cli_lists_creates_downloads_resumes_and_configures_like_the_reference_one() throws Exception {
+    Cli addons = cli("--app", "my-app", "addons");
+    assertThat(addons.exit()).isZero();
+    assertThat(addons.out()).contains("|   ADDON    |").contains("| postgresql | pg-main    | starter | running |");
+
+    Cli backups = cli("--app", "my-app", "--addon", "pg-main", "backups");
+    assertThat(backups.exit()).isZero();
+    assertThat(backups.out()).containsPattern("\\|\\s+ID\\s+\\|\\s+CREATED AT\\s+\\|\\s+SIZE\\s+\\|\\s+STATUS\\s+\\|")
+        .containsPattern("\\| [0-9a-f]{24} \\| \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} CES?T \\| +\\d+(\\.\\d)? kB \\| done +\\|");
+
+    Cli created = cli("--app", "my-app", "--addon", "pg-main", "backups-create");
+    assertThat(created.exit()).as(created.err()).isZero();
+    assertThat(created.out()).isEqualTo("-----> Backup successfully finished\n");
+
+    Path file = data.resolve("cli-download.tar.gz");
+    Cli download = cli("--app", "my-app", "--addon", "pg-main", "backups-download", "--output", file.toString());
+    assertThat(download.exit()).as(download.err()).isZero();
+    assertThat(download.out()).startsWith("-----> Selected the most recent successful backup\n")
+        .contains("100.00% ? p/s").endsWith("===> cli-download.tar.gz\n");
+    byte[] whole = Files.readAllBytes(file);
+
+    // an interrupted download resumes where it stopped and is checked against the backup's SHA-256
+    Files.write(file, java.util.Arrays.copyOf(whole, whole.length / 2));
+    Cli resumed = cli("--app", "my-app", "--addon", "pg-main", "backups-download", "--output", file.toString());
+    assertThat(resumed.exit()).as(resumed.err()).isZero();
+    assertThat(Files.readAllBytes(file)).isEqualTo(whole);
+
+    Cli config = cli("--app", "my-app", "--addon", "pg-main", "backups-config", "--schedule-at", "4:00 UTC");
+    assertThat(config.out()).isEqualTo("-----> Periodic backups will be done daily at 4:00 UTC\n");
+    Cli local = cli("--app", "my-app", "--addon", "pg-main", "backups-config", "--schedule-at", "3");
+    assertThat(local.out()).matches("-----> Periodic backups will be done daily at 3:00 CES?T\n");
+
+    Cli badHour = cli("--app", "my-app", "--addon", "pg-main", "backups-config", "--schedule-at", "24");
+    assertThat(badHour.exit()).isEqualTo(1);
+    assertThat(badHour.err()).startsWith(" !     hour 24 does not exist");
+    Cli unknown = cli("--app", "my-app", "--addon", "nope", "backups");
+    assertThat(unknown.exit()).isEqualTo(1);
+    assertThat(unknown.err()).isEqualTo(" !     no addon nope in app my-app\n");
+    Cli noAddon = cli("--app", "my-app", "backups");
+    assertThat(noAddon.exit()).isEqualTo(2);
+    assertThat(noAddon.err()).contains("--addon");
+  }
+
+  @Test
+  @Order(10)
   void the_password_never_appears_in_events_or_logs() throws Exception {
     for (String topic : List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
       assertThat(topicText(topic)).isNotEmpty().doesNotContain(password);

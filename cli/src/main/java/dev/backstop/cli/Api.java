@@ -1,0 +1,120 @@
+package dev.backstop.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The gateway's REST API as the CLI uses it; an error answer becomes an {@link ApiException} with its detail. */
+final class Api {
+
+  /** What the gateway said went wrong (the problem document's detail), or why it could not be reached. */
+  static final class ApiException extends Exception {
+    final int status;
+
+    ApiException(int status, String message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  private final String baseUrl;
+  private final String token;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  final JsonMapper json = JsonMapper.builder().build();
+
+  Api(String baseUrl, String token) {
+    this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+    this.token = token;
+  }
+
+  static String path(String... segments) {
+    StringBuilder path = new StringBuilder();
+    for (String segment : segments) {
+      path.append('/').append(URLEncoder.encode(segment, StandardCharsets.UTF_8).replace("+", "%20"));
+    }
+    return path.toString();
+  }
+
+  JsonNode get(String path) throws ApiException {
+    return send(request(path).GET().build());
+  }
+
+  JsonNode post(String path) throws ApiException {
+    return send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build());
+  }
+
+  JsonNode put(String path, Object body) throws ApiException {
+    return send(request(path).header("Content-Type", "application/json")
+        .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))).build());
+  }
+
+  /** Opens a download, from {@code offset} when it is above 0; the caller closes the body. */
+  HttpResponse<InputStream> download(String path, long offset) throws ApiException {
+    HttpRequest.Builder builder = request(path).GET();
+    if (offset > 0) {
+      builder.header("Range", "bytes=" + offset + "-");
+    }
+    try {
+      HttpResponse<InputStream> response = http.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
+      if (response.statusCode() >= 400) {
+        try (InputStream body = response.body()) {
+          throw problem(response.statusCode(), new String(body.readAllBytes(), StandardCharsets.UTF_8));
+        }
+      }
+      return response;
+    } catch (IOException e) {
+      throw unreachable(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(0, "interrupted");
+    }
+  }
+
+  private HttpRequest.Builder request(String path) {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofMinutes(5));
+    if (token != null && !token.isBlank()) {
+      builder.header("Authorization", "Bearer " + token);
+    }
+    return builder;
+  }
+
+  private JsonNode send(HttpRequest request) throws ApiException {
+    try {
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() >= 400) {
+        throw problem(response.statusCode(), response.body());
+      }
+      return response.body().isEmpty() ? json.createObjectNode() : json.readTree(response.body());
+    } catch (IOException e) {
+      throw unreachable(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(0, "interrupted");
+    }
+  }
+
+  private ApiException problem(int status, String body) {
+    try {
+      JsonNode problem = json.readTree(body);
+      if (problem.hasNonNull("detail")) {
+        return new ApiException(status, problem.get("detail").asString());
+      }
+    } catch (RuntimeException notJson) {
+      // fall through to the status line
+    }
+    return new ApiException(status, "the Backstop API answered " + status);
+  }
+
+  private ApiException unreachable(IOException e) {
+    return new ApiException(0, "cannot reach the Backstop API at " + baseUrl + " (" + e.getClass().getSimpleName()
+        + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); set BACKSTOP_API_URL");
+  }
+}

@@ -1,0 +1,90 @@
+package dev.backstop.cli;
+
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Output as the reference CLI prints it: boxed tables, sizes, dates, progress. */
+final class Format {
+
+  private static final DateTimeFormatter CREATED_AT = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss z", Locale.ENGLISH);
+
+  private Format() {}
+
+  /** A boxed table: headers centred, cells left-aligned, each column as wide as its widest text. */
+  static String table(List<String> headers, List<List<String>> rows) {
+    int[] widths = new int[headers.size()];
+    for (int i = 0; i < widths.length; i++) {
+      widths[i] = headers.get(i).length();
+      for (List<String> row : rows) {
+        widths[i] = Math.max(widths[i], row.get(i).length());
+      }
+    }
+    StringBuilder rule = new StringBuilder("+");
+    for (int w : widths) {
+      rule.append("-".repeat(w + 2)).append('+');
+    }
+    StringBuilder out = new StringBuilder(rule).append('\n').append('|');
+    for (int i = 0; i < widths.length; i++) {
+      String h = headers.get(i);
+      int left = (widths[i] - h.length()) / 2;
+      out.append(' ').append(" ".repeat(left)).append(h).append(" ".repeat(widths[i] - h.length() - left)).append(" |");
+    }
+    out.append('\n').append(rule).append('\n');
+    for (List<String> row : rows) {
+      out.append('|');
+      for (int i = 0; i < widths.length; i++) {
+        out.append(' ').append(row.get(i)).append(" ".repeat(widths[i] - row.get(i).length())).append(" |");
+      }
+      out.append('\n');
+    }
+    return rows.isEmpty() ? out.toString() : out.append(rule).append('\n').toString();
+  }
+
+  /** {@code 143 kB}: decimal units, as the reference listing shows sizes. */
+  static String size(long bytes) {
+    if (bytes < 1000) {
+      return bytes + " B";
+    }
+    String[] units = {"kB", "MB", "GB", "TB", "PB"};
+    double value = bytes;
+    int unit = -1;
+    while (value >= 1000 && unit < units.length - 1) {
+      value /= 1000;
+      unit++;
+    }
+    return String.format(Locale.ROOT, value < 10 ? "%.1f %s" : "%.0f %s", value, units[unit]);
+  }
+
+  /** {@code 139.37 KiB}: binary units with two decimals, as the download progress shows them. */
+  static String binarySize(long bytes) {
+    String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double value = bytes;
+    int unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    return String.format(Locale.ROOT, "%.2f %s", value, units[unit]);
+  }
+
+  static String createdAt(String iso, ZoneId zone) {
+    return iso == null ? "" : CREATED_AT.format(Instant.parse(iso).atZone(zone));
+  }
+
+  /** {@code 139.37 KiB / 139.37 KiB [-----...] 100.00% ? p/s} */
+  static String progress(long done, long total) {
+    int width = 34;
+    double ratio = total == 0 ? 1 : (double) done / total;
+    int filled = (int) Math.round(ratio * width);
+    return binarySize(done) + " / " + binarySize(total) + " [" + "-".repeat(filled) + " ".repeat(width - filled) + "] "
+        + String.format(Locale.ROOT, "%.2f%%", ratio * 100) + " ? p/s";
+  }
+
+  static List<String> row(String... cells) {
+    return new ArrayList<>(List.of(cells));
+  }
+}

@@ -1,0 +1,33 @@
+package dev.backstop.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.ZoneId;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class FormatTest {
+
+  @Test
+  void the_backups_table_looks_like_the_reference_one() {
+    String table = Format.table(List.of("ID", "CREATED AT", "SIZE", "STATUS"), List.of(
+        Format.row("65710b0a99c3cd23d455edee", Format.createdAt("2023-12-07T00:00:10Z", ZoneId.of("Europe/Paris")),
+            Format.size(143_000), "done")));
+    assertThat(table).isEqualTo("""
+        +--------------------------+-------------------------------+--------+--------+
+        |            ID            |          CREATED AT           |  SIZE  | STATUS |
+        +--------------------------+-------------------------------+--------+--------+
+        | 65710b0a99c3cd23d455edee | Thu, 07 Dec 2023 01:00:10 CET | 143 kB | done   |
+        +--------------------------+-------------------------------+--------+--------+
+        """);
+  }
+
+  @Test
+  void sizes_are_decimal_in_listings_and_binary_in_progress() {
+    assertThat(Format.size(999)).isEqualTo("999 B");
+    assertThat(Format.size(1_500)).isEqualTo("1.5 kB");
+    assertThat(Format.size(82_854_982)).isEqualTo("83 MB");
+    assertThat(Format.binarySize(142_715)).isEqualTo("139.37 KiB");
+    assertThat(Format.progress(142_715, 142_715)).isEqualTo("139.37 KiB / 139.37 KiB [" + "-".repeat(34) + "] 100.00% ? p/s");
+  }
+}
