@@ -7,6 +7,7 @@ import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.ConsumerGroups;
 import dev.backstop.testing.InProcessKafka;
 import dev.backstop.testing.InProcessMongo;
+import dev.backstop.testing.MongoHandle;
 import dev.backstop.worker.WorkerApplication;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -44,23 +45,24 @@ public final class BackstopEmbedded implements AutoCloseable {
    * @param kafkaControllerPort controller port, stored in the quorum: keep it fixed across restarts
    * @param clock the clock all services read; tests move it forward
    * @param extraProperties further settings, as {@code name=value}, for every service
+   * @param mongoUri a MongoDB to use instead of the in-process store under the data directory; null for that store
    */
   public record Options(Path dataDirectory, int gatewayPort, int kafkaPort, int kafkaControllerPort, Clock clock,
-      Map<String, String> extraProperties) {
+      Map<String, String> extraProperties, String mongoUri) {
 
     public static Options defaults(Path dataDirectory) {
-      return new Options(dataDirectory, 8080, 19092, 19093, Clock.systemUTC(), Map.of());
+      return new Options(dataDirectory, 8080, 19092, 19093, Clock.systemUTC(), Map.of(), null);
     }
   }
 
   private final InProcessKafka kafka;
-  private final InProcessMongo mongo;
+  private final MongoHandle mongo;
   private final List<ConfigurableApplicationContext> contexts;
   private final String gatewayUrl;
   private final String operatorToken;
   private final Path archiveDirectory;
 
-  private BackstopEmbedded(InProcessKafka kafka, InProcessMongo mongo, List<ConfigurableApplicationContext> contexts,
+  private BackstopEmbedded(InProcessKafka kafka, MongoHandle mongo, List<ConfigurableApplicationContext> contexts,
       String gatewayUrl, String operatorToken, Path archiveDirectory) {
     this.kafka = kafka;
     this.mongo = mongo;
@@ -77,7 +79,9 @@ public final class BackstopEmbedded implements AutoCloseable {
     String secretsKey = secretFile(data.resolve("secrets.key"), SecretSealer::newBase64Key);
     String operatorToken = secretFile(data.resolve("operator-token"), BackstopEmbedded::newToken);
     InProcessKafka kafka = InProcessKafka.start(data.resolve("kafka"), options.kafkaPort(), options.kafkaControllerPort());
-    InProcessMongo mongo = InProcessMongo.persistent(data.resolve("mongo"), 0);
+    MongoHandle mongo = options.mongoUri() == null
+        ? InProcessMongo.persistent(data.resolve("mongo"), 0)
+        : external(options.mongoUri());
 
     Map<String, String> common = new LinkedHashMap<>();
     common.put("spring.kafka.bootstrap-servers", kafka.bootstrapServers());
@@ -152,6 +156,19 @@ public final class BackstopEmbedded implements AutoCloseable {
     mongo.close();
   }
 
+  /** A MongoDB someone else runs: closing it is theirs to do. */
+  private static MongoHandle external(String uri) {
+    return new MongoHandle() {
+      @Override
+      public String uri() {
+        return uri;
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
   /** Reads a secret kept in a 0600 file under the data directory, creating it on first start. */
   private static String secretFile(Path file, Supplier<String> generate) {
     try {
@@ -191,7 +208,7 @@ public final class BackstopEmbedded implements AutoCloseable {
     }
     var defaults = Options.defaults(data);
     BackstopEmbedded backstop = start(new Options(defaults.dataDirectory(), port, defaults.kafkaPort(),
-        defaults.kafkaControllerPort(), defaults.clock(), Map.of()));
+        defaults.kafkaControllerPort(), defaults.clock(), Map.of(), null));
     Runtime.getRuntime().addShutdownHook(new Thread(backstop::close, "backstop-shutdown"));
     System.out.println();
     System.out.println("Backstop is running");

@@ -63,6 +63,7 @@ class BackstopEndToEndIT {
 
   private Path data;
   private BackstopEmbedded backstop;
+  private dev.backstop.testing.MongoHandle mongo;
   private String database;
 
   @BeforeAll
@@ -70,10 +71,11 @@ class BackstopEndToEndIT {
     logs.start();
     ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
     data = Files.createTempDirectory("backstop-e2e");
+    mongo = dev.backstop.testing.TestMongo.start();
     backstop = BackstopEmbedded.start(new BackstopEmbedded.Options(data, 0, 0, 0, clock,
         Map.of("backstop.scheduler.tick", "PT1S",
             // archives of pruned backups are deleted at once, so the test can see it
-            "backstop.retention.download-grace", "PT0S")));
+            "backstop.retention.download-grace", "PT0S"), mongo.uri()));
 
     database = LocalPostgres.createDatabase("backstop_e2e");
     databases.add(database);
@@ -91,6 +93,9 @@ class BackstopEndToEndIT {
   void stop() {
     if (backstop != null) {
       backstop.close();
+    }
+    if (mongo != null) {
+      mongo.close();
     }
     databases.forEach(LocalPostgres::dropDatabase);
   }

@@ -5,7 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.InProcessKafka;
-import dev.backstop.testing.InProcessMongo;
+import dev.backstop.testing.MongoHandle;
+import dev.backstop.testing.TestMongo;
 import dev.backstop.testing.LocalPostgres;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -42,13 +43,13 @@ class StandaloneServicesIT {
   private final List<Process> processes = new ArrayList<>();
   private final Map<String, Integer> ports = new LinkedHashMap<>();
   private InProcessKafka kafka;
-  private InProcessMongo mongo;
+  private MongoHandle mongo;
   private Path dir;
 
   @BeforeAll
   void startServices() throws Exception {
     kafka = InProcessKafka.startTemporary();
-    mongo = InProcessMongo.inMemory();
+    mongo = TestMongo.start();
     dir = Files.createTempDirectory("backstop-standalone");
     String key = SecretSealer.newBase64Key();
     String java = ProcessHandle.current().info().command().orElse("java");

@@ -13,7 +13,7 @@ import java.nio.file.Path;
  * H2 file for the embedded mode. It has no change streams and no transactions, so Backstop uses
  * neither (idempotent upserts and conditional updates instead).
  */
-public final class InProcessMongo implements AutoCloseable {
+public final class InProcessMongo implements MongoHandle {
 
   private final MongoServer server;
   private final String uri;
@@ -41,6 +41,7 @@ public final class InProcessMongo implements AutoCloseable {
     return new InProcessMongo(server, "mongodb://127.0.0.1:" + server.getLocalAddress().getPort());
   }
 
+  @Override
   public String uri() {
     return uri;
   }

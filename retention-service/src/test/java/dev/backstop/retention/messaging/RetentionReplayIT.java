@@ -16,7 +16,8 @@ import dev.backstop.schemas.events.Plan;
 import dev.backstop.testing.ConsumerLag;
 import dev.backstop.testing.Events;
 import dev.backstop.testing.InProcessKafka;
-import dev.backstop.testing.InProcessMongo;
+import dev.backstop.testing.MongoHandle;
+import dev.backstop.testing.TestMongo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,14 +44,14 @@ import org.springframework.context.ConfigurableApplicationContext;
 class RetentionReplayIT {
 
   private InProcessKafka kafka;
-  private InProcessMongo mongo;
+  private MongoHandle mongo;
   private MongoClient client;
   private Path archives;
 
   @BeforeAll
   void start() throws Exception {
     kafka = InProcessKafka.startTemporary();
-    mongo = InProcessMongo.inMemory();
+    mongo = TestMongo.start();
     client = MongoClients.create(mongo.uri());
     archives = Files.createTempDirectory("retention-replay");
   }

@@ -19,7 +19,8 @@ import dev.backstop.schemas.events.Plan;
 import dev.backstop.testing.AdjustableClock;
 import dev.backstop.testing.Events;
 import dev.backstop.testing.InProcessKafka;
-import dev.backstop.testing.InProcessMongo;
+import dev.backstop.testing.MongoHandle;
+import dev.backstop.testing.TestMongo;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -49,7 +50,7 @@ class SchedulerHighAvailabilityIT {
 
   private final AdjustableClock clock = new AdjustableClock();
   private InProcessKafka kafka;
-  private InProcessMongo mongo;
+  private MongoHandle mongo;
   private MongoClient client;
   private MongoCollection<Document> schedules;
   private ConfigurableApplicationContext first;
@@ -60,7 +61,7 @@ class SchedulerHighAvailabilityIT {
   @BeforeAll
   void start() {
     kafka = InProcessKafka.startTemporary();
-    mongo = InProcessMongo.inMemory();
+    mongo = TestMongo.start();
     client = MongoClients.create(mongo.uri());
     schedules = client.getDatabase("backstop-scheduler").getCollection("schedules");
     first = startInstance();

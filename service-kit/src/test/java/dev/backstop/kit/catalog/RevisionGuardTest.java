@@ -6,7 +6,8 @@ import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.Updates;
-import dev.backstop.testing.InProcessMongo;
+import dev.backstop.testing.MongoHandle;
+import dev.backstop.testing.TestMongo;
 import java.util.Date;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
@@ -15,12 +16,12 @@ import org.junit.jupiter.api.Test;
 
 class RevisionGuardTest {
 
-  private static InProcessMongo mongo;
+  private static MongoHandle mongo;
   private static MongoClient client;
 
   @BeforeAll
   static void start() {
-    mongo = InProcessMongo.inMemory();
+    mongo = TestMongo.start();
     client = MongoClients.create(mongo.uri());
   }
 

@@ -1,0 +1,11 @@
+package dev.backstop.testing;
+
+/** A MongoDB server a test or the embedded mode talks to; closing stops it. */
+public interface MongoHandle extends AutoCloseable {
+
+  /** The connection string, {@code mongodb://host:port}. */
+  String uri();
+
+  @Override
+  void close();
+}
