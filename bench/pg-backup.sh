@@ -69,9 +69,9 @@ curl -fsS -o /dev/null -X PUT "localhost:$PORT/v1/addons/bench" -H "Authorizatio
 
 log "Backstop: request -> stored archive"
 T0=$(now)
-ID=$(curl -fsS -X POST "localhost:$PORT/v1/apps/bench/addons/bench/backups" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+ID=$(curl -fsS -X POST -H "Authorization: Bearer $TOKEN" "localhost:$PORT/v1/apps/bench/addons/bench/backups" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 while true; do
-  STATUS=$(curl -fsS "localhost:$PORT/v1/apps/bench/addons/bench/backups/$ID")
+  STATUS=$(curl -fsS -H "Authorization: Bearer $TOKEN" "localhost:$PORT/v1/apps/bench/addons/bench/backups/$ID")
   case "$STATUS" in *'"status":"done"'*|*'"status":"failed"'*) break ;; esac
   sleep 0.2
 done

@@ -63,6 +63,7 @@ class BackstopEndToEndIT {
 
   private Path data;
   private BackstopEmbedded backstop;
+  private String myAppToken;
   private dev.backstop.testing.MongoHandle mongo;
   private String database;
 
@@ -208,8 +209,9 @@ class BackstopEndToEndIT {
     assertThat(invalid.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/problem+json");
     assertThat(get("/v1/apps/my-app/addons/bad").statusCode()).isEqualTo(404);
 
-    HttpResponse<String> anonymous = send(request("/v1/addons/pg-main").DELETE().build());
+    HttpResponse<String> anonymous = send(anonymous("/v1/addons/pg-main").DELETE().build());
     assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(send(anonymous("/v1/apps/my-app/addons").GET().build()).statusCode()).isEqualTo(401);
     assertThat(get("/v1/apps/my-app/addons/pg-main").statusCode()).isEqualTo(200);
   }
 
@@ -337,10 +339,19 @@ class BackstopEndToEndIT {
   /** Runs the {@code backstop} CLI against this gateway: exit code, standard output, standard error. */
   private record Cli(int exit, String out, String err) {}
 
-  private Cli cli(String... args) {
+  private String appToken(String app) throws Exception {
+    HttpResponse<String> issued = post("/v1/operator/apps/" + app + "/tokens");
+    assertThat(issued.statusCode()).isEqualTo(201);
+    return json.readTree(issued.body()).get("token").asString();
+  }
+
+  private Cli cli(String... args) throws Exception {
+    if (myAppToken == null) {
+      myAppToken = appToken("my-app");
+    }
     var out = new java.io.StringWriter();
     var err = new java.io.StringWriter();
-    int exit = dev.backstop.cli.CliLauncher.run(args, Map.of("BACKSTOP_API_URL", backstop.gatewayUrl()),
+    int exit = dev.backstop.cli.CliLauncher.run(args, Map.of("BACKSTOP_API_URL", backstop.gatewayUrl(), "BACKSTOP_TOKEN", myAppToken),
         java.time.ZoneId.of("Europe/Paris"), new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
     return new Cli(exit, out.toString(), err.toString());
   }
@@ -392,6 +403,42 @@ class BackstopEndToEndIT {
 
   @Test
   @Order(10)
+  void an_app_token_sees_its_app_only_and_stops_working_once_revoked() throws Exception {
+    HttpResponse<String> issued = post("/v1/operator/apps/my-app/tokens");
+    String token = json.readTree(issued.body()).get("token").asString();
+    String tokenId = json.readTree(issued.body()).get("id").asString();
+    java.util.function.Function<String, HttpRequest.Builder> asApp = path -> anonymous(path).header("Authorization", "Bearer " + token);
+
+    assertThat(send(asApp.apply("/v1/apps/my-app/addons/pg-main/backups").GET().build()).statusCode()).isEqualTo(200);
+    String shopBackup = json.readTree(get("/v1/apps/shop/addons/my-1/backups").body()).get(0).get("id").asString();
+    // every endpoint of another app answers 404, as if nothing were there
+    for (var probe : List.<HttpRequest.Builder>of(
+        asApp.apply("/v1/apps/shop/addons").GET(),
+        asApp.apply("/v1/apps/shop/addons/my-1").GET(),
+        asApp.apply("/v1/apps/shop/addons/my-1/backups").GET(),
+        asApp.apply("/v1/apps/shop/addons/my-1/backups").POST(HttpRequest.BodyPublishers.noBody()),
+        asApp.apply("/v1/apps/shop/addons/my-1/backups/" + shopBackup).GET(),
+        asApp.apply("/v1/apps/shop/addons/my-1/backups/" + shopBackup + "/archive").GET(),
+        asApp.apply("/v1/apps/shop/addons/my-1/backups/latest/archive").GET(),
+        asApp.apply("/v1/apps/shop/addons/my-1/schedule").GET(),
+        asApp.apply("/v1/apps/shop/addons/my-1/schedule").header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString("{\"scheduleAt\": \"5\"}")),
+        asApp.apply("/v1/apps/shop/addons/my-1/retention").GET(),
+        asApp.apply("/v1/apps/no-such-app/addons").GET())) {
+      HttpResponse<String> answer = send(probe.build());
+      assertThat(answer.statusCode()).as(probe.build().method() + " " + probe.build().uri()).isEqualTo(404);
+      // the same answer as for an app that does not exist: nothing about the other app's addons or backups
+      assertThat(json.readTree(answer.body()).get("detail").asString()).matches("no app (shop|no-such-app)");
+    }
+    assertThat(json.readTree(get("/v1/apps/shop/addons/my-1/backups").body())).hasSize(1);
+    assertThat(send(asApp.apply("/v1/addons/pg-main").DELETE().build()).statusCode()).isEqualTo(401);
+
+    assertThat(send(request("/v1/operator/apps/my-app/tokens/" + tokenId).DELETE().build()).statusCode()).isEqualTo(204);
+    assertThat(send(asApp.apply("/v1/apps/my-app/addons/pg-main/backups").GET().build()).statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  @Order(11)
   void the_password_never_appears_in_events_or_logs() throws Exception {
     for (String topic : List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
       assertThat(topicText(topic)).isNotEmpty().doesNotContain(password);
@@ -495,7 +542,12 @@ class BackstopEndToEndIT {
     }
   }
 
+  /** A request as the platform's operator makes it (the operator may call every endpoint). */
   private HttpRequest.Builder request(String path) {
+    return anonymous(path).header("Authorization", "Bearer " + backstop.operatorToken());
+  }
+
+  private HttpRequest.Builder anonymous(String path) {
     return HttpRequest.newBuilder(URI.create(backstop.gatewayUrl() + path)).timeout(Duration.ofSeconds(30));
   }
 

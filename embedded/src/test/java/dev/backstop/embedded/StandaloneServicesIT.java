@@ -104,12 +104,14 @@ class StandaloneServicesIT {
     assertThat(registered.statusCode()).isEqualTo(201);
 
     var created = http.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/apps/solo-app/addons/solo/backups"))
+        .header("Authorization", "Bearer " + TOKEN)
         .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     String id = json.readTree(created.body()).get("id").asString();
 
     // the primary's port is closed: only a dump on the secondary can succeed
     var done = await().atMost(Duration.ofSeconds(60)).until(() -> json.readTree(http.send(
-            HttpRequest.newBuilder(URI.create(gateway + "/v1/apps/solo-app/addons/solo/backups/" + id)).build(),
+            HttpRequest.newBuilder(URI.create(gateway + "/v1/apps/solo-app/addons/solo/backups/" + id))
+                .header("Authorization", "Bearer " + TOKEN).build(),
             HttpResponse.BodyHandlers.ofString()).body()),
         b -> b.get("status").asString().equals("done") || b.get("status").asString().equals("failed"));
     assertThat(done.get("status").asString()).as("reason: %s", done.get("reason")).isEqualTo("done");
