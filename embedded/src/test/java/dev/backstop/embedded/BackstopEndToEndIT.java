@@ -439,6 +439,29 @@ class BackstopEndToEndIT {
 
   @Test
   @Order(11)
+  void a_signed_download_link_works_without_a_token_and_only_for_minutes() throws Exception {
+    String backupId = json.readTree(get("/v1/apps/my-app/addons/pg-main/backups").body()).get(0).get("id").asString();
+    HttpResponse<String> made = post("/v1/apps/my-app/addons/pg-main/backups/" + backupId + "/links");
+    assertThat(made.statusCode()).isEqualTo(201);
+    String url = json.readTree(made.body()).get("url").asString();
+
+    HttpResponse<byte[]> followed = http.send(anonymous(url).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(followed.statusCode()).isEqualTo(200);
+    assertThat(followed.headers().firstValue("Content-Disposition").orElseThrow()).contains(".tar.gz");
+    byte[] direct = http.send(request("/v1/apps/my-app/addons/pg-main/backups/" + backupId + "/archive").GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray()).body();
+    assertThat(followed.body()).isEqualTo(direct);
+
+    String tampered = url.substring(0, url.length() - 2) + (url.endsWith("A") ? "BB" : "AA");
+    assertThat(send(anonymous(tampered).GET().build()).statusCode()).isEqualTo(404);
+    clock.advance(Duration.ofMinutes(11));
+    HttpResponse<String> expired = send(anonymous(url).GET().build());
+    assertThat(expired.statusCode()).isEqualTo(410);
+    assertThat(json.readTree(expired.body()).get("detail").asString()).contains("expired");
+  }
+
+  @Test
+  @Order(12)
   void the_password_never_appears_in_events_or_logs() throws Exception {
     for (String topic : List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
       assertThat(topicText(topic)).isNotEmpty().doesNotContain(password);

@@ -19,6 +19,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
@@ -36,24 +37,58 @@ public class DownloadController {
   private final AddonCatalog addons;
   private final BackupListing listing;
   private final ArchiveStore store;
+  private final SignedLinks links;
 
-  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store) {
+  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links) {
     this.addons = addons;
     this.listing = listing;
     this.store = store;
+    this.links = links;
   }
 
   @GetMapping("/v1/apps/{appName}/addons/{addonId}/backups/{backupId}/archive")
   public ResponseEntity<StreamingResponseBody> download(@PathVariable String appName, @PathVariable String addonId,
       @PathVariable String backupId, @RequestHeader(value = HttpHeaders.RANGE, required = false) String range) throws IOException {
     requireAddon(appName, addonId);
-    Row row = "latest".equals(backupId)
+    return stream(row(addonId, backupId), range);
+  }
+
+  /**
+   * A link a browser can follow without a token: signed, and valid for minutes only, so that a link
+   * shared by mistake soon stops working.
+   */
+  @PostMapping("/v1/apps/{appName}/addons/{addonId}/backups/{backupId}/links")
+  public ResponseEntity<SignedLinks.Link> link(@PathVariable String appName, @PathVariable String addonId,
+      @PathVariable String backupId) {
+    requireAddon(appName, addonId);
+    Row row = row(addonId, backupId);
+    requireDone(row);
+    return ResponseEntity.status(HttpStatus.CREATED).body(links.sign(appName, addonId, row.id()));
+  }
+
+  @GetMapping("/v1/downloads/{link}")
+  public ResponseEntity<StreamingResponseBody> follow(@PathVariable String link,
+      @RequestHeader(value = HttpHeaders.RANGE, required = false) String range) throws IOException {
+    SignedLinks.Target target = links.verify(link);
+    requireAddon(target.app(), target.addonId());
+    return stream(row(target.addonId(), target.backupId()), range);
+  }
+
+  private Row row(String addonId, String backupId) {
+    return "latest".equals(backupId)
         ? listing.latestDone(addonId).orElseThrow(() -> ApiProblem.notFound("addon " + addonId + " has no successful backup yet"))
         : listing.find(addonId, backupId).orElseThrow(() -> ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+  }
+
+  private static void requireDone(Row row) {
     if (row.status() != Status.DONE) {
       throw ApiProblem.conflict("backup-not-downloadable", "Backup not downloadable",
           "backup " + row.id() + " is " + row.status().name().toLowerCase() + ": only done backups can be downloaded");
     }
+  }
+
+  private ResponseEntity<StreamingResponseBody> stream(Row row, String range) throws IOException {
+    requireDone(row);
     long size;
     try {
       size = store.size(row.archiveKey());

@@ -35,6 +35,10 @@ public class ApiProblem extends ErrorResponseException {
     return new ApiProblem(HttpStatus.UNAUTHORIZED, "unauthorized", "Unauthorized", detail);
   }
 
+  public static ApiProblem gone(String detail) {
+    return new ApiProblem(HttpStatus.GONE, "gone", "Gone", detail);
+  }
+
   public static ApiProblem rangeNotSatisfiable(String detail) {
     return new ApiProblem(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range-not-satisfiable", "Range not satisfiable", detail);
   }
