@@ -36,8 +36,8 @@ import org.springframework.stereotype.Component;
 /**
  * Turns one BackupRequested into a stored archive and exactly one BackupCompleted or BackupFailed.
  * Every failure the customer can act on (refused connection, wrong password, unknown database,
- * timeout) ends as BackupFailed with the reason; only infrastructure errors (Kafka, MongoDB, the
- * archive store) escape, so that the request is redelivered.
+ * timeout) ends as BackupFailed with the reason, and so does an archive that cannot be packed or
+ * stored; only Kafka and MongoDB errors escape, so that the request is redelivered.
  */
 @Component
 public class BackupJob {
@@ -129,9 +129,16 @@ public class BackupJob {
         return;
       }
       String archiveName = ArchivePacker.archiveName(startedAt, addon.database());
-      var packed = ArchivePacker.pack(dump, engine.dumpFileName(addon.database()), startedAt, scratch.resolve(archiveName));
       String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName;
-      store.put(key, packed.file());
+      ArchivePacker.Packed packed;
+      try {
+        packed = ArchivePacker.pack(dump, engine.dumpFileName(addon.database()), startedAt, scratch.resolve(archiveName));
+        store.put(key, packed.file());
+      } catch (IOException e) {
+        // a full disk or an unreachable store: the backup ends failed with the reason, never stuck running
+        fail(request, choice.label(), "the archive could not be stored: " + e.getMessage());
+        return;
+      }
       publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupCompleted(request.getBackupId(), addon.addonId(),
           addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), key,
           archiveName, packed.size(), packed.sha256()));
