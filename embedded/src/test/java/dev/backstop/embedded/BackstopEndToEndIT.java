@@ -188,6 +188,7 @@ class BackstopEndToEndIT {
   @Order(3)
   void errors_are_problem_documents_and_change_nothing() throws Exception {
     assertThat(get("/actuator/health").body()).contains("\"UP\"");
+    assertThat(send(anonymous("/v1/openapi.yaml").GET().build()).body()).startsWith("openapi: 3.1.0");
 
     HttpResponse<String> unknownApp = get("/v1/apps/no-such-app/addons");
     assertThat(unknownApp.statusCode()).isEqualTo(404);
