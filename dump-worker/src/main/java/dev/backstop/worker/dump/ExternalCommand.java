@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,28 @@ final class ExternalCommand {
   private static final int MAX_REASON = 600;
 
   private ExternalCommand() {}
+
+  /**
+   * Runs the tool with credentials in {@code secretFile}: written readable by this user only, and
+   * removed when the tool is done, whatever happened. Never argv, never the log.
+   */
+  static void runWithSecretFile(String tool, Path secretFile, String secret, List<String> command,
+      Map<String, String> environment, Path scratch, Duration timeout) throws DumpFailedException {
+    try {
+      Files.deleteIfExists(secretFile);
+      Files.createFile(secretFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(secretFile, secret, StandardCharsets.UTF_8);
+      run(tool, command, environment, scratch, timeout);
+    } catch (IOException e) {
+      throw new DumpFailedException("could not prepare the dump: " + e.getMessage());
+    } finally {
+      try {
+        Files.deleteIfExists(secretFile);
+      } catch (IOException ignored) {
+        // the job's scratch folder is deleted as a whole afterwards
+      }
+    }
+  }
 
   static void run(String tool, List<String> command, Map<String, String> environment, Path scratch, Duration timeout)
       throws DumpFailedException {

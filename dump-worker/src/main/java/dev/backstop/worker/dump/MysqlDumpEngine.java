@@ -2,7 +2,6 @@ package dev.backstop.worker.dump;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,18 +33,8 @@ public class MysqlDumpEngine implements DumpEngine {
   @Override
   public void dump(DumpTarget target, Path output, Path scratch) throws DumpFailedException {
     Path options = scratch.resolve("my.cnf");
-    try {
-      PostgresDumpEngine.writePrivate(options, optionFile(target));
-      ExternalCommand.run("mysqldump", command(target, options, output, isMariadbClient()), Map.of(), scratch, timeout);
-    } catch (IOException e) {
-      throw new DumpFailedException("could not prepare the dump: " + e.getMessage());
-    } finally {
-      try {
-        Files.deleteIfExists(options);
-      } catch (IOException ignored) {
-        // the job's scratch folder is deleted as a whole afterwards
-      }
-    }
+    ExternalCommand.runWithSecretFile("mysqldump", options, optionFile(target), command(target, options, output, isMariadbClient()),
+        Map.of(), scratch, timeout);
   }
 
   /**

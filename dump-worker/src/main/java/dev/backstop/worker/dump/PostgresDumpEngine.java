@@ -1,10 +1,6 @@
 package dev.backstop.worker.dump;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -28,18 +24,8 @@ public class PostgresDumpEngine implements DumpEngine {
   @Override
   public void dump(DumpTarget target, Path output, Path scratch) throws DumpFailedException {
     Path passFile = scratch.resolve("pgpass");
-    try {
-      writePrivate(passFile, pgpassLine(target));
-      ExternalCommand.run("pg_dump", command(target, output), environment(passFile), scratch, timeout);
-    } catch (IOException e) {
-      throw new DumpFailedException("could not prepare the dump: " + e.getMessage());
-    } finally {
-      try {
-        Files.deleteIfExists(passFile);
-      } catch (IOException ignored) {
-        // the job's scratch folder is deleted as a whole afterwards
-      }
-    }
+    ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), command(target, output), environment(passFile),
+        scratch, timeout);
   }
 
   /** The command line: names the server, database and user, never the password. */
@@ -72,9 +58,4 @@ public class PostgresDumpEngine implements DumpEngine {
     return field.replace("\\", "\\\\").replace(":", "\\:");
   }
 
-  static void writePrivate(Path file, String content) throws IOException {
-    Files.deleteIfExists(file);
-    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(file, content, StandardCharsets.UTF_8);
-  }
 }
