@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./dev mvn -q -pl bench -am install -DskipTests
 CP=$(./dev mvn -q -pl bench dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
-ROWS=$(./dev java -Xmx3g -cp "bench/target/classes:$CP" dev.backstop.bench.RetentionBench "${1:-10000}" "${2:-100}") || { echo "$ROWS"; exit 1; }
+ROWS=$(./dev java -Xmx6g -cp "bench/target/classes:$CP" dev.backstop.bench.RetentionBench "${1:-10000}" "${2:-100}") || { echo "$ROWS"; exit 1; }
 bench/record.py "retention results" "$(cat <<'MD'
 ## Retention, rebuilt by replay (`bench/retention.sh`)
 

@@ -49,6 +49,10 @@ public final class RetentionBench {
     Instant start = now.minus(Duration.ofDays(365));
     Random random = new Random(1);
     try (InProcessKafka kafka = InProcessKafka.startTemporary(); InProcessMongo mongo = InProcessMongo.inMemory()) {
+      // the topics as the services declare them (partitions, kept forever), before anything is published
+      try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+        admin.createTopics(Topics.definitions(3, (short) 1)).all().get();
+      }
       List<List<StoredBackup>> histories = new ArrayList<>();
       List<SpecificRecord> registrations = new ArrayList<>();
       for (int a = 0; a < addons; a++) {
@@ -56,7 +60,14 @@ public final class RetentionBench {
         registrations.add(Events.registered(Events.addon("addon-" + a, "app-" + a, plan, 1, ZONES.get(a % 3).getId()), start));
         histories.add(new ArrayList<>());
       }
-      Events.publish(kafka.bootstrapServers(), Topics.ADDONS, registrations, e -> ((AddonRegistered) e).getAddon().getAddonId());
+      // registered a year ago, as a replay finds them: written then, not now
+      try (var producer = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()),
+          new StringSerializer(), new EventSerializer())) {
+        for (SpecificRecord registration : registrations) {
+          producer.send(new ProducerRecord<>(Topics.ADDONS, null, start.toEpochMilli(),
+              ((AddonRegistered) registration).getAddon().getAddonId(), registration));
+        }
+      }
 
       long t0 = System.nanoTime();
       try (var producer = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers(),
@@ -114,12 +125,25 @@ public final class RetentionBench {
 
       // baseline: the policy alone, every addon's whole history once, in memory
       long b0 = System.nanoTime();
-      long kept = 0;
+      java.util.Set<String> expected = new java.util.HashSet<>();
       for (int a = 0; a < addons; a++) {
         Plan plan = a % 3 == 0 ? Plan.BUSINESS : Plan.STARTER;
-        kept += RetentionPolicy.evaluate(plan, ZONES.get(a % 3), now, histories.get(a)).kept().size();
+        expected.addAll(RetentionPolicy.evaluate(plan, ZONES.get(a % 3), now, histories.get(a)).kept().keySet());
       }
       double baseline = (System.nanoTime() - b0) / 1e9;
+      long kept = expected.size();
+
+      // the service must have kept exactly what the policy keeps
+      java.util.Set<String> actual = new java.util.HashSet<>();
+      try (var client = com.mongodb.client.MongoClients.create(mongo.uri())) {
+        client.getDatabase("backstop-retention").getCollection("retention").find().batchSize(100).forEach(addon ->
+            addon.get("backups", org.bson.Document.class).values().stream().map(org.bson.Document.class::cast)
+                .filter(b -> !b.getBoolean("pruned", false)).forEach(b -> actual.add(b.getString("id"))));
+      }
+      if (!actual.equals(expected)) {
+        System.err.printf(Locale.ROOT, "WRONG: the service kept %,d backups, the policy %,d%n", actual.size(), expected.size());
+        System.exit(1);
+      }
 
       System.out.printf(Locale.ROOT, "| %s | %,d addons × %d outcomes | Backstop: retention-service replays `backstop.backup-events` from offset 0 "
               + "into an empty store, every addon evaluated | %.1f s (topic read in %.1f s) | %.1f s | heap peak %d MiB, RSS peak %s |%n",

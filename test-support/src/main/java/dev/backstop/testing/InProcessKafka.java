@@ -58,6 +58,8 @@ public final class InProcessKafka implements AutoCloseable {
       props.put("share.coordinator.state.topic.min.isr", "1");
       props.put("group.initial.rebalance.delay.ms", "0");
       props.put("num.partitions", "1");
+      // Backstop's topics are its record and keep everything; a topic created before its service declares it must too
+      props.put("log.retention.ms", "-1");
       props.put("auto.create.topics.enable", "true");
 
       Path config = dir.resolve("server.properties");

@@ -69,7 +69,7 @@ class BackupJobTest {
   }
 
   private BackupJob job(Path archives) {
-    EventPublisher publisher = new EventPublisher(null) {
+    EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
       @Override
       public void publish(String topic, String addonId, SpecificRecord event) {
         published.add(event);

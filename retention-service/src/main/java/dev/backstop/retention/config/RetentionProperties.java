@@ -1,6 +1,7 @@
 package dev.backstop.retention.config;
 
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
@@ -27,6 +28,42 @@ public class RetentionProperties {
 
   /** How long reading must have been caught up before deferred evaluations run. */
   @NotNull private Duration settleTime = Duration.ofSeconds(10);
+
+  /**
+   * Shortest time between two writes of pending backup records to the store; a backup event is
+   * acknowledged to Kafka once written, so this is also about how late an acknowledgement may be.
+   */
+  @NotNull private Duration flushInterval = Duration.ofSeconds(1);
+
+  /** Pending changes that force a write at once, whatever the interval: bounds the memory they hold. */
+  @Positive private int flushChanges = 2_000_000;
+
+  /** Addons whose records stay cached in memory once written; the least recently used are dropped beyond. */
+  @Positive private int cachedAddons = 50_000;
+
+  public Duration getFlushInterval() {
+    return flushInterval;
+  }
+
+  public void setFlushInterval(Duration flushInterval) {
+    this.flushInterval = flushInterval;
+  }
+
+  public int getFlushChanges() {
+    return flushChanges;
+  }
+
+  public void setFlushChanges(int flushChanges) {
+    this.flushChanges = flushChanges;
+  }
+
+  public int getCachedAddons() {
+    return cachedAddons;
+  }
+
+  public void setCachedAddons(int cachedAddons) {
+    this.cachedAddons = cachedAddons;
+  }
 
   public Duration getCatchUpAge() {
     return catchUpAge;

@@ -2,7 +2,9 @@ package dev.backstop.retention.messaging;
 
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
+import dev.backstop.kit.messaging.EventPublisher.Keyed;
 import dev.backstop.retention.catalog.RetentionCatalog;
+import dev.backstop.retention.catalog.RetentionLedger;
 import dev.backstop.retention.config.RetentionProperties;
 import dev.backstop.retention.policy.RetentionPolicy;
 import dev.backstop.schemas.Topics;
@@ -11,6 +13,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -23,25 +31,34 @@ import org.springframework.stereotype.Component;
  * once (BackupPruned), and its archive is deleted once the download grace period is over, so that a
  * download under way is not cut off. Each step is idempotent: a replay or a crash half-way repeats
  * nothing harmful (an archive already gone is a no-op delete, a repeated BackupPruned is dropped).
+ *
+ * <p>Only the addons of the partitions this instance reads are evaluated here: their records are this
+ * instance's to change ({@link RetentionLedger}).
  */
 @Component
 public class Pruner {
 
   private static final Logger log = LoggerFactory.getLogger(Pruner.class);
+  /** Addons evaluated together: their prunes are published in one batch. */
+  private static final int CHUNK = 500;
 
   private final RetentionCatalog catalog;
+  private final RetentionLedger ledger;
+  private final PartitionOwnership ownership;
   private final ArchiveStore store;
   private final EventPublisher publisher;
   private final Clock clock;
   private final RetentionProperties properties;
-  private final java.util.Set<String> deferred = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  // the addons consumer, the backup-events consumer and the timers may evaluate one addon at once: one at a time
-  private final Object[] addonLocks = java.util.stream.Stream.generate(Object::new).limit(64).toArray();
+  private final Set<String> deferred = ConcurrentHashMap.newKeySet();
+  // the consumers and the timers may evaluate at once: one evaluation at a time, so no prune is published twice
+  private final Object evaluating = new Object();
   private volatile long lastCatchUp;
 
-  public Pruner(RetentionCatalog catalog, ArchiveStore store, EventPublisher publisher, Clock clock,
-      RetentionProperties properties) {
+  public Pruner(RetentionCatalog catalog, RetentionLedger ledger, PartitionOwnership ownership, ArchiveStore store,
+      EventPublisher publisher, Clock clock, RetentionProperties properties) {
     this.catalog = catalog;
+    this.ledger = ledger;
+    this.ownership = ownership;
     this.store = store;
     this.publisher = publisher;
     this.clock = clock;
@@ -60,14 +77,12 @@ public class Pruner {
       lastCatchUp = System.nanoTime();
       return;
     }
-    evaluateAndPurge(addonId);
+    evaluateAndPurge(List.of(addonId));
   }
 
-  private void evaluateAndPurge(String addonId) {
-    synchronized (addonLocks[Math.floorMod(addonId.hashCode(), addonLocks.length)]) {
-      evaluate(addonId);
-      purgeDue(addonId);
-    }
+  /** Reading old events goes on: the settle time starts again. */
+  public void stillCatchingUp() {
+    lastCatchUp = System.nanoTime();
   }
 
   /** Addons waiting for reading to catch up before they are evaluated. */
@@ -81,48 +96,12 @@ public class Pruner {
     if (deferred.isEmpty() || System.nanoTime() - lastCatchUp < properties.getSettleTime().toNanos()) {
       return;
     }
-    for (var it = deferred.iterator(); it.hasNext(); ) {
-      String addonId = it.next();
-      it.remove();
-      evaluateAndPurge(addonId);
-    }
-  }
-
-  /** Evaluates one addon now: prunes what no rule keeps. */
-  void evaluate(String addonId) {
-    var policy = catalog.policy(addonId);
-    if (policy.isEmpty()) {
-      log.warn("addon {} has backups but no known plan: nothing is deleted until its plan is known", addonId);
-      return;
-    }
-    Instant now = clock.instant();
-    var records = catalog.liveBackups(addonId).stream()
-        .collect(Collectors.toMap(r -> r.backup().backupId(), Function.identity()));
-    var decision = RetentionPolicy.evaluate(policy.get().plan(), policy.get().zone(), now,
-        records.values().stream().map(RetentionCatalog.Record::backup).toList());
-    for (var pruned : decision.pruned()) {
-      var record = records.get(pruned.backup().backupId());
-      publisher.publish(Topics.BACKUP_EVENTS, addonId,
-          new BackupPruned(pruned.backup().backupId(), addonId, record.appName(), now, pruned.reason()));
-      catalog.markPruned(pruned.backup().backupId(), addonId, pruned.reason(), now, now.plus(properties.getDownloadGrace()));
-      log.info("pruned backup {} of addon {} (archive deleted after the download grace period): {}",
-          pruned.backup().backupId(), addonId, pruned.reason());
-    }
-  }
-
-  /** Deletes the archives of the addon's pruned backups whose grace period is over. */
-  void purgeDue(String addonId) {
-    Instant now = clock.instant();
-    for (var purge : catalog.duePurges(addonId, now)) {
-      try {
-        boolean deleted = purge.archiveKey() != null && store.delete(purge.archiveKey());
-        log.info("purged backup {} of addon {}: {}", purge.backupId(), purge.addonId(),
-            deleted ? "archive deleted" : "no archive left to delete");
-      } catch (IOException e) {
-        throw new UncheckedIOException("could not delete the archive of backup " + purge.backupId(), e);
-      }
-      catalog.markPurged(addonId, purge.backupId(), now);
-    }
+    // they stay deferred until evaluated: meanwhile the consumer keeps holding its writes back
+    List<String> due = new ArrayList<>(deferred);
+    evaluateAndPurge(due);
+    // what the catch-up gathered, and the prunes, in one write rather than piecemeal
+    ledger.flush();
+    due.forEach(deferred::remove);
   }
 
   /**
@@ -131,8 +110,64 @@ public class Pruner {
    */
   @Scheduled(fixedDelayString = "${backstop.retention.interval:PT1H}", initialDelayString = "${backstop.retention.interval:PT1H}")
   public void evaluateAll() {
-    for (String addonId : catalog.addonIds()) {
-      evaluateAndPurge(addonId);
+    evaluateAndPurge(ledger.addonIds());
+  }
+
+  private void evaluateAndPurge(Collection<String> addonIds) {
+    List<String> owned = addonIds.stream().filter(ownership::owns).toList();
+    synchronized (evaluating) {
+      for (int from = 0; from < owned.size(); from += CHUNK) {
+        List<String> chunk = owned.subList(from, Math.min(owned.size(), from + CHUNK));
+        ledger.preload(chunk);
+        evaluate(chunk);
+        chunk.forEach(this::purgeDue);
+      }
+    }
+  }
+
+  /** Evaluates addons now: prunes what no rule keeps, all their BackupPruned published in one batch. */
+  void evaluate(List<String> addonIds) {
+    // events and the store keep milliseconds: the same instant read back from BackupPruned must compare equal
+    Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    List<Keyed> prunes = new ArrayList<>();
+    var policies = catalog.policies(addonIds);
+    for (String addonId : addonIds) {
+      var policy = java.util.Optional.ofNullable(policies.get(addonId));
+      if (policy.isEmpty()) {
+        log.warn("addon {} has backups but no known plan: nothing is deleted until its plan is known", addonId);
+        continue;
+      }
+      var records = ledger.liveBackups(addonId).stream()
+          .collect(Collectors.toMap(r -> r.backup().backupId(), Function.identity()));
+      var decision = RetentionPolicy.evaluate(policy.get().plan(), policy.get().zone(), now,
+          records.values().stream().map(RetentionLedger.Record::backup).toList());
+      for (var pruned : decision.pruned()) {
+        var record = records.get(pruned.backup().backupId());
+        prunes.add(new Keyed(addonId, new BackupPruned(pruned.backup().backupId(), addonId, record.appName(), now, pruned.reason())));
+      }
+    }
+    // the events first: a record marked pruned always has its BackupPruned on the topic
+    publisher.publishAll(Topics.BACKUP_EVENTS, prunes);
+    for (Keyed keyed : prunes) {
+      BackupPruned pruned = (BackupPruned) keyed.event();
+      ledger.markPruned(pruned.getBackupId(), pruned.getAddonId(), pruned.getReason(), now, now.plus(properties.getDownloadGrace()));
+      log.info("pruned backup {} of addon {} (archive deleted after the download grace period): {}",
+          pruned.getBackupId(), pruned.getAddonId(), pruned.getReason());
+    }
+  }
+
+  /** Deletes the archives of the addon's pruned backups whose grace period is over. */
+  void purgeDue(String addonId) {
+    Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    for (var purge : ledger.duePurges(addonId, now)) {
+      try {
+        boolean deleted = purge.archiveKey() != null && store.delete(purge.archiveKey());
+        log.info("purged backup {} of addon {}: {}", purge.backupId(), purge.addonId(),
+            deleted ? "archive deleted" : "no archive left to delete");
+      } catch (IOException e) {
+        throw new UncheckedIOException("could not delete the archive of backup " + purge.backupId(), e);
+      }
+      ledger.markPurged(addonId, purge.backupId(), now);
     }
   }
 }

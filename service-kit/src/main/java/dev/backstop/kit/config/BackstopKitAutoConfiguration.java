@@ -78,8 +78,9 @@ public class BackstopKitAutoConfiguration {
   }
 
   @Bean
-  public EventPublisher eventPublisher(StreamBridge bridge) {
-    return new EventPublisher(bridge);
+  public EventPublisher eventPublisher(StreamBridge bridge, org.springframework.core.env.Environment environment) {
+    return new EventPublisher(bridge, () -> environment.getProperty("spring.cloud.stream.kafka.binder.brokers",
+        environment.getProperty("spring.kafka.bootstrap-servers", "localhost:9092")));
   }
 
   /**

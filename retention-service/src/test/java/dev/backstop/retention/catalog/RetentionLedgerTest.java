@@ -1,0 +1,112 @@
+package dev.backstop.retention.catalog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import com.mongodb.client.MongoDatabase;
+import dev.backstop.retention.config.RetentionProperties;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.testing.MongoHandle;
+import dev.backstop.testing.TestMongo;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class RetentionLedgerTest {
+
+  private static MongoHandle mongo;
+  private static MongoClient client;
+  private MongoDatabase database;
+  private final RetentionProperties properties = new RetentionProperties();
+  private final Instant t0 = Instant.parse("2026-11-01T01:00:00Z");
+
+  @BeforeAll
+  static void startMongo() {
+    mongo = TestMongo.start();
+    client = MongoClients.create(mongo.uri());
+  }
+
+  @AfterAll
+  static void stopMongo() {
+    client.close();
+    mongo.close();
+  }
+
+  @BeforeEach
+  void emptyStore() {
+    database = client.getDatabase("ledger-" + System.nanoTime());
+  }
+
+  @Test
+  void an_event_is_acknowledged_only_once_a_flush_has_stored_it() {
+    var ledger = new RetentionLedger(database, properties);
+    AtomicInteger acknowledged = new AtomicInteger();
+    ledger.recordOutcome("b1", "a", "app", BackupKind.SCHEDULED, true, t0, "a/b1/x.tar.gz");
+    ledger.afterNextFlush(acknowledged::incrementAndGet);
+
+    assertThat(acknowledged).hasValue(0);
+    assertThat(new RetentionLedger(database, properties).liveBackups("a")).as("nothing stored before the flush").isEmpty();
+
+    ledger.flush();
+    assertThat(acknowledged).hasValue(1);
+    assertThat(new RetentionLedger(database, properties).liveBackups("a")).as("what another instance reads after it")
+        .singleElement().satisfies(r -> {
+          assertThat(r.backup().backupId()).isEqualTo("b1");
+          assertThat(r.archiveKey()).isEqualTo("a/b1/x.tar.gz");
+          assertThat(r.backup().takenAt()).isEqualTo(t0);
+        });
+    ledger.flush();
+    assertThat(acknowledged).as("an acknowledgement runs once").hasValue(1);
+  }
+
+  @Test
+  void a_replayed_completion_never_revives_a_pruned_backup_and_a_repeated_prune_keeps_the_first_times() {
+    var ledger = new RetentionLedger(database, properties);
+    ledger.recordOutcome("b1", "a", "app", BackupKind.MANUAL, true, t0, "a/b1/x.tar.gz");
+    ledger.markPruned("b1", "a", "manual: 11th newest", t0.plus(Duration.ofDays(3)), t0.plus(Duration.ofDays(3)).plusSeconds(3600));
+    ledger.flush();
+
+    var reloaded = new RetentionLedger(database, properties);
+    reloaded.recordOutcome("b1", "a", "app", BackupKind.MANUAL, true, t0, "a/b1/x.tar.gz");
+    reloaded.markPruned("b1", "a", "another reason", t0.plus(Duration.ofDays(4)), t0.plus(Duration.ofDays(4)).plusSeconds(3600));
+
+    assertThat(reloaded.liveBackups("a")).isEmpty();
+    assertThat(reloaded.duePurges("a", t0.plus(Duration.ofDays(3)).plusSeconds(3599))).isEmpty();
+    assertThat(reloaded.duePurges("a", t0.plus(Duration.ofDays(3)).plusSeconds(3600))).singleElement()
+        .satisfies(p -> assertThat(p.archiveKey()).isEqualTo("a/b1/x.tar.gz"));
+    reloaded.markPurged("a", "b1", t0.plus(Duration.ofDays(5)));
+    assertThat(reloaded.duePurges("a", t0.plus(Duration.ofDays(6)))).isEmpty();
+  }
+
+  @Test
+  void applying_the_same_events_again_leaves_nothing_to_write() {
+    var ledger = new RetentionLedger(database, properties);
+    ledger.recordOutcome("b1", "a", "app", BackupKind.SCHEDULED, false, t0, null);
+    ledger.flush();
+    ledger.recordOutcome("b1", "a", "app", BackupKind.SCHEDULED, false, t0, null);
+
+    assertThat(ledger.flushDue(false)).as("a repeat changes nothing, so nothing waits").isFalse();
+    assertThat(ledger.addonIds()).containsExactly("a");
+  }
+
+  @Test
+  void while_catching_up_writes_wait_for_the_evaluations_unless_too_many_changes_pile_up() throws Exception {
+    properties.setFlushInterval(Duration.ZERO);
+    properties.setFlushChanges(3);
+    var ledger = new RetentionLedger(database, properties);
+    ledger.recordOutcome("b1", "a", "app", BackupKind.SCHEDULED, true, t0, "k1");
+    ledger.afterNextFlush(() -> { });
+    Thread.sleep(250);
+    assertThat(ledger.flushDue(true)).isFalse();
+    assertThat(ledger.flushDue(false)).isTrue();
+
+    ledger.recordOutcome("b2", "a", "app", BackupKind.SCHEDULED, true, t0.plusSeconds(86_400), "k2");
+    ledger.recordOutcome("b3", "a", "app", BackupKind.SCHEDULED, true, t0.plusSeconds(2 * 86_400), "k3");
+    assertThat(ledger.flushDue(true)).isTrue();
+  }
+}
