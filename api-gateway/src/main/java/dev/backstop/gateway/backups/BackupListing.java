@@ -1,8 +1,8 @@
 package dev.backstop.gateway.backups;
 
 import dev.backstop.kit.catalog.ById;
-import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
+import static com.mongodb.client.model.Filters.in;
 import static com.mongodb.client.model.Filters.lt;
 import static com.mongodb.client.model.Filters.ne;
 
@@ -10,12 +10,11 @@ import com.mongodb.ErrorCategory;
 import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
-import com.mongodb.client.model.Indexes;
-import com.mongodb.client.model.Sorts;
 import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Date;
 import java.util.List;
 import java.util.Optional;
@@ -48,17 +47,28 @@ public class BackupListing {
       Instant startedAt) {}
 
   private final MongoCollection<Document> backups;
+  private final MongoCollection<Document> addons;
 
   public BackupListing(MongoDatabase database) {
     this.backups = database.getCollection("backups");
-    backups.createIndex(Indexes.compoundIndex(Indexes.ascending("addonId"), Indexes.descending("createdAt")));
+    this.addons = database.getCollection("backup_ids");
   }
 
   /**
-   * Moves backup {@code id} to {@code status} with the given fields, unless it is already at that
-   * stage or further.
+   * Moves backup {@code id} to {@code status} with the given fields (which name its {@code addonId}),
+   * unless it is already at that stage or further.
+   *
+   * <p>Besides the backup's own document, each addon has one document listing the ids of its backups
+   * still shown, so that a listing is lookups by {@code _id} only: one for the addon, one {@code $in} for its
+   * backups. Every store serves those from its id index, including the in-process one, which has no
+   * secondary indexes. The id is added before the backup is written and removed after it is pruned,
+   * so a crash in between leaves at worst a pruned id behind, which listings skip and then drop.
    */
   public void advance(String id, Status status, Document fields) {
+    String addonId = fields.getString("addonId");
+    if (status != Status.PRUNED) {
+      addons.updateOne(eq("_id", addonId), Updates.addToSet("ids", id), new UpdateOptions().upsert(true));
+    }
     List<Bson> updates = new ArrayList<>();
     updates.add(Updates.set("status", status.name()));
     updates.add(Updates.set("rank", status.rank));
@@ -69,16 +79,33 @@ public class BackupListing {
       if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
         throw e;
       }
-      // already at this stage or further: a repeat or a late event
+      // already at this stage or further: a repeat or a late event; a replayed one may just have re-added a pruned id
+    }
+    if (status == Status.PRUNED) {
+      addons.updateOne(eq("_id", addonId), Updates.pull("ids", id));
     }
   }
 
   /** The addon's backups, newest first, without pruned ones. */
   public List<Row> ofAddon(String addonId) {
+    Document ids = addons.find(eq("_id", addonId)).first();
+    if (ids == null || ids.getList("ids", String.class).isEmpty()) {
+      return List.of();
+    }
     List<Row> rows = new ArrayList<>();
-    backups.find(and(eq("addonId", addonId), ne("status", Status.PRUNED.name())))
-        .sort(Sorts.descending("createdAt"))
-        .forEach(d -> rows.add(toRow(d)));
+    List<String> gone = new ArrayList<>();
+    for (Document d : backups.find(in("_id", ids.getList("ids", String.class)))) {
+      Row row = toRow(d);
+      if (row.status() == Status.PRUNED || !addonId.equals(row.addonId())) {
+        gone.add(row.id());
+      } else {
+        rows.add(row);
+      }
+    }
+    if (!gone.isEmpty()) {
+      addons.updateOne(eq("_id", addonId), Updates.pullAll("ids", gone));
+    }
+    rows.sort(Comparator.comparing(Row::createdAt, Comparator.nullsLast(Comparator.reverseOrder())));
     return rows;
   }
 
@@ -88,8 +115,7 @@ public class BackupListing {
   }
 
   public Optional<Row> latestDone(String addonId) {
-    return Optional.ofNullable(backups.find(and(eq("addonId", addonId), eq("status", Status.DONE.name())))
-        .sort(Sorts.descending("createdAt")).first()).map(BackupListing::toRow);
+    return ofAddon(addonId).stream().filter(r -> r.status() == Status.DONE).findFirst();
   }
 
   private static Row toRow(Document d) {

@@ -1,0 +1,87 @@
+package dev.backstop.gateway.backups;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import dev.backstop.gateway.backups.BackupListing.Row;
+import dev.backstop.gateway.backups.BackupListing.Status;
+import dev.backstop.testing.MongoHandle;
+import dev.backstop.testing.TestMongo;
+import java.time.Instant;
+import org.bson.Document;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class BackupListingTest {
+
+  private static MongoHandle mongo;
+  private static MongoClient client;
+  private BackupListing listing;
+  private final Instant t0 = Instant.parse("2026-11-20T01:00:00Z");
+
+  @BeforeAll
+  static void startMongo() {
+    mongo = TestMongo.start();
+    client = MongoClients.create(mongo.uri());
+  }
+
+  @AfterAll
+  static void stopMongo() {
+    client.close();
+    mongo.close();
+  }
+
+  @BeforeEach
+  void emptyListing() {
+    var database = client.getDatabase("listing-" + System.nanoTime());
+    listing = new BackupListing(database);
+  }
+
+  private static Document of(String addonId, Instant createdAt) {
+    return new Document("addonId", addonId).append("appName", "app").append("kind", "MANUAL").append("createdAt", createdAt);
+  }
+
+  @Test
+  void listsAnAddonsBackupsNewestFirstAndNoOtherAddons() {
+    listing.advance("b1", Status.PENDING, of("a", t0));
+    listing.advance("b2", Status.PENDING, of("a", t0.plusSeconds(3600)));
+    listing.advance("b1", Status.DONE, of("a", t0).append("size", 10L));
+    listing.advance("x1", Status.DONE, of("other", t0.plusSeconds(60)));
+
+    assertThat(listing.ofAddon("a")).extracting(Row::id, Row::status)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("b2", Status.PENDING), org.assertj.core.groups.Tuple.tuple("b1", Status.DONE));
+    assertThat(listing.ofAddon("nobody")).isEmpty();
+    assertThat(listing.latestDone("a")).map(Row::id).contains("b1");
+  }
+
+  @Test
+  void aPrunedBackupLeavesTheListingEvenWhenItsRequestIsReplayedAfterThePrune() {
+    listing.advance("b1", Status.DONE, of("a", t0));
+    listing.advance("b2", Status.DONE, of("a", t0.plusSeconds(60)));
+    listing.advance("b1", Status.PRUNED, new Document("addonId", "a").append("appName", "app").append("reason", "r"));
+    // the requests topic is read independently of the events topic: its PENDING may come last
+    listing.advance("b1", Status.PENDING, of("a", t0));
+    listing.advance("b1", Status.DONE, of("a", t0));
+
+    assertThat(listing.ofAddon("a")).extracting(Row::id).containsExactly("b2");
+    assertThat(listing.find("a", "b1")).isEmpty();
+    assertThat(listing.ofAddon("a")).extracting(Row::id).containsExactly("b2");
+  }
+
+  @Test
+  void aStatusNeverGoesBackAndARepeatChangesNothing() {
+    listing.advance("b1", Status.PENDING, of("a", t0));
+    listing.advance("b1", Status.FAILED, of("a", t0).append("reason", "connection refused"));
+    listing.advance("b1", Status.RUNNING, of("a", t0));
+    listing.advance("b1", Status.FAILED, of("a", t0).append("reason", "connection refused"));
+
+    assertThat(listing.ofAddon("a")).singleElement().satisfies(row -> {
+      assertThat(row.status()).isEqualTo(Status.FAILED);
+      assertThat(row.reason()).isEqualTo("connection refused");
+    });
+    assertThat(listing.latestDone("a")).isEmpty();
+  }
+}
