@@ -461,8 +461,44 @@ class BackstopEndToEndIT {
     assertThat(json.readTree(expired.body()).get("detail").asString()).contains("expired");
   }
 
+  /**
+   * The dashboard's Backups tab in a real headless Chromium, driven by {@code e2e/dashboard.spec.mjs}
+   * (playwright-core): sign-in, schedule, manual backup with live status, download, Sandbox. {@code ./dev test}
+   * installs Chromium and the script's packages when they are missing.
+   */
   @Test
   @Order(12)
+  void the_dashboard_backups_tab_schedules_triggers_and_downloads_in_a_real_browser() throws Exception {
+    Path e2e = Path.of(System.getProperty("backstop.e2e.dir", "../e2e")).toAbsolutePath().normalize();
+    String chromium = System.getProperty("backstop.chromium", "/usr/bin/chromium");
+    assertThat(e2e.resolve("node_modules/playwright-core")).as("playwright-core in " + e2e + ": run ./dev test, or npm ci there").isDirectory();
+    assertThat(Path.of(chromium)).as("Chromium: run ./dev test, or apt-get install chromium").isExecutable();
+    assertThat(register("pg-dash", "dash-app", "starter", LocalPostgres.PORT).statusCode()).isEqualTo(201);
+    assertThat(register("sbx-dash", "dash-app", "sandbox", LocalPostgres.PORT).statusCode()).isEqualTo(201);
+    Path screenshot = Path.of("target", "dashboard-backups-tab.png").toAbsolutePath();
+    Path output = Files.createTempFile(data, "dashboard", ".log");
+    var node = new ProcessBuilder("node", "dashboard.spec.mjs").directory(e2e.toFile())
+        .redirectErrorStream(true).redirectOutput(output.toFile());
+    // the token reaches the script through its environment, never its command line
+    node.environment().putAll(Map.of("BACKSTOP_URL", backstop.gatewayUrl(), "BACKSTOP_TOKEN", appToken("dash-app"),
+        "BACKSTOP_APP", "dash-app", "BACKSTOP_ADDON", "pg-dash", "BACKSTOP_SANDBOX_ADDON", "sbx-dash",
+        "SCREENSHOT", screenshot.toString(), "CHROMIUM", chromium));
+    Process run = node.start();
+    boolean finished = run.waitFor(4, java.util.concurrent.TimeUnit.MINUTES);
+    if (!finished) {
+      run.destroyForcibly();
+    }
+    String log = Files.readString(output);
+    assertThat(finished).as("the browser test finished in time:%n%s", log).isTrue();
+    assertThat(run.exitValue()).as("the browser test passed:%n%s", log).isZero();
+    assertThat(screenshot).isNotEmptyFile();
+    assertThat(json.readTree(get("/v1/apps/dash-app/addons/pg-dash/schedule").body()).get("message").asString())
+        .isEqualTo("Periodic backups will be done daily at 4:00 UTC");
+    assertThat(json.readTree(get("/v1/apps/dash-app/addons/pg-dash/backups").body()).get(0).get("status").asString()).isEqualTo("done");
+  }
+
+  @Test
+  @Order(13)
   void the_password_never_appears_in_events_or_logs() throws Exception {
     for (String topic : List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
       assertThat(topicText(topic)).isNotEmpty().doesNotContain(password);
