@@ -6,6 +6,7 @@ import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.gateway.web.ApiProblem;
 import dev.backstop.kit.archive.ArchiveStore;
+import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Base64;
@@ -35,6 +36,11 @@ public class DownloadController {
   private static final MediaType GZIP = MediaType.parseMediaType("application/gzip");
 
   private final AddonCatalog addons;
+  private static final String SENDFILE_SUPPORT = "org.apache.tomcat.sendfile.support";
+  private static final String SENDFILE_FILENAME = "org.apache.tomcat.sendfile.filename";
+  private static final String SENDFILE_START = "org.apache.tomcat.sendfile.start";
+  private static final String SENDFILE_END = "org.apache.tomcat.sendfile.end";
+
   private final BackupListing listing;
   private final ArchiveStore store;
   private final SignedLinks links;
@@ -48,9 +54,10 @@ public class DownloadController {
 
   @GetMapping("/v1/apps/{appName}/addons/{addonId}/backups/{backupId}/archive")
   public ResponseEntity<StreamingResponseBody> download(@PathVariable String appName, @PathVariable String addonId,
-      @PathVariable String backupId, @RequestHeader(value = HttpHeaders.RANGE, required = false) String range) throws IOException {
+      @PathVariable String backupId, @RequestHeader(value = HttpHeaders.RANGE, required = false) String range,
+      HttpServletRequest request) throws IOException {
     requireAddon(appName, addonId);
-    return stream(row(addonId, backupId), range);
+    return stream(row(addonId, backupId), range, request);
   }
 
   /**
@@ -68,10 +75,10 @@ public class DownloadController {
 
   @GetMapping("/v1/downloads/{link}")
   public ResponseEntity<StreamingResponseBody> follow(@PathVariable String link,
-      @RequestHeader(value = HttpHeaders.RANGE, required = false) String range) throws IOException {
+      @RequestHeader(value = HttpHeaders.RANGE, required = false) String range, HttpServletRequest request) throws IOException {
     SignedLinks.Target target = links.verify(link);
     requireAddon(target.app(), target.addonId());
-    return stream(row(target.addonId(), target.backupId()), range);
+    return stream(row(target.addonId(), target.backupId()), range, request);
   }
 
   private Row row(String addonId, String backupId) {
@@ -87,7 +94,7 @@ public class DownloadController {
     }
   }
 
-  private ResponseEntity<StreamingResponseBody> stream(Row row, String range) throws IOException {
+  private ResponseEntity<StreamingResponseBody> stream(Row row, String range, HttpServletRequest request) throws IOException {
     requireDone(row);
     long size;
     try {
@@ -108,21 +115,7 @@ public class DownloadController {
       status = HttpStatus.PARTIAL_CONTENT;
     }
     long length = end - start + 1;
-    long from = start;
-    StreamingResponseBody body = out -> {
-      try (InputStream in = store.open(row.archiveKey(), from)) {
-        byte[] buffer = new byte[1 << 16];
-        long left = length;
-        while (left > 0) {
-          int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-          if (n < 0) {
-            break;
-          }
-          out.write(buffer, 0, n);
-          left -= n;
-        }
-      }
-    };
+    StreamingResponseBody body = sendfile(row, start, end, request) ? null : copy(row.archiveKey(), start, length);
     var response = ResponseEntity.status(status)
         .contentType(GZIP)
         .contentLength(length)
@@ -135,6 +128,42 @@ public class DownloadController {
       response.header(HttpHeaders.CONTENT_RANGE, "bytes " + start + "-" + end + "/" + size);
     }
     return response.body(body);
+  }
+
+  /**
+   * Hands a plain archive file to the servlet container to send with zero copy (Tomcat's
+   * {@code sendfile}, what its own static file serving uses), when both the store and the container
+   * can; the bytes then never pass through the JVM's heap.
+   */
+  private boolean sendfile(Row row, long start, long end, HttpServletRequest request) throws IOException {
+    if (!Boolean.TRUE.equals(request.getAttribute(SENDFILE_SUPPORT))) {
+      return false;
+    }
+    var file = store.localFile(row.archiveKey());
+    if (file.isEmpty()) {
+      return false;
+    }
+    request.setAttribute(SENDFILE_FILENAME, file.get().toAbsolutePath().toString());
+    request.setAttribute(SENDFILE_START, start);
+    request.setAttribute(SENDFILE_END, end + 1);
+    return true;
+  }
+
+  private StreamingResponseBody copy(String archiveKey, long from, long length) {
+    return out -> {
+      try (InputStream in = store.open(archiveKey, from)) {
+        byte[] buffer = new byte[1 << 16];
+        long left = length;
+        while (left > 0) {
+          int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+          if (n < 0) {
+            break;
+          }
+          out.write(buffer, 0, n);
+          left -= n;
+        }
+      }
+    };
   }
 
   private void requireAddon(String appName, String addonId) {

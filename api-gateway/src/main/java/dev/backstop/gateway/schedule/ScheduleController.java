@@ -46,7 +46,7 @@ public class ScheduleController {
   @GetMapping
   public ScheduleView get(@PathVariable String appName, @PathVariable String addonId) {
     var addon = backedUpAddon(appName, addonId);
-    return view(addon.schedule());
+    return view(addon.schedule(), addon.removed());
   }
 
   @PutMapping
@@ -68,7 +68,7 @@ public class ScheduleController {
     }
     boolean enabled = change.enabled() != null ? change.enabled() : current.getBoolean("enabled");
     registry.changeSchedule(addonId, new BackupSchedule(enabled, at.hour(), at.zone().getId()));
-    return view(catalog.find(addonId).orElseThrow().schedule());
+    return view(catalog.find(addonId).orElseThrow().schedule(), false);
   }
 
   private AddonCatalog.Addon backedUpAddon(String appName, String addonId) {
@@ -81,12 +81,13 @@ public class ScheduleController {
     return addon;
   }
 
-  private ScheduleView view(Document schedule) {
-    boolean enabled = schedule.getBoolean("enabled");
+  private ScheduleView view(Document schedule, boolean removed) {
+    // a removed addon keeps its backups until they age out, but none is taken any more
+    boolean enabled = schedule.getBoolean("enabled") && !removed;
     ScheduleAt at = new ScheduleAt(schedule.getInteger("hour"), ZoneId.of(schedule.getString("timezone")));
     String message = enabled
         ? "Periodic backups will be done daily at " + at.describe(clock.instant())
-        : "Periodic backups are disabled";
+        : removed ? "Periodic backups are stopped: the addon was removed" : "Periodic backups are disabled";
     return new ScheduleView(enabled, at.hour(), at.zone().getId(), message);
   }
 }

@@ -3,6 +3,7 @@ package dev.backstop.kit.archive;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Where backup archives live. An archive becomes visible only once it is stored whole: readers never
@@ -20,6 +21,15 @@ public interface ArchiveStore {
   long size(String key) throws IOException;
 
   boolean exists(String key) throws IOException;
+
+  /**
+   * The archive as a plain file on this machine holding exactly the bytes {@link #open} streams, so
+   * that a web server can send it with zero copy ({@code sendfile}); empty when the store has no such
+   * file (object storage, or archives that are transformed on the way out).
+   */
+  default Optional<Path> localFile(String key) throws IOException {
+    return Optional.empty();
+  }
 
   /** Deletes the archive. Idempotent: returns false, and does nothing, when it is already gone. */
   boolean delete(String key) throws IOException;

@@ -10,6 +10,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -62,6 +63,12 @@ public class FilesystemArchiveStore implements ArchiveStore {
     } catch (NoSuchFileException e) {
       throw new NoSuchArchiveException(key);
     }
+  }
+
+  @Override
+  public Optional<Path> localFile(String key) {
+    Path path = resolve(key);
+    return Files.isRegularFile(path) ? Optional.of(path) : Optional.empty();
   }
 
   @Override
