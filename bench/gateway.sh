@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || { apt-get install -y -qq nginx-core >/dev/null 2>&1 || apt-get install -y -qq nginx >/dev/null; }
-./dev mvn -q -pl bench -am install -DskipTests
+./dev mvn -q -pl bench,api-gateway -am install -DskipTests
 CP=$(./dev mvn -q -pl bench dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
 ROWS=$(PATH="$PATH:/usr/sbin" ./dev java -Xmx3g -cp "bench/target/classes:$CP" \
   dev.backstop.bench.GatewayBench "${1:-10000}" "${2:-100}" "${3:-200}" "${4:-60}" "${5:-1024}") || { echo "$ROWS"; exit 1; }

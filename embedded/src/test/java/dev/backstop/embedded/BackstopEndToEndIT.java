@@ -133,6 +133,11 @@ class BackstopEndToEndIT {
     assertThat(download.headers().firstValue("Repr-Digest").orElseThrow())
         .isEqualTo("sha-256=:" + Base64.getEncoder().encodeToString(sha) + ":");
     assertThat(java.util.HexFormat.of().formatHex(sha)).isEqualTo(backup.get("sha256").asString());
+    // at rest the archive is encrypted: no gzip header, and not the bytes customers download
+    byte[] atRest = Files.readAllBytes(archiveOf(id));
+    assertThat(archiveOf(id).getFileName().toString()).endsWith(".tar.gz.tink");
+    assertThat(atRest[0] == (byte) 0x1f && atRest[1] == (byte) 0x8b).isFalse();
+    assertThat(backup.get("encrypted").asBoolean()).isTrue();
 
     Path dump = untarSingleEntry(archive, database + ".pgsql");
     String restored = LocalPostgres.createDatabase("backstop_e2e_restored");

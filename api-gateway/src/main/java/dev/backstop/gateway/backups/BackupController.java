@@ -39,12 +39,12 @@ public class BackupController {
 
   /** A backup as the API shows it; sizes in bytes, times in ISO-8601 UTC. */
   public record BackupView(String id, String createdAt, Long size, String status, String kind, String node,
-      String archiveName, String sha256, String reason, String completedAt) {
+      String archiveName, String sha256, String reason, String completedAt, Boolean encrypted) {
 
     static BackupView of(Row r) {
       return new BackupView(r.id(), str(r.createdAt()), r.size(), r.status().name().toLowerCase(Locale.ROOT),
           r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT), r.node(), r.archiveName(), r.sha256(), r.reason(),
-          str(r.completedAt()));
+          str(r.completedAt()), r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveCipher.isEncrypted(r.archiveKey()));
     }
 
     private static String str(Object o) {

@@ -5,6 +5,7 @@ import dev.backstop.gateway.backups.BackupListing;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.gateway.web.ApiProblem;
+import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
@@ -42,10 +43,12 @@ public class DownloadController {
   private static final String SENDFILE_END = "org.apache.tomcat.sendfile.end";
 
   private final BackupListing listing;
+  private final ArchiveCipher cipher;
   private final ArchiveStore store;
   private final SignedLinks links;
 
-  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links) {
+  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveCipher cipher) {
+    this.cipher = cipher;
     this.addons = addons;
     this.listing = listing;
     this.store = store;
@@ -96,9 +99,12 @@ public class DownloadController {
 
   private ResponseEntity<StreamingResponseBody> stream(Row row, String range, HttpServletRequest request) throws IOException {
     requireDone(row);
+    boolean encrypted = ArchiveCipher.isEncrypted(row.archiveKey());
     long size;
     try {
-      size = store.size(row.archiveKey());
+      // an encrypted archive is served as the plaintext it holds, whose size the listing knows
+      long stored = store.size(row.archiveKey());
+      size = encrypted ? row.size() : stored;
     } catch (ArchiveStore.NoSuchArchiveException e) {
       throw ApiProblem.notFound("the archive of backup " + row.id() + " is no longer stored");
     }
@@ -115,7 +121,9 @@ public class DownloadController {
       status = HttpStatus.PARTIAL_CONTENT;
     }
     long length = end - start + 1;
-    StreamingResponseBody body = sendfile(row, start, end, request) ? null : copy(row.archiveKey(), start, length);
+    long offset = start;
+    StreamingResponseBody body = encrypted ? copy(() -> cipher.open(row.addonId(), row.archiveKey(), offset), length)
+        : sendfile(row, start, end, request) ? null : copy(() -> store.open(row.archiveKey(), offset), length);
     var response = ResponseEntity.status(status)
         .contentType(GZIP)
         .contentLength(length)
@@ -149,10 +157,16 @@ public class DownloadController {
     return true;
   }
 
-  private StreamingResponseBody copy(String archiveKey, long from, long length) {
+  /** Opens the bytes to send. */
+  private interface Source {
+    InputStream open() throws IOException;
+  }
+
+  private static StreamingResponseBody copy(Source source, long length) {
     return out -> {
-      try (InputStream in = store.open(archiveKey, from)) {
-        byte[] buffer = new byte[1 << 16];
+      try (InputStream in = source.open()) {
+        // whole 1 MiB reads: the decrypting channel then authenticates each segment once, not once per small read
+        byte[] buffer = new byte[1 << 20];
         long left = length;
         while (left > 0) {
           int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));

@@ -1,6 +1,8 @@
 package dev.backstop.worker.job;
 
+import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupCompleted;
@@ -52,9 +54,14 @@ public class BackupJob {
   private final Map<Engine, DumpEngine> engines;
   private final WorkerProperties properties;
   private final Clock clock;
+  private final ArchiveCipher cipher;
+  private final boolean encrypt;
 
   public BackupJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, EventPublisher publisher,
-      SecretSealer sealer, Map<Engine, DumpEngine> engines, WorkerProperties properties, Clock clock) {
+      SecretSealer sealer, Map<Engine, DumpEngine> engines, WorkerProperties properties, Clock clock,
+      ArchiveCipher cipher, BackstopProperties backstop) {
+    this.cipher = cipher;
+    this.encrypt = backstop.getArchive().isEncrypt();
     this.addons = addons;
     this.ledger = ledger;
     this.store = store;
@@ -129,11 +136,17 @@ public class BackupJob {
         return;
       }
       String archiveName = ArchivePacker.archiveName(startedAt, addon.database());
-      String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName;
+      String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
       ArchivePacker.Packed packed;
       try {
         packed = ArchivePacker.pack(dump, engine.dumpFileName(addon.database()), startedAt, scratch.resolve(archiveName));
-        store.put(key, packed.file());
+        Path stored = packed.file();
+        if (encrypt) {
+          // size and SHA-256 stay those of the plaintext archive: what customers download and check
+          stored = scratch.resolve(archiveName + ArchiveCipher.SUFFIX);
+          cipher.encrypt(addon.addonId(), key, packed.file(), stored);
+        }
+        store.put(key, stored);
       } catch (IOException e) {
         // a full disk or an unreachable store: the backup ends failed with the reason, never stuck running
         fail(request, choice.label(), "the archive could not be stored: " + e.getMessage());

@@ -68,6 +68,8 @@ class BackupJobTest {
     mongo.close();
   }
 
+  private dev.backstop.kit.archive.ArchiveCipher cipher;
+
   private BackupJob job(Path archives) {
     EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
       @Override
@@ -93,8 +95,10 @@ class BackupJobTest {
     WorkerProperties properties = new WorkerProperties();
     properties.setWorkDirectory(dir.resolve("work"));
     properties.setAddonWait(Duration.ofMillis(100));
-    return new BackupJob(addons, ledger, new FilesystemArchiveStore(archives), publisher, sealer,
-        Map.of(Engine.POSTGRESQL, fake), properties, clock);
+    var store = new FilesystemArchiveStore(archives);
+    cipher = new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(SecretSealer.newBase64Key()));
+    return new BackupJob(addons, ledger, store, publisher, sealer,
+        Map.of(Engine.POSTGRESQL, fake), properties, clock, cipher, new dev.backstop.kit.config.BackstopProperties());
   }
 
   private BackupRequested request(String id) {
@@ -112,6 +116,24 @@ class BackupJobTest {
     BackupCompleted completed = (BackupCompleted) published.get(1);
     assertThat(completed.getArchiveName()).isEqualTo("20261121011000_db_pg_1.tar.gz");
     assertThat(dir.resolve("archives").resolve(completed.getArchiveKey())).exists();
+  }
+
+  @Test
+  void the_archive_is_stored_encrypted_and_its_size_and_sha256_are_those_of_the_plaintext_customers_download() throws Exception {
+    job(dir.resolve("archives")).handle(request("b4"));
+
+    BackupCompleted completed = (BackupCompleted) published.get(1);
+    assertThat(completed.getArchiveKey()).endsWith(".tar.gz.tink");
+    byte[] stored = Files.readAllBytes(dir.resolve("archives").resolve(completed.getArchiveKey()));
+    assertThat(stored[0] == (byte) 0x1f && stored[1] == (byte) 0x8b).as("no gzip header at rest").isFalse();
+    byte[] plaintext;
+    try (var in = cipher.open("pg-1", completed.getArchiveKey(), 0)) {
+      plaintext = in.readAllBytes();
+    }
+    assertThat(plaintext[0]).isEqualTo((byte) 0x1f);
+    assertThat((long) plaintext.length).isEqualTo(completed.getSizeBytes());
+    assertThat(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(plaintext)))
+        .isEqualTo(completed.getSha256());
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.backstop.kit.archive;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -13,6 +14,12 @@ public interface ArchiveStore {
 
   /** Stores the file's bytes under {@code key}, atomically replacing nothing that exists already. */
   void put(String key, Path file) throws IOException;
+
+  /**
+   * Stores the file's bytes under {@code key} only if nothing is stored there yet, atomically: of two
+   * concurrent writers, one wins. Returns whether this call stored it.
+   */
+  boolean putIfAbsent(String key, Path file) throws IOException;
 
   /** Opens the archive for reading from {@code offset}; {@link NoSuchArchiveException} if it is not there. */
   InputStream open(String key, long offset) throws IOException;
@@ -28,6 +35,11 @@ public interface ArchiveStore {
    * file (object storage, or archives that are transformed on the way out).
    */
   default Optional<Path> localFile(String key) throws IOException {
+    return Optional.empty();
+  }
+
+  /** The archive as a channel that can seek, where the store has one; empty otherwise (callers then read a stream). */
+  default Optional<SeekableByteChannel> openChannel(String key) throws IOException {
     return Optional.empty();
   }
 

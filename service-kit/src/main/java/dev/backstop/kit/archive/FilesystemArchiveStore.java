@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -42,6 +44,35 @@ public class FilesystemArchiveStore implements ArchiveStore {
       }
     } finally {
       Files.deleteIfExists(partial);
+    }
+  }
+
+  @Override
+  public boolean putIfAbsent(String key, Path file) throws IOException {
+    Path target = resolve(key);
+    Files.createDirectories(target.getParent());
+    Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+    try {
+      Files.copy(file, partial);
+      try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+        channel.force(true);
+      }
+      // a hard link is created atomically, and never over an existing file (a rename would replace it)
+      Files.createLink(target, partial);
+      return true;
+    } catch (FileAlreadyExistsException e) {
+      return false;
+    } finally {
+      Files.deleteIfExists(partial);
+    }
+  }
+
+  @Override
+  public Optional<SeekableByteChannel> openChannel(String key) throws IOException {
+    try {
+      return Optional.of(FileChannel.open(resolve(key), StandardOpenOption.READ));
+    } catch (NoSuchFileException e) {
+      throw new NoSuchArchiveException(key);
     }
   }
 

@@ -145,6 +145,23 @@ public class S3ArchiveStore implements ArchiveStore, AutoCloseable {
     }
   }
 
+  @Override
+  public boolean putIfAbsent(String key, Path file) throws IOException {
+    try {
+      // a conditional write: S3 (and MinIO) refuse it with 412 once the object exists
+      client.putObject(b -> b.bucket(bucket).key(objectKey(key)).contentType("application/octet-stream").ifNoneMatch("*"),
+          RequestBody.fromFile(file));
+      return true;
+    } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+      if (e.statusCode() == 412 || e.statusCode() == 409) {
+        return false;
+      }
+      throw failure("upload of " + key, e);
+    } catch (SdkException e) {
+      throw failure("upload of " + key, e);
+    }
+  }
+
   private void putMultipart(String key, String objectKey, Path file, long length) throws IOException {
     // S3 allows at most 10,000 parts: very large archives get larger parts, rounded up to whole MiB
     long partBytes = Math.max(partSize, Math.ceilDiv(Math.ceilDiv(length, MAX_PARTS), MIB) * MIB);

@@ -134,4 +134,12 @@ public class BackstopKitAutoConfiguration {
   public SecretSealer secretSealer(BackstopProperties properties) {
     return SecretSealer.fromBase64(properties.getSecrets().getKey());
   }
+
+  /** Encryption of archives at rest, keyed by the same configured secret (a key derived from it). */
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnProperty(prefix = "backstop.secrets", name = "key")
+  public dev.backstop.kit.archive.ArchiveCipher archiveCipher(ArchiveStore store, BackstopProperties properties) {
+    return new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(properties.getSecrets().getKey()));
+  }
 }

@@ -79,6 +79,17 @@ public class BackstopProperties {
     /** The S3 (or S3-compatible, such as MinIO) archive store, used when {@link #type} is {@code s3}. */
     @Valid private final S3 s3 = new S3();
 
+    /** Whether new archives are encrypted at rest (Tink streaming AEAD, a data key per addon); archives already stored keep how they were written. */
+    private boolean encrypt = true;
+
+    public boolean isEncrypt() {
+      return encrypt;
+    }
+
+    public void setEncrypt(boolean encrypt) {
+      this.encrypt = encrypt;
+    }
+
     public String getType() {
       return type;
     }

@@ -48,6 +48,40 @@ abstract class ArchiveStoreContractTest {
   }
 
   @Test
+  void putIfAbsentStoresOnlyTheFirst() throws IOException {
+    assertThat(store.putIfAbsent("addon-1/data-key.json", file("first", "first".getBytes()))).isTrue();
+    assertThat(store.putIfAbsent("addon-1/data-key.json", file("second", "second".getBytes()))).isFalse();
+    assertThat(read(store.open("addon-1/data-key.json", 0))).isEqualTo("first".getBytes());
+  }
+
+  @Test
+  void anEncryptedArchiveIsStoredUnreadableAndReadsBackFromAnyOffset() throws Exception {
+    byte[] master = randomBytes(32, 7);
+    ArchiveCipher cipher = new ArchiveCipher(store, master);
+    byte[] plaintext = randomBytes(3 * 1024 * 1024 + 17, 8);
+    String key = "addon-1/backup-1/archive.tar.gz" + ArchiveCipher.SUFFIX;
+    Path encrypted = scratch.resolve("encrypted");
+    cipher.encrypt("addon-1", key, file("plain", plaintext), encrypted);
+    store.put(key, encrypted);
+
+    byte[] atRest = read(store.open(key, 0));
+    assertThat(atRest.length).isGreaterThan(plaintext.length);
+    assertThat(Arrays.copyOfRange(atRest, 1000, 1100)).isNotEqualTo(Arrays.copyOfRange(plaintext, 1000, 1100));
+    // another service with the same master secret reads it: the data key is stored, wrapped
+    ArchiveCipher other = new ArchiveCipher(store, master);
+    assertThat(read(other.open("addon-1", key, 0))).isEqualTo(plaintext);
+    int offset = 2 * 1024 * 1024 + 5;
+    assertThat(read(other.open("addon-1", key, offset))).isEqualTo(Arrays.copyOfRange(plaintext, offset, plaintext.length));
+
+    // bound to its name and its addon, and to the master secret
+    store.put("addon-2/backup-1/archive.tar.gz" + ArchiveCipher.SUFFIX, encrypted);
+    assertThatThrownBy(() -> read(other.open("addon-2", "addon-2/backup-1/archive.tar.gz" + ArchiveCipher.SUFFIX, 0)))
+        .isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> read(new ArchiveCipher(store, randomBytes(32, 9)).open("addon-1", key, 0)))
+        .isInstanceOf(IOException.class);
+  }
+
+  @Test
   void anOffsetAtOrPastTheEndGivesAnEmptyStream() throws IOException {
     byte[] bytes = randomBytes(1000, 2);
     store.put("a/b/c", file("c", bytes));
