@@ -40,6 +40,8 @@ public final class ArchiveCipher {
   public static final String SUFFIX = ".tink";
 
   private static final String DATA_KEY = "data-key.json";
+  /** The plaintext segment size of AES256_GCM_HKDF_1MB: reads of whole segments decrypt each once. */
+  private static final int SEGMENT = 1 << 20;
 
   private final ArchiveStore store;
   private final Aead keyEncryption;
@@ -84,11 +86,11 @@ public final class ArchiveCipher {
       if (channel.isPresent()) {
         SeekableByteChannel plaintext = aead.newSeekableDecryptingChannel(channel.get(), aad(archiveKey));
         plaintext.position(offset);
-        return sequential(plaintext);
+        return new ReadAhead(sequential(plaintext), SEGMENT, 4);
       }
       InputStream plaintext = aead.newDecryptingStream(store.open(archiveKey, 0), aad(archiveKey));
       plaintext.skipNBytes(offset);
-      return plaintext;
+      return new ReadAhead(plaintext, SEGMENT, 4);
     } catch (GeneralSecurityException e) {
       throw new IOException("could not decrypt " + archiveKey + ": " + e.getMessage(), e);
     }

@@ -30,13 +30,8 @@ public class FilesystemArchiveStore implements ArchiveStore {
   @Override
   public void put(String key, Path file) throws IOException {
     Path target = resolve(key);
-    Files.createDirectories(target.getParent());
-    Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+    Path partial = staged(target, file);
     try {
-      Files.copy(file, partial);
-      try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
-        channel.force(true);
-      }
       try {
         Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
@@ -50,13 +45,8 @@ public class FilesystemArchiveStore implements ArchiveStore {
   @Override
   public boolean putIfAbsent(String key, Path file) throws IOException {
     Path target = resolve(key);
-    Files.createDirectories(target.getParent());
-    Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+    Path partial = staged(target, file);
     try {
-      Files.copy(file, partial);
-      try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
-        channel.force(true);
-      }
       // a hard link is created atomically, and never over an existing file (a rename would replace it)
       Files.createLink(target, partial);
       return true;
@@ -64,6 +54,22 @@ public class FilesystemArchiveStore implements ArchiveStore {
       return false;
     } finally {
       Files.deleteIfExists(partial);
+    }
+  }
+
+  /** The file's bytes, on disk, in a hidden file beside {@code target}: ready to appear under its name at once. */
+  private static Path staged(Path target, Path file) throws IOException {
+    Files.createDirectories(target.getParent());
+    Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
+    try {
+      Files.copy(file, partial);
+      try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+        channel.force(true);
+      }
+      return partial;
+    } catch (IOException e) {
+      Files.deleteIfExists(partial);
+      throw e;
     }
   }
 
