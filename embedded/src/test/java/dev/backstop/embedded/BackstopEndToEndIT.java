@@ -75,6 +75,8 @@ class BackstopEndToEndIT {
     mongo = dev.backstop.testing.TestMongo.start();
     backstop = BackstopEmbedded.start(new BackstopEmbedded.Options(data, 0, 0, 0, clock,
         Map.of("backstop.scheduler.tick", "PT1S",
+            // a refused connection is retried: quickly here
+            "backstop.worker.retry-backoff", "PT1S",
             // archives of pruned backups are deleted at once, so the test can see it
             "backstop.retention.download-grace", "PT0S"), mongo.uri()));
 
@@ -251,7 +253,8 @@ class BackstopEndToEndIT {
     String id = json.readTree(post("/v1/apps/my-app/addons/pg-down/backups").body()).get("id").asString();
 
     JsonNode failed = awaitStatus("my-app", "pg-down", id, "failed");
-    assertThat(failed.get("reason").asString()).startsWith("pg_dump failed").contains("Connection refused");
+    assertThat(failed.get("reason").asString()).startsWith("pg_dump failed").contains("Connection refused")
+        .endsWith("(after 3 attempts)");
     assertThat(topicText(Topics.BACKUP_EVENTS)).contains("Connection refused");
     HttpResponse<String> download = get("/v1/apps/my-app/addons/pg-down/backups/" + id + "/archive");
     assertThat(download.statusCode()).isEqualTo(409);

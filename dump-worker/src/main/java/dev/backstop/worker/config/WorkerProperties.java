@@ -24,6 +24,28 @@ public class WorkerProperties {
    */
   @NotNull private Duration addonWait = Duration.ofSeconds(30);
 
+  /** Attempts of a dump whose failure is transient (server restarting, connection refused, recovery conflict), the first included. */
+  @jakarta.validation.constraints.Min(1) private int dumpAttempts = 3;
+
+  /** Wait before the second attempt; it doubles before each later one. */
+  @NotNull private Duration retryBackoff = Duration.ofSeconds(30);
+
+  public int getDumpAttempts() {
+    return dumpAttempts;
+  }
+
+  public void setDumpAttempts(int dumpAttempts) {
+    this.dumpAttempts = dumpAttempts;
+  }
+
+  public Duration getRetryBackoff() {
+    return retryBackoff;
+  }
+
+  public void setRetryBackoff(Duration retryBackoff) {
+    this.retryBackoff = retryBackoff;
+  }
+
   /** The {@code pg_dump} executable; a bare name is looked up on PATH. */
   @NotBlank private String pgDump = "pg_dump";
 

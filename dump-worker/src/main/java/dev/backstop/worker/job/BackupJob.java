@@ -20,12 +20,14 @@ import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.DumpEngine;
 import dev.backstop.worker.dump.DumpFailedException;
+import dev.backstop.worker.dump.DumpFailures;
 import dev.backstop.worker.dump.DumpPlanner;
 import dev.backstop.worker.dump.DumpTarget;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.Map;
@@ -79,8 +81,7 @@ public class BackupJob {
       return;
     }
     Instant now = clock.instant();
-    if (!ledger.claim(request.getBackupId(), properties.getInstanceName(), now,
-        now.plus(properties.getDumpTimeout()).plusSeconds(60))) {
+    if (!ledger.claim(request.getBackupId(), properties.getInstanceName(), now, now.plus(longestRun()))) {
       log.info("backup {} is finished or running elsewhere: request dropped", request.getBackupId());
       return;
     }
@@ -129,11 +130,22 @@ public class BackupJob {
         return;
       }
       var node = choice.node();
-      try {
-        engine.dump(new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password), dump, scratch);
-      } catch (DumpFailedException e) {
-        fail(request, choice.label(), e.getMessage());
-        return;
+      var target = new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password);
+      for (int attempt = 1; ; attempt++) {
+        try {
+          engine.dump(target, dump, scratch);
+          break;
+        } catch (DumpFailedException e) {
+          if (attempt >= properties.getDumpAttempts() || !DumpFailures.isTransient(e.getMessage())) {
+            fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
+            return;
+          }
+          Duration wait = properties.getRetryBackoff().multipliedBy(1L << (attempt - 1));
+          log.warn("backup {} of addon {}: attempt {} of {} failed, retrying in {}: {}", request.getBackupId(), addon.addonId(),
+              attempt, properties.getDumpAttempts(), wait, e.getMessage());
+          Files.deleteIfExists(dump);
+          sleep(wait);
+        }
       }
       String archiveName = ArchivePacker.archiveName(startedAt, addon.database());
       String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
@@ -160,6 +172,24 @@ public class BackupJob {
           packed.size(), packed.sha256());
     } finally {
       deleteTree(scratch);
+    }
+  }
+
+  /** How long a job may hold its lease: every attempt running to its timeout, and the waits between them. */
+  private Duration longestRun() {
+    Duration run = properties.getDumpTimeout().multipliedBy(properties.getDumpAttempts()).plusSeconds(60);
+    for (int attempt = 1; attempt < properties.getDumpAttempts(); attempt++) {
+      run = run.plus(properties.getRetryBackoff().multipliedBy(1L << (attempt - 1)));
+    }
+    return run;
+  }
+
+  private static void sleep(Duration wait) throws IOException {
+    try {
+      Thread.sleep(wait);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while waiting to retry");
     }
   }
 

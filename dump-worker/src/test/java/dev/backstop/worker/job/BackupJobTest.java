@@ -70,6 +70,10 @@ class BackupJobTest {
 
   private dev.backstop.kit.archive.ArchiveCipher cipher;
 
+  /** What the fake engine answers on each attempt: null dumps, a message fails with it. */
+  private final java.util.Deque<String> failures = new java.util.ArrayDeque<>();
+  private int attempts;
+
   private BackupJob job(Path archives) {
     EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
       @Override
@@ -84,7 +88,13 @@ class BackupJobTest {
       }
 
       @Override
-      public void dump(dev.backstop.worker.dump.DumpTarget target, Path output, Path scratch) {
+      public void dump(dev.backstop.worker.dump.DumpTarget target, Path output, Path scratch)
+          throws dev.backstop.worker.dump.DumpFailedException {
+        attempts++;
+        String failure = failures.poll();
+        if (failure != null) {
+          throw new dev.backstop.worker.dump.DumpFailedException(failure);
+        }
         try {
           Files.writeString(output, "PGDMP fake dump");
         } catch (IOException e) {
@@ -95,6 +105,7 @@ class BackupJobTest {
     WorkerProperties properties = new WorkerProperties();
     properties.setWorkDirectory(dir.resolve("work"));
     properties.setAddonWait(Duration.ofMillis(100));
+    properties.setRetryBackoff(Duration.ofMillis(10));
     var store = new FilesystemArchiveStore(archives);
     cipher = new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(SecretSealer.newBase64Key()));
     return new BackupJob(addons, ledger, store, publisher, sealer,
@@ -116,6 +127,35 @@ class BackupJobTest {
     BackupCompleted completed = (BackupCompleted) published.get(1);
     assertThat(completed.getArchiveName()).isEqualTo("20261121011000_db_pg_1.tar.gz");
     assertThat(dir.resolve("archives").resolve(completed.getArchiveKey())).exists();
+  }
+
+  @Test
+  void a_server_restarting_is_retried_with_backoff_and_the_backup_completes_once() throws Exception {
+    failures.add("pg_dump failed: connection to server at \"db\" failed: Connection refused");
+    failures.add("pg_dump failed: FATAL: the database system is starting up");
+    job(dir.resolve("archives")).handle(request("b5"));
+
+    assertThat(attempts).isEqualTo(3);
+    assertThat(published).hasSize(2);
+    assertThat(published.get(1)).isInstanceOf(BackupCompleted.class);
+  }
+
+  @Test
+  void a_wrong_password_fails_at_once_and_a_lasting_outage_fails_after_the_last_attempt() throws Exception {
+    failures.add("pg_dump failed: FATAL: password authentication failed for user \"app\"");
+    job(dir.resolve("archives")).handle(request("b6"));
+    assertThat(attempts).isEqualTo(1);
+    assertThat(published).last().isInstanceOfSatisfying(BackupFailed.class,
+        failed -> assertThat(failed.getReason()).isEqualTo("pg_dump failed: FATAL: password authentication failed for user \"app\""));
+
+    attempts = 0;
+    for (int i = 0; i < 5; i++) {
+      failures.add("mysqldump failed: Got error: 2002: Can't connect to MySQL server on 'db' (115)");
+    }
+    job(dir.resolve("archives")).handle(request("b7"));
+    assertThat(attempts).isEqualTo(3);
+    assertThat(published).last().isInstanceOfSatisfying(BackupFailed.class,
+        failed -> assertThat(failed.getReason()).endsWith("(115) (after 3 attempts)"));
   }
 
   @Test
