@@ -2,42 +2,24 @@ package dev.backstop.gateway.backups;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoClient;
-import com.mongodb.client.MongoClients;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
-import dev.backstop.testing.MongoHandle;
-import dev.backstop.testing.TestMongo;
+import dev.backstop.testing.TestMongoDatabases;
 import java.time.Instant;
 import org.bson.Document;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class BackupListingTest {
 
-  private static MongoHandle mongo;
-  private static MongoClient client;
+  @RegisterExtension static final TestMongoDatabases mongo = new TestMongoDatabases();
   private BackupListing listing;
   private final Instant t0 = Instant.parse("2026-11-20T01:00:00Z");
 
-  @BeforeAll
-  static void startMongo() {
-    mongo = TestMongo.start();
-    client = MongoClients.create(mongo.uri());
-  }
-
-  @AfterAll
-  static void stopMongo() {
-    client.close();
-    mongo.close();
-  }
-
   @BeforeEach
   void emptyListing() {
-    var database = client.getDatabase("listing-" + System.nanoTime());
-    listing = new BackupListing(database);
+    listing = new BackupListing(mongo.fresh("listing"));
   }
 
   private static Document of(String addonId, Instant createdAt) {

@@ -2,44 +2,27 @@ package dev.backstop.retention.catalog;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoClient;
-import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
 import dev.backstop.retention.config.RetentionProperties;
 import dev.backstop.schemas.events.BackupKind;
-import dev.backstop.testing.MongoHandle;
-import dev.backstop.testing.TestMongo;
+import dev.backstop.testing.TestMongoDatabases;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class RetentionLedgerTest {
 
-  private static MongoHandle mongo;
-  private static MongoClient client;
+  @RegisterExtension static final TestMongoDatabases mongo = new TestMongoDatabases();
   private MongoDatabase database;
   private final RetentionProperties properties = new RetentionProperties();
   private final Instant t0 = Instant.parse("2026-11-01T01:00:00Z");
 
-  @BeforeAll
-  static void startMongo() {
-    mongo = TestMongo.start();
-    client = MongoClients.create(mongo.uri());
-  }
-
-  @AfterAll
-  static void stopMongo() {
-    client.close();
-    mongo.close();
-  }
-
   @BeforeEach
   void emptyStore() {
-    database = client.getDatabase("ledger-" + System.nanoTime());
+    database = mongo.fresh("ledger");
   }
 
   @Test

@@ -2,37 +2,20 @@ package dev.backstop.kit.catalog;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoClient;
-import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.Updates;
-import dev.backstop.testing.MongoHandle;
-import dev.backstop.testing.TestMongo;
+import dev.backstop.testing.TestMongoDatabases;
 import java.util.Date;
 import org.bson.Document;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class RevisionGuardTest {
 
-  private static MongoHandle mongo;
-  private static MongoClient client;
-
-  @BeforeAll
-  static void start() {
-    mongo = TestMongo.start();
-    client = MongoClients.create(mongo.uri());
-  }
-
-  @AfterAll
-  static void stop() {
-    client.close();
-    mongo.close();
-  }
+  @RegisterExtension static final TestMongoDatabases mongo = new TestMongoDatabases();
 
   private MongoCollection<Document> collection(String name) {
-    return client.getDatabase("guard").getCollection(name);
+    return mongo.named("guard").getCollection(name);
   }
 
   @Test
