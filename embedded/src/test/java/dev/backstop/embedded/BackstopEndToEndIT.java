@@ -217,6 +217,11 @@ class BackstopEndToEndIT {
     assertThat(invalid.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/problem+json");
     assertThat(get("/v1/apps/my-app/addons/bad").statusCode()).isEqualTo(404);
 
+    HttpResponse<String> badHour = put("/v1/apps/my-app/addons/pg-main/schedule", "{\"hour\": 25}");
+    assertThat(badHour.statusCode()).isEqualTo(400);
+    assertThat(json.readTree(badHour.body()).get("detail").asString()).isEqualTo("hour must be less than or equal to 23 (got 25)");
+    assertThat(json.readTree(get("/v1/apps/my-app/addons/pg-main/schedule").body()).get("hour").asInt()).isEqualTo(1);
+
     HttpResponse<String> anonymous = send(anonymous("/v1/addons/pg-main").DELETE().build());
     assertThat(anonymous.statusCode()).isEqualTo(401);
     assertThat(send(anonymous("/v1/apps/my-app/addons").GET().build()).statusCode()).isEqualTo(401);
@@ -503,6 +508,18 @@ class BackstopEndToEndIT {
     assertThat(json.readTree(get("/v1/apps/dash-app/addons/pg-dash/schedule").body()).get("message").asString())
         .isEqualTo("Periodic backups will be done daily at 4:00 UTC");
     assertThat(json.readTree(get("/v1/apps/dash-app/addons/pg-dash/backups").body()).get(0).get("status").asString()).isEqualTo("done");
+
+    HttpResponse<String> entry = send(anonymous("/dashboard").GET().build());
+    assertThat(entry.statusCode()).isEqualTo(302);
+    assertThat(entry.headers().firstValue("Location").orElseThrow()).endsWith("/dashboard/index.html");
+    HttpResponse<String> page = send(anonymous("/dashboard/index.html").GET().build());
+    assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow()).contains("default-src 'self'", "frame-ancestors 'none'");
+
+    // a removed addon keeps its backups until they age out, but its schedule says none will be taken
+    assertThat(send(request("/v1/addons/pg-dash").header("Authorization", "Bearer " + backstop.operatorToken()).DELETE().build())
+        .statusCode()).isLessThan(300);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(json.readTree(get("/v1/apps/dash-app/addons/pg-dash/schedule").body())
+        .get("message").asString()).isEqualTo("Periodic backups are stopped: the addon was removed"));
   }
 
   @Test

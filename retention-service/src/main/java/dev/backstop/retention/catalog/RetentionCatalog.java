@@ -10,9 +10,7 @@ import dev.backstop.schemas.events.Plan;
 import java.time.ZoneId;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.bson.Document;
 import org.springframework.stereotype.Component;
 
@@ -39,10 +37,6 @@ public class RetentionCatalog {
         ? Updates.set("removed", removed)
         : Updates.combine(Updates.set("plan", plan.name()), Updates.set("zone", zone), Updates.set("removed", removed));
     return RevisionGuard.applyIfNewer(policies, addonId, revision, update);
-  }
-
-  public Optional<AddonPolicy> policy(String addonId) {
-    return Optional.ofNullable(policies(List.of(addonId)).get(addonId));
   }
 
   /** The known policies of many addons, in one query; addons without a known plan are absent. */

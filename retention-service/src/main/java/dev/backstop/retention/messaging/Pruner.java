@@ -132,14 +132,14 @@ public class Pruner {
     List<Keyed> prunes = new ArrayList<>();
     var policies = catalog.policies(addonIds);
     for (String addonId : addonIds) {
-      var policy = java.util.Optional.ofNullable(policies.get(addonId));
-      if (policy.isEmpty()) {
+      var policy = policies.get(addonId);
+      if (policy == null) {
         log.warn("addon {} has backups but no known plan: nothing is deleted until its plan is known", addonId);
         continue;
       }
       var records = ledger.liveBackups(addonId).stream()
           .collect(Collectors.toMap(r -> r.backup().backupId(), Function.identity()));
-      var decision = RetentionPolicy.evaluate(policy.get().plan(), policy.get().zone(), now,
+      var decision = RetentionPolicy.evaluate(policy.plan(), policy.zone(), now,
           records.values().stream().map(RetentionLedger.Record::backup).toList());
       for (var pruned : decision.pruned()) {
         var record = records.get(pruned.backup().backupId());
