@@ -370,14 +370,15 @@ async function main() {
       return `${cells[1]}, ${cells[2]}; no list request in 5 s`;
     });
 
-    await step('Download gives the archive: YYYYMMDDhhmmss_<db>.tar.gz, gzip, same bytes as the API', async () => {
+    await step('Download gives the archive: YYYYMMDDhhmmss_<db>.tar.zst, zstd, same bytes as the API', async () => {
       const row = page.locator(`tr[data-backup-id="${backupId}"]`);
       const button = row.getByRole('button', { name: /^Download/ });
       check(await button.isEnabled(), 'the Download button of a done backup is disabled');
       const urlBefore = page.url();
       const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), button.click()]);
       const name = download.suggestedFilename();
-      check(/^\d{14}_.+\.tar\.gz$/.test(name), `suggested file name is "${name}"`);
+      check(/^\d{14}_.+\.tar\.(zst|gz)$/.test(name), `suggested file name is "${name}"`);
+      const zstd = name.endsWith('.zst');
       if (apiBackup.archiveName) {
         check(name === apiBackup.archiveName, `suggested file name "${name}" differs from the API's "${apiBackup.archiveName}"`);
       }
@@ -387,7 +388,8 @@ async function main() {
       await download.saveAs(file);
       const bytes = await readFile(file);
       check(bytes.length > 0, 'the downloaded file is empty');
-      check(bytes[0] === 0x1f && bytes[1] === 0x8b, `not gzip: first bytes ${bytes.subarray(0, 2).toString('hex')}`);
+      const magic = bytes.subarray(0, 4).toString('hex');
+      check(zstd ? magic === '28b52ffd' : magic.startsWith('1f8b'), `not ${zstd ? 'zstd' : 'gzip'}: first bytes ${magic}`);
       if (apiBackup.size != null) {
         check(bytes.length === apiBackup.size, `downloaded ${bytes.length} bytes, the API says ${apiBackup.size}`);
       }
@@ -398,7 +400,7 @@ async function main() {
       check(new URL(download.url()).pathname.startsWith('/v1/downloads/'), `downloaded from ${download.url()}, not a signed link`);
       check(page.url() === urlBefore, `the page navigated away to ${page.url()}`);
       check(await page.getByTestId('addon').isVisible(), 'the dashboard is gone after the download');
-      return `${name}, ${bytes.length} bytes, gzip, SHA-256 matches`;
+      return `${name}, ${bytes.length} bytes, ${zstd ? 'zstd' : 'gzip'}, SHA-256 matches`;
     });
 
     await step('full-page screenshot', async () => {

@@ -838,7 +838,7 @@
         throw new ApiError(0, { detail: 'the API returned an unusable download link' });
       }
       // A signed link, valid for minutes: follow it without leaving the dashboard
-      // (the archive comes as an attachment named like 20231207000608_my_app.tar.gz).
+      // (the archive comes as an attachment named like 20231207000608_my_app.tar.zst).
       const a = document.createElement('a');
       a.href = url.href;
       a.rel = 'noopener';

@@ -83,7 +83,7 @@ public final class RetentionBench {
             boolean ok = random.nextInt(20) != 0;
             BackupKind kind = manual ? BackupKind.MANUAL : BackupKind.SCHEDULED;
             SpecificRecord event = ok
-                ? new BackupCompleted(id, addonId, "app", kind, at, at, at.plusSeconds(60), "PRIMARY@db:5432",
+                ? new BackupCompleted(id, addonId, "app", kind, at, at, at.plusSeconds(60), "PRIMARY@db:5432", null,
                     addonId + "/" + id + "/x.tar.gz", "x.tar.gz", 1000L, "00")
                 : new BackupFailed(id, addonId, "app", kind, at, at.plusSeconds(5), null, "connection refused");
             histories.get(a).add(new StoredBackup(id, kind, ok, ok ? at : at.plusSeconds(5)));

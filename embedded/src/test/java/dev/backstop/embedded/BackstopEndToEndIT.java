@@ -10,7 +10,6 @@ import dev.backstop.scheduler.schedule.ScheduledBackupId;
 import dev.backstop.schemas.Topics;
 import dev.backstop.testing.AdjustableClock;
 import dev.backstop.testing.LocalPostgres;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,8 +27,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.zip.GZIPInputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -135,10 +132,11 @@ class BackstopEndToEndIT {
     assertThat(download.headers().firstValue("Repr-Digest").orElseThrow())
         .isEqualTo("sha-256=:" + Base64.getEncoder().encodeToString(sha) + ":");
     assertThat(java.util.HexFormat.of().formatHex(sha)).isEqualTo(backup.get("sha256").asString());
-    // at rest the archive is encrypted: no gzip header, and not the bytes customers download
+    // at rest the archive is encrypted: no zstd header, and not the bytes customers download
     byte[] atRest = Files.readAllBytes(archiveOf(id));
-    assertThat(archiveOf(id).getFileName().toString()).endsWith(".tar.gz.tink");
-    assertThat(atRest[0] == (byte) 0x1f && atRest[1] == (byte) 0x8b).isFalse();
+    assertThat(archiveOf(id).getFileName().toString()).endsWith(".tar.zst.tink");
+    assertThat(java.util.Arrays.copyOf(archive, 4)).isEqualTo(new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd});
+    assertThat(java.util.Arrays.copyOf(atRest, 4)).isNotEqualTo(java.util.Arrays.copyOf(archive, 4));
     assertThat(backup.get("encrypted").asBoolean()).isTrue();
 
     Path dump = untarSingleEntry(archive, database + ".pgsql");
@@ -461,7 +459,8 @@ class BackstopEndToEndIT {
 
     HttpResponse<byte[]> followed = http.send(anonymous(url).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
     assertThat(followed.statusCode()).isEqualTo(200);
-    assertThat(followed.headers().firstValue("Content-Disposition").orElseThrow()).contains(".tar.gz");
+    assertThat(followed.headers().firstValue("Content-Disposition").orElseThrow()).contains(".tar.zst");
+    assertThat(followed.headers().firstValue("Content-Type").orElseThrow()).isEqualTo("application/zstd");
     byte[] direct = http.send(request("/v1/apps/my-app/addons/pg-main/backups/" + backupId + "/archive").GET().build(),
         HttpResponse.BodyHandlers.ofByteArray()).body();
     assertThat(followed.body()).isEqualTo(direct);
@@ -560,16 +559,18 @@ class BackstopEndToEndIT {
     }
   }
 
+  /** Extracts the archive with stock {@code tar}, as the README tells customers to, and expects one file. */
   private Path untarSingleEntry(byte[] archive, String expectedName) throws Exception {
-    try (InputStream in = new java.io.ByteArrayInputStream(archive);
-        TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(in))) {
-      var entry = tar.getNextEntry();
-      assertThat(entry.getName()).isEqualTo(expectedName);
-      Path dump = Files.createTempFile(data, "restore", ".pgsql");
-      Files.write(dump, tar.readAllBytes());
-      assertThat(tar.getNextEntry()).isNull();
-      return dump;
+    Path dir = Files.createTempDirectory(data, "restore");
+    Path file = Files.write(dir.resolve("archive.tar.zst"), archive);
+    Process tar = new ProcessBuilder("tar", "-xf", file.toString(), "-C", dir.toString()).redirectErrorStream(true).start();
+    String output = new String(tar.getInputStream().readAllBytes());
+    assertThat(tar.waitFor()).as(output).isZero();
+    Files.delete(file);
+    try (var files = Files.list(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString())).containsExactly(expectedName);
     }
+    return dir.resolve(expectedName);
   }
 
   /** Waits until every service's consumer group has committed the end of every Backstop topic. */

@@ -7,8 +7,10 @@ import org.apache.kafka.clients.admin.NewTopic;
 /**
  * Backstop's topics. Every message is keyed by addon id, so one addon's events stay in order.
  *
- * <p>All three are the record of what happened: they keep their whole history (no time-based
- * deletion, no compaction), so that replaying them from offset 0 rebuilds every service's state.
+ * <p>The addons, requests and backup events are the record of what happened: they keep their whole
+ * history (no time-based deletion, no compaction), so that replaying them from offset 0 rebuilds
+ * every service's state. Progress is not part of the record: it is worth something only while a
+ * dump runs, and keeps a day.
  */
 public final class Topics {
 
@@ -21,6 +23,12 @@ public final class Topics {
   /** BackupStarted, BackupCompleted, BackupFailed (dump-worker) and BackupPruned (retention). */
   public static final String BACKUP_EVENTS = "backstop.backup-events";
 
+  /** BackupProgress of running dumps (dump-worker); kept a day, never replayed into state. */
+  public static final String BACKUP_PROGRESS = "backstop.backup-progress";
+
+  private static final Map<String, String> KEEP_A_DAY =
+      Map.of("retention.ms", Long.toString(24L * 3600 * 1000), "cleanup.policy", "delete");
+
   private static final Map<String, String> KEEP_FOREVER =
       Map.of("retention.ms", "-1", "retention.bytes", "-1", "cleanup.policy", "delete");
 
@@ -28,8 +36,10 @@ public final class Topics {
 
   /** The topic definitions every service declares at start-up; creating an existing topic is a no-op. */
   public static List<NewTopic> definitions(int partitions, short replicationFactor) {
-    return List.of(ADDONS, BACKUP_REQUESTS, BACKUP_EVENTS).stream()
-        .map(name -> new NewTopic(name, partitions, replicationFactor).configs(KEEP_FOREVER))
-        .toList();
+    return List.of(
+        new NewTopic(ADDONS, partitions, replicationFactor).configs(KEEP_FOREVER),
+        new NewTopic(BACKUP_REQUESTS, partitions, replicationFactor).configs(KEEP_FOREVER),
+        new NewTopic(BACKUP_EVENTS, partitions, replicationFactor).configs(KEEP_FOREVER),
+        new NewTopic(BACKUP_PROGRESS, partitions, replicationFactor).configs(KEEP_A_DAY));
   }
 }

@@ -35,6 +35,7 @@ public class DownloadController {
 
   private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-(\\d*)");
   private static final MediaType GZIP = MediaType.parseMediaType("application/gzip");
+  private static final MediaType ZSTD = MediaType.parseMediaType("application/zstd");
 
   private final AddonCatalog addons;
   private static final String SENDFILE_SUPPORT = "org.apache.tomcat.sendfile.support";
@@ -125,7 +126,7 @@ public class DownloadController {
     StreamingResponseBody body = encrypted ? copy(() -> cipher.open(row.addonId(), row.archiveKey(), offset), length)
         : sendfile(row, start, end, request) ? null : copy(() -> store.open(row.archiveKey(), offset), length);
     var response = ResponseEntity.status(status)
-        .contentType(GZIP)
+        .contentType(row.archiveName().endsWith(".zst") ? ZSTD : GZIP)
         .contentLength(length)
         .header(HttpHeaders.ACCEPT_RANGES, "bytes")
         .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(row.archiveName()).build().toString())

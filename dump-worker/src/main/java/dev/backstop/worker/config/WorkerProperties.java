@@ -1,5 +1,8 @@
 package dev.backstop.worker.config;
 
+import dev.backstop.worker.archive.ArchiveFormat;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
@@ -25,10 +28,95 @@ public class WorkerProperties {
   @NotNull private Duration addonWait = Duration.ofSeconds(30);
 
   /** Attempts of a dump whose failure is transient (server restarting, connection refused, recovery conflict), the first included. */
-  @jakarta.validation.constraints.Min(1) private int dumpAttempts = 3;
+  @Min(1) private int dumpAttempts = 3;
 
   /** Wait before the second attempt; it doubles before each later one. */
   @NotNull private Duration retryBackoff = Duration.ofSeconds(30);
+
+  /**
+   * How long a job stays taken without a heartbeat. A worker that dies mid-dump loses the job to
+   * another worker this long after its last heartbeat (plus Kafka's session timeout).
+   */
+  @NotNull private Duration leaseDuration = Duration.ofSeconds(30);
+
+  /** How often a running job renews its lease and reports its progress ({@code BackupProgress}). */
+  @NotNull private Duration heartbeatInterval = Duration.ofSeconds(5);
+
+  /** Dumps this worker runs at once: the consumer threads of {@code backstop.backup-requests}. */
+  @Min(1) private int concurrentDumps = 2;
+
+  /** Dumps running at once against one database host, across all workers; more wait their turn. */
+  @Min(1) private int dumpsPerHost = 2;
+
+  /** How archives are compressed: {@code zstd} ({@code .tar.zst}, the default) or {@code gzip} ({@code .tar.gz}). */
+  @NotNull private ArchiveFormat archiveFormat = ArchiveFormat.ZSTD;
+
+  /** Compression level; unset means the format's default (zstd 1, gzip 6). */
+  @Min(1) @Max(19) private Integer compressionLevel;
+
+  /** Threads compressing one archive (zstd only). */
+  @Min(1) private int compressionThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
+  public Duration getLeaseDuration() {
+    return leaseDuration;
+  }
+
+  public void setLeaseDuration(Duration leaseDuration) {
+    this.leaseDuration = leaseDuration;
+  }
+
+  public Duration getHeartbeatInterval() {
+    return heartbeatInterval;
+  }
+
+  public void setHeartbeatInterval(Duration heartbeatInterval) {
+    this.heartbeatInterval = heartbeatInterval;
+  }
+
+  public int getConcurrentDumps() {
+    return concurrentDumps;
+  }
+
+  public void setConcurrentDumps(int concurrentDumps) {
+    this.concurrentDumps = concurrentDumps;
+  }
+
+  public int getDumpsPerHost() {
+    return dumpsPerHost;
+  }
+
+  public void setDumpsPerHost(int dumpsPerHost) {
+    this.dumpsPerHost = dumpsPerHost;
+  }
+
+  public ArchiveFormat getArchiveFormat() {
+    return archiveFormat;
+  }
+
+  public void setArchiveFormat(ArchiveFormat archiveFormat) {
+    this.archiveFormat = archiveFormat;
+  }
+
+  /** The configured level, or the format's default. */
+  public int compressionLevel() {
+    return compressionLevel != null ? compressionLevel : archiveFormat.defaultLevel();
+  }
+
+  public Integer getCompressionLevel() {
+    return compressionLevel;
+  }
+
+  public void setCompressionLevel(Integer compressionLevel) {
+    this.compressionLevel = compressionLevel;
+  }
+
+  public int getCompressionThreads() {
+    return compressionThreads;
+  }
+
+  public void setCompressionThreads(int compressionThreads) {
+    this.compressionThreads = compressionThreads;
+  }
 
   public int getDumpAttempts() {
     return dumpAttempts;

@@ -1,5 +1,7 @@
 package dev.backstop.worker.dump;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Path;
 
 /**
@@ -12,10 +14,11 @@ public interface DumpEngine {
   String dumpFileName(String database);
 
   /**
-   * Writes the dump of {@code target} to {@code output}; {@code scratch} is a private folder for
-   * the engine's temporary files.
+   * Streams the dump of {@code target} into {@code output} as the tool writes it, uncompressed (the
+   * archive compresses); {@code scratch} is a private folder for the engine's temporary files.
    *
-   * @throws DumpFailedException with a reason fit to show the customer
+   * @throws DumpFailedException the dump failed, with a reason fit to show the customer
+   * @throws IOException {@code output} refused a write; the tool has been stopped
    */
-  void dump(DumpTarget target, Path output, Path scratch) throws DumpFailedException;
+  void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException;
 }

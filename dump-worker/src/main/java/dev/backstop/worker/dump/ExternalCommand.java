@@ -1,6 +1,8 @@
 package dev.backstop.worker.dump;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,12 +10,24 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
-/** Runs a dump tool to completion with a deadline, keeping its error output for the failure reason. */
+/**
+ * Runs a dump tool to completion with a deadline, streaming its standard output to a sink and
+ * keeping its error output for the failure reason.
+ */
 final class ExternalCommand {
 
   private static final int MAX_REASON = 600;
+  private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread thread = new Thread(r, "dump-deadlines");
+    thread.setDaemon(true);
+    return thread;
+  });
 
   private ExternalCommand() {}
 
@@ -22,14 +36,17 @@ final class ExternalCommand {
    * removed when the tool is done, whatever happened. Never argv, never the log.
    */
   static void runWithSecretFile(String tool, Path secretFile, String secret, List<String> command,
-      Map<String, String> environment, Path scratch, Duration timeout) throws DumpFailedException {
+      Map<String, String> environment, Path scratch, Duration timeout, OutputStream stdout)
+      throws DumpFailedException, IOException {
     try {
-      Files.deleteIfExists(secretFile);
-      Files.createFile(secretFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(secretFile, secret, StandardCharsets.UTF_8);
-      run(tool, command, environment, scratch, timeout);
-    } catch (IOException e) {
-      throw new DumpFailedException("could not prepare the dump: " + e.getMessage());
+      try {
+        Files.deleteIfExists(secretFile);
+        Files.createFile(secretFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(secretFile, secret, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new DumpFailedException("could not prepare the dump: " + e.getMessage());
+      }
+      run(tool, command, environment, scratch, timeout, stdout);
     } finally {
       try {
         Files.deleteIfExists(secretFile);
@@ -39,10 +56,16 @@ final class ExternalCommand {
     }
   }
 
-  static void run(String tool, List<String> command, Map<String, String> environment, Path scratch, Duration timeout)
-      throws DumpFailedException {
+  /**
+   * Runs the tool, copying its standard output into {@code stdout} as it comes.
+   *
+   * @throws DumpFailedException the tool could not start, failed, or overran {@code timeout}
+   * @throws IOException {@code stdout} refused a write (a full disk, an aborted job); the tool is killed
+   */
+  static void run(String tool, List<String> command, Map<String, String> environment, Path scratch, Duration timeout,
+      OutputStream stdout) throws DumpFailedException, IOException {
     Path errors = scratch.resolve(tool + ".stderr");
-    ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
     builder.environment().keySet().removeIf(name -> name.startsWith("PG") || name.startsWith("MYSQL"));
     builder.environment().putAll(environment);
     Process process;
@@ -51,20 +74,40 @@ final class ExternalCommand {
     } catch (IOException e) {
       throw new DumpFailedException(tool + " could not be started: " + e.getMessage());
     }
-    try {
-      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
-        process.destroyForcibly();
-        throw new DumpFailedException(tool + " did not finish within " + timeout + " and was stopped");
+    AtomicBoolean overran = new AtomicBoolean();
+    ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
+      overran.set(true);
+      kill(process);
+    }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+    try (InputStream output = process.getInputStream()) {
+      byte[] buffer = new byte[1 << 20];
+      for (int n; (n = output.read(buffer)) > 0; ) {
+        try {
+          stdout.write(buffer, 0, n);
+        } catch (IOException e) {
+          kill(process);
+          throw e;
+        }
       }
+      process.waitFor();
     } catch (InterruptedException e) {
-      process.destroyForcibly();
+      kill(process);
       Thread.currentThread().interrupt();
       throw new DumpFailedException(tool + " was interrupted (worker shutting down)");
+    } finally {
+      deadline.cancel(false);
+    }
+    if (overran.get()) {
+      throw new DumpFailedException(tool + " did not finish within " + timeout + " and was stopped");
     }
     if (process.exitValue() != 0) {
       throw new DumpFailedException(reason(tool, process.exitValue(), errors));
     }
+  }
+
+  private static void kill(Process process) {
+    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    process.destroyForcibly();
   }
 
   private static String reason(String tool, int exit, Path errors) {

@@ -1,6 +1,7 @@
 package dev.backstop.worker.dump;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,17 +32,17 @@ public class MysqlDumpEngine implements DumpEngine {
   }
 
   @Override
-  public void dump(DumpTarget target, Path output, Path scratch) throws DumpFailedException {
+  public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
     Path options = scratch.resolve("my.cnf");
-    ExternalCommand.runWithSecretFile("mysqldump", options, optionFile(target), command(target, options, output, isMariadbClient()),
-        Map.of(), scratch, timeout);
+    ExternalCommand.runWithSecretFile("mysqldump", options, optionFile(target), command(target, options, isMariadbClient()),
+        Map.of(), scratch, timeout, output);
   }
 
   /**
    * The command line: the option file first (mysqldump only reads it there), never the password.
    * {@code --column-statistics=0} exists only in MySQL's own client; MariaDB's refuses it.
    */
-  List<String> command(DumpTarget target, Path options, Path output, boolean mariadb) {
+  List<String> command(DumpTarget target, Path options, boolean mariadb) {
     List<String> command = new ArrayList<>(List.of(
         mysqldump, "--defaults-extra-file=" + options,
         "--protocol=TCP", "--single-transaction", "--quick", "--no-tablespaces",
@@ -49,7 +50,6 @@ public class MysqlDumpEngine implements DumpEngine {
     if (!mariadb) {
       command.add("--column-statistics=0");
     }
-    command.add("--result-file=" + output);
     command.add(target.database());
     return command;
   }

@@ -1,11 +1,19 @@
 package dev.backstop.worker.dump;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-/** {@code pg_dump} in custom format with the options customers are told to use for their own dumps. */
+/**
+ * {@code pg_dump} in custom format with the options customers are told to use for their own dumps,
+ * uncompressed ({@code -Z0}): its built-in gzip runs on one thread at a sixth of the dump's speed,
+ * and the archive compresses better and in parallel. Written to a pipe, the dump has no data offsets
+ * in its table of contents; {@code pg_restore} finds each table's data by reading on, which it does
+ * for a sequential restore and, from a file, for {@code --jobs}.
+ */
 public class PostgresDumpEngine implements DumpEngine {
 
   private final String pgDump;
@@ -22,23 +30,22 @@ public class PostgresDumpEngine implements DumpEngine {
   }
 
   @Override
-  public void dump(DumpTarget target, Path output, Path scratch) throws DumpFailedException {
+  public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
     Path passFile = scratch.resolve("pgpass");
-    ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), command(target, output), environment(passFile),
-        scratch, timeout);
+    ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), command(target), environment(passFile),
+        scratch, timeout, output);
   }
 
   /** The command line: names the server, database and user, never the password. */
-  List<String> command(DumpTarget target, Path output) {
+  List<String> command(DumpTarget target) {
     return List.of(
         pgDump,
-        "--clean", "--if-exists", "--format", "c",
+        "--clean", "--if-exists", "--format", "c", "--compress", "0",
         "--no-owner", "--no-privileges", "--no-comments",
         "--exclude-schema", "information_schema", "--exclude-schema", "^pg_*",
         "--no-password",
         "--host", target.host(), "--port", Integer.toString(target.port()),
-        "--username", target.user(), "--dbname", target.database(),
-        "--file", output.toString());
+        "--username", target.user(), "--dbname", target.database());
   }
 
   static Map<String, String> environment(Path passFile) {

@@ -12,8 +12,16 @@ import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.events.Plan;
+import dev.backstop.schemas.serde.EventCodec;
+import org.apache.avro.specific.SpecificRecord;
+import jakarta.annotation.PreDestroy;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import dev.backstop.schemas.secret.SecretSealer;
-import dev.backstop.worker.archive.ArchivePacker;
+import dev.backstop.worker.archive.StreamingArchive;
+import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.AddonCatalog.Addon;
 import dev.backstop.worker.catalog.JobLedger;
@@ -42,6 +50,12 @@ import org.springframework.stereotype.Component;
  * Every failure the customer can act on (refused connection, wrong password, unknown database,
  * timeout) ends as BackupFailed with the reason, and so does an archive that cannot be packed or
  * stored; only Kafka and MongoDB errors escape, so that the request is redelivered.
+ *
+ * <p>Crashes: the job is held through {@link JobLedger} with a lease its heartbeat renews. A
+ * redelivered request whose job a live worker holds waits here, on its consumer thread, until that
+ * worker finishes or dies; so a dump outliving Kafka's poll interval runs once, and a worker killed
+ * mid-dump has its job finished by the next one. Archives are stored under a name no listing shows
+ * until the outcome event is published, and the outcome is recorded before it is published.
  */
 @Component
 public class BackupJob {
@@ -50,6 +64,7 @@ public class BackupJob {
 
   private final AddonCatalog addons;
   private final JobLedger ledger;
+  private final HostSlots slots;
   private final ArchiveStore store;
   private final EventPublisher publisher;
   private final SecretSealer sealer;
@@ -58,14 +73,20 @@ public class BackupJob {
   private final Clock clock;
   private final ArchiveCipher cipher;
   private final boolean encrypt;
+  private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread thread = new Thread(r, "job-heartbeats");
+    thread.setDaemon(true);
+    return thread;
+  });
 
-  public BackupJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, EventPublisher publisher,
+  public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
       SecretSealer sealer, Map<Engine, DumpEngine> engines, WorkerProperties properties, Clock clock,
       ArchiveCipher cipher, BackstopProperties backstop) {
     this.cipher = cipher;
     this.encrypt = backstop.getArchive().isEncrypt();
     this.addons = addons;
     this.ledger = ledger;
+    this.slots = slots;
     this.store = store;
     this.publisher = publisher;
     this.sealer = sealer;
@@ -74,17 +95,61 @@ public class BackupJob {
     this.clock = clock;
   }
 
+  @PreDestroy
+  void stopHeartbeats() {
+    heartbeats.shutdownNow();
+  }
+
   public void handle(BackupRequested request) throws IOException {
     if (request.getKind() == BackupKind.PITR_BASE || request.getKind() == BackupKind.UNKNOWN) {
       // base backups for point-in-time recovery are the PITR service's, which is not part of this worker
       log.debug("backup {} is a {} request: not a dump, left to its own service", request.getBackupId(), request.getKind());
       return;
     }
-    Instant now = clock.instant();
-    if (!ledger.claim(request.getBackupId(), properties.getInstanceName(), now, now.plus(longestRun()))) {
-      log.info("backup {} is finished or running elsewhere: request dropped", request.getBackupId());
-      return;
+    String me = properties.getInstanceName();
+    while (true) {
+      Instant now = clock.instant();
+      JobLedger.Claim claim = ledger.claim(request.getBackupId(), me, now, now.plus(properties.getLeaseDuration()));
+      switch (claim) {
+        case JobLedger.Claim.Finished finished -> {
+          log.info("backup {} is already {}: request dropped", request.getBackupId(), finished.state());
+          return;
+        }
+        case JobLedger.Claim.Unannounced unannounced -> {
+          // its worker died between recording the outcome and publishing it: publish that outcome, do not dump again
+          SpecificRecord outcome = EventCodec.get().decode(unannounced.outcome());
+          publisher.publish(Topics.BACKUP_EVENTS, request.getAddonId(), outcome);
+          ledger.announced(request.getBackupId());
+          log.info("backup {}: published the outcome its previous worker recorded", request.getBackupId());
+          return;
+        }
+        case JobLedger.Claim.Held held -> {
+          log.info("backup {} is running on {} (lease until {}): waiting for it to finish or its lease to run out",
+              request.getBackupId(), held.owner(), held.leaseUntil());
+          sleep(properties.getHeartbeatInterval());
+        }
+        case JobLedger.Claim.Taken taken -> {
+          if (taken.attempt() > 1) {
+            log.warn("backup {}: its previous worker stopped heartbeating; taking the job over", request.getBackupId());
+          }
+          RunningJob job = new RunningJob(request, me, ledger, slots, publisher, clock, properties.getLeaseDuration());
+          long every = properties.getHeartbeatInterval().toMillis();
+          ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(job::beat, every, every, TimeUnit.MILLISECONDS);
+          try {
+            prepare(request, job);
+          } finally {
+            heartbeat.cancel(false);
+            if (job.slot() != null) {
+              slots.release(job.slot(), request.getBackupId());
+            }
+          }
+          return;
+        }
+      }
     }
+  }
+
+  private void prepare(BackupRequested request, RunningJob job) throws IOException {
     Optional<Addon> found = awaitAddon(request.getAddonId());
     if (found.isEmpty()) {
       fail(request, null, "addon " + request.getAddonId() + " is not registered with Backstop");
@@ -109,19 +174,40 @@ public class BackupJob {
       fail(request, choice.get().label(), addon.engine() + " databases cannot be dumped by this worker");
       return;
     }
-    run(request, addon, choice.get(), engine);
+    awaitHostSlot(request, choice.get().node().getHost(), job);
+    run(request, addon, choice.get(), engine, job);
   }
 
-  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine) throws IOException {
+  /** Waits for one of the node's host slots; the heartbeat keeps the job's lease meanwhile. */
+  private void awaitHostSlot(BackupRequested request, String host, RunningJob job) throws IOException {
+    boolean logged = false;
+    while (true) {
+      Instant now = clock.instant();
+      var slot = slots.acquire(host, properties.getDumpsPerHost(), request.getBackupId(), now, now.plus(properties.getLeaseDuration()));
+      if (slot.isPresent()) {
+        job.holdsSlot(slot.get());
+        return;
+      }
+      if (!logged) {
+        log.info("backup {}: {} dumps already run on {}; waiting for one to end", request.getBackupId(),
+            properties.getDumpsPerHost(), host);
+        logged = true;
+      }
+      sleep(Duration.ofSeconds(1));
+    }
+  }
+
+  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, RunningJob job)
+      throws IOException {
     Instant startedAt = clock.instant();
     publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupStarted(request.getBackupId(), addon.addonId(),
-        addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), properties.getInstanceName()));
+        addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
+        properties.getInstanceName()));
     log.info("backup {} of addon {} started on {} ({})", request.getBackupId(), addon.addonId(), choice.label(), choice.why());
 
     Files.createDirectories(properties.getWorkDirectory());
     Path scratch = Files.createTempDirectory(properties.getWorkDirectory(), request.getBackupId() + "-");
     try {
-      Path dump = scratch.resolve("dump");
       String password;
       try {
         password = sealer.open(addon.addonId(), addon.password());
@@ -131,57 +217,66 @@ public class BackupJob {
       }
       var node = choice.node();
       var target = new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password);
-      for (int attempt = 1; ; attempt++) {
-        try {
-          engine.dump(target, dump, scratch);
-          break;
-        } catch (DumpFailedException e) {
-          if (attempt >= properties.getDumpAttempts() || !DumpFailures.isTransient(e.getMessage())) {
-            fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
-            return;
-          }
-          Duration wait = properties.getRetryBackoff().multipliedBy(1L << (attempt - 1));
-          log.warn("backup {} of addon {}: attempt {} of {} failed, retrying in {}: {}", request.getBackupId(), addon.addonId(),
-              attempt, properties.getDumpAttempts(), wait, e.getMessage());
-          Files.deleteIfExists(dump);
-          sleep(wait);
-        }
-      }
-      String archiveName = ArchivePacker.archiveName(startedAt, addon.database());
+      var format = properties.getArchiveFormat();
+      String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
       String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
-      ArchivePacker.Packed packed;
+      StreamingArchive.Packed packed;
       try {
-        packed = ArchivePacker.pack(dump, engine.dumpFileName(addon.database()), startedAt, scratch.resolve(archiveName));
-        Path stored = packed.file();
-        if (encrypt) {
-          // size and SHA-256 stay those of the plaintext archive: what customers download and check
-          stored = scratch.resolve(archiveName + ArchiveCipher.SUFFIX);
-          cipher.encrypt(addon.addonId(), key, packed.file(), stored);
+        for (int attempt = 1; ; attempt++) {
+          try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
+              properties.getCompressionThreads(), scratch)) {
+            job.dumping(archive, attempt);
+            try {
+              engine.dump(target, archive.dump(), scratch);
+              // size and SHA-256 are those of the plaintext archive: what customers download and check
+              packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
+                  encrypt ? file -> cipher.encrypting(addon.addonId(), key, file) : file -> file);
+              break;
+            } catch (DumpFailedException e) {
+              if (attempt >= properties.getDumpAttempts() || !DumpFailures.isTransient(e.getMessage())) {
+                fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
+                return;
+              }
+              Duration wait = properties.getRetryBackoff().multipliedBy(1L << (attempt - 1));
+              log.warn("backup {} of addon {}: attempt {} of {} failed, retrying in {}: {}", request.getBackupId(),
+                  addon.addonId(), attempt, properties.getDumpAttempts(), wait, e.getMessage());
+              archive.close();
+              sleep(wait);
+            }
+          }
         }
-        store.put(key, stored);
+        job.dumping(null, 0);
+        if (job.lost()) {
+          return;
+        }
+        store.put(key, packed.file());
       } catch (IOException e) {
+        if (job.lost()) {
+          log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
+          return;
+        }
         // a full disk or an unreachable store: the backup ends failed with the reason, never stuck running
         fail(request, choice.label(), "the archive could not be stored: " + e.getMessage());
         return;
       }
-      publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupCompleted(request.getBackupId(), addon.addonId(),
-          addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), key,
+      settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.addonId(), addon.appName(),
+          request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), choice.why(), key,
           archiveName, packed.size(), packed.sha256()));
-      ledger.finish(request.getBackupId(), JobLedger.State.DONE);
-      log.info("backup {} of addon {} done: {} ({} bytes, sha256 {})", request.getBackupId(), addon.addonId(), archiveName,
-          packed.size(), packed.sha256());
+      log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {})", request.getBackupId(),
+          addon.addonId(), archiveName, packed.size(), packed.dumpSize(), packed.sha256());
     } finally {
       deleteTree(scratch);
     }
   }
 
-  /** How long a job may hold its lease: every attempt running to its timeout, and the waits between them. */
-  private Duration longestRun() {
-    Duration run = properties.getDumpTimeout().multipliedBy(properties.getDumpAttempts()).plusSeconds(60);
-    for (int attempt = 1; attempt < properties.getDumpAttempts(); attempt++) {
-      run = run.plus(properties.getRetryBackoff().multipliedBy(1L << (attempt - 1)));
+  /** Records the outcome, then publishes it; an outcome of a job this worker no longer holds is dropped. */
+  private void settle(BackupRequested request, JobLedger.State state, SpecificRecord outcome) {
+    if (!ledger.settle(request.getBackupId(), properties.getInstanceName(), state, EventCodec.get().encode(outcome))) {
+      log.warn("backup {}: another worker took the job over; this worker's outcome is dropped", request.getBackupId());
+      return;
     }
-    return run;
+    publisher.publish(Topics.BACKUP_EVENTS, request.getAddonId(), outcome);
+    ledger.announced(request.getBackupId());
   }
 
   private static void sleep(Duration wait) throws IOException {
@@ -189,14 +284,13 @@ public class BackupJob {
       Thread.sleep(wait);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while waiting to retry");
+      throw new java.io.InterruptedIOException("interrupted while waiting");
     }
   }
 
   private void fail(BackupRequested request, String node, String reason) {
-    publisher.publish(Topics.BACKUP_EVENTS, request.getAddonId(), new BackupFailed(request.getBackupId(),
-        request.getAddonId(), request.getAppName(), request.getKind(), request.getRequestedAt(), clock.instant(), node, reason));
-    ledger.finish(request.getBackupId(), JobLedger.State.FAILED);
+    settle(request, JobLedger.State.FAILED, new BackupFailed(request.getBackupId(), request.getAddonId(),
+        request.getAppName(), request.getKind(), request.getRequestedAt(), clock.instant(), node, reason));
     log.warn("backup {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
   }
 

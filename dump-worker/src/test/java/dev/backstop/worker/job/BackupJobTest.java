@@ -18,16 +18,15 @@ import dev.backstop.testing.Events;
 import dev.backstop.testing.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.catalog.AddonCatalog;
+import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.DumpEngine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,13 +39,17 @@ import org.junit.jupiter.api.io.TempDir;
 /** The job's outcomes, with a fake dump tool and a real (in-process) store. */
 class BackupJobTest {
 
-  private final Clock clock = Clock.fixed(Instant.parse("2026-11-21T01:10:00Z"), ZoneOffset.UTC);
-  private final List<SpecificRecord> published = new ArrayList<>();
+  private static final byte[] ZSTD_MAGIC = {(byte) 0x28, (byte) 0xb5, (byte) 0x2f, (byte) 0xfd};
+
+  private final SteppedClock clock = new SteppedClock(Instant.parse("2026-11-21T01:10:00Z"));
+  private final List<SpecificRecord> published = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final List<SpecificRecord> progress = java.util.Collections.synchronizedList(new ArrayList<>());
   private final SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
   private MongoHandle mongo;
   private MongoClient client;
   private AddonCatalog addons;
   private JobLedger ledger;
+  private HostSlots slots;
 
   @TempDir Path dir;
 
@@ -57,6 +60,7 @@ class BackupJobTest {
     var database = client.getDatabase("worker-" + System.nanoTime());
     addons = new AddonCatalog(database);
     ledger = new JobLedger(database);
+    slots = new HostSlots(database);
     var spec = Events.addon("pg-1", "app", Plan.STARTER, 1, "UTC");
     spec.setPassword(sealer.seal("pg-1", "pw"));
     addons.upsert(spec, 1);
@@ -74,11 +78,18 @@ class BackupJobTest {
   private final java.util.Deque<String> failures = new java.util.ArrayDeque<>();
   private int attempts;
 
+  /** Runs inside the fake dump after its first bytes: slow dumps, takeovers. */
+  private interface DuringDump {
+    void run(java.io.OutputStream output) throws IOException;
+  }
+
+  private DuringDump duringDump = output -> {};
+
   private BackupJob job(Path archives) {
     EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
       @Override
       public void publish(String topic, String addonId, SpecificRecord event) {
-        published.add(event);
+        (topic.equals(dev.backstop.schemas.Topics.BACKUP_PROGRESS) ? progress : published).add(event);
       }
     };
     DumpEngine fake = new DumpEngine() {
@@ -88,27 +99,25 @@ class BackupJobTest {
       }
 
       @Override
-      public void dump(dev.backstop.worker.dump.DumpTarget target, Path output, Path scratch)
-          throws dev.backstop.worker.dump.DumpFailedException {
+      public void dump(dev.backstop.worker.dump.DumpTarget target, java.io.OutputStream output, Path scratch)
+          throws dev.backstop.worker.dump.DumpFailedException, IOException {
         attempts++;
         String failure = failures.poll();
         if (failure != null) {
           throw new dev.backstop.worker.dump.DumpFailedException(failure);
         }
-        try {
-          Files.writeString(output, "PGDMP fake dump");
-        } catch (IOException e) {
-          throw new IllegalStateException(e);
-        }
+        output.write("PGDMP fake dump".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        duringDump.run(output);
       }
     };
     WorkerProperties properties = new WorkerProperties();
     properties.setWorkDirectory(dir.resolve("work"));
     properties.setAddonWait(Duration.ofMillis(100));
     properties.setRetryBackoff(Duration.ofMillis(10));
+    properties.setHeartbeatInterval(Duration.ofMillis(20));
     var store = new FilesystemArchiveStore(archives);
     cipher = new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(SecretSealer.newBase64Key()));
-    return new BackupJob(addons, ledger, store, publisher, sealer,
+    return new BackupJob(addons, ledger, slots, store, publisher, sealer,
         Map.of(Engine.POSTGRESQL, fake), properties, clock, cipher, new dev.backstop.kit.config.BackstopProperties());
   }
 
@@ -125,7 +134,7 @@ class BackupJobTest {
     assertThat(published).hasSize(2);
     assertThat(published.get(0)).isInstanceOf(BackupStarted.class);
     BackupCompleted completed = (BackupCompleted) published.get(1);
-    assertThat(completed.getArchiveName()).isEqualTo("20261121011000_db_pg_1.tar.gz");
+    assertThat(completed.getArchiveName()).isEqualTo("20261121011000_db_pg_1.tar.zst");
     assertThat(dir.resolve("archives").resolve(completed.getArchiveKey())).exists();
   }
 
@@ -163,14 +172,14 @@ class BackupJobTest {
     job(dir.resolve("archives")).handle(request("b4"));
 
     BackupCompleted completed = (BackupCompleted) published.get(1);
-    assertThat(completed.getArchiveKey()).endsWith(".tar.gz.tink");
+    assertThat(completed.getArchiveKey()).endsWith(".tar.zst.tink");
     byte[] stored = Files.readAllBytes(dir.resolve("archives").resolve(completed.getArchiveKey()));
-    assertThat(stored[0] == (byte) 0x1f && stored[1] == (byte) 0x8b).as("no gzip header at rest").isFalse();
+    assertThat(java.util.Arrays.copyOf(stored, 4)).as("no zstd header at rest").isNotEqualTo(ZSTD_MAGIC);
     byte[] plaintext;
     try (var in = cipher.open("pg-1", completed.getArchiveKey(), 0)) {
       plaintext = in.readAllBytes();
     }
-    assertThat(plaintext[0]).isEqualTo((byte) 0x1f);
+    assertThat(java.util.Arrays.copyOf(plaintext, 4)).isEqualTo(ZSTD_MAGIC);
     assertThat((long) plaintext.length).isEqualTo(completed.getSizeBytes());
     assertThat(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(plaintext)))
         .isEqualTo(completed.getSha256());
@@ -190,5 +199,129 @@ class BackupJobTest {
     job(dir.resolve("archives")).handle(new BackupRequested("b3", "nope", "app", BackupKind.MANUAL, clock.instant(), null));
     assertThat(published).singleElement().isInstanceOfSatisfying(BackupFailed.class,
         failed -> assertThat(failed.getReason()).isEqualTo("addon nope is not registered with Backstop"));
+  }
+
+  @Test
+  void a_request_redelivered_while_a_live_worker_dumps_waits_for_it_and_runs_nothing() throws Exception {
+    BackupJob job = job(dir.resolve("archives"));
+    assertThat(ledger.claim("b8", "worker-a", clock.instant(), clock.instant().plusSeconds(30)))
+        .isInstanceOf(JobLedger.Claim.Taken.class);
+    var redelivered = java.util.concurrent.CompletableFuture.runAsync(() -> {
+      try {
+        job.handle(request("b8"));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    Thread.sleep(200);
+    assertThat(redelivered).as("held back while worker-a's lease is live").isNotDone();
+
+    BackupFailed outcome = new BackupFailed("b8", "pg-1", "app", BackupKind.MANUAL, clock.instant(), clock.instant(), null, "x");
+    assertThat(ledger.settle("b8", "worker-a", JobLedger.State.FAILED, dev.backstop.schemas.serde.EventCodec.get().encode(outcome))).isTrue();
+    ledger.announced("b8");
+    redelivered.get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+    assertThat(attempts).isZero();
+    assertThat(published).isEmpty();
+  }
+
+  @Test
+  void a_job_whose_worker_stopped_heartbeating_is_taken_over_and_completes_once() throws Exception {
+    ledger.claim("b9", "worker-killed", clock.instant(), clock.instant().plusSeconds(30));
+    clock.advance(Duration.ofSeconds(31));
+
+    job(dir.resolve("archives")).handle(request("b9"));
+
+    assertThat(attempts).isEqualTo(1);
+    assertThat(published).hasSize(2).last().isInstanceOf(BackupCompleted.class);
+    assertThat(ledger.claim("b9", "worker-c", clock.instant().plusSeconds(3600), clock.instant().plusSeconds(3630)))
+        .isEqualTo(new JobLedger.Claim.Finished(JobLedger.State.DONE));
+  }
+
+  @Test
+  void an_outcome_recorded_by_a_worker_that_died_before_publishing_it_is_published_and_nothing_is_dumped_again() throws Exception {
+    ledger.claim("b10", "worker-killed", clock.instant(), clock.instant().plusSeconds(30));
+    BackupCompleted recorded = new BackupCompleted("b10", "pg-1", "app", BackupKind.MANUAL, clock.instant(), clock.instant(),
+        clock.instant(), "PRIMARY@db:5432", "starter plan", "pg-1/b10/x.tar.zst", "x.tar.zst", 10L, "00");
+    ledger.settle("b10", "worker-killed", JobLedger.State.DONE, dev.backstop.schemas.serde.EventCodec.get().encode(recorded));
+    clock.advance(Duration.ofSeconds(31));
+
+    job(dir.resolve("archives")).handle(request("b10"));
+
+    assertThat(attempts).isZero();
+    assertThat(published).containsExactly(recorded);
+  }
+
+  @Test
+  void a_running_dump_reports_its_progress_on_the_heartbeat() throws Exception {
+    duringDump = output -> {
+      for (int i = 0; i < 10; i++) {
+        output.write(new byte[64 * 1024]);
+        sleepQuietly(20);
+      }
+    };
+    job(dir.resolve("archives")).handle(request("b11"));
+
+    assertThat(progress).isNotEmpty().allSatisfy(event -> {
+      var report = (dev.backstop.schemas.events.BackupProgress) event;
+      assertThat(report.getBackupId()).isEqualTo("b11");
+      assertThat(report.getDumpedBytes()).isPositive();
+      assertThat(report.getAttempt()).isEqualTo(1);
+    });
+    assertThat(published).last().isInstanceOf(BackupCompleted.class);
+  }
+
+  @Test
+  void a_worker_whose_job_was_taken_over_mid_dump_stops_and_publishes_no_outcome() throws Exception {
+    duringDump = output -> {
+      // this worker stalls past its lease and another one takes the job
+      clock.advance(Duration.ofSeconds(31));
+      assertThat(ledger.claim("b12", "worker-b", clock.instant(), clock.instant().plusSeconds(30)))
+          .isInstanceOf(JobLedger.Claim.Taken.class);
+      for (int i = 0; i < 100; i++) {
+        output.write(new byte[1024]);
+        sleepQuietly(10);
+      }
+    };
+    job(dir.resolve("archives")).handle(request("b12"));
+
+    assertThat(published).singleElement().isInstanceOf(BackupStarted.class);
+    assertThat(dir.resolve("archives").resolve("pg-1").resolve("b12")).doesNotExist();
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** A clock that stands still until the test moves it. */
+  private static final class SteppedClock extends java.time.Clock {
+    private volatile Instant now;
+
+    SteppedClock(Instant start) {
+      this.now = start;
+    }
+
+    void advance(Duration by) {
+      now = now.plus(by);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
   }
 }

@@ -5,6 +5,7 @@ import dev.backstop.schemas.events.AddonRegistered;
 import dev.backstop.schemas.events.AddonRemoved;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
@@ -43,7 +44,8 @@ public final class EventCodec {
           BackupStarted.class,
           BackupCompleted.class,
           BackupFailed.class,
-          BackupPruned.class);
+          BackupPruned.class,
+          BackupProgress.class);
 
   private static final byte MARKER_1 = (byte) 0xC3;
   private static final byte MARKER_2 = (byte) 0x01;

@@ -66,9 +66,20 @@ public final class ArchiveCipher {
 
   /** Encrypts {@code plaintext} into {@code ciphertext} for storing under {@code archiveKey} (which ends in {@value #SUFFIX}). */
   public void encrypt(String addonId, String archiveKey, Path plaintext, Path ciphertext) throws IOException {
-    try (OutputStream out = dataKey(addonId, true).newEncryptingStream(Files.newOutputStream(ciphertext), aad(archiveKey))) {
+    try (OutputStream out = encrypting(addonId, archiveKey, Files.newOutputStream(ciphertext))) {
       Files.copy(plaintext, out);
+    }
+  }
+
+  /**
+   * A stream that encrypts what is written to it into {@code ciphertext}, for storing under
+   * {@code archiveKey}; closing it writes the last segment and closes {@code ciphertext}.
+   */
+  public OutputStream encrypting(String addonId, String archiveKey, OutputStream ciphertext) throws IOException {
+    try {
+      return dataKey(addonId, true).newEncryptingStream(ciphertext, aad(archiveKey));
     } catch (GeneralSecurityException e) {
+      ciphertext.close();
       throw new IOException("could not encrypt " + archiveKey + ": " + e.getMessage(), e);
     }
   }

@@ -1,0 +1,64 @@
+package dev.backstop.worker.catalog;
+
+import static com.mongodb.client.model.Filters.eq;
+import static com.mongodb.client.model.Filters.lt;
+import static com.mongodb.client.model.Filters.or;
+
+import com.mongodb.ErrorCategory;
+import com.mongodb.MongoWriteException;
+import com.mongodb.client.MongoCollection;
+import com.mongodb.client.MongoDatabase;
+import com.mongodb.client.model.UpdateOptions;
+import com.mongodb.client.model.Updates;
+import dev.backstop.kit.catalog.ById;
+import java.time.Instant;
+import java.util.Date;
+import java.util.Optional;
+import org.bson.Document;
+import org.springframework.stereotype.Component;
+
+/**
+ * Caps the dumps running at once against one database host, across every worker: a host has
+ * {@code limit} numbered slots, each held by one backup with a lease its job's heartbeat renews, so a
+ * dead worker's slot frees itself.
+ */
+@Component
+public class HostSlots {
+
+  private final MongoCollection<Document> slots;
+
+  public HostSlots(MongoDatabase database) {
+    this.slots = database.getCollection("host_slots");
+  }
+
+  /** Takes a free slot of {@code host} for {@code backupId}, if one of the {@code limit} is free; returns its id. */
+  public Optional<String> acquire(String host, int limit, String backupId, Instant now, Instant leaseUntil) {
+    for (int i = 0; i < limit; i++) {
+      String slot = host + "#" + i;
+      try {
+        var result = slots.updateOne(
+            ById.filter(slot, or(eq("holder", null), eq("holder", backupId), lt("leaseUntil", Date.from(now)))),
+            Updates.combine(Updates.set("holder", backupId), Updates.set("leaseUntil", Date.from(leaseUntil))),
+            new UpdateOptions().upsert(true));
+        if (result.getMatchedCount() == 1 || result.getUpsertedId() != null) {
+          return Optional.of(slot);
+        }
+      } catch (MongoWriteException e) {
+        // the slot exists and is held: the upsert tried to insert a second document with its id
+        if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
+          throw e;
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Extends the lease of a slot {@code backupId} holds. */
+  public void renew(String slot, String backupId, Instant leaseUntil) {
+    slots.updateOne(ById.filter(slot, eq("holder", backupId)), Updates.set("leaseUntil", Date.from(leaseUntil)));
+  }
+
+  public void release(String slot, String backupId) {
+    slots.updateOne(ById.filter(slot, eq("holder", backupId)), Updates.set("holder", null));
+  }
+}

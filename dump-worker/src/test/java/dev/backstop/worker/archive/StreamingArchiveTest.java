@@ -1,0 +1,110 @@
+package dev.backstop.worker.archive;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.github.luben.zstd.ZstdInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class StreamingArchiveTest {
+
+  private static final Instant STARTED = Instant.parse("2023-12-07T00:06:08Z");
+
+  @TempDir Path dir;
+
+  @ParameterizedTest
+  @EnumSource(ArchiveFormat.class)
+  void stock_tar_extracts_the_dump_whole_and_the_size_and_sha256_are_the_archives(ArchiveFormat format) throws Exception {
+    byte[] dump = dumpLike(3_000_000);
+    StreamingArchive.Packed packed = pack(format, "my_app_4553.pgsql", dump);
+
+    byte[] archive = Files.readAllBytes(packed.file());
+    assertThat(packed.size()).isEqualTo(archive.length);
+    assertThat(packed.sha256()).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(archive)));
+    assertThat(packed.dumpSize()).isEqualTo(dump.length);
+    assertThat(archive.length).as("compressed").isLessThan(dump.length / 2);
+
+    Path out = Files.createDirectory(dir.resolve("out"));
+    run(List.of("tar", "-xf", packed.file().toString(), "-C", out.toString()));
+    assertThat(Files.readAllBytes(out.resolve("my_app_4553.pgsql"))).isEqualTo(dump);
+    assertThat(run(List.of("tar", "-tvf", packed.file().toString()))).contains("2023-12-07 00:06");
+  }
+
+  @Test
+  void StreamingArchive_names_follow_the_reference_with_the_formats_extension() {
+    assertThat(StreamingArchive.archiveName(STARTED, "my_app_4553", ArchiveFormat.GZIP)).isEqualTo("20231207000608_my_app_4553.tar.gz");
+    assertThat(StreamingArchive.archiveName(STARTED, "my_app_4553", ArchiveFormat.ZSTD)).isEqualTo("20231207000608_my_app_4553.tar.zst");
+  }
+
+  @ParameterizedTest
+  @EnumSource(ArchiveFormat.class)
+  void a_name_longer_than_ustar_allows_and_an_empty_dump_read_back_in_java(ArchiveFormat format) throws Exception {
+    String longName = "d".repeat(120) + ".sql";
+    StreamingArchive.Packed packed = pack(format, longName, new byte[0]);
+
+    try (InputStream raw = Files.newInputStream(packed.file());
+        InputStream plain = format == ArchiveFormat.ZSTD ? new ZstdInputStream(raw) : new GZIPInputStream(raw);
+        TarArchiveInputStream tar = new TarArchiveInputStream(plain)) {
+      TarArchiveEntry entry = tar.getNextEntry();
+      assertThat(entry.getName()).isEqualTo(longName);
+      assertThat(entry.getSize()).isZero();
+      assertThat(tar.getNextEntry()).isNull();
+    }
+  }
+
+  @Test
+  void an_aborted_archive_refuses_further_dump_bytes_and_leaves_no_scratch_file() throws Exception {
+    try (StreamingArchive archive = StreamingArchive.start(ArchiveFormat.ZSTD, 1, 2, dir)) {
+      archive.dump().write(new byte[10]);
+      archive.abort("the job was taken over by another worker");
+      assertThatThrownBy(() -> archive.dump().write(new byte[10])).hasMessage("the job was taken over by another worker");
+    }
+    try (var files = Files.list(dir)) {
+      assertThat(files).isEmpty();
+    }
+  }
+
+  private StreamingArchive.Packed pack(ArchiveFormat format, String entry, byte[] dump) throws IOException {
+    try (StreamingArchive archive = StreamingArchive.start(format, format.defaultLevel(), 2, dir)) {
+      // in pieces, as a dump tool's pipe delivers it
+      for (int off = 0; off < dump.length; off += 65_536) {
+        archive.dump().write(dump, off, Math.min(65_536, dump.length - off));
+      }
+      assertThat(archive.dumpedBytes()).isEqualTo(dump.length);
+      return archive.finish(entry, STARTED, dir.resolve("archive" + format.extension()), file -> file);
+    }
+  }
+
+  /** Text-like bytes: compressible, not trivially. */
+  private static byte[] dumpLike(int size) {
+    Random random = new Random(42);
+    String[] words = {"INSERT", "paid", "shipped", "2023-12-07", "Ada", "Grace", "{\"qty\": 3}", "\n"};
+    StringBuilder text = new StringBuilder(size + 64);
+    while (text.length() < size) {
+      text.append(words[random.nextInt(words.length)]).append(' ').append(Long.toHexString(random.nextLong())).append('\t');
+    }
+    return text.substring(0, size).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  }
+
+  private static String run(List<String> command) throws IOException, InterruptedException {
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes());
+    assertThat(process.waitFor()).as("%s: %s", command, output).isZero();
+    return output;
+  }
+}
