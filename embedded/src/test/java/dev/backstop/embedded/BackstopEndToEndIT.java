@@ -102,7 +102,7 @@ class BackstopEndToEndIT {
 
   @Test
   @Order(1)
-  void a_manual_backup_is_listed_downloads_as_tar_gz_and_restores_with_the_same_rows() throws Exception {
+  void a_manual_backup_is_listed_downloads_as_tar_zst_and_restores_with_the_same_rows() throws Exception {
     assertThat(register("pg-main", "my-app", "starter", LocalPostgres.PORT).statusCode()).isEqualTo(201);
 
     HttpResponse<String> created = post("/v1/apps/my-app/addons/pg-main/backups");
@@ -125,7 +125,7 @@ class BackstopEndToEndIT {
         HttpResponse.BodyHandlers.ofByteArray());
     assertThat(download.statusCode()).isEqualTo(200);
     String disposition = download.headers().firstValue("Content-Disposition").orElseThrow();
-    assertThat(disposition).matches("attachment; filename=\"\\d{14}_" + database + "\\.tar\\.gz\"");
+    assertThat(disposition).matches("attachment; filename=\"\\d{14}_" + database + "\\.tar\\.zst\"");
     byte[] archive = download.body();
     assertThat((long) archive.length).isEqualTo(backup.get("size").asLong());
     byte[] sha = MessageDigest.getInstance("SHA-256").digest(archive);
@@ -332,7 +332,7 @@ class BackstopEndToEndIT {
           .isEqualTo(201);
       String id = json.readTree(post("/v1/apps/shop/addons/my-1/backups").body()).get("id").asString();
       JsonNode done = awaitStatus("shop", "my-1", id, "done");
-      assertThat(done.get("archiveName").asString()).matches("\\d{14}_" + mysqlDb + "\\.tar\\.gz");
+      assertThat(done.get("archiveName").asString()).matches("\\d{14}_" + mysqlDb + "\\.tar\\.zst");
 
       byte[] archive = http.send(request("/v1/apps/shop/addons/my-1/backups/" + id + "/archive").GET().build(),
           HttpResponse.BodyHandlers.ofByteArray()).body();

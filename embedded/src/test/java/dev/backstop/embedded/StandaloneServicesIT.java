@@ -97,8 +97,8 @@ class StandaloneServicesIT {
     String gateway = "http://127.0.0.1:" + ports.get("api-gateway");
     String body = json.writeValueAsString(Map.of("appName", "solo-app", "engine", "postgresql", "plan", "business",
         "database", "postgres", "user", LocalPostgres.USER, "password", "unused-with-trust-auth",
-        "nodes", List.of(Map.of("role", "primary", "host", "127.0.0.1", "port", 1),
-            Map.of("role", "secondary", "host", LocalPostgres.HOST, "port", LocalPostgres.PORT))));
+        "nodes", List.of(Map.of("role", "primary", "host", LocalPostgres.HOST, "port", LocalPostgres.PORT),
+            Map.of("role", "secondary", "host", "127.0.0.1", "port", 1))));
     var registered = http.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/addons/solo")).header("Authorization", "Bearer " + TOKEN)
         .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(registered.statusCode()).isEqualTo(201);
@@ -108,14 +108,14 @@ class StandaloneServicesIT {
         .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     String id = json.readTree(created.body()).get("id").asString();
 
-    // the primary's port is closed: only a dump on the secondary can succeed
+    // the secondary's port is closed: it fails its check, and the worker falls back to the primary
     var done = await().atMost(Duration.ofSeconds(60)).until(() -> json.readTree(http.send(
             HttpRequest.newBuilder(URI.create(gateway + "/v1/apps/solo-app/addons/solo/backups/" + id))
                 .header("Authorization", "Bearer " + TOKEN).build(),
             HttpResponse.BodyHandlers.ofString()).body()),
         b -> b.get("status").asString().equals("done") || b.get("status").asString().equals("failed"));
     assertThat(done.get("status").asString()).as("reason: %s", done.get("reason")).isEqualTo("done");
-    assertThat(done.get("node").asString()).isEqualTo("SECONDARY@" + LocalPostgres.HOST + ":" + LocalPostgres.PORT);
+    assertThat(done.get("node").asString()).isEqualTo("PRIMARY@" + LocalPostgres.HOST + ":" + LocalPostgres.PORT);
   }
 
   private String health(int port) {
@@ -127,7 +127,7 @@ class StandaloneServicesIT {
     }
   }
 
-  private static Path execJar(String service) throws IOException {
+  static Path execJar(String service) throws IOException {
     try (var files = Files.list(Path.of("..", service, "target").toAbsolutePath().normalize())) {
       return files.filter(p -> p.getFileName().toString().endsWith("-exec.jar")).findFirst()
           .orElseThrow(() -> new IllegalStateException("no executable jar of " + service + ": package it first"));

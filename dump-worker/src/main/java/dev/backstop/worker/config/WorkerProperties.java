@@ -42,6 +42,53 @@ public class WorkerProperties {
   /** How often a running job renews its lease and reports its progress ({@code BackupProgress}). */
   @NotNull private Duration heartbeatInterval = Duration.ofSeconds(5);
 
+  /** A secondary further behind its primary than this is not dumped: the backup would miss recent writes. */
+  @NotNull private Duration maxReplicationLag = Duration.ofMinutes(5);
+
+  /**
+   * Whether a Business addon whose secondaries all fail their checks is dumped on its primary (the
+   * reason is recorded in the events) rather than failing: a backup on the primary beats none.
+   */
+  private boolean fallBackToPrimary = true;
+
+  /** The {@code psql} executable, which asks PostgreSQL standbys how they are doing. */
+  @NotBlank private String psql = "psql";
+
+  /** The {@code mysql} client, which asks MySQL and MariaDB replicas how they are doing. */
+  @NotBlank private String mysql = "mysql";
+
+  public Duration getMaxReplicationLag() {
+    return maxReplicationLag;
+  }
+
+  public void setMaxReplicationLag(Duration maxReplicationLag) {
+    this.maxReplicationLag = maxReplicationLag;
+  }
+
+  public boolean isFallBackToPrimary() {
+    return fallBackToPrimary;
+  }
+
+  public void setFallBackToPrimary(boolean fallBackToPrimary) {
+    this.fallBackToPrimary = fallBackToPrimary;
+  }
+
+  public String getPsql() {
+    return psql;
+  }
+
+  public void setPsql(String psql) {
+    this.psql = psql;
+  }
+
+  public String getMysql() {
+    return mysql;
+  }
+
+  public void setMysql(String mysql) {
+    this.mysql = mysql;
+  }
+
   /** Dumps this worker runs at once: the consumer threads of {@code backstop.backup-requests}. */
   @Min(1) private int concurrentDumps = 2;
 

@@ -105,6 +105,18 @@ final class ExternalCommand {
     }
   }
 
+  /** Removes a scratch folder and what is in it; a leftover is only logged by the job's own cleanup. */
+  static void deleteQuietly(Path dir) {
+    if (dir == null) {
+      return;
+    }
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // best effort: the work directory is scratch space
+    }
+  }
+
   private static void kill(Process process) {
     process.descendants().forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();

@@ -31,6 +31,7 @@ import dev.backstop.worker.dump.DumpFailedException;
 import dev.backstop.worker.dump.DumpFailures;
 import dev.backstop.worker.dump.DumpPlanner;
 import dev.backstop.worker.dump.DumpTarget;
+import dev.backstop.worker.dump.ReplicaProbe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,6 +70,7 @@ public class BackupJob {
   private final EventPublisher publisher;
   private final SecretSealer sealer;
   private final Map<Engine, DumpEngine> engines;
+  private final Map<Engine, ReplicaProbe> probes;
   private final WorkerProperties properties;
   private final Clock clock;
   private final ArchiveCipher cipher;
@@ -80,7 +82,7 @@ public class BackupJob {
   });
 
   public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
-      SecretSealer sealer, Map<Engine, DumpEngine> engines, WorkerProperties properties, Clock clock,
+      SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
       ArchiveCipher cipher, BackstopProperties backstop) {
     this.cipher = cipher;
     this.encrypt = backstop.getArchive().isEncrypt();
@@ -91,6 +93,7 @@ public class BackupJob {
     this.publisher = publisher;
     this.sealer = sealer;
     this.engines = engines;
+    this.probes = probes;
     this.properties = properties;
     this.clock = clock;
   }
@@ -164,18 +167,30 @@ public class BackupJob {
       fail(request, null, "the addon was removed");
       return;
     }
-    var choice = DumpPlanner.choose(addon.plan(), addon.nodes());
-    if (choice.isEmpty()) {
-      fail(request, null, "the addon has no primary node to dump");
-      return;
-    }
     DumpEngine engine = engines.get(addon.engine());
     if (engine == null) {
-      fail(request, choice.get().label(), addon.engine() + " databases cannot be dumped by this worker");
+      fail(request, null, addon.engine() + " databases cannot be dumped by this worker");
       return;
     }
-    awaitHostSlot(request, choice.get().node().getHost(), job);
-    run(request, addon, choice.get(), engine, job);
+    String password;
+    try {
+      password = sealer.open(addon.addonId(), addon.password());
+    } catch (IllegalStateException e) {
+      fail(request, null, "the stored credentials cannot be read: " + e.getMessage());
+      return;
+    }
+    ReplicaProbe probe = probes.get(addon.engine());
+    var decision = DumpPlanner.choose(addon.plan(), addon.nodes(),
+        node -> probe.probe(new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password)),
+        new DumpPlanner.SecondaryRules(properties.getMaxReplicationLag(), properties.isFallBackToPrimary()));
+    if (decision instanceof DumpPlanner.Refusal refusal) {
+      fail(request, null, refusal.reason());
+      return;
+    }
+    DumpPlanner.Choice choice = (DumpPlanner.Choice) decision;
+    awaitHostSlot(request, choice.node().getHost(), job);
+    run(request, addon, choice, engine, new DumpTarget(choice.node().getHost(), choice.node().getPort(), addon.database(),
+        addon.user(), password), job);
   }
 
   /** Waits for one of the node's host slots; the heartbeat keeps the job's lease meanwhile. */
@@ -197,8 +212,8 @@ public class BackupJob {
     }
   }
 
-  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, RunningJob job)
-      throws IOException {
+  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, DumpTarget target,
+      RunningJob job) throws IOException {
     Instant startedAt = clock.instant();
     publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupStarted(request.getBackupId(), addon.addonId(),
         addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
@@ -208,15 +223,6 @@ public class BackupJob {
     Files.createDirectories(properties.getWorkDirectory());
     Path scratch = Files.createTempDirectory(properties.getWorkDirectory(), request.getBackupId() + "-");
     try {
-      String password;
-      try {
-        password = sealer.open(addon.addonId(), addon.password());
-      } catch (IllegalStateException e) {
-        fail(request, choice.label(), "the stored credentials cannot be read: " + e.getMessage());
-        return;
-      }
-      var node = choice.node();
-      var target = new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password);
       var format = properties.getArchiveFormat();
       String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
       String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");

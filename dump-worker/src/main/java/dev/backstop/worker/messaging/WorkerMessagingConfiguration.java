@@ -7,6 +7,9 @@ import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.DumpEngine;
 import dev.backstop.worker.dump.MysqlDumpEngine;
 import dev.backstop.worker.dump.PostgresDumpEngine;
+import dev.backstop.worker.dump.MysqlReplicaProbe;
+import dev.backstop.worker.dump.PostgresReplicaProbe;
+import dev.backstop.worker.dump.ReplicaProbe;
 import dev.backstop.worker.job.BackupJob;
 import java.io.UncheckedIOException;
 import java.util.Map;
@@ -24,6 +27,13 @@ public class WorkerMessagingConfiguration {
     return Map.of(
         Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getDumpTimeout()),
         Engine.MYSQL, new MysqlDumpEngine(properties.getMysqldump(), properties.getDumpTimeout()));
+  }
+
+  @Bean
+  public Map<Engine, ReplicaProbe> replicaProbes(WorkerProperties properties) {
+    return Map.of(
+        Engine.POSTGRESQL, new PostgresReplicaProbe(properties.getPsql(), properties.getWorkDirectory()),
+        Engine.MYSQL, new MysqlReplicaProbe(properties.getMysql(), properties.getWorkDirectory()));
   }
 
   @Bean

@@ -118,7 +118,8 @@ class BackupJobTest {
     var store = new FilesystemArchiveStore(archives);
     cipher = new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(SecretSealer.newBase64Key()));
     return new BackupJob(addons, ledger, slots, store, publisher, sealer,
-        Map.of(Engine.POSTGRESQL, fake), properties, clock, cipher, new dev.backstop.kit.config.BackstopProperties());
+        Map.of(Engine.POSTGRESQL, fake),
+        Map.of(Engine.POSTGRESQL, node -> dev.backstop.worker.dump.ReplicaProbe.ReplicaState.ok(Duration.ZERO)), properties, clock, cipher, new dev.backstop.kit.config.BackstopProperties());
   }
 
   private BackupRequested request(String id) {

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Benchmark: one backup of a ~750 MB PostgreSQL database and one of a ~500 MB MariaDB database of
+# realistic, mixed data, taken by Backstop end to end (HTTP request -> dump -> zstd -> encrypted archive
+# stored -> listed as done), against the stock tools in the same run, on the same databases:
+#   PostgreSQL: `pg_dump -Fc > file` (the naive backup) and `pg_dump -Fc -Z0 > /dev/null` (the limit)
+#   MariaDB:    `mysqldump > file`
+# Writes the result to docs/benchmarks.md.
+#
+#   bench/backup.sh [--rows N]      (default 2,600,000 orders, about 750 MB on disk)
+#
+# Needs the local PostgreSQL (127.0.0.1:5432, user postgres, trust auth), the local MariaDB
+# (127.0.0.1:3306, root without password), curl and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=2600000
+[ "${1:-}" = "--rows" ] && ROWS="$2"
+PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres
+export PGHOST PGPORT PGUSER
+DB=backstop_bench_${ROWS}
+MY_ROWS=$((ROWS * 10 / 13))   # about 500 MB on disk for the default
+MYDB=backstop_bench_my_${MY_ROWS}
+MY="mysql -h 127.0.0.1 -P 3306 -u root --protocol=TCP"
+MYDUMP="mysqldump -h 127.0.0.1 -P 3306 -u backstop_bench --protocol=TCP --single-transaction --quick --no-tablespaces --routines --events --triggers"
+WORK=bench/work
+PORT=18181
+mkdir -p "$WORK"
+
+log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+now() { date +%s.%N; }
+if ! psql -XtAc "select 1 from pg_database where datname='$DB'" postgres | grep -q 1; then
+  log "creating $DB with $ROWS rows of mixed data (once; kept for later runs)"
+  psql -Xq -v ON_ERROR_STOP=1 postgres -c "CREATE DATABASE $DB"
+  # Mixed, realistically compressible data: hex digests, numbers, timestamps, words from a small
+  # vocabulary, JSON documents. pgbench's blank filler would compress unrealistically well.
+  psql -Xq -v ON_ERROR_STOP=1 "$DB" <<SQL
+CREATE TABLE customers(id int PRIMARY KEY, email text, name text, country text, created timestamptz);
+INSERT INTO customers SELECT g, md5(g::text) || '@example.com',
+  (array['Ada','Alan','Grace','Linus','Barbara','Ken','Dennis','Margaret'])[1 + g % 8] || ' ' || substr(md5((g*7)::text), 1, 8),
+  (array['FR','DE','US','JP','BR','IN','NG','CA'])[1 + g % 8], now() - (g || ' minutes')::interval
+FROM generate_series(1, $ROWS / 10) g;
+CREATE TABLE orders(id bigint PRIMARY KEY, customer int, total numeric(12,2), status text, placed timestamptz,
+  items jsonb, note text);
+INSERT INTO orders SELECT g, 1 + g % ($ROWS / 10), round((random() * 500)::numeric, 2),
+  (array['paid','shipped','delivered','refunded','cancelled'])[1 + g % 5], now() - (g || ' seconds')::interval,
+  jsonb_build_object('sku', upper(substr(md5(g::text), 1, 10)), 'qty', 1 + g % 7, 'price', (g % 1000) / 10.0,
+                     'tags', jsonb_build_array('promo', 'gift', 'express')),
+  'order ' || g || ' ' || md5(random()::text) || ' ' || (array['please deliver before noon','leave at the door','call on arrival',''])[1 + g % 4]
+FROM generate_series(1, $ROWS) g;
+CREATE INDEX ON orders(customer);
+ANALYZE;
+SQL
+fi
+DB_BYTES=$(psql -XtAc "select pg_database_size('$DB')" postgres)
+log "database $DB: $((DB_BYTES / 1024 / 1024)) MiB"
+
+if ! $MY -N -e "SHOW DATABASES LIKE '$MYDB'" | grep -q "$MYDB"; then
+  log "creating $MYDB with $MY_ROWS orders of mixed data (once; kept for later runs)"
+  CUST=$((MY_ROWS / 10)) B=200000
+  $MY -e "CREATE DATABASE $MYDB"
+  $MY "$MYDB" <<SQL
+CREATE TABLE customers(id int PRIMARY KEY, email varchar(64), name varchar(64), country char(2), created datetime) ENGINE=InnoDB;
+CREATE TABLE orders(id bigint PRIMARY KEY, customer int, total decimal(12,2), status varchar(16), placed datetime,
+  items text, note text, KEY(customer)) ENGINE=InnoDB;
+SQL
+  for ((off = 0; off < CUST; off += B)); do
+    n=$((CUST - off < B ? CUST - off : B))
+    $MY "$MYDB" -e "INSERT INTO customers SELECT g, concat(md5(g), '@example.com'),
+      concat(elt(1 + g % 8,'Ada','Alan','Grace','Linus','Barbara','Ken','Dennis','Margaret'), ' ', substr(md5(g*7),1,8)),
+      elt(1 + g % 8,'FR','DE','US','JP','BR','IN','NG','CA'), now() - interval g minute
+      FROM (SELECT seq + $off AS g FROM seq_1_to_$n) s"
+  done
+  for ((off = 0; off < MY_ROWS; off += B)); do
+    n=$((MY_ROWS - off < B ? MY_ROWS - off : B))
+    $MY "$MYDB" -e "INSERT INTO orders SELECT g, 1 + g % $CUST, round(rand() * 500, 2),
+      elt(1 + g % 5,'paid','shipped','delivered','refunded','cancelled'), now() - interval g second,
+      json_object('sku', upper(substr(md5(g),1,10)), 'qty', 1 + g % 7, 'price', (g % 1000) / 10.0,
+                  'tags', json_array('promo','gift','express')),
+      concat('order ', g, ' ', md5(rand()), ' ', elt(1 + g % 4,'please deliver before noon','leave at the door','call on arrival',''))
+      FROM (SELECT seq + $off AS g FROM seq_1_to_$n) s"
+  done
+  $MY "$MYDB" -e "ANALYZE TABLE customers, orders" >/dev/null
+fi
+# the worker connects with a password, as for a customer's database; the baseline uses the same account
+$MY -e "CREATE USER IF NOT EXISTS 'backstop_bench'@'%' IDENTIFIED BY 'bench-pw';
+        GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON $MYDB.* TO 'backstop_bench'@'%'"
+MY_BYTES=$($MY -N -e "SELECT sum(data_length + index_length) FROM information_schema.tables WHERE table_schema = '$MYDB'")
+log "database $MYDB: $((MY_BYTES / 1024 / 1024)) MiB"
+
+# time_of CMD...: wall seconds of a shell pipeline (pipefail: a failed dump fails the bench)
+time_of() { local t0 t1; t0=$(now); bash -o pipefail -c "$1"; t1=$(now); echo "$t1 - $t0" | bc; }
+
+pg_fc()    { time_of "pg_dump -Fc -d $DB > $WORK/baseline.pgsql"; }
+pg_limit() { time_of "pg_dump -Fc -Z0 -d $DB > /dev/null"; }
+my_file()  { (export MYSQL_PWD=bench-pw; time_of "$MYDUMP $MYDB > $WORK/baseline.sql"); }
+
+# backstop ADDON: seconds from the HTTP request to the backup listed done; prints "seconds size"
+backstop() {
+  local addon=$1 t0 t1 id status
+  t0=$(now)
+  id=$(curl -fsS -X POST -H "Authorization: Bearer $TOKEN" "localhost:$PORT/v1/apps/bench/addons/$addon/backups" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  while true; do
+    status=$(curl -fsS -H "Authorization: Bearer $TOKEN" "localhost:$PORT/v1/apps/bench/addons/$addon/backups/$id")
+    case "$status" in *'"status":"done"'*|*'"status":"failed"'*) break ;; esac
+    sleep 0.1
+  done
+  t1=$(now)
+  echo "$status" | grep -q '"status":"done"' || { echo "backup of $addon failed: $status" >&2; exit 1; }
+  echo "$(echo "$t1 - $t0" | bc) $(echo "$status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')"
+}
+
+log "starting Backstop embedded"
+DATA=$(mktemp -d)
+./dev run --data-dir "$DATA" --port $PORT > "$WORK/backstop.log" 2>&1 &
+BACKSTOP=$!
+trap 'kill $BACKSTOP 2>/dev/null; wait $BACKSTOP 2>/dev/null; rm -rf "$DATA" "$WORK"/baseline.*; true' EXIT
+for _ in $(seq 1 120); do curl -fs "localhost:$PORT/actuator/health" >/dev/null && break; sleep 1; done
+TOKEN=$(cat "$DATA/operator-token")
+register() { # addon engine database user port password
+  curl -fsS -o /dev/null -X PUT "localhost:$PORT/v1/addons/$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"appName\":\"bench\",\"engine\":\"$2\",\"plan\":\"starter\",\"database\":\"$3\",\"user\":\"$4\",\"password\":\"$6\",
+         \"nodes\":[{\"role\":\"primary\",\"host\":\"127.0.0.1\",\"port\":$5}]}"
+}
+register bench-pg postgresql "$DB" postgres 5432 unused-with-trust-auth
+register bench-my mysql "$MYDB" backstop_bench 3306 bench-pw
+
+# each measured twice, interleaved, so that a slow moment does not favour one side; the best counts
+for round in 1 2; do
+  log "round $round: pg_dump -Fc > file";           PG_FC[$round]=$(pg_fc)
+  PG_FC_BYTES=$(stat -c %s "$WORK/baseline.pgsql"); rm -f "$WORK/baseline.pgsql"
+  log "round $round: pg_dump -Fc -Z0 > /dev/null";   PG_LIMIT[$round]=$(pg_limit)
+  log "round $round: Backstop, PostgreSQL";          read -r PG_BS[$round] PG_BS_BYTES < <(backstop bench-pg)
+  log "round $round: mysqldump > file";              MY_FILE[$round]=$(my_file)
+  MY_FILE_BYTES=$(stat -c %s "$WORK/baseline.sql"); rm -f "$WORK/baseline.sql"
+  log "round $round: Backstop, MariaDB";             read -r MY_BS[$round] MY_BS_BYTES < <(backstop bench-my)
+done
+
+RESULT=$(python3 - "$DB_BYTES" "$MY_BYTES" "${PG_FC[1]}" "${PG_FC[2]}" "$PG_FC_BYTES" "${PG_LIMIT[1]}" "${PG_LIMIT[2]}" \
+  "${PG_BS[1]}" "${PG_BS[2]}" "$PG_BS_BYTES" "${MY_FILE[1]}" "${MY_FILE[2]}" "$MY_FILE_BYTES" "${MY_BS[1]}" "${MY_BS[2]}" "$MY_BS_BYTES" <<'PY'
+import sys, datetime
+a = sys.argv[1:]
+pg_db, my_db = int(a[0]), int(a[1])
+fc, fc_bytes = (float(a[2]), float(a[3])), int(a[4])
+limit = (float(a[5]), float(a[6]))
+bs, bs_bytes = (float(a[7]), float(a[8])), int(a[9])
+myf, myf_bytes = (float(a[10]), float(a[11])), int(a[12])
+mybs, mybs_bytes = (float(a[13]), float(a[14])), int(a[15])
+d = datetime.date.today()
+mib = lambda n: n / 1024 / 1024
+def row(db, what, times, size, ratio):
+    best = min(times)
+    out = f"{mib(size):.0f} MiB" if size else "—"
+    print(f"| {d} | {mib(db):.0f} MiB | {what} | {times[0]:.1f} s / {times[1]:.1f} s | {mib(db)/best:.0f} MiB/s | {out} | {ratio} |")
+row(pg_db, "`pg_dump -Fc > file`", fc, fc_bytes, "")
+row(pg_db, "`pg_dump -Fc -Z0 > /dev/null` (the limit)", limit, 0, "")
+row(pg_db, "**Backstop**: request → zstd → encrypted archive stored, listed done", bs, bs_bytes,
+    f"**{min(fc)/min(bs):.2f}×** `-Fc`, **{min(limit)/min(bs):.2f}×** the limit; archive {bs_bytes/fc_bytes:.2f}× `-Fc`'s size")
+row(my_db, "`mysqldump > file`", myf, myf_bytes, "")
+row(my_db, "**Backstop**: request → zstd → encrypted archive stored, listed done", mybs, mybs_bytes,
+    f"**{min(myf)/min(mybs):.2f}×** `mysqldump > file`")
+PY
+)
+bench/record.py "backup results" "$(cat <<'MD'
+## Backups, end to end (`bench/backup.sh`)
+
+Same databases, same run, on this 2-core machine, each command twice (interleaved); throughput is database
+size on disk / best wall time. Backstop's time runs from the HTTP request to the backup listed as done,
+through Kafka, the dump, zstd compression, encryption and the archive store.
+
+| date | database | what | time (two runs) | throughput | output | ratio (best vs best) |
+|---|---|---|---|---|---|---|
+MD
+)" "$RESULT"

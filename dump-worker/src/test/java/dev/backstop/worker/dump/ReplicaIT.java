@@ -1,0 +1,112 @@
+package dev.backstop.worker.dump;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.backstop.testing.PostgresCluster;
+import dev.backstop.worker.dump.ReplicaProbe.ReplicaState;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real PostgreSQL primary and streaming replica on high ports: what the probe sees of each, and a
+ * dump on the standby cancelled by a conflict with recovery, which is retried.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ReplicaIT {
+
+  private PostgresCluster primary;
+  private PostgresCluster replica;
+  @TempDir Path work;
+
+  @BeforeAll
+  void start() throws IOException {
+    primary = PostgresCluster.primary(freePort());
+    primary.psql("postgres", "CREATE DATABASE shop");
+    primary.psql("shop", "CREATE TABLE orders(id int PRIMARY KEY, note text); "
+        + "INSERT INTO orders SELECT g, md5(g::text) || md5((g * 7)::text) FROM generate_series(1, 300000) g");
+    // replay never waits for a query in its way: every conflict cancels the query at once
+    replica = primary.replica(freePort(), "max_standby_streaming_delay = 0", "hot_standby_feedback = off");
+    await().atMost(Duration.ofSeconds(30)).until(() -> replica.psql("shop", "SELECT count(*) FROM orders").equals("300000"));
+  }
+
+  @AfterAll
+  void stop() {
+    if (replica != null) {
+      replica.close();
+    }
+    if (primary != null) {
+      primary.close();
+    }
+  }
+
+  @Test
+  void the_probe_sees_a_streaming_standby_and_a_primary_that_is_none() {
+    var probe = new PostgresReplicaProbe("psql", work);
+    ReplicaState standby = probe.probe(target(replica));
+    assertThat(standby.replicating()).as(standby.problem()).isTrue();
+    assertThat(standby.lag()).isLessThan(Duration.ofSeconds(5));
+
+    assertThat(probe.probe(target(primary)).problem()).isEqualTo("not a standby: it accepts writes (promoted?)");
+    assertThat(probe.probe(new DumpTarget("127.0.0.1", 1, "shop", "postgres", "x")).problem()).startsWith("unreachable: ");
+  }
+
+  @Test
+  void a_dump_on_the_standby_cancelled_by_a_conflict_with_recovery_fails_as_transient_and_the_retry_succeeds() throws Exception {
+    var engine = new PostgresDumpEngine("pg_dump", Duration.ofMinutes(2));
+    // once pg_dump has started writing (its tables locked), the primary rewrites the table it is reading
+    OutputStream conflicting = new OutputStream() {
+      boolean altered;
+
+      @Override
+      public void write(int b) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) {
+        if (!altered) {
+          altered = true;
+          primary.psql("shop", "ALTER TABLE orders ADD COLUMN flagged boolean");
+          sleep(3000);
+        }
+      }
+    };
+    assertThatThrownBy(() -> engine.dump(target(replica), conflicting, work))
+        .isInstanceOf(DumpFailedException.class)
+        .satisfies(e -> assertThat(DumpFailures.isTransient(e.getMessage())).as(e.getMessage()).isTrue())
+        .hasMessageContaining("conflict with recovery");
+
+    ByteArrayOutputStream dump = new ByteArrayOutputStream();
+    engine.dump(target(replica), dump, work);
+    assertThat(dump.toString(java.nio.charset.StandardCharsets.ISO_8859_1)).startsWith("PGDMP").contains("flagged");
+  }
+
+  private static DumpTarget target(PostgresCluster cluster) {
+    return new DumpTarget("127.0.0.1", cluster.port(), "shop", "postgres", "unused-with-trust-auth");
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package dev.backstop.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A throwaway PostgreSQL cluster of the machine's own server binaries on a port of the test's choosing,
+ * for tests that need a primary and a streaming replica. PostgreSQL refuses to run as root: when the
+ * tests do, the server runs as the {@code postgres} user. Trust authentication on 127.0.0.1.
+ */
+public final class PostgresCluster implements AutoCloseable {
+
+  private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
+
+  private final Path dir;
+  private final int port;
+
+  private PostgresCluster(Path dir, int port) {
+    this.dir = dir;
+    this.port = port;
+  }
+
+  /** A new cluster, started, ready to be a primary (WAL for streaming replicas, hot standby allowed). */
+  public static PostgresCluster primary(int port) {
+    Path dir = newDirectory();
+    asServerUser(List.of(bin("initdb"), "-D", dir.resolve("data").toString(), "--auth=trust", "--no-sync", "-U", "postgres"), dir);
+    PostgresCluster cluster = new PostgresCluster(dir, port);
+    cluster.start();
+    return cluster;
+  }
+
+  /** A streaming replica of this cluster ({@code pg_basebackup -R}), started, with {@code settings} (name=value) added. */
+  public PostgresCluster replica(int replicaPort, String... settings) {
+    Path replicaDir = newDirectory();
+    asServerUser(List.of(bin("pg_basebackup"), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres",
+        "-D", replicaDir.resolve("data").toString(), "-R", "-X", "stream", "-c", "fast"), replicaDir);
+    PostgresCluster replica = new PostgresCluster(replicaDir, replicaPort);
+    try {
+      // appending keeps the file's owner, so this works as root too
+      Files.writeString(replicaDir.resolve("data/postgresql.auto.conf"), String.join("\n", settings) + "\n",
+          java.nio.file.StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    replica.start();
+    return replica;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Runs SQL as postgres in {@code database}; returns what psql printed, unaligned and without headers. */
+  public String psql(String database, String sql) {
+    return LocalPostgres.run(List.of("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+        "-p", Integer.toString(port), "-U", "postgres", "-d", database, "-c", sql)).trim();
+  }
+
+  public void start() {
+    asServerUser(List.of(bin("pg_ctl"), "-D", dir.resolve("data").toString(), "-l", dir.resolve("server.log").toString(), "-w",
+        "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c wal_level=replica -c fsync=off", "start"), dir);
+  }
+
+  public void stop() {
+    asServerUser(List.of(bin("pg_ctl"), "-D", dir.resolve("data").toString(), "-m", "immediate", "-w", "stop"), dir);
+  }
+
+  /** Stops the server if it runs and deletes its files. */
+  @Override
+  public void close() {
+    try {
+      stop();
+    } catch (IllegalStateException alreadyStopped) {
+      // nothing to stop
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // a temporary directory: the machine cleans it eventually
+    }
+  }
+
+  private static Path newDirectory() {
+    try {
+      Path dir = Files.createTempDirectory("backstop-pg");
+      if (ROOT) {
+        LocalPostgres.run(List.of("chown", "postgres:postgres", dir.toString()));
+      }
+      return dir;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void asServerUser(List<String> command, Path workingDirectory) {
+    List<String> full = new ArrayList<>();
+    if (ROOT) {
+      full.addAll(List.of("runuser", "-u", "postgres", "--"));
+    }
+    full.addAll(command);
+    try {
+      Process process = new ProcessBuilder(full).directory(workingDirectory.toFile()).redirectErrorStream(true).start();
+      String out = new String(process.getInputStream().readAllBytes());
+      if (process.waitFor() != 0) {
+        throw new IllegalStateException(String.join(" ", command.subList(0, 1)) + " failed: " + out);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(command.get(0) + " could not run", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The server's own binaries ({@code pg_config --bindir}); initdb and pg_ctl are not on PATH on Debian. */
+  private static String bin(String tool) {
+    String bindir = LocalPostgres.run(List.of("pg_config", "--bindir")).trim();
+    return Path.of(bindir, tool).toString();
+  }
+}
