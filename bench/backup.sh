@@ -111,7 +111,8 @@ backstop() {
 
 log "starting Backstop embedded"
 DATA=$(mktemp -d)
-./dev run --data-dir "$DATA" --port $PORT > "$WORK/backstop.log" 2>&1 &
+# its own session: stopping it must not signal this script
+setsid ./dev run --data-dir "$DATA" --port $PORT > "$WORK/backstop.log" 2>&1 &
 BACKSTOP=$!
 trap 'kill $BACKSTOP 2>/dev/null; wait $BACKSTOP 2>/dev/null; rm -rf "$DATA" "$WORK"/baseline.*; true' EXIT
 for _ in $(seq 1 120); do curl -fs "localhost:$PORT/actuator/health" >/dev/null && break; sleep 1; done

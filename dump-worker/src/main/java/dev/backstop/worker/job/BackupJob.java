@@ -227,16 +227,23 @@ public class BackupJob {
       String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
       String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
       StreamingArchive.Packed packed;
+      // durations for the log line, where operators see where a slow backup's time went
+      long dumpNanos = 0;
+      long assemblyNanos = 0;
+      long storeNanos;
       try {
         for (int attempt = 1; ; attempt++) {
           try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
               properties.getCompressionThreads(), scratch)) {
             job.dumping(archive, attempt);
             try {
+              long dumpStart = System.nanoTime();
               engine.dump(target, archive.dump(), scratch);
+              dumpNanos = System.nanoTime() - dumpStart;
               // size and SHA-256 are those of the plaintext archive: what customers download and check
               packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
                   encrypt ? file -> cipher.encrypting(addon.addonId(), key, file) : file -> file);
+              assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
               break;
             } catch (DumpFailedException e) {
               if (attempt >= properties.getDumpAttempts() || !DumpFailures.isTransient(e.getMessage())) {
@@ -255,7 +262,9 @@ public class BackupJob {
         if (job.lost()) {
           return;
         }
+        long storeStart = System.nanoTime();
         store.put(key, packed.file());
+        storeNanos = System.nanoTime() - storeStart;
       } catch (IOException e) {
         if (job.lost()) {
           log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
@@ -268,8 +277,9 @@ public class BackupJob {
       settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.addonId(), addon.appName(),
           request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), choice.why(), key,
           archiveName, packed.size(), packed.sha256()));
-      log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {})", request.getBackupId(),
-          addon.addonId(), archiveName, packed.size(), packed.dumpSize(), packed.sha256());
+      log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; dump {} ms, archive {} ms, store {} ms)",
+          request.getBackupId(), addon.addonId(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
+          dumpNanos / 1_000_000, assemblyNanos / 1_000_000, storeNanos / 1_000_000);
     } finally {
       deleteTree(scratch);
     }

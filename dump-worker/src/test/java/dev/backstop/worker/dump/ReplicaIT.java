@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.backstop.testing.MariadbCluster;
 import dev.backstop.testing.PostgresCluster;
 import dev.backstop.worker.dump.ReplicaProbe.ReplicaState;
 import java.io.ByteArrayOutputStream;
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A real PostgreSQL primary and streaming replica on high ports: what the probe sees of each, and a
- * dump on the standby cancelled by a conflict with recovery, which is retried.
+ * dump on the standby cancelled by a conflict with recovery, which is retried. And a real MariaDB
+ * primary with a GTID replica: the probe while it replicates and once stopped, and a dump from it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReplicaIT {
@@ -90,6 +92,33 @@ class ReplicaIT {
     ByteArrayOutputStream dump = new ByteArrayOutputStream();
     engine.dump(target(replica), dump, work);
     assertThat(dump.toString(java.nio.charset.StandardCharsets.ISO_8859_1)).startsWith("PGDMP").contains("flagged");
+  }
+
+  @Test
+  void a_mariadb_gtid_replica_is_seen_replicating_then_stopped_and_dumps_the_primarys_rows() throws Exception {
+    try (MariadbCluster source = MariadbCluster.start(freePort(), 1); MariadbCluster copy = MariadbCluster.start(freePort(), 2)) {
+      source.sql("CREATE USER 'backstop'@'%' IDENTIFIED BY 'se:cret\"pw'; "
+          + "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, REPLICATION SLAVE, SLAVE MONITOR ON *.* TO 'backstop'@'%'; "
+          + "CREATE DATABASE shop; CREATE TABLE shop.orders(id INT PRIMARY KEY, note VARCHAR(64)); "
+          + "INSERT INTO shop.orders SELECT seq, MD5(seq) FROM shop.seq_1_to_5000");
+      copy.replicate(source, "backstop", "se:cret\"pw");
+      await().atMost(Duration.ofSeconds(30)).until(() -> copy.sql("SELECT COUNT(*) FROM shop.orders").equals("5000"));
+
+      var probe = new MysqlReplicaProbe("mysql", work);
+      DumpTarget replicaNode = new DumpTarget("127.0.0.1", copy.port(), "shop", "backstop", "se:cret\"pw");
+      ReplicaState running = probe.probe(replicaNode);
+      assertThat(running.replicating()).as(running.problem()).isTrue();
+      assertThat(running.lag()).isLessThan(Duration.ofSeconds(5));
+      assertThat(probe.probe(new DumpTarget("127.0.0.1", source.port(), "shop", "backstop", "se:cret\"pw")).problem())
+          .isEqualTo("not a replica: no replication is configured");
+
+      ByteArrayOutputStream dump = new ByteArrayOutputStream();
+      new MysqlDumpEngine("mysqldump", Duration.ofMinutes(1)).dump(replicaNode, dump, work);
+      assertThat(dump.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("CREATE TABLE `orders`").contains("(5000,'");
+
+      copy.sql("STOP SLAVE SQL_THREAD");
+      assertThat(probe.probe(replicaNode).problem()).startsWith("replication stopped (IO thread: Yes, SQL thread: No)");
+    }
   }
 
   private static DumpTarget target(PostgresCluster cluster) {

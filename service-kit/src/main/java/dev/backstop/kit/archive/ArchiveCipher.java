@@ -58,6 +58,7 @@ public final class ArchiveCipher {
       throw new IllegalStateException("archive encryption cannot start: " + e.getMessage(), e);
     }
     this.store = store;
+    CryptoWarmup.startOnce();
   }
 
   public static boolean isEncrypted(String archiveKey) {
