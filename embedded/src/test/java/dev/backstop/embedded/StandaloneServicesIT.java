@@ -52,22 +52,16 @@ class StandaloneServicesIT {
     mongo = TestMongo.start();
     dir = Files.createTempDirectory("backstop-standalone");
     String key = SecretSealer.newBase64Key();
-    String java = ProcessHandle.current().info().command().orElse("java");
     for (String service : SERVICES) {
       int port = freePort();
       ports.put(service, port);
-      ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-jar", execJar(service).toString())
-          .directory(dir.toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(dir.resolve(service + ".log").toFile());
-      Map<String, String> env = builder.environment();
-      env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
-      env.put("MONGODB_URI", mongo.uri());
-      env.put("PORT", Integer.toString(port));
-      env.put("BACKSTOP_ARCHIVE_DIR", dir.resolve("archives").toString());
-      env.put("BACKSTOP_SECRETS_KEY", key);
-      env.put("BACKSTOP_OPERATOR_TOKEN", TOKEN);
-      processes.add(builder.start());
+      processes.add(launch(service, dir, service, Map.of(
+          "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+          "MONGODB_URI", mongo.uri(),
+          "PORT", Integer.toString(port),
+          "BACKSTOP_ARCHIVE_DIR", dir.resolve("archives").toString(),
+          "BACKSTOP_SECRETS_KEY", key,
+          "BACKSTOP_OPERATOR_TOKEN", TOKEN)));
     }
   }
 
@@ -127,7 +121,18 @@ class StandaloneServicesIT {
     }
   }
 
-  static Path execJar(String service) throws IOException {
+  /** Starts {@code service} from its executable jar in {@code dir} with {@code env} added, logging to {@code <logName>.log}. */
+  static Process launch(String service, Path dir, String logName, Map<String, String> env) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-jar", execJar(service).toString())
+        .directory(dir.toFile())
+        .redirectErrorStream(true)
+        .redirectOutput(dir.resolve(logName + ".log").toFile());
+    builder.environment().putAll(env);
+    return builder.start();
+  }
+
+  private static Path execJar(String service) throws IOException {
     try (var files = Files.list(Path.of("..", service, "target").toAbsolutePath().normalize())) {
       return files.filter(p -> p.getFileName().toString().endsWith("-exec.jar")).findFirst()
           .orElseThrow(() -> new IllegalStateException("no executable jar of " + service + ": package it first"));

@@ -75,23 +75,19 @@ class WorkerCrashIT {
     dir = Files.createTempDirectory("backstop-workers");
     database = LocalPostgres.createDatabase("backstop_crash");
     LocalPostgres.psql(database, "CREATE TABLE t(id int primary key, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
-    String java = ProcessHandle.current().info().command().orElse("java");
     for (String name : WORKERS) {
       int port = freePort();
-      ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-jar", StandaloneServicesIT.execJar("dump-worker").toString())
-          .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile());
-      Map<String, String> env = builder.environment();
-      env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
-      env.put("MONGODB_URI", mongo.uri());
-      env.put("PORT", Integer.toString(port));
-      env.put("BACKSTOP_ARCHIVE_DIR", dir.resolve("archives").toString());
-      env.put("BACKSTOP_SECRETS_KEY", secretsKey);
-      env.put("BACKSTOP_WORKER_INSTANCENAME", name);
-      env.put("BACKSTOP_WORKER_LEASEDURATION", "PT10S");
-      env.put("BACKSTOP_WORKER_HEARTBEATINTERVAL", "PT2S");
-      // the group notices the dead worker after its session timeout; Kafka's default is 45 s
-      env.put("SPRING_APPLICATION_JSON", "{\"spring.cloud.stream.kafka.binder.consumerProperties\":{\"session.timeout.ms\":\"10000\"}}");
-      Process process = builder.start();
+      Process process = StandaloneServicesIT.launch("dump-worker", dir, name, Map.of(
+          "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+          "MONGODB_URI", mongo.uri(),
+          "PORT", Integer.toString(port),
+          "BACKSTOP_ARCHIVE_DIR", dir.resolve("archives").toString(),
+          "BACKSTOP_SECRETS_KEY", secretsKey,
+          "BACKSTOP_WORKER_INSTANCENAME", name,
+          "BACKSTOP_WORKER_LEASEDURATION", "PT10S",
+          "BACKSTOP_WORKER_HEARTBEATINTERVAL", "PT2S",
+          // the group notices a dead worker after its session timeout; Kafka's default is 45 s
+          "SPRING_APPLICATION_JSON", "{\"spring.cloud.stream.kafka.binder.consumerProperties\":{\"session.timeout.ms\":\"10000\"}}"));
       workers.add(process);
       await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
           .failFast(name + " exited; see " + dir.resolve(name + ".log"), () -> !process.isAlive())
@@ -114,6 +110,11 @@ class WorkerCrashIT {
     }
     if (database != null) {
       LocalPostgres.dropDatabase(database);
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // a temporary directory
     }
   }
 

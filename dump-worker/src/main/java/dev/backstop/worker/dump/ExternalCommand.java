@@ -57,6 +57,28 @@ final class ExternalCommand {
   }
 
   /**
+   * Runs a short query tool (a probe) with credentials in a secret file, in a scratch folder of its own
+   * under {@code workDirectory} removed afterwards, and returns what it printed.
+   *
+   * @param command the command line, given the secret file's path
+   * @param environment the environment, given the secret file's path
+   */
+  static String output(String tool, Path workDirectory, String secretFileName, String secret,
+      java.util.function.Function<Path, List<String>> command, java.util.function.Function<Path, Map<String, String>> environment,
+      Duration timeout) throws DumpFailedException, IOException {
+    Files.createDirectories(workDirectory);
+    Path scratch = Files.createTempDirectory(workDirectory, tool + "-");
+    try {
+      Path secretFile = scratch.resolve(secretFileName);
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      runWithSecretFile(tool, secretFile, secret, command.apply(secretFile), environment.apply(secretFile), scratch, timeout, out);
+      return out.toString(StandardCharsets.UTF_8);
+    } finally {
+      deleteQuietly(scratch);
+    }
+  }
+
+  /**
    * Runs the tool, copying its standard output into {@code stdout} as it comes.
    *
    * @throws DumpFailedException the tool could not start, failed, or overran {@code timeout}
@@ -105,11 +127,7 @@ final class ExternalCommand {
     }
   }
 
-  /** Removes a scratch folder and what is in it; a leftover is only logged by the job's own cleanup. */
-  static void deleteQuietly(Path dir) {
-    if (dir == null) {
-      return;
-    }
+  private static void deleteQuietly(Path dir) {
     try (var paths = Files.walk(dir)) {
       paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException ignored) {

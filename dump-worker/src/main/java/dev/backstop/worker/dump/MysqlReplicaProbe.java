@@ -1,9 +1,6 @@
 package dev.backstop.worker.dump;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -27,20 +24,12 @@ public class MysqlReplicaProbe implements ReplicaProbe {
 
   @Override
   public ReplicaState probe(DumpTarget node) {
-    Path scratch = null;
     try {
-      Files.createDirectories(workDirectory);
-      scratch = Files.createTempDirectory(workDirectory, "probe-");
-      Path options = scratch.resolve("my.cnf");
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      ExternalCommand.runWithSecretFile("mysql", options, MysqlDumpEngine.optionFile(node),
-          List.of(mysql, "--defaults-extra-file=" + options, "--protocol=TCP", "-e", "SHOW REPLICA STATUS\\G"),
-          Map.of(), scratch, Duration.ofSeconds(30), out);
-      return interpret(out.toString(StandardCharsets.UTF_8));
+      return interpret(ExternalCommand.output("mysql", workDirectory, "my.cnf", MysqlDumpEngine.optionFile(node),
+          options -> List.of(mysql, "--defaults-extra-file=" + options, "--protocol=TCP", "-e", "SHOW REPLICA STATUS\\G"),
+          options -> Map.of(), Duration.ofSeconds(30)));
     } catch (DumpFailedException | IOException e) {
       return ReplicaState.broken("unreachable: " + e.getMessage());
-    } finally {
-      ExternalCommand.deleteQuietly(scratch);
     }
   }
 

@@ -1,9 +1,6 @@
 package dev.backstop.worker.dump;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -29,21 +26,13 @@ public class PostgresReplicaProbe implements ReplicaProbe {
 
   @Override
   public ReplicaState probe(DumpTarget node) {
-    Path scratch = null;
     try {
-      Files.createDirectories(workDirectory);
-      scratch = Files.createTempDirectory(workDirectory, "probe-");
-      Path passFile = scratch.resolve("pgpass");
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      ExternalCommand.runWithSecretFile("psql", passFile, PostgresDumpEngine.pgpassLine(node),
-          List.of(psql, "-X", "-A", "-t", "-q", "--no-password", "-h", node.host(), "-p", Integer.toString(node.port()),
+      return interpret(ExternalCommand.output("psql", workDirectory, "pgpass", PostgresDumpEngine.pgpassLine(node),
+          passFile -> List.of(psql, "-X", "-A", "-t", "-q", "--no-password", "-h", node.host(), "-p", Integer.toString(node.port()),
               "-U", node.user(), "-d", node.database(), "-c", QUERY),
-          PostgresDumpEngine.environment(passFile), scratch, Duration.ofSeconds(30), out);
-      return interpret(out.toString(StandardCharsets.UTF_8).trim());
+          PostgresDumpEngine::environment, Duration.ofSeconds(30)).trim());
     } catch (DumpFailedException | IOException e) {
       return ReplicaState.broken("unreachable: " + e.getMessage());
-    } finally {
-      ExternalCommand.deleteQuietly(scratch);
     }
   }
 
