@@ -110,6 +110,7 @@ public class BackupJob {
       return;
     }
     String me = properties.getInstanceName();
+    String waitingFor = null;
     while (true) {
       Instant now = clock.instant();
       JobLedger.Claim claim = ledger.claim(request.getBackupId(), me, now, now.plus(properties.getLeaseDuration()));
@@ -127,8 +128,11 @@ public class BackupJob {
           return;
         }
         case JobLedger.Claim.Held held -> {
-          log.info("backup {} is running on {} (lease until {}): waiting for it to finish or its lease to run out",
-              request.getBackupId(), held.owner(), held.leaseUntil());
+          if (!held.owner().equals(waitingFor)) {
+            waitingFor = held.owner();
+            log.info("backup {} is running on {}: waiting for it to finish or its lease to run out", request.getBackupId(),
+                held.owner());
+          }
           sleep(properties.getHeartbeatInterval());
         }
         case JobLedger.Claim.Taken taken -> {
