@@ -183,10 +183,10 @@ class WorkerCrashIT {
     String survivor = WORKERS.get(1 - WORKERS.indexOf(first.getWorker()));
     assertThat(started(events, backupId)).extracting(BackupStarted::getWorker).containsExactly(first.getWorker(), survivor);
 
-    // a while later still exactly one completion, and the only archive is the completed one
-    Thread.sleep(3000);
-    List<SpecificRecord> later = Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS, Duration.ofSeconds(1));
-    assertThat(completed(later, backupId)).singleElement().isEqualTo(done);
+    // for seconds after, still exactly one completion, and the only archive is the completed one
+    await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofSeconds(1))
+        .untilAsserted(() -> assertThat(completed(Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS,
+            Duration.ofMillis(300)), backupId)).singleElement().isEqualTo(done));
     try (Stream<Path> files = Files.walk(dir.resolve("archives").resolve(addon))) {
       assertThat(files.filter(Files::isRegularFile).map(p -> dir.resolve("archives").relativize(p).toString()))
           .containsExactlyInAnyOrder(done.getArchiveKey(), addon + "/data-key.json");

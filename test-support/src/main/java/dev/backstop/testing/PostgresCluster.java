@@ -119,7 +119,11 @@ public final class PostgresCluster implements AutoCloseable {
 
   /** The server's own binaries ({@code pg_config --bindir}); initdb and pg_ctl are not on PATH on Debian. */
   private static String bin(String tool) {
-    String bindir = LocalPostgres.run(List.of("pg_config", "--bindir")).trim();
-    return Path.of(bindir, tool).toString();
+    return Path.of(BinDir.PATH, tool).toString();
+  }
+
+  /** Asked once, when first needed. */
+  private static final class BinDir {
+    static final String PATH = LocalPostgres.run(List.of("pg_config", "--bindir")).trim();
   }
 }

@@ -76,7 +76,7 @@ class BackupJobTest {
 
   /** What the fake engine answers on each attempt: null dumps, a message fails with it. */
   private final java.util.Deque<String> failures = new java.util.ArrayDeque<>();
-  private int attempts;
+  private volatile int attempts;
 
   /** Runs inside the fake dump after its first bytes: slow dumps, takeovers. */
   private interface DuringDump {
@@ -293,6 +293,31 @@ class BackupJobTest {
 
     assertThat(published).singleElement().isInstanceOf(BackupStarted.class);
     assertThat(dir.resolve("archives").resolve("pg-1").resolve("b12")).doesNotExist();
+  }
+
+  @Test
+  void a_dump_waits_while_its_host_runs_as_many_dumps_as_allowed_and_starts_when_one_ends() throws Exception {
+    Instant lease = clock.instant().plusSeconds(3600);
+    // Events.addon registers the addon on 127.0.0.1; two other backups hold both of that host's slots
+    assertThat(slots.acquire("127.0.0.1", 2, "other-1", clock.instant(), lease)).isPresent();
+    assertThat(slots.acquire("127.0.0.1", 2, "other-2", clock.instant(), lease)).isPresent();
+    BackupJob job = job(dir.resolve("archives"));
+    var waiting = java.util.concurrent.CompletableFuture.runAsync(() -> {
+      try {
+        job.handle(request("b13"));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    org.awaitility.Awaitility.await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+        .until(() -> attempts == 0 && published.isEmpty());
+
+    slots.release("127.0.0.1#1", "other-2");
+    waiting.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(attempts).isEqualTo(1);
+    assertThat(published).last().isInstanceOf(BackupCompleted.class);
+    assertThat(slots.acquire("127.0.0.1", 2, "other-3", clock.instant(), lease)).as("the finished dump gave its slot back")
+        .contains("127.0.0.1#1");
   }
 
   private static void sleepQuietly(long millis) {
