@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
-# Benchmark: one backup of a ~750 MB PostgreSQL database and one of a ~500 MB MariaDB database of
-# realistic, mixed data, taken by Backstop end to end (HTTP request -> dump -> zstd -> encrypted archive
-# stored -> listed as done), against the stock tools in the same run, on the same databases:
+# Benchmark: backups of two PostgreSQL databases and one MariaDB database, taken by Backstop end to end
+# (HTTP request -> dump -> zstd -> encrypted archive stored -> listed as done), against the stock tools
+# in the same run, on the same databases:
 #   PostgreSQL: `pg_dump -Fc > file` (the naive backup) and `pg_dump -Fc -Z0 > /dev/null` (the limit)
 #   MariaDB:    `mysqldump > file`
-# Writes the result to docs/benchmarks.md.
+# The databases: ~750 MB of mixed orders (JSON, numbers, timestamps, some digests), ~650 MB of text
+# notes made of hex digests (the md5-text data of ../shared/STACK.md, as hard to compress as real prose
+# or tokens), and ~500 MB of mixed orders in MariaDB. Writes the result to docs/benchmarks.md.
 #
-#   bench/backup.sh [--rows N]      (default 2,600,000 orders, about 750 MB on disk)
+#   bench/backup.sh [--rows N] [--prepare]
+#     --rows N    orders in the mixed database (default 2,600,000, about 750 MB on disk)
+#     --prepare   only create the databases (kept for later runs), measure nothing
 #
 # Needs the local PostgreSQL (127.0.0.1:5432, user postgres, trust auth), the local MariaDB
 # (127.0.0.1:3306, root without password), curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROWS=2600000
-[ "${1:-}" = "--rows" ] && ROWS="$2"
+ROWS=2600000 PREPARE=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) ROWS="$2"; shift 2 ;;
+    --prepare) PREPARE=1; shift ;;
+    *) echo "usage: bench/backup.sh [--rows N] [--prepare]" >&2; exit 2 ;;
+  esac
+done
 PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres
 export PGHOST PGPORT PGUSER
 DB=backstop_bench_${ROWS}
+NOTES=$((ROWS * 11 / 10))   # about 650 MB on disk for the default
+TEXTDB=backstop_bench_text_${NOTES}
 MY_ROWS=$((ROWS * 10 / 13))   # about 500 MB on disk for the default
 MYDB=backstop_bench_my_${MY_ROWS}
 MY="mysql -h 127.0.0.1 -P 3306 -u root --protocol=TCP"
@@ -52,6 +64,22 @@ SQL
 fi
 DB_BYTES=$(psql -XtAc "select pg_database_size('$DB')" postgres)
 log "database $DB: $((DB_BYTES / 1024 / 1024)) MiB"
+if ! psql -XtAc "select 1 from pg_database where datname='$TEXTDB'" postgres | grep -q 1; then
+  log "creating $TEXTDB with $NOTES notes of hex-digest text (once; kept for later runs)"
+  psql -Xq -v ON_ERROR_STOP=1 postgres -c "CREATE DATABASE $TEXTDB"
+  # gzip (pg_dump -Fc) manages only about 2:1 on this and runs at ~20 MB/s: the case where the
+  # compression stage, not the dump, sets the pace.
+  psql -Xq -v ON_ERROR_STOP=1 "$TEXTDB" <<SQL
+CREATE TABLE notes(id bigint PRIMARY KEY, author text, body text, digest text, created timestamptz);
+INSERT INTO notes SELECT g, 'user' || (g % 50000),
+  md5(g::text) || ' ' || md5((g * 3)::text) || ' ' || md5((g * 7)::text), md5((g * 11)::text),
+  now() - (g || ' seconds')::interval
+FROM generate_series(1, $NOTES) g;
+ANALYZE;
+SQL
+fi
+TEXT_BYTES=$(psql -XtAc "select pg_database_size('$TEXTDB')" postgres)
+log "database $TEXTDB: $((TEXT_BYTES / 1024 / 1024)) MiB"
 
 if ! $MY -N -e "SHOW DATABASES LIKE '$MYDB'" | grep -q "$MYDB"; then
   log "creating $MYDB with $MY_ROWS orders of mixed data (once; kept for later runs)"
@@ -85,12 +113,13 @@ $MY -e "CREATE USER IF NOT EXISTS 'backstop_bench'@'%' IDENTIFIED BY 'bench-pw';
         GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON $MYDB.* TO 'backstop_bench'@'%'"
 MY_BYTES=$($MY -N -e "SELECT sum(data_length + index_length) FROM information_schema.tables WHERE table_schema = '$MYDB'")
 log "database $MYDB: $((MY_BYTES / 1024 / 1024)) MiB"
+[ -n "$PREPARE" ] && exit 0
 
 # time_of CMD...: wall seconds of a shell pipeline (pipefail: a failed dump fails the bench)
 time_of() { local t0 t1; t0=$(now); bash -o pipefail -c "$1"; t1=$(now); echo "$t1 - $t0" | bc; }
 
-pg_fc()    { time_of "pg_dump -Fc -d $DB > $WORK/baseline.pgsql"; }
-pg_limit() { time_of "pg_dump -Fc -Z0 -d $DB > /dev/null"; }
+pg_fc()    { time_of "pg_dump -Fc -d $1 > $WORK/baseline.pgsql"; }
+pg_limit() { time_of "pg_dump -Fc -Z0 -d $1 > /dev/null"; }
 my_file()  { (export MYSQL_PWD=bench-pw; time_of "$MYDUMP $MYDB > $WORK/baseline.sql"); }
 
 # backstop ADDON: seconds from the HTTP request to the backup listed done; prints "seconds size"
@@ -123,21 +152,27 @@ register() { # addon engine database user port password
          \"nodes\":[{\"role\":\"primary\",\"host\":\"127.0.0.1\",\"port\":$5}]}"
 }
 register bench-pg postgresql "$DB" postgres 5432 unused-with-trust-auth
+register bench-text postgresql "$TEXTDB" postgres 5432 unused-with-trust-auth
 register bench-my mysql "$MYDB" backstop_bench 3306 bench-pw
 
 # each measured twice, interleaved, so that a slow moment does not favour one side; the best counts
 for round in 1 2; do
-  log "round $round: pg_dump -Fc > file";           PG_FC[$round]=$(pg_fc)
+  log "round $round: pg_dump -Fc > file";           PG_FC[$round]=$(pg_fc "$DB")
   PG_FC_BYTES=$(stat -c %s "$WORK/baseline.pgsql"); rm -f "$WORK/baseline.pgsql"
-  log "round $round: pg_dump -Fc -Z0 > /dev/null";   PG_LIMIT[$round]=$(pg_limit)
+  log "round $round: pg_dump -Fc -Z0 > /dev/null";   PG_LIMIT[$round]=$(pg_limit "$DB")
   log "round $round: Backstop, PostgreSQL";          read -r PG_BS[$round] PG_BS_BYTES < <(backstop bench-pg)
+  log "round $round: pg_dump -Fc > file, text";      TX_FC[$round]=$(pg_fc "$TEXTDB")
+  TX_FC_BYTES=$(stat -c %s "$WORK/baseline.pgsql"); rm -f "$WORK/baseline.pgsql"
+  log "round $round: pg_dump -Fc -Z0 > /dev/null, text"; TX_LIMIT[$round]=$(pg_limit "$TEXTDB")
+  log "round $round: Backstop, PostgreSQL, text";    read -r TX_BS[$round] TX_BS_BYTES < <(backstop bench-text)
   log "round $round: mysqldump > file";              MY_FILE[$round]=$(my_file)
   MY_FILE_BYTES=$(stat -c %s "$WORK/baseline.sql"); rm -f "$WORK/baseline.sql"
   log "round $round: Backstop, MariaDB";             read -r MY_BS[$round] MY_BS_BYTES < <(backstop bench-my)
 done
 
 RESULT=$(python3 - "$DB_BYTES" "$MY_BYTES" "${PG_FC[1]}" "${PG_FC[2]}" "$PG_FC_BYTES" "${PG_LIMIT[1]}" "${PG_LIMIT[2]}" \
-  "${PG_BS[1]}" "${PG_BS[2]}" "$PG_BS_BYTES" "${MY_FILE[1]}" "${MY_FILE[2]}" "$MY_FILE_BYTES" "${MY_BS[1]}" "${MY_BS[2]}" "$MY_BS_BYTES" <<'PY'
+  "${PG_BS[1]}" "${PG_BS[2]}" "$PG_BS_BYTES" "${MY_FILE[1]}" "${MY_FILE[2]}" "$MY_FILE_BYTES" "${MY_BS[1]}" "${MY_BS[2]}" "$MY_BS_BYTES" \
+  "$TEXT_BYTES" "${TX_FC[1]}" "${TX_FC[2]}" "$TX_FC_BYTES" "${TX_LIMIT[1]}" "${TX_LIMIT[2]}" "${TX_BS[1]}" "${TX_BS[2]}" "$TX_BS_BYTES" <<'PY'
 import sys, datetime
 a = sys.argv[1:]
 pg_db, my_db = int(a[0]), int(a[1])
@@ -146,18 +181,25 @@ limit = (float(a[5]), float(a[6]))
 bs, bs_bytes = (float(a[7]), float(a[8])), int(a[9])
 myf, myf_bytes = (float(a[10]), float(a[11])), int(a[12])
 mybs, mybs_bytes = (float(a[13]), float(a[14])), int(a[15])
+tx_db = int(a[16])
+txfc, txfc_bytes = (float(a[17]), float(a[18])), int(a[19])
+txlimit = (float(a[20]), float(a[21]))
+txbs, txbs_bytes = (float(a[22]), float(a[23])), int(a[24])
 d = datetime.date.today()
 mib = lambda n: n / 1024 / 1024
 def row(db, what, times, size, ratio):
     best = min(times)
     out = f"{mib(size):.0f} MiB" if size else "—"
     print(f"| {d} | {mib(db):.0f} MiB | {what} | {times[0]:.1f} s / {times[1]:.1f} s | {mib(db)/best:.0f} MiB/s | {out} | {ratio} |")
-row(pg_db, "`pg_dump -Fc > file`", fc, fc_bytes, "")
-row(pg_db, "`pg_dump -Fc -Z0 > /dev/null` (the limit)", limit, 0, "")
-row(pg_db, "**Backstop**: request → zstd → encrypted archive stored, listed done", bs, bs_bytes,
-    f"**{min(fc)/min(bs):.2f}×** `-Fc`, **{min(limit)/min(bs):.2f}×** the limit; archive {bs_bytes/fc_bytes:.2f}× `-Fc`'s size")
-row(my_db, "`mysqldump > file`", myf, myf_bytes, "")
-row(my_db, "**Backstop**: request → zstd → encrypted archive stored, listed done", mybs, mybs_bytes,
+def postgres(db, kind, fc, fc_bytes, limit, bs, bs_bytes):
+    row(db, f"{kind}: `pg_dump -Fc > file`", fc, fc_bytes, "")
+    row(db, f"{kind}: `pg_dump -Fc -Z0 > /dev/null` (the limit)", limit, 0, "")
+    row(db, f"{kind}: **Backstop**, request → zstd → encrypted archive stored, listed done", bs, bs_bytes,
+        f"**{min(fc)/min(bs):.2f}×** `-Fc`, **{min(limit)/min(bs):.2f}×** the limit; archive {bs_bytes/fc_bytes:.2f}× `-Fc`'s size")
+postgres(tx_db, "PostgreSQL, text", txfc, txfc_bytes, txlimit, txbs, txbs_bytes)
+postgres(pg_db, "PostgreSQL, mixed", fc, fc_bytes, limit, bs, bs_bytes)
+row(my_db, "MariaDB, mixed: `mysqldump > file`", myf, myf_bytes, "")
+row(my_db, "MariaDB, mixed: **Backstop**, request → zstd → encrypted archive stored, listed done", mybs, mybs_bytes,
     f"**{min(myf)/min(mybs):.2f}×** `mysqldump > file`")
 PY
 )

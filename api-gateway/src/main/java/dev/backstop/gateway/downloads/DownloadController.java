@@ -7,7 +7,9 @@ import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.gateway.web.ApiProblem;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.gateway.config.GatewayProperties;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Base64;
@@ -48,7 +50,11 @@ public class DownloadController {
   private final ArchiveStore store;
   private final SignedLinks links;
 
-  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveCipher cipher) {
+  private final int responseBuffer;
+
+  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveCipher cipher,
+      GatewayProperties properties) {
+    this.responseBuffer = Math.toIntExact(properties.getSocketWriteBuffer().toBytes());
     this.cipher = cipher;
     this.addons = addons;
     this.listing = listing;
@@ -59,9 +65,9 @@ public class DownloadController {
   @GetMapping("/v1/apps/{appName}/addons/{addonId}/backups/{backupId}/archive")
   public ResponseEntity<StreamingResponseBody> download(@PathVariable String appName, @PathVariable String addonId,
       @PathVariable String backupId, @RequestHeader(value = HttpHeaders.RANGE, required = false) String range,
-      HttpServletRequest request) throws IOException {
+      HttpServletRequest request, HttpServletResponse response) throws IOException {
     requireAddon(appName, addonId);
-    return stream(row(addonId, backupId), range, request);
+    return stream(row(addonId, backupId), range, request, response);
   }
 
   /**
@@ -79,10 +85,11 @@ public class DownloadController {
 
   @GetMapping("/v1/downloads/{link}")
   public ResponseEntity<StreamingResponseBody> follow(@PathVariable String link,
-      @RequestHeader(value = HttpHeaders.RANGE, required = false) String range, HttpServletRequest request) throws IOException {
+      @RequestHeader(value = HttpHeaders.RANGE, required = false) String range, HttpServletRequest request,
+      HttpServletResponse response) throws IOException {
     SignedLinks.Target target = links.verify(link);
     requireAddon(target.app(), target.addonId());
-    return stream(row(target.addonId(), target.backupId()), range, request);
+    return stream(row(target.addonId(), target.backupId()), range, request, response);
   }
 
   private Row row(String addonId, String backupId) {
@@ -98,7 +105,8 @@ public class DownloadController {
     }
   }
 
-  private ResponseEntity<StreamingResponseBody> stream(Row row, String range, HttpServletRequest request) throws IOException {
+  private ResponseEntity<StreamingResponseBody> stream(Row row, String range, HttpServletRequest request,
+      HttpServletResponse response) throws IOException {
     requireDone(row);
     boolean encrypted = ArchiveCipher.isEncrypted(row.archiveKey());
     long size;
@@ -123,9 +131,11 @@ public class DownloadController {
     }
     long length = end - start + 1;
     long offset = start;
-    StreamingResponseBody body = encrypted ? copy(() -> cipher.open(row.addonId(), row.archiveKey(), offset), length)
+    // the response's own buffer the size of the socket's: Tomcat hands large writes on in pieces of it
+    response.setBufferSize(responseBuffer);
+    StreamingResponseBody body = encrypted ? decrypt(row, offset, length)
         : sendfile(row, start, end, request) ? null : copy(() -> store.open(row.archiveKey(), offset), length);
-    var response = ResponseEntity.status(status)
+    var entity = ResponseEntity.status(status)
         .contentType(row.archiveName().endsWith(".zst") ? ZSTD : GZIP)
         .contentLength(length)
         .header(HttpHeaders.ACCEPT_RANGES, "bytes")
@@ -134,9 +144,9 @@ public class DownloadController {
         .header("X-Backstop-Backup-Id", row.id())
         .eTag("\"" + row.sha256() + "\"");
     if (status == HttpStatus.PARTIAL_CONTENT) {
-      response.header(HttpHeaders.CONTENT_RANGE, "bytes " + start + "-" + end + "/" + size);
+      entity.header(HttpHeaders.CONTENT_RANGE, "bytes " + start + "-" + end + "/" + size);
     }
-    return response.body(body);
+    return entity.body(body);
   }
 
   /**
@@ -163,10 +173,18 @@ public class DownloadController {
     InputStream open() throws IOException;
   }
 
+  /** The plaintext, decrypted a segment at a time and handed to the response whole (no copy in between). */
+  private StreamingResponseBody decrypt(Row row, long offset, long length) {
+    return out -> {
+      try (InputStream in = cipher.open(row.addonId(), row.archiveKey(), offset, length)) {
+        in.transferTo(out);
+      }
+    };
+  }
+
   private static StreamingResponseBody copy(Source source, long length) {
     return out -> {
       try (InputStream in = source.open()) {
-        // whole 1 MiB reads: the decrypting channel then authenticates each segment once, not once per small read
         byte[] buffer = new byte[1 << 20];
         long left = length;
         while (left > 0) {

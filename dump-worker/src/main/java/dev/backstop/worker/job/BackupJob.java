@@ -267,7 +267,7 @@ public class BackupJob {
           return;
         }
         long storeStart = System.nanoTime();
-        store.put(key, packed.file());
+        store.putTaking(key, packed.file());
         storeNanos = System.nanoTime() - storeStart;
       } catch (IOException e) {
         if (job.lost()) {

@@ -5,6 +5,7 @@ import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.StreamingAead;
 import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
+import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingParameters;
 import com.google.crypto.tink.streamingaead.PredefinedStreamingAeadParameters;
 import com.google.crypto.tink.streamingaead.StreamingAeadConfig;
 import com.google.crypto.tink.subtle.AesGcmJce;
@@ -12,9 +13,6 @@ import com.google.crypto.tink.subtle.Hkdf;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +20,7 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Archives encrypted at rest with Tink's streaming AEAD (AES-256-GCM-HKDF, 1 MiB segments): seekable,
@@ -40,12 +39,21 @@ public final class ArchiveCipher {
   public static final String SUFFIX = ".tink";
 
   private static final String DATA_KEY = "data-key.json";
-  /** The plaintext segment size of AES256_GCM_HKDF_1MB: reads of whole segments decrypt each once. */
+  /** The chunk size of sequential reads: about one segment of AES256_GCM_HKDF_1MB. */
   private static final int SEGMENT = 1 << 20;
+  /** AES-GCM tag after each segment, and the header's salt prefix (a byte) and nonce prefix (7 bytes). */
+  private static final int TAG = 16;
+  private static final int HEADER_EXTRA = 1 + 7;
+  /** Segments decrypted at once for one download, and how many may wait decrypted (memory: ~1 MiB each). */
+  private static final int DECRYPT_THREADS = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
+  private static final int DECRYPTED_AHEAD = 4;
 
   private final ArchiveStore store;
   private final Aead keyEncryption;
-  private final Map<String, StreamingAead> dataKeys = new ConcurrentHashMap<>();
+  private final Map<String, DataKey> dataKeys = new ConcurrentHashMap<>();
+
+  /** An addon's data key, and where its segments fall in the plaintext. */
+  private record DataKey(StreamingAead aead, ParallelDecryption.Geometry geometry) {}
 
   public ArchiveCipher(ArchiveStore store, byte[] masterSecret) {
     try {
@@ -78,7 +86,7 @@ public final class ArchiveCipher {
    */
   public OutputStream encrypting(String addonId, String archiveKey, OutputStream ciphertext) throws IOException {
     try {
-      return dataKey(addonId, true).newEncryptingStream(ciphertext, aad(archiveKey));
+      return dataKey(addonId, true).aead().newEncryptingStream(ciphertext, aad(archiveKey));
     } catch (GeneralSecurityException e) {
       ciphertext.close();
       throw new IOException("could not encrypt " + archiveKey + ": " + e.getMessage(), e);
@@ -87,29 +95,75 @@ public final class ArchiveCipher {
 
   /** The plaintext of a stored encrypted archive from byte {@code offset} on. */
   public InputStream open(String addonId, String archiveKey, long offset) throws IOException {
-    StreamingAead aead;
+    return open(addonId, archiveKey, offset, Long.MAX_VALUE - offset);
+  }
+
+  /**
+   * At most {@code length} bytes of the plaintext of a stored encrypted archive from byte {@code offset}.
+   * From a store that can seek, segments are decrypted on several threads at once (a download then
+   * runs at the speed of more than one core); otherwise the stream is decrypted ahead on one.
+   */
+  public InputStream open(String addonId, String archiveKey, long offset, long length) throws IOException {
+    DataKey key;
     try {
-      aead = dataKey(addonId, false);
+      key = dataKey(addonId, false);
     } catch (GeneralSecurityException e) {
       throw new IOException("the data key of addon " + addonId + " cannot be read: " + e.getMessage(), e);
     }
+    byte[] aad = aad(archiveKey);
+    var first = new AtomicReference<>(store.openChannel(archiveKey).orElse(null));
+    if (first.get() != null) {
+      ParallelDecryption.Channels channels = () -> {
+        SeekableByteChannel opened = first.getAndSet(null);
+        SeekableByteChannel ciphertext = opened != null ? opened
+            : store.openChannel(archiveKey).orElseThrow(() -> new IOException(archiveKey + " cannot be read at random"));
+        try {
+          return key.aead().newSeekableDecryptingChannel(ciphertext, aad);
+        } catch (GeneralSecurityException e) {
+          ciphertext.close();
+          throw new IOException("could not decrypt " + archiveKey + ": " + e.getMessage(), e);
+        }
+      };
+      long end = length > Long.MAX_VALUE - offset ? Long.MAX_VALUE : offset + length;
+      return new ParallelDecryption(channels, key.geometry(), offset, end, 1, DECRYPT_THREADS, DECRYPTED_AHEAD);
+    }
     try {
-      var channel = store.openChannel(archiveKey);
-      if (channel.isPresent()) {
-        SeekableByteChannel plaintext = aead.newSeekableDecryptingChannel(channel.get(), aad(archiveKey));
-        plaintext.position(offset);
-        return new ReadAhead(sequential(plaintext), SEGMENT, 4);
-      }
-      InputStream plaintext = aead.newDecryptingStream(store.open(archiveKey, 0), aad(archiveKey));
+      InputStream plaintext = key.aead().newDecryptingStream(store.open(archiveKey, 0), aad);
       plaintext.skipNBytes(offset);
-      return new ReadAhead(plaintext, SEGMENT, 4);
+      return new ReadAhead(limited(plaintext, length), SEGMENT, DECRYPTED_AHEAD);
     } catch (GeneralSecurityException e) {
       throw new IOException("could not decrypt " + archiveKey + ": " + e.getMessage(), e);
     }
   }
 
-  private StreamingAead dataKey(String addonId, boolean createIfMissing) throws IOException, GeneralSecurityException {
-    StreamingAead known = dataKeys.get(addonId);
+  private static InputStream limited(InputStream in, long length) {
+    return new java.io.FilterInputStream(in) {
+      private long left = length;
+
+      @Override
+      public int read() throws IOException {
+        if (left <= 0) {
+          return -1;
+        }
+        int b = super.read();
+        left -= b < 0 ? 0 : 1;
+        return b;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (left <= 0) {
+          return -1;
+        }
+        int n = super.read(b, off, (int) Math.min(len, left));
+        left -= Math.max(n, 0);
+        return n;
+      }
+    };
+  }
+
+  private DataKey dataKey(String addonId, boolean createIfMissing) throws IOException, GeneralSecurityException {
+    DataKey known = dataKeys.get(addonId);
     if (known != null) {
       return known;
     }
@@ -133,33 +187,23 @@ public final class ArchiveCipher {
     try (InputStream in = store.open(key, 0)) {
       wrapped = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-    StreamingAead aead = TinkJsonProtoKeysetFormat.parseEncryptedKeyset(wrapped, keyEncryption, addonAad)
-        .getPrimitive(RegistryConfiguration.get(), StreamingAead.class);
-    dataKeys.put(addonId, aead);
-    return aead;
+    KeysetHandle keyset = TinkJsonProtoKeysetFormat.parseEncryptedKeyset(wrapped, keyEncryption, addonAad);
+    DataKey dataKey = new DataKey(keyset.getPrimitive(RegistryConfiguration.get(), StreamingAead.class), geometry(keyset));
+    dataKeys.put(addonId, dataKey);
+    return dataKey;
   }
 
   /**
-   * The channel as a plain stream: the JDK's stream over a seekable channel asks its size up front
-   * (readAllBytes, skip), which Tink's decrypting channel knows only after its first read.
+   * Segment boundaries of Tink's AES-GCM-HKDF streaming format: plaintext segments of the ciphertext
+   * segment size less the tag, the first one shorter by the header (a length byte, the salt, which is
+   * as long as the key, and the nonce prefix). Only reads' efficiency depends on it, not what they return.
    */
-  private static InputStream sequential(SeekableByteChannel channel) {
-    return Channels.newInputStream(new ReadableByteChannel() {
-      @Override
-      public int read(ByteBuffer dst) throws IOException {
-        return channel.read(dst);
-      }
-
-      @Override
-      public boolean isOpen() {
-        return channel.isOpen();
-      }
-
-      @Override
-      public void close() throws IOException {
-        channel.close();
-      }
-    });
+  static ParallelDecryption.Geometry geometry(KeysetHandle keyset) {
+    if (keyset.getPrimary().getKey().getParameters() instanceof AesGcmHkdfStreamingParameters parameters) {
+      return new ParallelDecryption.Geometry(parameters.getCiphertextSegmentSizeBytes() - TAG,
+          parameters.getKeySizeBytes() + HEADER_EXTRA);
+    }
+    return new ParallelDecryption.Geometry(SEGMENT, 0);
   }
 
   private static byte[] aad(String archiveKey) {

@@ -16,6 +16,18 @@ public interface ArchiveStore {
   void put(String key, Path file) throws IOException;
 
   /**
+   * Stores the file under {@code key} as {@link #put} does, taking the file: it is gone afterwards. A
+   * store on the same file system renames it instead of copying (a backup's archive is written once).
+   */
+  default void putTaking(String key, Path file) throws IOException {
+    try {
+      put(key, file);
+    } finally {
+      java.nio.file.Files.deleteIfExists(file);
+    }
+  }
+
+  /**
    * Stores the file's bytes under {@code key} only if nothing is stored there yet, atomically: of two
    * concurrent writers, one wins. Returns whether this call stored it.
    */

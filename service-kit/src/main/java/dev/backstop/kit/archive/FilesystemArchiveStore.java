@@ -30,7 +30,16 @@ public class FilesystemArchiveStore implements ArchiveStore {
   @Override
   public void put(String key, Path file) throws IOException {
     Path target = resolve(key);
-    Path partial = staged(target, file);
+    publish(staged(target, file, false), target);
+  }
+
+  @Override
+  public void putTaking(String key, Path file) throws IOException {
+    Path target = resolve(key);
+    publish(staged(target, file, true), target);
+  }
+
+  private static void publish(Path partial, Path target) throws IOException {
     try {
       try {
         Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
@@ -45,7 +54,7 @@ public class FilesystemArchiveStore implements ArchiveStore {
   @Override
   public boolean putIfAbsent(String key, Path file) throws IOException {
     Path target = resolve(key);
-    Path partial = staged(target, file);
+    Path partial = staged(target, file, false);
     try {
       // a hard link is created atomically, and never over an existing file (a rename would replace it)
       Files.createLink(target, partial);
@@ -57,12 +66,19 @@ public class FilesystemArchiveStore implements ArchiveStore {
     }
   }
 
-  /** The file's bytes, on disk, in a hidden file beside {@code target}: ready to appear under its name at once. */
-  private static Path staged(Path target, Path file) throws IOException {
+  /**
+   * The file's bytes, on disk, in a hidden file beside {@code target}: ready to appear under its name at
+   * once. Taken, the file is moved there (a rename within one file system) rather than copied.
+   */
+  private static Path staged(Path target, Path file, boolean take) throws IOException {
     Files.createDirectories(target.getParent());
     Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
     try {
-      Files.copy(file, partial);
+      if (take) {
+        Files.move(file, partial);
+      } else {
+        Files.copy(file, partial);
+      }
       try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
         channel.force(true);
       }

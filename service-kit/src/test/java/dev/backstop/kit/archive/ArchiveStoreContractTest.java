@@ -48,6 +48,17 @@ abstract class ArchiveStoreContractTest {
   }
 
   @Test
+  void putTakingStoresTheFileAndRemovesIt() throws IOException {
+    byte[] bytes = randomBytes(100_000, 13);
+    Path file = file("taken", bytes);
+
+    store.putTaking("a/b/taken", file);
+
+    assertThat(file).doesNotExist();
+    assertThat(read(store.open("a/b/taken", 0))).isEqualTo(bytes);
+  }
+
+  @Test
   void putIfAbsentStoresOnlyTheFirst() throws IOException {
     assertThat(store.putIfAbsent("addon-1/data-key.json", file("first", "first".getBytes()))).isTrue();
     assertThat(store.putIfAbsent("addon-1/data-key.json", file("second", "second".getBytes()))).isFalse();
@@ -79,6 +90,60 @@ abstract class ArchiveStoreContractTest {
         .isInstanceOf(IOException.class);
     assertThatThrownBy(() -> read(new ArchiveCipher(store, randomBytes(32, 9)).open("addon-1", key, 0)))
         .isInstanceOf(IOException.class);
+  }
+
+  @Test
+  void anyRangeOfAnEncryptedArchiveDecryptsToThePlaintextBytes() throws Exception {
+    ArchiveCipher cipher = new ArchiveCipher(store, randomBytes(32, 7));
+    byte[] plaintext = randomBytes(5 * 1024 * 1024 + 333, 11);
+    String key = "addon-1/backup-2/archive.tar.zst" + ArchiveCipher.SUFFIX;
+    Path encrypted = scratch.resolve("ranges");
+    cipher.encrypt("addon-1", key, file("plain", plaintext), encrypted);
+    store.put(key, encrypted);
+    long boundary = segmentStart(1);
+    long[][] ranges = {
+        {0, plaintext.length}, {0, Long.MAX_VALUE}, {boundary, 3 * (1 << 20)}, {boundary - 1, 2}, {segmentStart(2), 1},
+        {segmentStart(3) - 7, 100_000}, {plaintext.length - 5, 10}, {plaintext.length - 1, 1}, {plaintext.length, 10}};
+    for (long[] range : ranges) {
+      int from = (int) range[0];
+      int to = (int) Math.min(plaintext.length, range[0] + Math.min(range[1], Integer.MAX_VALUE));
+      byte[] expected = Arrays.copyOfRange(plaintext, from, to);
+      var sink = new java.io.ByteArrayOutputStream();
+      try (InputStream in = cipher.open("addon-1", key, range[0], range[1])) {
+        in.transferTo(sink);
+      }
+      assertThat(sink.toByteArray()).as("bytes %d+%d, whole chunks", range[0], range[1]).isEqualTo(expected);
+      try (InputStream in = cipher.open("addon-1", key, range[0], range[1])) {
+        byte[] readInPieces = new byte[expected.length + 1];
+        int n = 0;
+        for (int r; n < readInPieces.length && (r = in.read(readInPieces, n, Math.min(65_537, readInPieces.length - n))) > 0; ) {
+          n += r;
+        }
+        assertThat(Arrays.copyOf(readInPieces, n)).as("bytes %d+%d, small reads", range[0], range[1]).isEqualTo(expected);
+      }
+    }
+  }
+
+  @Test
+  void aTamperedSegmentFailsTheReadInsteadOfYieldingBytes() throws Exception {
+    ArchiveCipher cipher = new ArchiveCipher(store, randomBytes(32, 7));
+    byte[] plaintext = randomBytes(4 * 1024 * 1024, 12);
+    String key = "addon-1/backup-3/archive.tar.zst" + ArchiveCipher.SUFFIX;
+    Path encrypted = scratch.resolve("tampered");
+    cipher.encrypt("addon-1", key, file("plain", plaintext), encrypted);
+    byte[] bytes = Files.readAllBytes(encrypted);
+    bytes[(3 << 20) + 100] ^= 1;
+    store.put(key, Files.write(encrypted, bytes));
+
+    try (InputStream in = cipher.open("addon-1", key, 0, plaintext.length)) {
+      assertThatThrownBy(() -> in.transferTo(java.io.OutputStream.nullOutputStream())).isInstanceOf(IOException.class);
+    }
+  }
+
+  /** Where Tink's segment {@code k} starts in the plaintext, as the cipher computes it. */
+  static long segmentStart(long k) throws Exception {
+    return ArchiveCipher.geometry(com.google.crypto.tink.KeysetHandle.generateNew(
+        com.google.crypto.tink.streamingaead.PredefinedStreamingAeadParameters.AES256_GCM_HKDF_1MB)).segmentStart(k);
   }
 
   @Test
