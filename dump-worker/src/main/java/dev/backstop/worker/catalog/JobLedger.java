@@ -1,6 +1,7 @@
 package dev.backstop.worker.catalog;
 
 import static com.mongodb.client.model.Filters.eq;
+import static com.mongodb.client.model.Filters.exists;
 import static com.mongodb.client.model.Filters.lt;
 import static com.mongodb.client.model.Filters.ne;
 
@@ -36,8 +37,13 @@ public class JobLedger {
 
   /** What {@link #claim} found. */
   public sealed interface Claim {
-    /** This worker runs the job; {@code attempt} counts takeovers, from 1. */
-    record Taken(int attempt) implements Claim {}
+    /**
+     * This worker runs the job; {@code attempt} counts takeovers, from 1. {@code startedAt} is when an
+     * earlier worker started the backup (null on the first attempt): the backup keeps that time, and so
+     * its archive's name, so that an archive stored by a worker that died before recording its outcome
+     * is replaced, not left behind.
+     */
+    record Taken(int attempt, Instant startedAt) implements Claim {}
 
     /** Finished and announced: nothing left to do. */
     record Finished(State state) implements Claim {}
@@ -63,7 +69,7 @@ public class JobLedger {
           .append("owner", owner)
           .append("attempts", 1)
           .append("leaseUntil", Date.from(leaseUntil)));
-      return new Claim.Taken(1);
+      return new Claim.Taken(1, null);
     } catch (MongoWriteException e) {
       if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
         throw e;
@@ -86,10 +92,17 @@ public class JobLedger {
           Updates.combine(Updates.set("owner", owner), Updates.set("leaseUntil", Date.from(leaseUntil)), Updates.inc("attempts", 1)));
       if (taken != null) {
         return state == State.RUNNING
-            ? new Claim.Taken(taken.getInteger("attempts", 1) + 1)
+            ? new Claim.Taken(taken.getInteger("attempts", 1) + 1,
+                taken.getDate("startedAt") == null ? null : taken.getDate("startedAt").toInstant())
             : new Claim.Unannounced(taken.get("outcome", Binary.class).getData());
       }
     }
+  }
+
+  /** Records when the backup started, once: a worker taking the job over keeps the first time. */
+  public void started(String backupId, String owner, Instant startedAt) {
+    jobs.updateOne(ById.filter(backupId, eq("owner", owner), exists("startedAt", false)),
+        Updates.set("startedAt", Date.from(startedAt)));
   }
 
   /** Extends the lease of a job {@code owner} still holds; false if another worker has taken it over. */

@@ -143,7 +143,7 @@ public class BackupJob {
           long every = properties.getHeartbeatInterval().toMillis();
           ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(job::beat, every, every, TimeUnit.MILLISECONDS);
           try {
-            prepare(request, job);
+            prepare(request, job, taken.startedAt());
           } finally {
             heartbeat.cancel(false);
             if (job.slot() != null) {
@@ -156,7 +156,8 @@ public class BackupJob {
     }
   }
 
-  private void prepare(BackupRequested request, RunningJob job) throws IOException {
+  /** @param startedAt when an earlier attempt started the backup, or null */
+  private void prepare(BackupRequested request, RunningJob job, Instant startedAt) throws IOException {
     Optional<Addon> found = awaitAddon(request.getAddonId());
     if (found.isEmpty()) {
       fail(request, null, "addon " + request.getAddonId() + " is not registered with Backstop");
@@ -194,7 +195,7 @@ public class BackupJob {
     DumpPlanner.Choice choice = (DumpPlanner.Choice) decision;
     awaitHostSlot(request, choice.node().getHost(), job);
     run(request, addon, choice, engine, new DumpTarget(choice.node().getHost(), choice.node().getPort(), addon.database(),
-        addon.user(), password), job);
+        addon.user(), password), job, startedAt != null ? startedAt : clock.instant());
   }
 
   /** Waits for one of the node's host slots; the heartbeat keeps the job's lease meanwhile. */
@@ -217,8 +218,8 @@ public class BackupJob {
   }
 
   private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, DumpTarget target,
-      RunningJob job) throws IOException {
-    Instant startedAt = clock.instant();
+      RunningJob job, Instant startedAt) throws IOException {
+    ledger.started(request.getBackupId(), properties.getInstanceName(), startedAt);
     publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupStarted(request.getBackupId(), addon.addonId(),
         addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
         properties.getInstanceName()));

@@ -240,6 +240,31 @@ class BackupJobTest {
   }
 
   @Test
+  void an_archive_stored_by_a_worker_that_died_before_recording_its_outcome_is_replaced_not_left_behind() throws Exception {
+    Instant firstStart = clock.instant();
+    ledger.claim("b13", "worker-killed", firstStart, firstStart.plusSeconds(30));
+    ledger.started("b13", "worker-killed", firstStart);
+    clock.advance(Duration.ofSeconds(31));
+    BackupJob job = job(dir.resolve("archives"));
+    // what the dead worker had stored under the backup's folder: its archive, which nothing lists
+    String orphan = "pg-1/b13/20261121011000_" + addons.find("pg-1").orElseThrow().database() + ".tar.zst"
+        + dev.backstop.kit.archive.ArchiveCipher.SUFFIX;
+    new FilesystemArchiveStore(dir.resolve("archives")).put(orphan, java.nio.file.Files.writeString(dir.resolve("orphan"), "stale"));
+
+    job.handle(request("b13"));
+
+    BackupCompleted completed = (BackupCompleted) published.getLast();
+    assertThat(completed.getStartedAt()).isEqualTo(firstStart);
+    assertThat(completed.getArchiveKey()).isEqualTo(orphan);
+    try (var files = java.nio.file.Files.list(dir.resolve("archives").resolve("pg-1").resolve("b13"))) {
+      assertThat(files.map(f -> f.getFileName().toString())).containsExactly(orphan.substring("pg-1/b13/".length()));
+    }
+    try (var in = cipher.open("pg-1", completed.getArchiveKey(), 0)) {
+      assertThat(in.readAllBytes()).hasSize((int) completed.getSizeBytes());
+    }
+  }
+
+  @Test
   void an_outcome_recorded_by_a_worker_that_died_before_publishing_it_is_published_and_nothing_is_dumped_again() throws Exception {
     ledger.claim("b10", "worker-killed", clock.instant(), clock.instant().plusSeconds(30));
     BackupCompleted recorded = new BackupCompleted("b10", "pg-1", "app", BackupKind.MANUAL, clock.instant(), clock.instant(),
