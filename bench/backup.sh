@@ -155,49 +155,45 @@ register bench-pg postgresql "$DB" postgres 5432 unused-with-trust-auth
 register bench-text postgresql "$TEXTDB" postgres 5432 unused-with-trust-auth
 register bench-my mysql "$MYDB" backstop_bench 3306 bench-pw
 
-# each measured twice, interleaved, so that a slow moment does not favour one side; the best counts
-for round in 1 2; do
-  log "round $round: pg_dump -Fc > file";           PG_FC[$round]=$(pg_fc "$DB")
-  PG_FC_BYTES=$(stat -c %s "$WORK/baseline.pgsql"); rm -f "$WORK/baseline.pgsql"
-  log "round $round: pg_dump -Fc -Z0 > /dev/null";   PG_LIMIT[$round]=$(pg_limit "$DB")
-  log "round $round: Backstop, PostgreSQL";          read -r PG_BS[$round] PG_BS_BYTES < <(backstop bench-pg)
-  log "round $round: pg_dump -Fc > file, text";      TX_FC[$round]=$(pg_fc "$TEXTDB")
+# each measured ROUNDS times, interleaved, so that a slow moment does not favour one side; the best counts
+ROUNDS=3
+join() { local IFS=,; echo "$*"; }
+declare -a PG_FC PG_LIMIT PG_BS TX_FC TX_LIMIT TX_BS MY_FILE MY_BS
+for ((round = 1; round <= ROUNDS; round++)); do
+  log "round $round: pg_dump -Fc > file, text";      TX_FC+=("$(pg_fc "$TEXTDB")")
   TX_FC_BYTES=$(stat -c %s "$WORK/baseline.pgsql"); rm -f "$WORK/baseline.pgsql"
-  log "round $round: pg_dump -Fc -Z0 > /dev/null, text"; TX_LIMIT[$round]=$(pg_limit "$TEXTDB")
-  log "round $round: Backstop, PostgreSQL, text";    read -r TX_BS[$round] TX_BS_BYTES < <(backstop bench-text)
-  log "round $round: mysqldump > file";              MY_FILE[$round]=$(my_file)
+  log "round $round: pg_dump -Fc -Z0 > /dev/null, text"; TX_LIMIT+=("$(pg_limit "$TEXTDB")")
+  log "round $round: Backstop, PostgreSQL, text";    read -r t TX_BS_BYTES < <(backstop bench-text); TX_BS+=("$t")
+  log "round $round: pg_dump -Fc > file";           PG_FC+=("$(pg_fc "$DB")")
+  PG_FC_BYTES=$(stat -c %s "$WORK/baseline.pgsql"); rm -f "$WORK/baseline.pgsql"
+  log "round $round: pg_dump -Fc -Z0 > /dev/null";   PG_LIMIT+=("$(pg_limit "$DB")")
+  log "round $round: Backstop, PostgreSQL";          read -r t PG_BS_BYTES < <(backstop bench-pg); PG_BS+=("$t")
+  log "round $round: mysqldump > file";              MY_FILE+=("$(my_file)")
   MY_FILE_BYTES=$(stat -c %s "$WORK/baseline.sql"); rm -f "$WORK/baseline.sql"
-  log "round $round: Backstop, MariaDB";             read -r MY_BS[$round] MY_BS_BYTES < <(backstop bench-my)
+  log "round $round: Backstop, MariaDB";             read -r t MY_BS_BYTES < <(backstop bench-my); MY_BS+=("$t")
 done
 
-RESULT=$(python3 - "$DB_BYTES" "$MY_BYTES" "${PG_FC[1]}" "${PG_FC[2]}" "$PG_FC_BYTES" "${PG_LIMIT[1]}" "${PG_LIMIT[2]}" \
-  "${PG_BS[1]}" "${PG_BS[2]}" "$PG_BS_BYTES" "${MY_FILE[1]}" "${MY_FILE[2]}" "$MY_FILE_BYTES" "${MY_BS[1]}" "${MY_BS[2]}" "$MY_BS_BYTES" \
-  "$TEXT_BYTES" "${TX_FC[1]}" "${TX_FC[2]}" "$TX_FC_BYTES" "${TX_LIMIT[1]}" "${TX_LIMIT[2]}" "${TX_BS[1]}" "${TX_BS[2]}" "$TX_BS_BYTES" <<'PY'
+RESULT=$(python3 - "$TEXT_BYTES" "$(join "${TX_FC[@]}")" "$TX_FC_BYTES" "$(join "${TX_LIMIT[@]}")" "$(join "${TX_BS[@]}")" "$TX_BS_BYTES" \
+  "$DB_BYTES" "$(join "${PG_FC[@]}")" "$PG_FC_BYTES" "$(join "${PG_LIMIT[@]}")" "$(join "${PG_BS[@]}")" "$PG_BS_BYTES" \
+  "$MY_BYTES" "$(join "${MY_FILE[@]}")" "$MY_FILE_BYTES" "$(join "${MY_BS[@]}")" "$MY_BS_BYTES" <<'PY'
 import sys, datetime
 a = sys.argv[1:]
-pg_db, my_db = int(a[0]), int(a[1])
-fc, fc_bytes = (float(a[2]), float(a[3])), int(a[4])
-limit = (float(a[5]), float(a[6]))
-bs, bs_bytes = (float(a[7]), float(a[8])), int(a[9])
-myf, myf_bytes = (float(a[10]), float(a[11])), int(a[12])
-mybs, mybs_bytes = (float(a[13]), float(a[14])), int(a[15])
-tx_db = int(a[16])
-txfc, txfc_bytes = (float(a[17]), float(a[18])), int(a[19])
-txlimit = (float(a[20]), float(a[21]))
-txbs, txbs_bytes = (float(a[22]), float(a[23])), int(a[24])
+times = lambda s: [float(t) for t in s.split(",")]
 d = datetime.date.today()
 mib = lambda n: n / 1024 / 1024
-def row(db, what, times, size, ratio):
-    best = min(times)
+def row(db, what, runs, size, ratio):
     out = f"{mib(size):.0f} MiB" if size else "—"
-    print(f"| {d} | {mib(db):.0f} MiB | {what} | {times[0]:.1f} s / {times[1]:.1f} s | {mib(db)/best:.0f} MiB/s | {out} | {ratio} |")
-def postgres(db, kind, fc, fc_bytes, limit, bs, bs_bytes):
+    shown = " / ".join(f"{t:.1f}" for t in runs) + " s"
+    print(f"| {d} | {mib(db):.0f} MiB | {what} | {shown} | {mib(db)/min(runs):.0f} MiB/s | {out} | {ratio} |")
+def postgres(kind, db, fc, fc_bytes, limit, bs, bs_bytes):
+    db, fc, fc_bytes, limit, bs, bs_bytes = int(db), times(fc), int(fc_bytes), times(limit), times(bs), int(bs_bytes)
     row(db, f"{kind}: `pg_dump -Fc > file`", fc, fc_bytes, "")
     row(db, f"{kind}: `pg_dump -Fc -Z0 > /dev/null` (the limit)", limit, 0, "")
     row(db, f"{kind}: **Backstop**, request → zstd → encrypted archive stored, listed done", bs, bs_bytes,
         f"**{min(fc)/min(bs):.2f}×** `-Fc`, **{min(limit)/min(bs):.2f}×** the limit; archive {bs_bytes/fc_bytes:.2f}× `-Fc`'s size")
-postgres(tx_db, "PostgreSQL, text", txfc, txfc_bytes, txlimit, txbs, txbs_bytes)
-postgres(pg_db, "PostgreSQL, mixed", fc, fc_bytes, limit, bs, bs_bytes)
+postgres("PostgreSQL, text", *a[0:6])
+postgres("PostgreSQL, mixed", *a[6:12])
+my_db, myf, myf_bytes, mybs, mybs_bytes = int(a[12]), times(a[13]), int(a[14]), times(a[15]), int(a[16])
 row(my_db, "MariaDB, mixed: `mysqldump > file`", myf, myf_bytes, "")
 row(my_db, "MariaDB, mixed: **Backstop**, request → zstd → encrypted archive stored, listed done", mybs, mybs_bytes,
     f"**{min(myf)/min(mybs):.2f}×** `mysqldump > file`")
@@ -206,11 +202,11 @@ PY
 bench/record.py "backup results" "$(cat <<'MD'
 ## Backups, end to end (`bench/backup.sh`)
 
-Same databases, same run, on this 2-core machine, each command twice (interleaved); throughput is database
-size on disk / best wall time. Backstop's time runs from the HTTP request to the backup listed as done,
+Same databases, same run, on this 2-core machine, each command several times (interleaved); throughput is
+database size on disk / best wall time. Backstop's time runs from the HTTP request to the backup listed as done,
 through Kafka, the dump, zstd compression, encryption and the archive store.
 
-| date | database | what | time (two runs) | throughput | output | ratio (best vs best) |
+| date | database | what | time (each run) | throughput | output | ratio (best vs best) |
 |---|---|---|---|---|---|---|
 MD
 )" "$RESULT"

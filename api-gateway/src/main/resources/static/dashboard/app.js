@@ -667,7 +667,9 @@
   function updateRow(row, b) {
     const kept = keptInfo(b.id);
     const downloading = state.downloading.has(b.id);
-    const signature = JSON.stringify([b.status, b.size, b.reason, b.createdAt, b.kind, kept, downloading]);
+    const progress = b.status === 'running' ? b.progress : null;
+    const signature = JSON.stringify([b.status, b.size, b.reason, b.createdAt, b.kind, kept, downloading,
+      progress && progress.dumpedBytes, b.node]);
     if (row.dataset.signature === signature) {
       return;
     }
@@ -691,6 +693,13 @@
     const sizeCell = el('td', 'num cell-size', formatSize(b.size));
     if (b.size != null) {
       sizeCell.title = `${b.size.toLocaleString('en-US')} bytes`;
+    } else if (progress) {
+      // live while the dump runs: what has been read from the database so far
+      sizeCell.textContent = `${formatSize(progress.dumpedBytes)} read`;
+      sizeCell.dataset.testid = 'backup-progress';
+      sizeCell.title = `${progress.dumpedBytes.toLocaleString('en-US')} bytes read from the database, `
+        + `${progress.storedBytes.toLocaleString('en-US')} bytes of archive written`
+        + (progress.attempt > 1 ? ` (attempt ${progress.attempt})` : '');
     }
 
     const statusCell = el('td', 'cell-status');
@@ -701,6 +710,10 @@
     }
     badge.append(document.createTextNode(b.status));
     statusCell.append(badge);
+    if (b.node) {
+      // which node it was dumped on and why, for the curious: a Business plan's fallback to its primary shows here
+      badge.title = b.nodeReason ? `${b.node}: ${b.nodeReason}` : b.node;
+    }
     if (b.status === 'failed') {
       const reason = el('p', 'reason', b.reason || 'No reason given');
       reason.dataset.testid = 'backup-reason';

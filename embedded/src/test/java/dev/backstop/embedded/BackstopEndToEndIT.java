@@ -330,9 +330,24 @@ class BackstopEndToEndIT {
       assertThat(send(request("/v1/addons/my-1").header("Authorization", "Bearer " + backstop.operatorToken())
           .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build()).statusCode())
           .isEqualTo(201);
-      String id = json.readTree(post("/v1/apps/shop/addons/my-1/backups").body()).get("id").asString();
+      // a table locked by another session holds the dump after the orders: the listing shows it running, with progress
+      dev.backstop.testing.LocalMariadb.sql(mysqlDb, "CREATE TABLE zz_locked(id INT PRIMARY KEY)");
+      String id;
+      try (var lock = dev.backstop.testing.LocalMariadb.holdWriteLock(mysqlDb, "zz_locked")) {
+        id = json.readTree(post("/v1/apps/shop/addons/my-1/backups").body()).get("id").asString();
+        JsonNode running = await().atMost(WAIT).pollInterval(Duration.ofMillis(500))
+            .until(() -> json.readTree(get("/v1/apps/shop/addons/my-1/backups/" + id).body()),
+                b -> b.get("status").asString().equals("running") && b.get("progress") != null && !b.get("progress").isNull()
+                    && b.get("progress").get("dumpedBytes").asLong() > 0);
+        assertThat(running.get("progress").get("attempt").asInt()).isEqualTo(1);
+        assertThat(running.get("progress").get("dumpedBytes").asLong()).isGreaterThan(3000L * 32);
+        assertThat(running.get("node").asString()).isEqualTo("PRIMARY@" + dev.backstop.testing.LocalMariadb.HOST + ":"
+            + dev.backstop.testing.LocalMariadb.PORT);
+        assertThat(running.get("nodeReason").asString()).contains("starter plan");
+      }
       JsonNode done = awaitStatus("shop", "my-1", id, "done");
       assertThat(done.get("archiveName").asString()).matches("\\d{14}_" + mysqlDb + "\\.tar\\.zst");
+      assertThat(done.get("progress") == null || done.get("progress").isNull()).as("progress is shown only while running").isTrue();
 
       byte[] archive = http.send(request("/v1/apps/shop/addons/my-1/backups/" + id + "/archive").GET().build(),
           HttpResponse.BodyHandlers.ofByteArray()).body();

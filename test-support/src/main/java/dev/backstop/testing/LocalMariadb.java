@@ -36,6 +36,31 @@ public final class LocalMariadb {
     return LocalPostgres.run(command).trim();
   }
 
+  /**
+   * Holds {@code LOCK TABLES <table> WRITE} in a client session of its own until closed: a dump then
+   * stops at that table, having written the tables before it, and stays running for as long as needed.
+   */
+  public static AutoCloseable holdWriteLock(String database, String table) throws IOException, InterruptedException {
+    Process session = new ProcessBuilder("mysql", "--protocol=TCP", "-h", HOST, "-P", Integer.toString(PORT), "-u", USER,
+        "-N", "-B", database).redirectErrorStream(true).start();
+    var sql = session.getOutputStream();
+    sql.write(("LOCK TABLES " + table + " WRITE; SELECT 'locked';\n").getBytes(StandardCharsets.UTF_8));
+    sql.flush();
+    var out = new java.io.BufferedReader(new java.io.InputStreamReader(session.getInputStream(), StandardCharsets.UTF_8));
+    String line = out.readLine();
+    if (!"locked".equals(line)) {
+      session.destroyForcibly();
+      throw new IllegalStateException("could not lock " + table + ": " + line);
+    }
+    return () -> {
+      sql.write("UNLOCK TABLES;\n".getBytes(StandardCharsets.UTF_8));
+      sql.close();
+      if (!session.waitFor(30, TimeUnit.SECONDS)) {
+        session.destroyForcibly();
+      }
+    };
+  }
+
   /** Loads a SQL dump into {@code database} with the stock client. */
   public static void restore(Path dump, String database) {
     try {

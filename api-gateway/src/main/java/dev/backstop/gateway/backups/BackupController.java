@@ -29,22 +29,32 @@ public class BackupController {
   private final BackupListing listing;
   private final EventPublisher publisher;
   private final Clock clock;
+  private final BackupProgressBoard progress;
 
-  public BackupController(AddonCatalog addons, BackupListing listing, EventPublisher publisher, Clock clock) {
+  public BackupController(AddonCatalog addons, BackupListing listing, EventPublisher publisher, Clock clock,
+      BackupProgressBoard progress) {
+    this.progress = progress;
     this.addons = addons;
     this.listing = listing;
     this.publisher = publisher;
     this.clock = clock;
   }
 
-  /** A backup as the API shows it; sizes in bytes, times in ISO-8601 UTC. */
+  /**
+   * A backup as the API shows it; sizes in bytes, times in ISO-8601 UTC. {@code progress} only while it
+   * runs, from the worker's last report.
+   */
   public record BackupView(String id, String createdAt, Long size, String status, String kind, String node,
-      String archiveName, String sha256, String reason, String completedAt, Boolean encrypted) {
+      String nodeReason, String archiveName, String sha256, String reason, String completedAt, Boolean encrypted,
+      ProgressView progress) {
 
-    static BackupView of(Row r) {
+    static BackupView of(Row r, BackupProgressBoard board) {
+      ProgressView progress = r.status() != Status.RUNNING ? null : board.of(r.id())
+          .map(p -> new ProgressView(p.dumpedBytes(), p.storedBytes(), p.attempt(), p.at().toString())).orElse(null);
       return new BackupView(r.id(), str(r.createdAt()), r.size(), r.status().name().toLowerCase(Locale.ROOT),
-          r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT), r.node(), r.archiveName(), r.sha256(), r.reason(),
-          str(r.completedAt()), r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveCipher.isEncrypted(r.archiveKey()));
+          r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT), r.node(), r.nodeReason(), r.archiveName(), r.sha256(),
+          r.reason(), str(r.completedAt()),
+          r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveCipher.isEncrypted(r.archiveKey()), progress);
     }
 
     private static String str(Object o) {
@@ -52,16 +62,19 @@ public class BackupController {
     }
   }
 
+  /** How far a running dump has got: bytes read from the database, bytes of archive written, which attempt, when. */
+  public record ProgressView(long dumpedBytes, long storedBytes, int attempt, String at) {}
+
   @GetMapping
   public List<BackupView> list(@PathVariable String appName, @PathVariable String addonId) {
     requireAddon(appName, addonId);
-    return listing.ofAddon(addonId).stream().map(BackupView::of).toList();
+    return listing.ofAddon(addonId).stream().map(r -> BackupView.of(r, progress)).toList();
   }
 
   @GetMapping("/{backupId}")
   public BackupView one(@PathVariable String appName, @PathVariable String addonId, @PathVariable String backupId) {
     requireAddon(appName, addonId);
-    return listing.find(addonId, backupId).map(BackupView::of)
+    return listing.find(addonId, backupId).map(r -> BackupView.of(r, progress))
         .orElseThrow(() -> ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
   }
 
@@ -82,7 +95,7 @@ public class BackupController {
     Row row = listing.find(addonId, id).orElseThrow();
     return ResponseEntity.accepted()
         .location(URI.create("/v1/apps/" + appName + "/addons/" + addonId + "/backups/" + id))
-        .body(BackupView.of(row));
+        .body(BackupView.of(row, progress));
   }
 
   private AddonCatalog.Addon requireAddon(String appName, String addonId) {

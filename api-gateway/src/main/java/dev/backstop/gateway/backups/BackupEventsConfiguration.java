@@ -4,6 +4,7 @@ import dev.backstop.gateway.addons.AddonCatalog;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
@@ -32,9 +33,24 @@ public class BackupEventsConfiguration {
     };
   }
 
+  /** Progress of running dumps, for the listing: read by every gateway instance (no group), from the end. */
   @Bean
-  public Consumer<SpecificRecord> backupEvents(BackupListing listing) {
+  public Consumer<SpecificRecord> backupProgress(BackupProgressBoard board) {
     return event -> {
+      if (event instanceof BackupProgress e) {
+        board.report(e);
+      }
+    };
+  }
+
+  @Bean
+  public Consumer<SpecificRecord> backupEvents(BackupListing listing, BackupProgressBoard progress) {
+    return event -> {
+      switch (event) {
+        case BackupCompleted e -> progress.forget(e.getBackupId());
+        case BackupFailed e -> progress.forget(e.getBackupId());
+        default -> { }
+      }
       switch (event) {
         case BackupStarted e -> listing.advance(e.getBackupId(), Status.RUNNING,
             base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt()).append("node", e.getNode())
@@ -42,6 +58,7 @@ public class BackupEventsConfiguration {
         case BackupCompleted e -> listing.advance(e.getBackupId(), Status.DONE,
             base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
                 .append("node", e.getNode())
+                .append("nodeReason", e.getNodeReason())
                 .append("startedAt", e.getStartedAt())
                 .append("size", e.getSizeBytes())
                 .append("sha256", e.getSha256())

@@ -43,8 +43,8 @@ public class BackupListing {
 
   /** One row of the listing. */
   public record Row(String id, String addonId, String appName, String kind, Status status, Instant createdAt,
-      Long size, String sha256, String archiveKey, String archiveName, String node, String reason, Instant completedAt,
-      Instant startedAt) {}
+      Long size, String sha256, String archiveKey, String archiveName, String node, String nodeReason, String reason,
+      Instant completedAt, Instant startedAt) {}
 
   private final MongoCollection<Document> backups;
   private final MongoCollection<Document> addons;
@@ -121,7 +121,8 @@ public class BackupListing {
   private static Row toRow(Document d) {
     return new Row(d.getString("_id"), d.getString("addonId"), d.getString("appName"), d.getString("kind"),
         Status.valueOf(d.getString("status")), instant(d, "createdAt"), d.get("size") == null ? null : ((Number) d.get("size")).longValue(),
-        d.getString("sha256"), d.getString("archiveKey"), d.getString("archiveName"), d.getString("node"), d.getString("reason"),
+        d.getString("sha256"), d.getString("archiveKey"), d.getString("archiveName"), d.getString("node"),
+        d.getString("nodeReason"), d.getString("reason"),
         instant(d, "completedAt"), instant(d, "startedAt"));
   }
 
