@@ -348,6 +348,7 @@ class BackstopEndToEndIT {
       JsonNode done = awaitStatus("shop", "my-1", id, "done");
       assertThat(done.get("archiveName").asString()).matches("\\d{14}_" + mysqlDb + "\\.tar\\.zst");
       assertThat(done.get("progress") == null || done.get("progress").isNull()).as("progress is shown only while running").isTrue();
+      assertThat(done.get("nodeReason").asString()).contains("starter plan");
 
       byte[] archive = http.send(request("/v1/apps/shop/addons/my-1/backups/" + id + "/archive").GET().build(),
           HttpResponse.BodyHandlers.ofByteArray()).body();

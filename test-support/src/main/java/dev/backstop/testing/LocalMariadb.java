@@ -41,16 +41,24 @@ public final class LocalMariadb {
    * stops at that table, having written the tables before it, and stays running for as long as needed.
    */
   public static AutoCloseable holdWriteLock(String database, String table) throws IOException, InterruptedException {
+    // --unbuffered: the client's output to a pipe would otherwise wait for its exit
     Process session = new ProcessBuilder("mysql", "--protocol=TCP", "-h", HOST, "-P", Integer.toString(PORT), "-u", USER,
-        "-N", "-B", database).redirectErrorStream(true).start();
+        "-N", "-B", "--unbuffered", database).redirectErrorStream(true).start();
     var sql = session.getOutputStream();
     sql.write(("LOCK TABLES " + table + " WRITE; SELECT 'locked';\n").getBytes(StandardCharsets.UTF_8));
     sql.flush();
     var out = new java.io.BufferedReader(new java.io.InputStreamReader(session.getInputStream(), StandardCharsets.UTF_8));
-    String line = out.readLine();
-    if (!"locked".equals(line)) {
+    var line = new java.util.concurrent.FutureTask<>(out::readLine);
+    Thread.ofVirtual().start(line);
+    String first;
+    try {
+      first = line.get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      first = "no answer: " + e;
+    }
+    if (!"locked".equals(first)) {
       session.destroyForcibly();
-      throw new IllegalStateException("could not lock " + table + ": " + line);
+      throw new IllegalStateException("could not lock " + table + ": " + first);
     }
     return () -> {
       sql.write("UNLOCK TABLES;\n".getBytes(StandardCharsets.UTF_8));

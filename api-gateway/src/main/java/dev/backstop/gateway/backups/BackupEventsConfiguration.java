@@ -54,6 +54,7 @@ public class BackupEventsConfiguration {
       switch (event) {
         case BackupStarted e -> listing.advance(e.getBackupId(), Status.RUNNING,
             base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt()).append("node", e.getNode())
+                .append("nodeReason", e.getNodeReason())
                 .append("startedAt", e.getStartedAt()));
         case BackupCompleted e -> listing.advance(e.getBackupId(), Status.DONE,
             base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())

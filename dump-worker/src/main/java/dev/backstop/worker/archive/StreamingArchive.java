@@ -6,16 +6,22 @@ import java.io.Closeable;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestOutputStream;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -37,6 +43,7 @@ public final class StreamingArchive implements Closeable {
   private static final int RECORD = 512;
   /** GNU tar's default blocking factor: archives are padded to whole 10 KiB blocks, as tar writes them. */
   private static final int BLOCK = 20 * RECORD;
+  private static final Duration FLUSH_EVERY = Duration.ofMillis(200);
 
   /** The assembled archive: where it is, how big, and its checksum (lower-case hex); {@code dumpSize} is the tar entry's. */
   public record Packed(Path file, long size, String sha256, long dumpSize) {}
@@ -108,25 +115,80 @@ public final class StreamingArchive implements Closeable {
   public Packed finish(String entryName, Instant modified, Path target, Wrapper wrapper) throws IOException {
     closeBody();
     long size = dump.count.get();
-    byte[] header = tarHeader(entryName, size, modified);
-    long tarLength = header.length + size;
+    byte[] records = tarHeader(entryName, size, modified);
+    long tarLength = records.length + size;
     long end = roundUp(roundUp(tarLength, RECORD) + 2L * RECORD, BLOCK);
-    MessageDigest sha256 = sha256();
-    Counting archive;
-    try (OutputStream file = wrapper.wrap(new BufferedOutputStream(Files.newOutputStream(target), 1 << 20))) {
-      archive = new Counting(new DigestOutputStream(file, sha256));
-      archive.write(format.frame(header, level));
-      try (InputStream in = Files.newInputStream(body)) {
-        byte[] buffer = new byte[1 << 20];
-        for (int n; (n = in.read(buffer)) > 0; ) {
-          archive.write(buffer, 0, n);
+    byte[] header = format.frame(records, level);
+    byte[] trailer = format.frame(new byte[Math.toIntExact(end - tarLength)], level);
+    // the checksum on a thread of its own, reading the body again (from the page cache): hashing and
+    // encrypting in one pass would take as long as both together
+    FutureTask<String> checksum = new FutureTask<>(() -> sha256(header, body, trailer));
+    Thread.ofVirtual().name("archive-sha256").start(checksum);
+    try {
+      try (FileChannel channel = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING);
+          Flusher flusher = new Flusher(channel);
+          OutputStream out = wrapper.wrap(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 20))) {
+        out.write(header);
+        try (InputStream in = Files.newInputStream(body)) {
+          in.transferTo(out);
         }
+        out.write(trailer);
       }
-      archive.write(format.frame(new byte[Math.toIntExact(end - tarLength)], level));
-      archive.flush();
+      Packed packed = new Packed(target, header.length + Files.size(body) + trailer.length, checksum.get(), size);
+      Files.deleteIfExists(body);
+      return packed;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while checksumming the archive");
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    } finally {
+      checksum.cancel(true);
     }
-    Files.deleteIfExists(body);
-    return new Packed(target, archive.count.get(), HexFormat.of().formatHex(sha256.digest()), size);
+  }
+
+  private static String sha256(byte[] header, Path body, byte[] trailer) throws IOException {
+    MessageDigest digest = sha256();
+    digest.update(header);
+    try (InputStream in = Files.newInputStream(body)) {
+      byte[] buffer = new byte[1 << 20];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        digest.update(buffer, 0, n);
+      }
+    }
+    digest.update(trailer);
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  /**
+   * Writes the archive's pages to disk every {@link #FLUSH_EVERY} while it is assembled, so that the
+   * store's fsync at the end (a backup is durable before it is announced) finds little left to write.
+   */
+  private static final class Flusher implements Closeable {
+    private final Thread thread;
+    private volatile boolean done;
+
+    Flusher(FileChannel channel) {
+      thread = Thread.ofVirtual().name("archive-flush").start(() -> {
+        try {
+          while (!done) {
+            Thread.sleep(FLUSH_EVERY);
+            // after the writer has closed the channel, this throws and the loop ends
+            channel.force(false);
+          }
+        } catch (InterruptedException | IOException e) {
+          // done: the writer finished or failed
+        }
+      });
+    }
+
+    /** Stops; called once the writer has closed the channel (an interrupt during a force would close it). */
+    @Override
+    public void close() {
+      done = true;
+      thread.interrupt();
+    }
   }
 
   /** Drops what was written (a failed attempt); the scratch file goes too. */
