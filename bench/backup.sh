@@ -121,6 +121,8 @@ time_of() { local t0 t1; t0=$(now); bash -o pipefail -c "$1"; t1=$(now); echo "$
 pg_fc()    { time_of "pg_dump -Fc -d $1 > $WORK/baseline.pgsql"; }
 pg_limit() { time_of "pg_dump -Fc -Z0 -d $1 > /dev/null"; }
 my_file()  { (export MYSQL_PWD=bench-pw; time_of "$MYDUMP $MYDB > $WORK/baseline.sql"); }
+# the same over a binary connection, as Backstop dumps: how much of the difference is mysqldump's own CPU
+my_binary() { (export MYSQL_PWD=bench-pw; time_of "$MYDUMP --default-character-set=binary $MYDB > $WORK/baseline.sql"); }
 
 # backstop ADDON: seconds from the HTTP request to the backup listed done; prints "seconds size"
 backstop() {
@@ -158,7 +160,7 @@ register bench-my mysql "$MYDB" backstop_bench 3306 bench-pw
 # each measured ROUNDS times, interleaved, so that a slow moment does not favour one side; the best counts
 ROUNDS=3
 join() { local IFS=,; echo "$*"; }
-declare -a PG_FC PG_LIMIT PG_BS TX_FC TX_LIMIT TX_BS MY_FILE MY_BS
+declare -a PG_FC PG_LIMIT PG_BS TX_FC TX_LIMIT TX_BS MY_FILE MY_BIN MY_BS
 for ((round = 1; round <= ROUNDS; round++)); do
   log "round $round: pg_dump -Fc > file, text";      TX_FC+=("$(pg_fc "$TEXTDB")")
   TX_FC_BYTES=$(stat -c %s "$WORK/baseline.pgsql"); rm -f "$WORK/baseline.pgsql"
@@ -170,12 +172,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
   log "round $round: Backstop, PostgreSQL";          read -r t PG_BS_BYTES < <(backstop bench-pg); PG_BS+=("$t")
   log "round $round: mysqldump > file";              MY_FILE+=("$(my_file)")
   MY_FILE_BYTES=$(stat -c %s "$WORK/baseline.sql"); rm -f "$WORK/baseline.sql"
+  log "round $round: mysqldump --default-character-set=binary > file"; MY_BIN+=("$(my_binary)"); rm -f "$WORK/baseline.sql"
   log "round $round: Backstop, MariaDB";             read -r t MY_BS_BYTES < <(backstop bench-my); MY_BS+=("$t")
 done
 
 RESULT=$(python3 - "$TEXT_BYTES" "$(join "${TX_FC[@]}")" "$TX_FC_BYTES" "$(join "${TX_LIMIT[@]}")" "$(join "${TX_BS[@]}")" "$TX_BS_BYTES" \
   "$DB_BYTES" "$(join "${PG_FC[@]}")" "$PG_FC_BYTES" "$(join "${PG_LIMIT[@]}")" "$(join "${PG_BS[@]}")" "$PG_BS_BYTES" \
-  "$MY_BYTES" "$(join "${MY_FILE[@]}")" "$MY_FILE_BYTES" "$(join "${MY_BS[@]}")" "$MY_BS_BYTES" <<'PY'
+  "$MY_BYTES" "$(join "${MY_FILE[@]}")" "$MY_FILE_BYTES" "$(join "${MY_BS[@]}")" "$MY_BS_BYTES" "$(join "${MY_BIN[@]}")" <<'PY'
 import sys, datetime
 a = sys.argv[1:]
 times = lambda s: [float(t) for t in s.split(",")]
@@ -193,10 +196,11 @@ def postgres(kind, db, fc, fc_bytes, limit, bs, bs_bytes):
         f"**{min(fc)/min(bs):.2f}×** `-Fc`, **{min(limit)/min(bs):.2f}×** the limit; archive {bs_bytes/fc_bytes:.2f}× `-Fc`'s size")
 postgres("PostgreSQL, text", *a[0:6])
 postgres("PostgreSQL, mixed", *a[6:12])
-my_db, myf, myf_bytes, mybs, mybs_bytes = int(a[12]), times(a[13]), int(a[14]), times(a[15]), int(a[16])
+my_db, myf, myf_bytes, mybs, mybs_bytes, mybin = int(a[12]), times(a[13]), int(a[14]), times(a[15]), int(a[16]), times(a[17])
 row(my_db, "MariaDB, mixed: `mysqldump > file`", myf, myf_bytes, "")
+row(my_db, "MariaDB, mixed: `mysqldump --default-character-set=binary > file` (Backstop's dump options, uncompressed)", mybin, myf_bytes, "")
 row(my_db, "MariaDB, mixed: **Backstop**, request → zstd → encrypted archive stored, listed done", mybs, mybs_bytes,
-    f"**{min(myf)/min(mybs):.2f}×** `mysqldump > file`")
+    f"**{min(myf)/min(mybs):.2f}×** `mysqldump > file`, {min(mybin)/min(mybs):.2f}× the binary one")
 PY
 )
 bench/record.py "backup results" "$(cat <<'MD'
