@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * secret ({@code backstop.secrets.key}); changing the master means re-wrapping the data keys, not
  * re-encrypting archives. The archive key is bound as associated data, so an archive copied under
  * another name or addon does not decrypt. An encrypted archive's key ends in {@value #SUFFIX}; what
- * customers download, and what its size and SHA-256 describe, is the plaintext {@code .tar.gz}.
+ * customers download, and what its size and SHA-256 describe, is the plaintext archive ({@code .tar.zst}).
  */
 public final class ArchiveCipher {
 
@@ -130,36 +130,10 @@ public final class ArchiveCipher {
     try {
       InputStream plaintext = key.aead().newDecryptingStream(store.open(archiveKey, 0), aad);
       plaintext.skipNBytes(offset);
-      return new ReadAhead(limited(plaintext, length), SEGMENT, DECRYPTED_AHEAD);
+      return new ReadAhead(new BoundedInputStream(plaintext, length), SEGMENT, DECRYPTED_AHEAD);
     } catch (GeneralSecurityException e) {
       throw new IOException("could not decrypt " + archiveKey + ": " + e.getMessage(), e);
     }
-  }
-
-  private static InputStream limited(InputStream in, long length) {
-    return new java.io.FilterInputStream(in) {
-      private long left = length;
-
-      @Override
-      public int read() throws IOException {
-        if (left <= 0) {
-          return -1;
-        }
-        int b = super.read();
-        left -= b < 0 ? 0 : 1;
-        return b;
-      }
-
-      @Override
-      public int read(byte[] b, int off, int len) throws IOException {
-        if (left <= 0) {
-          return -1;
-        }
-        int n = super.read(b, off, (int) Math.min(len, left));
-        left -= Math.max(n, 0);
-        return n;
-      }
-    };
   }
 
   private DataKey dataKey(String addonId, boolean createIfMissing) throws IOException, GeneralSecurityException {

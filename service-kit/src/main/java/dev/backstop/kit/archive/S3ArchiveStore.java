@@ -361,7 +361,7 @@ public class S3ArchiveStore implements ArchiveStore, AutoCloseable {
         close();
         FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
         channel.position(offset);
-        current = new Bounded(Channels.newInputStream(channel), length);
+        current = new BoundedInputStream(Channels.newInputStream(channel), length);
         return current;
       } catch (IOException e) {
         throw new UncheckedIOException(e);
@@ -374,57 +374,6 @@ public class S3ArchiveStore implements ArchiveStore, AutoCloseable {
         current.close();
         current = null;
       }
-    }
-  }
-
-  /** At most {@code remaining} bytes of the stream beneath. */
-  private static final class Bounded extends FilterInputStream {
-    private long remaining;
-
-    Bounded(InputStream in, long remaining) {
-      super(in);
-      this.remaining = remaining;
-    }
-
-    @Override
-    public int read() throws IOException {
-      if (remaining <= 0) {
-        return -1;
-      }
-      int b = super.read();
-      if (b >= 0) {
-        remaining--;
-      }
-      return b;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (remaining <= 0) {
-        return -1;
-      }
-      int n = super.read(b, off, (int) Math.min(len, remaining));
-      if (n > 0) {
-        remaining -= n;
-      }
-      return n;
-    }
-
-    @Override
-    public long skip(long n) throws IOException {
-      long skipped = super.skip(Math.min(n, remaining));
-      remaining -= skipped;
-      return skipped;
-    }
-
-    @Override
-    public int available() throws IOException {
-      return (int) Math.min(super.available(), remaining);
-    }
-
-    @Override
-    public boolean markSupported() {
-      return false;
     }
   }
 
