@@ -6,13 +6,13 @@ import java.io.Closeable;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -20,8 +20,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -120,45 +118,25 @@ public final class StreamingArchive implements Closeable {
     long end = roundUp(roundUp(tarLength, RECORD) + 2L * RECORD, BLOCK);
     byte[] header = format.frame(records, level);
     byte[] trailer = format.frame(new byte[Math.toIntExact(end - tarLength)], level);
-    // the checksum on a thread of its own, reading the body again (from the page cache): hashing and
-    // encrypting in one pass would take as long as both together
-    FutureTask<String> checksum = new FutureTask<>(() -> sha256(header, body, trailer));
-    Thread.ofVirtual().name("archive-sha256").start(checksum);
-    try {
-      try (FileChannel channel = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING);
-          Flusher flusher = new Flusher(channel);
-          OutputStream out = wrapper.wrap(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 20))) {
-        out.write(header);
-        try (InputStream in = Files.newInputStream(body)) {
-          in.transferTo(out);
+    MessageDigest sha256 = sha256();
+    Counting archive;
+    try (FileChannel channel = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING);
+        Flusher flusher = new Flusher(channel);
+        OutputStream file = wrapper.wrap(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 20))) {
+      archive = new Counting(new DigestOutputStream(file, sha256));
+      archive.write(header);
+      try (InputStream in = Files.newInputStream(body)) {
+        byte[] buffer = new byte[1 << 20];
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          archive.write(buffer, 0, n);
         }
-        out.write(trailer);
       }
-      Packed packed = new Packed(target, header.length + Files.size(body) + trailer.length, checksum.get(), size);
-      Files.deleteIfExists(body);
-      return packed;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while checksumming the archive");
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-    } finally {
-      checksum.cancel(true);
+      archive.write(trailer);
+      archive.flush();
     }
-  }
-
-  private static String sha256(byte[] header, Path body, byte[] trailer) throws IOException {
-    MessageDigest digest = sha256();
-    digest.update(header);
-    try (InputStream in = Files.newInputStream(body)) {
-      byte[] buffer = new byte[1 << 20];
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        digest.update(buffer, 0, n);
-      }
-    }
-    digest.update(trailer);
-    return HexFormat.of().formatHex(digest.digest());
+    Files.deleteIfExists(body);
+    return new Packed(target, archive.count.get(), HexFormat.of().formatHex(sha256.digest()), size);
   }
 
   /**
