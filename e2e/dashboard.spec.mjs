@@ -410,6 +410,31 @@ async function main() {
       return SCREENSHOT;
     });
 
+    await step('a running backup shows how much of the database has been read, from the worker\'s progress reports', async () => {
+      // the real backup has ended: the listing is answered once more with it running, carrying progress as the API does
+      await page.route(`${ADDON_API}/backups`, async (route) => {
+        if (route.request().method() !== 'GET') {
+          return route.fallback();
+        }
+        const response = await route.fetch();
+        const list = await response.json();
+        const progress = { dumpedBytes: 123456789, storedBytes: 23456789, attempt: 1, at: new Date().toISOString() };
+        return route.fulfill({
+          response,
+          json: list.map((b) => (b.id === backupId ? { ...b, status: 'running', size: null, completedAt: null, progress } : b)),
+        });
+      });
+      await page.reload();
+      const cell = page.locator(`tr[data-backup-id="${backupId}"]`).getByTestId('backup-progress');
+      await cell.waitFor({ state: 'visible' });
+      const text = (await cell.textContent()).trim();
+      check(text === '123 MB read', `the size cell of a running backup reads "${text}"`);
+      const title = (await cell.getAttribute('title')) || '';
+      check(title.includes('123,456,789 bytes read from the database'), `its tooltip is "${title}"`);
+      await page.unrouteAll();
+      return `"${text}"`;
+    });
+
     if (SANDBOX_ADDON) {
       await step(`Sandbox addon ${SANDBOX_ADDON}: the API's message replaces the backup blocks`, async () => {
         await page.goto(`${BASE}/dashboard/index.html?app=${encodeURIComponent(APP)}&addon=${encodeURIComponent(SANDBOX_ADDON)}`);
