@@ -22,14 +22,18 @@ public class BackupProgressBoard {
   /** Above this many running backups, reports older than {@link #FORGOTTEN_AFTER} go (their outcome was missed). */
   private static final int CROWDED = 10_000;
   private static final Duration FORGOTTEN_AFTER = Duration.ofHours(1);
+  private static final Duration SWEEP_EVERY = Duration.ofMinutes(1);
 
   private final Map<String, Progress> latest = new ConcurrentHashMap<>();
+  /** When the map was last swept: at most once a minute of reports, not on every report while crowded. */
+  private volatile Instant sweptAt = Instant.EPOCH;
 
   /** Keeps the report unless a later one of the same backup is already known (reports may arrive out of order). */
   public void report(BackupProgress event) {
     Progress progress = new Progress(event.getDumpedBytes(), event.getStoredBytes(), event.getAttempt(), event.getAt());
     latest.merge(event.getBackupId(), progress, (known, fresh) -> fresh.at().isBefore(known.at()) ? known : fresh);
-    if (latest.size() > CROWDED) {
+    if (latest.size() > CROWDED && progress.at().isAfter(sweptAt.plus(SWEEP_EVERY))) {
+      sweptAt = progress.at();
       Instant cutoff = progress.at().minus(FORGOTTEN_AFTER);
       latest.values().removeIf(p -> p.at().isBefore(cutoff));
     }

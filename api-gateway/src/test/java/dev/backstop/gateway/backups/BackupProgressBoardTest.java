@@ -44,4 +44,17 @@ class BackupProgressBoardTest {
     assertThat(board.of("b3")).isEmpty();
     assertThat(board.of("never-reported")).isEmpty();
   }
+
+  @Test
+  void past_ten_thousand_running_backups_reports_an_hour_old_are_dropped_and_recent_ones_kept() {
+    board.report(report("stale", 0, 1, 1));
+    for (int i = 0; i < 10_000; i++) {
+      board.report(report("b" + i, 3_600 + i % 60, 1, 1));
+    }
+    board.report(report("fresh", 3_700, 1, 1));
+
+    assertThat(board.of("stale")).isEmpty();
+    assertThat(board.of("b9999")).isPresent();
+    assertThat(board.of("fresh")).isPresent();
+  }
 }
