@@ -345,6 +345,20 @@ async function main() {
       return `${log.join(' -> ')}; "${text}"`;
     });
 
+    await step('the row shows that Backstop restored the backup into a scratch database (its restore test)', async () => {
+      const row = page.locator(`tr[data-backup-id="${backupId}"]`);
+      const tested = row.getByTestId('backup-verification');
+      await tested.waitFor({ state: 'visible', timeout: BACKUP_TIMEOUT_MS });
+      const text = (await tested.textContent()).trim();
+      check(text === '✓ Restore tested', `the status cell says "${text}"`);
+      const title = (await tested.getAttribute('title')) || '';
+      check(/^restored \d+ tables?, [\d,]+ rows? into PostgreSQL /.test(title), `its tooltip is "${title}"`);
+      const res = await api('GET', `${ADDON_API}/backups/${backupId}`);
+      check(res.json.verified === true && res.json.verification.summary === title.replace(/ \([^)]*\)$/, ''),
+        `the API says verified=${res.json.verified}, "${res.json.verification && res.json.verification.summary}"`);
+      return `"${text}": ${title}`;
+    });
+
     let apiBackup;
     await step('the row shows the size and creation date the API has; polling stopped', async () => {
       const res = await api('GET', `${ADDON_API}/backups/${backupId}`);

@@ -12,6 +12,7 @@
   const TOKEN_KEY = 'backstop.token';
   const POLL_MS = 2000;
   const POLL_RETRY_MS = 5000;
+  const RESTORE_TEST_WAIT_MS = 15 * 60 * 1000;
   const IN_FLIGHT = new Set(['pending', 'running']);
 
   const $ = (id) => document.getElementById(id);
@@ -598,7 +599,15 @@
     announceWatched();
     if (inFlight) {
       schedulePoll(gen, POLL_MS);
+    } else if (list.some(awaitingRestoreTest)) {
+      schedulePoll(gen, POLL_RETRY_MS);
     }
+  }
+
+  /** A backup done in the last minutes whose restore test has not ended yet: its outcome is worth waiting for. */
+  function awaitingRestoreTest(b) {
+    return b.status === 'done' && b.verified == null && b.completedAt
+      && Date.now() - Date.parse(b.completedAt) < RESTORE_TEST_WAIT_MS;
   }
 
   function renderBackups(list) {
@@ -713,6 +722,20 @@
     if (b.node) {
       // which node it was dumped on and why, for the curious: a Business plan's fallback to its primary shows here
       badge.title = b.nodeReason ? `${b.node}: ${b.nodeReason}` : b.node;
+    }
+    if (b.status === 'done' && b.verification) {
+      // the restore test: the archive read back, checked and restored into a scratch database
+      const v = b.verification;
+      const tested = el('p', v.passed ? 'restore-test restore-test-passed' : 'restore-test restore-test-failed',
+        v.passed ? '✓ Restore tested' : '✗ Restore test failed');
+      tested.dataset.testid = 'backup-verification';
+      tested.title = `${v.summary} (${formatDate(v.at)})`;
+      statusCell.append(tested);
+      if (!v.passed) {
+        statusCell.append(el('p', 'reason', v.summary));
+      }
+    } else if (awaitingRestoreTest(b)) {
+      statusCell.append(el('p', 'restore-test muted', 'Restore test pending'));
     }
     if (b.status === 'failed') {
       const reason = el('p', 'reason', b.reason || 'No reason given');

@@ -149,6 +149,13 @@ class BackstopEndToEndIT {
       assertThat(LocalPostgres.psql(restored, fingerprint)).isEqualTo(LocalPostgres.psql(database, fingerprint));
     }
 
+    // and Backstop proved it restorable itself: read back, checked against its SHA-256, restored into a scratch database
+    JsonNode verified = awaitVerified("my-app", "pg-main", id);
+    assertThat(verified.get("verified").asBoolean()).as(verified.toString()).isTrue();
+    assertThat(verified.get("verification").get("tables").asInt()).isEqualTo(2);
+    assertThat(verified.get("verification").get("rows").asLong()).isEqualTo(25_000);
+    assertThat(verified.get("verification").get("summary").asString()).startsWith("restored 2 tables, 25,000 rows into PostgreSQL ");
+
     HttpResponse<byte[]> latest = http.send(request("/v1/apps/my-app/addons/pg-main/backups/latest/archive").GET().build(),
         HttpResponse.BodyHandlers.ofByteArray());
     assertThat(latest.body()).isEqualTo(archive);
@@ -289,6 +296,8 @@ class BackstopEndToEndIT {
   @Test
   @Order(7)
   void redelivering_every_request_and_backup_event_changes_nothing() throws Exception {
+    // restore tests still running would change the listing and add events while this looks
+    awaitConsumersCaughtUp();
     String listingBefore = get("/v1/apps/my-app/addons/pg-main/backups").body();
     List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> requests = records(Topics.BACKUP_REQUESTS);
     List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> events = records(Topics.BACKUP_EVENTS);
@@ -349,6 +358,9 @@ class BackstopEndToEndIT {
       assertThat(done.get("archiveName").asString()).matches("\\d{14}_" + mysqlDb + "\\.tar\\.zst");
       assertThat(done.get("progress") == null || done.get("progress").isNull()).as("progress is shown only while running").isTrue();
       assertThat(done.get("nodeReason").asString()).contains("starter plan");
+      JsonNode verified = awaitVerified("shop", "my-1", id);
+      assertThat(verified.get("verified").asBoolean()).as(verified.toString()).isTrue();
+      assertThat(verified.get("verification").get("summary").asString()).startsWith("restored 2 tables, 3,000 rows into MariaDB ");
 
       byte[] archive = http.send(request("/v1/apps/shop/addons/my-1/backups/" + id + "/archive").GET().build(),
           HttpResponse.BodyHandlers.ofByteArray()).body();
@@ -569,6 +581,13 @@ class BackstopEndToEndIT {
     }, b -> b != null && b.get("status").asString().equals(status));
   }
 
+  /** The backup once its restore test has ended, passed or not. */
+  private JsonNode awaitVerified(String app, String addon, String id) {
+    return await().atMost(WAIT).pollInterval(Duration.ofMillis(300))
+        .until(() -> json.readTree(get("/v1/apps/" + app + "/addons/" + addon + "/backups/" + id).body()),
+            b -> b.get("verified") != null && !b.get("verified").isNull());
+  }
+
   private Path archiveOf(String backupId) throws Exception {
     try (var files = Files.walk(backstop.archiveDirectory())) {
       return files.filter(p -> p.getParent().getFileName().toString().equals(backupId)).findFirst().orElseThrow();
@@ -599,7 +618,7 @@ class BackstopEndToEndIT {
             .toList();
         var ends = admin.listOffsets(partitions.stream().collect(java.util.stream.Collectors.toMap(
             p -> p, p -> org.apache.kafka.clients.admin.OffsetSpec.latest()))).all().get();
-        for (String group : List.of("gateway", "dump-worker", "retention", "scheduler")) {
+        for (String group : List.of("gateway", "dump-worker", "restore-verifier", "retention", "scheduler")) {
           var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
           for (var entry : committed.entrySet()) {
             if (entry.getValue().offset() < ends.get(entry.getKey()).offset()) {

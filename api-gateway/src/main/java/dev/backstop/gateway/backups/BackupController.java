@@ -42,11 +42,12 @@ public class BackupController {
 
   /**
    * A backup as the API shows it; sizes in bytes, times in ISO-8601 UTC. {@code progress} only while it
-   * runs, from the worker's last report.
+   * runs, from the worker's last report. {@code verified}: true once a restore test passed, false if
+   * one failed, null while none has ended (running, or not tested).
    */
   public record BackupView(String id, String createdAt, Long size, String status, String kind, String node,
       String nodeReason, String archiveName, String sha256, String reason, String completedAt, Boolean encrypted,
-      ProgressView progress) {
+      ProgressView progress, Boolean verified, VerificationView verification) {
 
     static BackupView of(Row r, BackupProgressBoard board) {
       ProgressView progress = r.status() != Status.RUNNING ? null : board.of(r.id())
@@ -54,11 +55,21 @@ public class BackupController {
       return new BackupView(r.id(), str(r.createdAt()), r.size(), r.status().name().toLowerCase(Locale.ROOT),
           r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT), r.node(), r.nodeReason(), r.archiveName(), r.sha256(),
           r.reason(), str(r.completedAt()),
-          r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveCipher.isEncrypted(r.archiveKey()), progress);
+          r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveCipher.isEncrypted(r.archiveKey()), progress,
+          r.verification() == null ? null : r.verification().passed(),
+          r.verification() == null ? null : VerificationView.of(r.verification()));
     }
 
     private static String str(Object o) {
       return o == null ? null : o.toString();
+    }
+  }
+
+  /** The backup's restore test: whether it passed, when it ended, what it found (tables and rows restored, or why it failed). */
+  public record VerificationView(boolean passed, String at, String summary, int tables, long rows) {
+
+    static VerificationView of(BackupListing.Verification v) {
+      return new VerificationView(v.passed(), v.at() == null ? null : v.at().toString(), v.summary(), v.tables(), v.rows());
     }
   }
 

@@ -8,6 +8,7 @@ import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
+import dev.backstop.schemas.events.BackupVerified;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.bson.Document;
@@ -71,6 +72,8 @@ public class BackupEventsConfiguration {
                 .append("node", e.getNode())
                 .append("reason", e.getReason())
                 .append("completedAt", e.getFailedAt()));
+        case BackupVerified e -> listing.verified(e.getBackupId(), new BackupListing.Verification(e.getPassed(),
+            e.getVerifiedAt(), e.getSummary(), e.getTables(), e.getRows()));
         case BackupPruned e -> listing.advance(e.getBackupId(), Status.PRUNED,
             new Document("addonId", e.getAddonId()).append("appName", e.getAppName()).append("reason", e.getReason()));
         default -> { }

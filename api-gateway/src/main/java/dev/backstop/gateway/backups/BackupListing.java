@@ -41,10 +41,13 @@ public class BackupListing {
     }
   }
 
-  /** One row of the listing. */
+  /** One row of the listing; {@code verification} is null until a restore test of the backup ended. */
   public record Row(String id, String addonId, String appName, String kind, Status status, Instant createdAt,
       Long size, String sha256, String archiveKey, String archiveName, String node, String nodeReason, String reason,
-      Instant completedAt, Instant startedAt) {}
+      Instant completedAt, Instant startedAt, Verification verification) {}
+
+  /** How the restore test of a done backup went. */
+  public record Verification(boolean passed, Instant at, String summary, int tables, long rows) {}
 
   private final MongoCollection<Document> backups;
   private final MongoCollection<Document> addons;
@@ -86,6 +89,18 @@ public class BackupListing {
     }
   }
 
+  /**
+   * Records how backup {@code id}'s restore test went. Only a done backup takes it: the test follows
+   * the completion on the same partition, and a pruned backup has left the listing. A repeat sets the
+   * same values again.
+   */
+  public void verified(String id, Verification verification) {
+    backups.updateOne(ById.filter(id, eq("status", Status.DONE.name())), Updates.set("verification",
+        new Document("passed", verification.passed()).append("at", Date.from(verification.at()))
+            .append("summary", verification.summary()).append("tables", verification.tables())
+            .append("rows", verification.rows())));
+  }
+
   /** The addon's backups, newest first, without pruned ones. */
   public List<Row> ofAddon(String addonId) {
     Document ids = addons.find(eq("_id", addonId)).first();
@@ -123,7 +138,12 @@ public class BackupListing {
         Status.valueOf(d.getString("status")), instant(d, "createdAt"), d.get("size") == null ? null : ((Number) d.get("size")).longValue(),
         d.getString("sha256"), d.getString("archiveKey"), d.getString("archiveName"), d.getString("node"),
         d.getString("nodeReason"), d.getString("reason"),
-        instant(d, "completedAt"), instant(d, "startedAt"));
+        instant(d, "completedAt"), instant(d, "startedAt"), verification(d.get("verification", Document.class)));
+  }
+
+  private static Verification verification(Document v) {
+    return v == null ? null : new Verification(v.getBoolean("passed", false), instant(v, "at"), v.getString("summary"),
+        ((Number) v.get("tables")).intValue(), ((Number) v.get("rows")).longValue());
   }
 
   private static Instant instant(Document d, String field) {

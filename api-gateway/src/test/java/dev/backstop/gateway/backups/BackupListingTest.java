@@ -66,4 +66,24 @@ class BackupListingTest {
     });
     assertThat(listing.latestDone("a")).isEmpty();
   }
+
+  @Test
+  void aRestoreTestMarksADoneBackupAndSurvivesAReplayedCompletionButNotAPrune() {
+    listing.advance("b1", Status.RUNNING, of("a", t0));
+    var passed = new BackupListing.Verification(true, t0.plusSeconds(600), "restored 1 table, 3 rows into PostgreSQL 15.20 in 0.4 s", 1, 3);
+    // only a done backup takes a test outcome (the test follows the completion on the same partition)
+    listing.verified("b1", passed);
+    assertThat(listing.find("a", "b1")).map(Row::verification).isEmpty();
+
+    listing.advance("b1", Status.DONE, of("a", t0).append("size", 10L));
+    listing.verified("b1", passed);
+    listing.advance("b1", Status.DONE, of("a", t0).append("size", 10L));
+    listing.verified("b1", passed);
+    assertThat(listing.ofAddon("a")).singleElement().extracting(Row::verification).isEqualTo(passed);
+
+    listing.advance("b2", Status.DONE, of("a", t0));
+    listing.advance("b2", Status.PRUNED, new Document("addonId", "a").append("appName", "app").append("reason", "r"));
+    listing.verified("b2", passed);
+    assertThat(listing.find("a", "b2")).isEmpty();
+  }
 }

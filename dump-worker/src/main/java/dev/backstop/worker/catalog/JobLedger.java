@@ -57,8 +57,15 @@ public class JobLedger {
 
   private final MongoCollection<Document> jobs;
 
+  /** The dump jobs' ledger (collection {@code jobs}). */
+  @org.springframework.beans.factory.annotation.Autowired
   public JobLedger(MongoDatabase database) {
-    this.jobs = database.getCollection("jobs");
+    this(database, "jobs");
+  }
+
+  /** A ledger of other jobs run once per backup, such as restore tests, in a collection of their own. */
+  public JobLedger(MongoDatabase database, String collection) {
+    this.jobs = database.getCollection(collection);
   }
 
   /** Takes the job for {@code owner} until {@code leaseUntil} unless it is finished or held by a live worker. */

@@ -38,6 +38,13 @@ final class ExternalCommand {
   static void runWithSecretFile(String tool, Path secretFile, String secret, List<String> command,
       Map<String, String> environment, Path scratch, Duration timeout, OutputStream stdout)
       throws DumpFailedException, IOException {
+    runWithSecretFile(tool, secretFile, secret, command, environment, scratch, timeout, null, stdout);
+  }
+
+  /** As above, feeding {@code stdin} (when not null) to the tool's standard input: how a restore reads a dump. */
+  static void runWithSecretFile(String tool, Path secretFile, String secret, List<String> command,
+      Map<String, String> environment, Path scratch, Duration timeout, InputStream stdin, OutputStream stdout)
+      throws DumpFailedException, IOException {
     try {
       try {
         Files.deleteIfExists(secretFile);
@@ -46,7 +53,7 @@ final class ExternalCommand {
       } catch (IOException e) {
         throw new DumpFailedException("could not prepare the dump: " + e.getMessage());
       }
-      run(tool, command, environment, scratch, timeout, stdout);
+      run(tool, command, environment, scratch, timeout, stdin, stdout);
     } finally {
       try {
         Files.deleteIfExists(secretFile);
@@ -86,6 +93,17 @@ final class ExternalCommand {
    */
   static void run(String tool, List<String> command, Map<String, String> environment, Path scratch, Duration timeout,
       OutputStream stdout) throws DumpFailedException, IOException {
+    run(tool, command, environment, scratch, timeout, null, stdout);
+  }
+
+  /**
+   * As above, with {@code stdin} (when not null) copied to the tool's standard input on a thread of its
+   * own, so that neither side waits on the other's pipe.
+   *
+   * @throws IOException also when reading {@code stdin} failed: the tool is killed, whatever it said
+   */
+  static void run(String tool, List<String> command, Map<String, String> environment, Path scratch, Duration timeout,
+      InputStream stdin, OutputStream stdout) throws DumpFailedException, IOException {
     Path errors = scratch.resolve(tool + ".stderr");
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
     builder.environment().keySet().removeIf(name -> name.startsWith("PG") || name.startsWith("MYSQL"));
@@ -96,6 +114,8 @@ final class ExternalCommand {
     } catch (IOException e) {
       throw new DumpFailedException(tool + " could not be started: " + e.getMessage());
     }
+    var feedFailure = new java.util.concurrent.atomic.AtomicReference<IOException>();
+    Thread feeder = stdin == null ? null : Thread.ofVirtual().name(tool + "-stdin").start(() -> feed(stdin, process, feedFailure));
     AtomicBoolean overran = new AtomicBoolean();
     ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
       overran.set(true);
@@ -112,6 +132,9 @@ final class ExternalCommand {
         }
       }
       process.waitFor();
+      if (feeder != null) {
+        feeder.join();
+      }
     } catch (InterruptedException e) {
       kill(process);
       Thread.currentThread().interrupt();
@@ -119,11 +142,45 @@ final class ExternalCommand {
     } finally {
       deadline.cancel(false);
     }
+    if (feedFailure.get() != null) {
+      throw feedFailure.get();
+    }
     if (overran.get()) {
       throw new DumpFailedException(tool + " did not finish within " + timeout + " and was stopped");
     }
     if (process.exitValue() != 0) {
       throw new DumpFailedException(reason(tool, process.exitValue(), errors));
+    }
+  }
+
+  /**
+   * Copies {@code source} into the tool until either ends. A tool that stops reading (it failed, or it
+   * has all it needs) is not an error here: its exit status tells. A source that cannot be read is,
+   * and the tool is killed rather than left to act on part of its input.
+   */
+  private static void feed(InputStream source, Process process, java.util.concurrent.atomic.AtomicReference<IOException> failure) {
+    try (OutputStream toTool = process.getOutputStream()) {
+      byte[] buffer = new byte[1 << 20];
+      while (true) {
+        int n;
+        try {
+          n = source.read(buffer);
+        } catch (IOException e) {
+          failure.set(e);
+          kill(process);
+          return;
+        }
+        if (n < 0) {
+          return;
+        }
+        try {
+          toTool.write(buffer, 0, n);
+        } catch (IOException closedByTool) {
+          return;
+        }
+      }
+    } catch (IOException closedByTool) {
+      // closing the pipe of a tool that already exited
     }
   }
 

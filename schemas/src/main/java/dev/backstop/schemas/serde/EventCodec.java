@@ -9,6 +9,7 @@ import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
+import dev.backstop.schemas.events.BackupVerified;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -45,6 +46,7 @@ public final class EventCodec {
           BackupCompleted.class,
           BackupFailed.class,
           BackupPruned.class,
+          BackupVerified.class,
           BackupProgress.class);
 
   private static final byte MARKER_1 = (byte) 0xC3;

@@ -1,0 +1,337 @@
+package dev.backstop.worker.verify;
+
+import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
+import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.kit.messaging.EventPublisher;
+import dev.backstop.schemas.Topics;
+import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.schemas.events.BackupVerified;
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.schemas.serde.EventCodec;
+import dev.backstop.worker.catalog.AddonCatalog;
+import dev.backstop.worker.catalog.JobLedger;
+import dev.backstop.worker.config.VerifierProperties;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.dump.DumpFailedException;
+import dev.backstop.worker.dump.RestoreEngine;
+import jakarta.annotation.PreDestroy;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Proves each completed backup restorable: reads its archive back from the store as a customer would
+ * download it, checks it against the size and SHA-256 its {@code BackupCompleted} announced, restores
+ * the dump into a scratch database with the engine's own client, counts what it holds, and publishes
+ * one {@code BackupVerified} saying whether all of that worked.
+ *
+ * <p>Idempotent and crash-safe the way dumps are: each test is held through a {@link JobLedger} of its
+ * own (collection {@code verifications}) with a lease its heartbeat renews, and its outcome is recorded
+ * there before it is published. A replayed or redelivered completion of a backup already tested is
+ * dropped; one whose verifier died mid-restore is tested again by the next once the lease runs out.
+ *
+ * <p>Only the backup itself can fail a test. The store or the scratch server being unreachable is the
+ * verifier's own trouble: the error escapes, so the completion is redelivered, and the backup stays
+ * "not verified yet" rather than being reported unrestorable.
+ */
+public class RestoreVerification {
+
+  private static final Logger log = LoggerFactory.getLogger(RestoreVerification.class);
+
+  private final JobLedger ledger;
+  private final AddonCatalog addons;
+  private final ArchiveStore store;
+  private final ArchiveCipher cipher;
+  private final EventPublisher publisher;
+  private final Map<Engine, RestoreEngine> engines;
+  private final VerifierProperties verifier;
+  private final WorkerProperties worker;
+  private final Clock clock;
+  private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread thread = new Thread(r, "verification-heartbeats");
+    thread.setDaemon(true);
+    return thread;
+  });
+
+  public RestoreVerification(JobLedger ledger, AddonCatalog addons, ArchiveStore store, ArchiveCipher cipher,
+      EventPublisher publisher, Map<Engine, RestoreEngine> engines, VerifierProperties verifier, WorkerProperties worker,
+      Clock clock) {
+    this.ledger = ledger;
+    this.addons = addons;
+    this.store = store;
+    this.cipher = cipher;
+    this.publisher = publisher;
+    this.engines = engines;
+    this.verifier = verifier;
+    this.worker = worker;
+    this.clock = clock;
+  }
+
+  @PreDestroy
+  void stopHeartbeats() {
+    heartbeats.shutdownNow();
+  }
+
+  /** Tests {@code completed}'s backup once, unless verification is off, it is too old, or it is not a dump. */
+  public void handle(BackupCompleted completed) throws IOException {
+    String backupId = completed.getBackupId();
+    if (!verifier.isEnabled() || completed.getKind() == BackupKind.PITR_BASE || completed.getKind() == BackupKind.UNKNOWN) {
+      return;
+    }
+    if (completed.getCompletedAt().isBefore(clock.instant().minus(verifier.getMaxAge()))) {
+      log.debug("backup {} completed more than {} ago: not verified", backupId, verifier.getMaxAge());
+      return;
+    }
+    String me = worker.getInstanceName();
+    while (true) {
+      Instant now = clock.instant();
+      switch (ledger.claim(backupId, me, now, now.plus(worker.getLeaseDuration()))) {
+        case JobLedger.Claim.Finished finished -> {
+          log.debug("backup {} was already verified: completion dropped", backupId);
+          return;
+        }
+        case JobLedger.Claim.Unannounced unannounced -> {
+          publisher.publish(Topics.BACKUP_EVENTS, completed.getAddonId(), EventCodec.get().decode(unannounced.outcome()));
+          ledger.announced(backupId);
+          return;
+        }
+        case JobLedger.Claim.Held held -> sleep(worker.getHeartbeatInterval());
+        case JobLedger.Claim.Taken taken -> {
+          long every = worker.getHeartbeatInterval().toMillis();
+          ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(
+              () -> renew(backupId, me), every, every, TimeUnit.MILLISECONDS);
+          try {
+            BackupVerified outcome = test(completed);
+            if (outcome != null) {
+              settle(completed, outcome);
+            }
+          } finally {
+            heartbeat.cancel(false);
+          }
+          return;
+        }
+      }
+    }
+  }
+
+  private void renew(String backupId, String me) {
+    try {
+      if (!ledger.renew(backupId, me, clock.instant().plus(worker.getLeaseDuration()))) {
+        log.warn("backup {}: another verifier took the test over", backupId);
+      }
+    } catch (RuntimeException e) {
+      log.warn("backup {}: verification heartbeat failed, retried at the next one: {}", backupId, e.toString());
+    }
+  }
+
+  /** Records the outcome, then publishes it; the outcome of a test another verifier took over is dropped. */
+  private void settle(BackupCompleted completed, BackupVerified outcome) {
+    JobLedger.State state = outcome.getPassed() ? JobLedger.State.DONE : JobLedger.State.FAILED;
+    if (!ledger.settle(completed.getBackupId(), worker.getInstanceName(), state, EventCodec.get().encode(outcome))) {
+      log.warn("backup {}: another verifier took the test over; this outcome is dropped", completed.getBackupId());
+      return;
+    }
+    publisher.publish(Topics.BACKUP_EVENTS, completed.getAddonId(), outcome);
+    ledger.announced(completed.getBackupId());
+    if (outcome.getPassed()) {
+      log.info("backup {} of addon {} verified: {}", completed.getBackupId(), completed.getAddonId(), outcome.getSummary());
+    } else {
+      log.warn("backup {} of addon {} did not pass its restore test: {}", completed.getBackupId(), completed.getAddonId(),
+          outcome.getSummary());
+    }
+  }
+
+  /** The test's outcome; null when there is nothing to report (the archive is gone). */
+  private BackupVerified test(BackupCompleted completed) throws IOException {
+    long start = System.nanoTime();
+    var addon = addons.find(completed.getAddonId());
+    RestoreEngine engine = addon.map(a -> engines.get(a.engine())).orElse(null);
+    if (engine == null) {
+      // not the backup's fault: this worker does not know the addon (yet) or cannot restore its engine
+      throw new IllegalStateException("backup " + completed.getBackupId() + ": no restore engine for addon "
+          + completed.getAddonId() + (addon.isEmpty() ? " (not in this worker's catalog yet)" : " (" + addon.get().engine() + ")"));
+    }
+    Files.createDirectories(worker.getWorkDirectory());
+    Path scratch = Files.createTempDirectory(worker.getWorkDirectory(), "verify-" + completed.getBackupId() + "-");
+    try (ReadBack archive = new ReadBack(open(completed), completed.getArchiveName())) {
+      String server;
+      RestoreEngine.Restored restored;
+      try {
+        server = engine.serverName(scratch);
+      } catch (DumpFailedException e) {
+        throw new ScratchServerUnavailable(e.getMessage());
+      }
+      try {
+        InputStream dump = archive.dump();
+        if (dump == null) {
+          return outcome(completed, false, "the archive holds no dump", null, start);
+        }
+        restored = engine.restore(scratchDatabase(completed.getBackupId()), dump, scratch);
+      } catch (DumpFailedException e) {
+        return outcome(completed, false, "the restore into " + server + " failed: " + e.getMessage(), null, start);
+      } catch (IOException e) {
+        return outcome(completed, false, "the archive could not be read back: " + e.getMessage(), null, start);
+      }
+      String mismatch = archive.finish(completed.getSizeBytes(), completed.getSha256());
+      if (mismatch != null) {
+        return outcome(completed, false, mismatch, null, start);
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      return outcome(completed, true, String.format(Locale.ROOT, "restored %s, %s into %s in %.1f s",
+          count(restored.tables(), "table"), count(restored.rows(), "row"), server, seconds), restored, start);
+    } catch (ArchiveStore.NoSuchArchiveException e) {
+      // pruned before its turn came (a short-lived manual backup, a replay): nothing left to prove, nothing to report
+      BackupVerified none = outcome(completed, false, "the archive was pruned before its restore test", null, start);
+      if (ledger.settle(completed.getBackupId(), worker.getInstanceName(), JobLedger.State.FAILED, EventCodec.get().encode(none))) {
+        ledger.announced(completed.getBackupId());
+      }
+      log.info("backup {}: its archive was pruned before its restore test", completed.getBackupId());
+      return null;
+    } finally {
+      deleteTree(scratch);
+    }
+  }
+
+  private static String count(long n, String noun) {
+    return String.format(Locale.ROOT, "%,d %s%s", n, noun, n == 1 ? "" : "s");
+  }
+
+  private InputStream open(BackupCompleted completed) throws IOException {
+    String key = completed.getArchiveKey();
+    return ArchiveCipher.isEncrypted(key) ? cipher.open(completed.getAddonId(), key, 0) : store.open(key, 0);
+  }
+
+  private BackupVerified outcome(BackupCompleted completed, boolean passed, String summary, RestoreEngine.Restored restored,
+      long startNanos) {
+    return new BackupVerified(completed.getBackupId(), completed.getAddonId(), completed.getAppName(), clock.instant(), passed,
+        summary, restored == null ? 0 : restored.tables(), restored == null ? 0 : restored.rows(),
+        (System.nanoTime() - startNanos) / 1_000_000, worker.getInstanceName());
+  }
+
+  /** Same backup, same name: a test taken over drops what the interrupted one left on the scratch server. */
+  String scratchDatabase(String backupId) {
+    try {
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(backupId.getBytes(StandardCharsets.UTF_8));
+      return verifier.getDatabasePrefix() + HexFormat.of().formatHex(hash, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * The archive as a customer downloads it, unpacked as they would (tar, then zstd or gzip by its
+   * name), with the bytes it is made of counted and hashed on the way.
+   */
+  private static final class ReadBack implements AutoCloseable {
+
+    private final MessageDigest sha256;
+    private final DigestInputStream raw;
+    private final TarArchiveInputStream tar;
+    private long size;
+
+    ReadBack(InputStream plaintext, String archiveName) throws IOException {
+      try {
+        sha256 = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        plaintext.close();
+        throw new IllegalStateException(e);
+      }
+      raw = new DigestInputStream(new BufferedInputStream(plaintext, 1 << 20), sha256) {
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+          int n = super.read(b, off, len);
+          size += Math.max(n, 0);
+          return n;
+        }
+
+        @Override
+        public int read() throws IOException {
+          int b = super.read();
+          size += b < 0 ? 0 : 1;
+          return b;
+        }
+      };
+      InputStream unpacked = archiveName.endsWith(".zst") ? new ZstdInputStreamNoFinalizer(raw) : new GZIPInputStream(raw, 1 << 16);
+      tar = new TarArchiveInputStream(unpacked);
+    }
+
+    /** The dump file's bytes, or null if the archive holds none. */
+    InputStream dump() throws IOException {
+      TarArchiveEntry entry = tar.getNextEntry();
+      while (entry != null && !entry.isFile()) {
+        entry = tar.getNextEntry();
+      }
+      return entry == null ? null : tar;
+    }
+
+    /** Reads what the restore left unread; returns why the archive is not the one announced, or null. */
+    String finish(long expectedSize, String expectedSha256) throws IOException {
+      raw.transferTo(OutputStream.nullOutputStream());
+      String actual = HexFormat.of().formatHex(sha256.digest());
+      if (size != expectedSize) {
+        return "the archive read back is " + size + " bytes, not the " + expectedSize + " its backup recorded";
+      }
+      if (!actual.equals(expectedSha256)) {
+        return "the archive read back does not match its SHA-256 (" + actual + ", recorded " + expectedSha256 + ")";
+      }
+      return null;
+    }
+
+    @Override
+    public void close() throws IOException {
+      tar.close();
+    }
+  }
+
+  /** The scratch server cannot be reached: the verifier's trouble, not the backup's. */
+  static final class ScratchServerUnavailable extends UncheckedIOException {
+    ScratchServerUnavailable(String reason) {
+      super("the scratch server for restore tests is unavailable: " + reason, new IOException(reason));
+    }
+  }
+
+  private static void sleep(Duration wait) throws IOException {
+    try {
+      Thread.sleep(wait);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting");
+    }
+  }
+
+  private static void deleteTree(Path root) {
+    try (Stream<Path> paths = Files.walk(root)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      log.warn("could not clean {}: {}", root, e.getMessage());
+    }
+  }
+}

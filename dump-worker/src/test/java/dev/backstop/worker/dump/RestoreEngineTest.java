@@ -1,0 +1,123 @@
+package dev.backstop.worker.dump;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.testing.LocalMariadb;
+import dev.backstop.testing.LocalPostgres;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Restores real dumps into the machine's PostgreSQL and MariaDB, as the restore test of every backup does. */
+class RestoreEngineTest {
+
+  private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+  @TempDir Path scratch;
+
+  private final PostgresRestoreEngine postgres = new PostgresRestoreEngine("psql", "pg_restore",
+      new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, ""), TIMEOUT);
+  private final MysqlRestoreEngine mariadb = new MysqlRestoreEngine("mysql",
+      new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, "", LocalMariadb.USER, ""), TIMEOUT);
+
+  @Test
+  void a_postgresql_dump_restores_into_a_scratch_database_that_is_dropped_afterwards() throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_restore_src");
+    try {
+      LocalPostgres.psql(db, "create table orders (id int primary key, note text); create schema shop;"
+          + " create table shop.items (id int); insert into orders select g, md5(g::text) from generate_series(1, 1500) g;"
+          + " insert into shop.items select generate_series(1, 42); create view big_orders as select * from orders where id > 1000");
+      byte[] dump = pgDump(db);
+
+      var restored = postgres.restore("backstop_verify_unit_pg", new ByteArrayInputStream(dump), scratch);
+
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 1542));
+      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg'"))
+          .isEqualTo("0");
+      assertThat(postgres.serverName(scratch)).matches("PostgreSQL \\d+\\.\\d+");
+    } finally {
+      LocalPostgres.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void a_truncated_postgresql_dump_fails_with_pg_restores_reason_and_leaves_nothing_behind() throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_restore_src");
+    try {
+      LocalPostgres.psql(db, "create table orders (id int, note text); insert into orders select g, md5(g::text) from generate_series(1, 20000) g");
+      byte[] dump = pgDump(db);
+      byte[] truncated = Arrays.copyOf(dump, dump.length / 2);
+
+      assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg2", new ByteArrayInputStream(truncated), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessageStartingWith("pg_restore failed (exit 1)");
+      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg2'"))
+          .isEqualTo("0");
+    } finally {
+      LocalPostgres.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void a_dump_that_cannot_be_read_stops_the_restore_with_the_read_error() {
+    InputStream broken = new InputStream() {
+      private int served;
+
+      @Override
+      public int read() throws IOException {
+        if (served++ > 10) {
+          throw new IOException("segment 3 failed authentication");
+        }
+        return 'P';
+      }
+    };
+    assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg3", broken, scratch))
+        .isInstanceOf(IOException.class)
+        .hasMessage("segment 3 failed authentication");
+    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg3'"))
+        .isEqualTo("0");
+  }
+
+  @Test
+  void a_mariadb_dump_restores_with_its_rows_counted_and_a_broken_one_fails() throws Exception {
+    String db = LocalMariadb.createDatabase("backstop_restore_src");
+    try {
+      LocalMariadb.sql(db, "create table orders (id int primary key, note varchar(40)) character set utf8mb4;"
+          + " create table `odd``name` (id int); insert into `odd``name` values (1), (2), (3);"
+          + " insert into orders select seq, md5(seq) from seq_1_to_700");
+      ByteArrayOutputStream dump = new ByteArrayOutputStream();
+      new MysqlDumpEngine("mysqldump", TIMEOUT).dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""),
+          dump, scratch);
+
+      var restored = mariadb.restore("backstop_verify_unit_my", new ByteArrayInputStream(dump.toByteArray()), scratch);
+
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 703));
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my'")).isEmpty();
+      assertThat(mariadb.serverName(scratch)).matches("MariaDB \\d+\\.\\d+\\.\\d+");
+
+      byte[] broken = (new String(dump.toByteArray(), java.nio.charset.StandardCharsets.ISO_8859_1)
+          .replaceFirst("INSERT INTO", "INSERT INTOO")).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my", new ByteArrayInputStream(broken), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessageContaining("mysql failed (exit 1)")
+          .hasMessageContaining("syntax");
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my'")).isEmpty();
+    } finally {
+      LocalMariadb.dropDatabase(db);
+    }
+  }
+
+  private byte[] pgDump(String db) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new PostgresDumpEngine("pg_dump", TIMEOUT).dump(new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, db, LocalPostgres.USER, ""),
+        out, scratch);
+    return out.toByteArray();
+  }
+}

@@ -1,0 +1,225 @@
+package dev.backstop.worker.verify;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import com.mongodb.client.MongoDatabase;
+import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.FilesystemArchiveStore;
+import dev.backstop.kit.config.BackstopProperties;
+import dev.backstop.kit.messaging.EventPublisher;
+import dev.backstop.schemas.events.AddonSpec;
+import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.schemas.events.BackupRequested;
+import dev.backstop.schemas.events.BackupVerified;
+import dev.backstop.schemas.events.DatabaseNode;
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.schemas.events.NodeRole;
+import dev.backstop.schemas.events.Plan;
+import dev.backstop.schemas.secret.SecretSealer;
+import dev.backstop.testing.AdjustableClock;
+import dev.backstop.testing.Events;
+import dev.backstop.testing.LocalPostgres;
+import dev.backstop.testing.MongoHandle;
+import dev.backstop.testing.TestMongo;
+import dev.backstop.worker.catalog.AddonCatalog;
+import dev.backstop.worker.catalog.HostSlots;
+import dev.backstop.worker.catalog.JobLedger;
+import dev.backstop.worker.config.VerifierProperties;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.dump.DumpEngine;
+import dev.backstop.worker.dump.DumpTarget;
+import dev.backstop.worker.dump.PostgresDumpEngine;
+import dev.backstop.worker.dump.PostgresRestoreEngine;
+import dev.backstop.worker.dump.ReplicaProbe;
+import dev.backstop.worker.job.BackupJob;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Restore tests of real backups: a real pg_dump archived, encrypted and stored by {@link BackupJob},
+ * then read back and restored into the machine's PostgreSQL.
+ */
+class RestoreVerificationTest {
+
+  private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+  private final AdjustableClock clock = new AdjustableClock();
+  private final List<SpecificRecord> published = Collections.synchronizedList(new ArrayList<>());
+  private final SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
+  private final EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
+    @Override
+    public void publish(String topic, String addonId, SpecificRecord event) {
+      if (!topic.equals(dev.backstop.schemas.Topics.BACKUP_PROGRESS)) {
+        published.add(event);
+      }
+    }
+  };
+
+  @TempDir Path dir;
+  private MongoHandle mongo;
+  private MongoClient client;
+  private MongoDatabase database;
+  private AddonCatalog addons;
+  private FilesystemArchiveStore store;
+  private ArchiveCipher cipher;
+  private WorkerProperties worker;
+  private String source;
+
+  @BeforeEach
+  void start() {
+    mongo = TestMongo.start();
+    client = MongoClients.create(mongo.uri());
+    database = client.getDatabase("worker-" + System.nanoTime());
+    addons = new AddonCatalog(database);
+    store = new FilesystemArchiveStore(dir.resolve("archives"));
+    cipher = new ArchiveCipher(store, Base64.getDecoder().decode(SecretSealer.newBase64Key()));
+    worker = new WorkerProperties();
+    worker.setWorkDirectory(dir.resolve("work"));
+    worker.setHeartbeatInterval(Duration.ofMillis(50));
+    source = LocalPostgres.createDatabase("backstop_verify_src");
+    LocalPostgres.psql(source, "create table orders (id int primary key, note text);"
+        + " insert into orders select g, md5(g::text) from generate_series(1, 300) g");
+    AddonSpec spec = Events.addon("pg-1", "app", Plan.STARTER, 1, "UTC");
+    spec.setDatabase(source);
+    spec.setUser(LocalPostgres.USER);
+    spec.setNodes(List.of(new DatabaseNode(NodeRole.PRIMARY, LocalPostgres.HOST, LocalPostgres.PORT)));
+    spec.setPassword(sealer.seal("pg-1", ""));
+    addons.upsert(spec, 1);
+  }
+
+  @AfterEach
+  void stop() {
+    LocalPostgres.dropDatabase(source);
+    client.close();
+    mongo.close();
+  }
+
+  @Test
+  void a_completed_backup_is_restored_and_reported_verified_once_however_often_its_completion_arrives() throws Exception {
+    BackupCompleted completed = backUp("b1", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    RestoreVerification verification = verification(new VerifierProperties());
+
+    verification.handle(completed);
+    verification.handle(completed);
+
+    List<BackupVerified> verified = verifications();
+    assertThat(verified).hasSize(1);
+    BackupVerified outcome = verified.get(0);
+    assertThat(outcome.getPassed()).isTrue();
+    assertThat(outcome.getTables()).isEqualTo(1);
+    assertThat(outcome.getRows()).isEqualTo(300);
+    assertThat(outcome.getSummary()).matches("restored 1 table, 300 rows into PostgreSQL \\d+\\.\\d+ in \\d+\\.\\d s");
+    assertThat(outcome.getBackupId()).isEqualTo("b1");
+    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname like 'backstop\\_verify\\_%' "
+        + "and datname = '" + verification.scratchDatabase("b1") + "'")).isEqualTo("0");
+  }
+
+  @Test
+  void an_archive_altered_in_the_store_does_not_pass() throws Exception {
+    BackupCompleted completed = backUp("b2", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    try (RandomAccessFile file = new RandomAccessFile(dir.resolve("archives").resolve(completed.getArchiveKey()).toFile(), "rw")) {
+      file.seek(file.length() / 2);
+      int b = file.read();
+      file.seek(file.length() / 2);
+      file.write(b ^ 0x40);
+    }
+
+    verification(new VerifierProperties()).handle(completed);
+
+    BackupVerified outcome = verifications().get(0);
+    assertThat(outcome.getPassed()).isFalse();
+    assertThat(outcome.getSummary()).startsWith("the archive could not be read back");
+    assertThat(outcome.getTables()).isZero();
+  }
+
+  @Test
+  void a_dump_the_engine_cannot_restore_does_not_pass_with_the_restore_tools_reason() throws Exception {
+    DumpEngine garbage = new DumpEngine() {
+      @Override
+      public String dumpFileName(String database) {
+        return database + ".pgsql";
+      }
+
+      @Override
+      public void dump(DumpTarget target, OutputStream output, Path scratch) throws IOException {
+        output.write("PGDMP but not really a dump".getBytes(StandardCharsets.US_ASCII));
+      }
+    };
+    BackupCompleted completed = backUp("b3", garbage);
+
+    verification(new VerifierProperties()).handle(completed);
+
+    BackupVerified outcome = verifications().get(0);
+    assertThat(outcome.getPassed()).isFalse();
+    assertThat(outcome.getSummary()).matches("the restore into PostgreSQL [0-9.]+ failed: pg_restore failed \\(exit 1\\).*");
+  }
+
+  @Test
+  void a_backup_completed_longer_ago_than_the_max_age_is_not_tested_and_verification_can_be_turned_off() throws Exception {
+    BackupCompleted completed = backUp("b4", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    VerifierProperties off = new VerifierProperties();
+    off.setEnabled(false);
+    verification(off).handle(completed);
+
+    clock.advance(Duration.ofDays(2).plusMinutes(1));
+    verification(new VerifierProperties()).handle(completed);
+
+    assertThat(verifications()).isEmpty();
+  }
+
+  @Test
+  void a_backup_pruned_before_its_test_is_not_reported_at_all() throws Exception {
+    BackupCompleted completed = backUp("b5", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    store.delete(completed.getArchiveKey());
+    RestoreVerification verification = verification(new VerifierProperties());
+
+    verification.handle(completed);
+    verification.handle(completed);
+
+    assertThat(verifications()).isEmpty();
+  }
+
+  private RestoreVerification verification(VerifierProperties properties) {
+    var pg = properties.getPostgresql();
+    pg.setHost(LocalPostgres.HOST);
+    pg.setPort(LocalPostgres.PORT);
+    pg.setUser(LocalPostgres.USER);
+    return new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher, publisher,
+        Map.of(Engine.POSTGRESQL, new PostgresRestoreEngine("psql", "pg_restore",
+            new DumpTarget(pg.getHost(), pg.getPort(), "postgres", pg.getUser(), pg.getPassword()), TIMEOUT)),
+        properties, worker, clock);
+  }
+
+  private BackupCompleted backUp(String id, DumpEngine engine) throws IOException {
+    new BackupJob(addons, new JobLedger(database), new HostSlots(database), store, publisher, sealer,
+        Map.of(Engine.POSTGRESQL, engine), Map.of(Engine.POSTGRESQL, node -> ReplicaProbe.ReplicaState.ok(Duration.ZERO)),
+        worker, clock, cipher, new BackstopProperties())
+        .handle(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
+    BackupCompleted completed = published.stream().filter(BackupCompleted.class::isInstance).map(BackupCompleted.class::cast)
+        .filter(c -> c.getBackupId().equals(id)).findFirst().orElseThrow(() -> new AssertionError("no completion: " + published));
+    assertThat(completed.getArchiveKey()).endsWith(ArchiveCipher.SUFFIX);
+    return completed;
+  }
+
+  private List<BackupVerified> verifications() {
+    return published.stream().filter(BackupVerified.class::isInstance).map(BackupVerified.class::cast).toList();
+  }
+}
