@@ -196,8 +196,10 @@ public class RestoreVerification {
         }
         restored = engine.restore(scratchDatabase(completed.getBackupId()), dump, scratch);
       } catch (DumpFailedException e) {
+        stopIfShuttingDown();
         return outcome(completed, false, "the restore into " + server + " failed: " + e.getMessage(), null, start);
       } catch (IOException e) {
+        stopIfShuttingDown();
         return outcome(completed, false, "the archive could not be read back: " + e.getMessage(), null, start);
       }
       String mismatch = archive.finish(completed.getSizeBytes(), completed.getSha256());
@@ -222,6 +224,16 @@ public class RestoreVerification {
 
   private static String count(long n, String noun) {
     return String.format(Locale.ROOT, "%,d %s%s", n, noun, n == 1 ? "" : "s");
+  }
+
+  /**
+   * A restore stopped because this worker is shutting down says nothing about the backup: nothing is
+   * recorded, and the next verifier tests it again once this one's lease has run out.
+   */
+  private static void stopIfShuttingDown() throws InterruptedIOException {
+    if (Thread.currentThread().isInterrupted()) {
+      throw new InterruptedIOException("restore test interrupted: the worker is shutting down");
+    }
   }
 
   private InputStream open(BackupCompleted completed) throws IOException {

@@ -1,6 +1,7 @@
 package dev.backstop.worker.verify;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
@@ -30,10 +31,12 @@ import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.DumpEngine;
+import dev.backstop.worker.dump.DumpFailedException;
 import dev.backstop.worker.dump.DumpTarget;
 import dev.backstop.worker.dump.PostgresDumpEngine;
 import dev.backstop.worker.dump.PostgresRestoreEngine;
 import dev.backstop.worker.dump.ReplicaProbe;
+import dev.backstop.worker.dump.RestoreEngine;
 import dev.backstop.worker.job.BackupJob;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -197,15 +200,42 @@ class RestoreVerificationTest {
     assertThat(verifications()).isEmpty();
   }
 
+  @Test
+  void a_restore_stopped_by_the_worker_shutting_down_reports_nothing_and_is_tested_again_once_its_lease_runs_out()
+      throws Exception {
+    BackupCompleted completed = backUp("b6", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    RestoreEngine stopping = new RestoreEngine() {
+      @Override
+      public String serverName(Path scratch) {
+        return "PostgreSQL 15";
+      }
+
+      @Override
+      public Restored restore(String database, java.io.InputStream dump, Path scratch) throws DumpFailedException {
+        Thread.currentThread().interrupt();
+        throw new DumpFailedException("pg_restore was interrupted (worker shutting down)");
+      }
+    };
+
+    assertThatThrownBy(() -> verification(new VerifierProperties(), stopping).handle(completed))
+        .isInstanceOf(java.io.InterruptedIOException.class);
+    assertThat(Thread.interrupted()).isTrue();
+    assertThat(verifications()).isEmpty();
+
+    clock.advance(worker.getLeaseDuration().plusSeconds(1));
+    verification(new VerifierProperties()).handle(completed);
+    assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
+  }
+
   private RestoreVerification verification(VerifierProperties properties) {
     var pg = properties.getPostgresql();
-    pg.setHost(LocalPostgres.HOST);
-    pg.setPort(LocalPostgres.PORT);
-    pg.setUser(LocalPostgres.USER);
+    return verification(properties, new PostgresRestoreEngine("psql", "pg_restore",
+        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, pg.getPassword()), TIMEOUT));
+  }
+
+  private RestoreVerification verification(VerifierProperties properties, RestoreEngine engine) {
     return new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher, publisher,
-        Map.of(Engine.POSTGRESQL, new PostgresRestoreEngine("psql", "pg_restore",
-            new DumpTarget(pg.getHost(), pg.getPort(), "postgres", pg.getUser(), pg.getPassword()), TIMEOUT)),
-        properties, worker, clock);
+        Map.of(Engine.POSTGRESQL, engine), properties, worker, clock);
   }
 
   private BackupCompleted backUp(String id, DumpEngine engine) throws IOException {
