@@ -678,7 +678,7 @@
     const downloading = state.downloading.has(b.id);
     const progress = b.status === 'running' ? b.progress : null;
     const signature = JSON.stringify([b.status, b.size, b.reason, b.createdAt, b.kind, kept, downloading,
-      progress && progress.dumpedBytes, b.node]);
+      progress && progress.dumpedBytes, b.node, b.verification && b.verification.at, awaitingRestoreTest(b)]);
     if (row.dataset.signature === signature) {
       return;
     }

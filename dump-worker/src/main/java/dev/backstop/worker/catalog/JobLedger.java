@@ -119,6 +119,15 @@ public class JobLedger {
   }
 
   /**
+   * Gives up a job {@code owner} holds without finishing it (it could not run it for reasons of its
+   * own): its lease ends now, so whoever sees the request next takes the job at once.
+   */
+  public void release(String backupId, String owner) {
+    jobs.updateOne(ById.filter(backupId, eq("owner", owner), eq("state", State.RUNNING.name())),
+        Updates.set("leaseUntil", new Date(0)));
+  }
+
+  /**
    * Records how the job ended, with the encoded outcome event, if {@code owner} still holds it. False
    * means another worker took it over: this worker's outcome must not be published.
    */

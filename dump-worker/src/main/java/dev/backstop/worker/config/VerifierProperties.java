@@ -62,7 +62,10 @@ public class VerifierProperties {
     /** TCP port. */
     @Min(1) @Max(65535) private int port;
 
-    /** User that creates, fills and drops the scratch databases. */
+    /**
+     * User that creates and drops the scratch databases; on PostgreSQL also the role each test restores as
+     * (it needs {@code CREATEDB} and {@code CREATEROLE}, not superuser), on MySQL the one that restores.
+     */
     @NotBlank private String user;
 
     /** That user's password (from the environment or a secret store, not a file in the repository); empty for none. */

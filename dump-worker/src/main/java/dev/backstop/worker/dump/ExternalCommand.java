@@ -132,8 +132,10 @@ final class ExternalCommand {
         }
       }
       process.waitFor();
-      if (feeder != null) {
-        feeder.join();
+      if (feeder != null && !feeder.join(Duration.ofSeconds(30))) {
+        // the tool is gone but its input hangs (a stalled store): closing the source unblocks the feeder
+        stdin.close();
+        feeder.join(Duration.ofSeconds(5));
       }
     } catch (InterruptedException e) {
       kill(process);

@@ -1,33 +1,44 @@
 package dev.backstop.worker.dump;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
  * {@code pg_restore} of a custom-format dump read from a pipe, as the README tells customers to restore
  * ({@code --no-owner --no-privileges}), stopping at the first error ({@code --exit-on-error}): a dump
  * that restores only in part does not pass.
+ *
+ * <p>A restore runs code the dump's authors wrote (functions called by constraints, defaults and
+ * indexes while the data loads), so it never runs as the scratch server's administrator. Each test
+ * gets a role of its own, named like its database, with a random password, no privilege beyond owning
+ * that database, and dropped with it; the restore and the counts connect as that role.
  */
 public class PostgresRestoreEngine implements RestoreEngine {
 
-  /** Counts the restored tables and, exactly, their rows, in one query. */
+  /** Counts the restored tables (partitions, not their parents) and, exactly, their rows, in one query. */
   static final String COUNT_TABLES_AND_ROWS = "select count(*), coalesce(sum((xpath('/row/c/text()', query_to_xml("
-      + "format('select count(*) as c from %I.%I', schemaname, tablename), false, true, '')))[1]::text::bigint), 0) "
-      + "from pg_tables where schemaname not in ('pg_catalog', 'information_schema')";
+      + "format('select count(*) as c from only %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint), 0) "
+      + "from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' "
+      + "and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'";
+
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final String psql;
   private final String pgRestore;
   private final DumpTarget server;
   private final Duration timeout;
 
-  /** @param server the scratch server; its database is the one to connect to for creating and dropping others */
+  /** @param server the scratch server's administrator; its database is the one to connect to for creating and dropping others */
   public PostgresRestoreEngine(String psql, String pgRestore, DumpTarget server, Duration timeout) {
     this.psql = psql;
     this.pgRestore = pgRestore;
@@ -36,45 +47,103 @@ public class PostgresRestoreEngine implements RestoreEngine {
   }
 
   @Override
-  public String serverName(Path scratch) throws DumpFailedException, IOException {
-    return "PostgreSQL " + query(server.database(), "show server_version", scratch).trim().split(" ")[0];
+  public String serverName(Path scratch) throws ScratchServerException, IOException {
+    return "PostgreSQL " + admin("show server_version", scratch).trim().split(" ")[0];
   }
 
   @Override
-  public Restored restore(String database, InputStream dump, Path scratch) throws DumpFailedException, IOException {
-    String quoted = "\"" + database.replace("\"", "\"\"") + "\"";
-    query(server.database(), "drop database if exists " + quoted + " with (force)", scratch);
-    query(server.database(), "create database " + quoted, scratch);
+  public Restored restore(String database, InputStream dump, Path scratch)
+      throws ScratchServerException, DumpFailedException, IOException {
+    String password = HexFormat.of().formatHex(randomBytes());
+    drop(database, scratch);
+    String name = identifier(database);
+    // the password travels on psql's standard input, never its command line
+    // the role owns its database's public schema too: on a cluster whose template keeps that schema
+    // the administrator's (upgraded from before PostgreSQL 15), it could not create anything there
+    admin("create role " + name + " login nosuperuser nocreatedb nocreaterole noinherit password '" + password + "';\n"
+        + "create database " + name + " owner " + name + ";\n"
+        + "\\connect " + name + "\n"
+        + "alter schema public owner to " + name + ";\n", scratch);
     try {
+      DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
       List<String> command = new ArrayList<>(List.of(pgRestore, "--exit-on-error", "--no-owner", "--no-privileges",
           "--no-password"));
-      command.addAll(connection(database));
-      ExternalCommand.runWithSecretFile("pg_restore", scratch.resolve("pgpass"), pgpass(), command,
+      command.addAll(connection(owner));
+      ExternalCommand.runWithSecretFile("pg_restore", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(owner), command,
           PostgresDumpEngine.environment(scratch.resolve("pgpass")), scratch, timeout, dump, OutputStream.nullOutputStream());
-      String[] counts = query(database, COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
+      String[] counts = query(owner, COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
       return new Restored(Integer.parseInt(counts[0]), Long.parseLong(counts[1]));
     } finally {
-      query(server.database(), "drop database if exists " + quoted + " with (force)", scratch);
+      dropQuietly(database, scratch);
     }
   }
 
-  private String query(String database, String sql, Path scratch) throws DumpFailedException, IOException {
+  @Override
+  public void drop(String database, Path scratch) throws ScratchServerException, IOException {
+    String name = identifier(database);
+    admin("drop database if exists " + name + " with (force);\ndrop role if exists " + name + ";\n", scratch);
+  }
+
+  /** The clean-up after a test: logged, not thrown, so that it never replaces the test's own outcome. */
+  private void dropQuietly(String database, Path scratch) {
+    // a worker shutting down still cleans up: the drop must not be cut short by the pending interrupt
+    boolean interrupted = Thread.interrupted();
+    try {
+      drop(database, scratch);
+    } catch (ScratchServerException | IOException e) {
+      org.slf4j.LoggerFactory.getLogger(PostgresRestoreEngine.class)
+          .warn("scratch database {} was not dropped; the next test of that backup drops it: {}", database, e.getMessage());
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Runs SQL (read from standard input) as the scratch server's administrator. */
+  private String admin(String sql, Path scratch) throws ScratchServerException, IOException {
+    List<String> command = new ArrayList<>(List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
+        "--set", "ON_ERROR_STOP=1", "--no-password"));
+    command.addAll(connection(server));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), pgpass(server), command,
+          PostgresDumpEngine.environment(scratch.resolve("pgpass")), scratch, timeout,
+          new ByteArrayInputStream(sql.getBytes(StandardCharsets.UTF_8)), out);
+    } catch (DumpFailedException e) {
+      throw new ScratchServerException(e.getMessage());
+    }
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private String query(DumpTarget as, String sql, Path scratch) throws DumpFailedException, IOException {
     List<String> command = new ArrayList<>(List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
         "--set", "ON_ERROR_STOP=1", "--no-password", "--command", sql));
-    command.addAll(connection(database));
+    command.addAll(connection(as));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), pgpass(), command,
+    ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(as), command,
         PostgresDumpEngine.environment(scratch.resolve("pgpass")), scratch, timeout, out);
     return out.toString(StandardCharsets.UTF_8);
   }
 
-  private List<String> connection(String database) {
-    return List.of("--host", server.host(), "--port", Integer.toString(server.port()), "--username", server.user(),
-        "--dbname", database);
+  private static List<String> connection(DumpTarget target) {
+    return List.of("--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
+        "--dbname", target.database());
   }
 
-  /** Good for every database of the scratch server: the scratch ones are created as the restore goes. */
-  private String pgpass() {
-    return PostgresDumpEngine.pgpassLine(new DumpTarget(server.host(), server.port(), "*", server.user(), server.password()));
+  /** Good for every database of the scratch server: the scratch ones are created as the tests go. */
+  private static String pgpass(DumpTarget target) {
+    return PostgresDumpEngine.pgpassLine(new DumpTarget(target.host(), target.port(), "*", target.user(), target.password()));
+  }
+
+  /** Scratch names are a validated prefix and hex digits; quoted all the same. */
+  private static String identifier(String name) {
+    return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  private static byte[] randomBytes() {
+    byte[] bytes = new byte[24];
+    RANDOM.nextBytes(bytes);
+    return bytes;
   }
 }

@@ -11,20 +11,35 @@ import java.nio.file.Path;
  */
 public interface RestoreEngine {
 
-  /** What the restores run on, e.g. {@code PostgreSQL 15.20}: part of what a verification reports. */
-  String serverName(Path scratch) throws DumpFailedException, IOException;
+  /**
+   * What the restores run on, e.g. {@code PostgreSQL 15.20}: part of what a verification reports.
+   *
+   * @throws ScratchServerException the scratch server cannot be reached or refuses Backstop
+   */
+  String serverName(Path scratch) throws ScratchServerException, IOException;
 
   /**
-   * Creates {@code database} on the scratch server (replacing one left by an earlier, interrupted
-   * attempt), restores the dump read from {@code dump} into it with the engine's own client, counts
-   * what it holds, and drops it.
+   * Creates {@code database} on the scratch server, restores the dump read from {@code dump} into it
+   * with the engine's own client, counts what it holds, and drops it.
    *
    * @param scratch a private folder for the engine's temporary files
-   * @throws DumpFailedException the restore failed, with the client's reason
+   * @throws ScratchServerException the scratch database could not be prepared: the server's trouble, not the dump's
+   * @throws DumpFailedException the restore or the count failed, with the client's reason
    * @throws IOException {@code dump} could not be read; the client has been stopped
    */
-  Restored restore(String database, InputStream dump, Path scratch) throws DumpFailedException, IOException;
+  Restored restore(String database, InputStream dump, Path scratch)
+      throws ScratchServerException, DumpFailedException, IOException;
+
+  /** Drops {@code database} if an earlier, interrupted test left it behind. */
+  void drop(String database, Path scratch) throws ScratchServerException, IOException;
 
   /** What a restore produced: tables created and the rows they hold, counted after the restore. */
   record Restored(int tables, long rows) {}
+
+  /** The scratch server could not be used (unreachable, refusing Backstop's user, out of space). */
+  final class ScratchServerException extends Exception {
+    public ScratchServerException(String message) {
+      super(message);
+    }
+  }
 }

@@ -15,6 +15,7 @@ import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.DumpFailedException;
+import dev.backstop.worker.dump.DumpFailures;
 import dev.backstop.worker.dump.RestoreEngine;
 import jakarta.annotation.PreDestroy;
 import java.io.BufferedInputStream;
@@ -34,6 +35,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -129,15 +131,36 @@ public class RestoreVerification {
           ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(
               () -> renew(backupId, me), every, every, TimeUnit.MILLISECONDS);
           try {
-            BackupVerified outcome = test(completed);
+            BackupVerified outcome = test(completed, taken.attempt());
             if (outcome != null) {
               settle(completed, outcome);
             }
+          } catch (RuntimeException | IOException e) {
+            release(backupId, me);
+            throw e;
           } finally {
             heartbeat.cancel(false);
           }
           return;
         }
+      }
+    }
+  }
+
+  /**
+   * The verifier's own trouble stopped the test: the redelivered completion takes it at once rather
+   * than after the lease. Best effort, and done even while the worker shuts down (the interrupt is kept).
+   */
+  private void release(String backupId, String me) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      ledger.release(backupId, me);
+    } catch (RuntimeException e) {
+      log.warn("backup {}: its restore test could not be given back; it waits for its lease to run out: {}", backupId,
+          e.toString());
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
   }
@@ -169,46 +192,47 @@ public class RestoreVerification {
     }
   }
 
-  /** The test's outcome; null when there is nothing to report (the archive is gone). */
-  private BackupVerified test(BackupCompleted completed) throws IOException {
-    long start = System.nanoTime();
-    var addon = addons.find(completed.getAddonId());
-    RestoreEngine engine = addon.map(a -> engines.get(a.engine())).orElse(null);
-    if (engine == null) {
-      // not the backup's fault: this worker does not know the addon (yet) or cannot restore its engine
-      throw new IllegalStateException("backup " + completed.getBackupId() + ": no restore engine for addon "
-          + completed.getAddonId() + (addon.isEmpty() ? " (not in this worker's catalog yet)" : " (" + addon.get().engine() + ")"));
-    }
+  /**
+   * The test's outcome; null when there is nothing to report (the archive is gone). An archive that
+   * cannot be read is read once more before the backup fails for it: a store's network can fail once.
+   */
+  private BackupVerified test(BackupCompleted completed, int attempt) throws IOException {
+    RestoreEngine engine = engineFor(completed);
     Files.createDirectories(worker.getWorkDirectory());
     Path scratch = Files.createTempDirectory(worker.getWorkDirectory(), "verify-" + completed.getBackupId() + "-");
-    try (ReadBack archive = new ReadBack(open(completed), completed.getArchiveName())) {
-      String server;
-      RestoreEngine.Restored restored;
-      try {
-        server = engine.serverName(scratch);
-      } catch (DumpFailedException e) {
-        throw new ScratchServerUnavailable(e.getMessage());
+    try {
+      String server = scratchServer(() -> engine.serverName(scratch));
+      // a test taken over leaves its database behind, under its own attempt's name: drop those first
+      for (int earlier = 1; earlier < attempt; earlier++) {
+        String leftover = scratchDatabase(completed.getBackupId(), earlier);
+        scratchServer(() -> {
+          engine.drop(leftover, scratch);
+          return null;
+        });
       }
-      try {
-        InputStream dump = archive.dump();
-        if (dump == null) {
-          return outcome(completed, false, "the archive holds no dump", null, start);
+      for (int read = 1; ; read++) {
+        try {
+          return testOnce(completed, engine, server, scratchDatabase(completed.getBackupId(), attempt), scratch);
+        } catch (Unreadable e) {
+          stopIfShuttingDown();
+          if (read >= 2) {
+            return outcome(completed, false, "the archive could not be read back: " + e.getMessage(), null, System.nanoTime());
+          }
+          log.warn("backup {}: its archive could not be read back, reading it once more: {}", completed.getBackupId(),
+              e.getMessage());
         }
-        restored = engine.restore(scratchDatabase(completed.getBackupId()), dump, scratch);
-      } catch (DumpFailedException e) {
-        stopIfShuttingDown();
-        return outcome(completed, false, "the restore into " + server + " failed: " + e.getMessage(), null, start);
-      } catch (IOException e) {
-        stopIfShuttingDown();
-        return outcome(completed, false, "the archive could not be read back: " + e.getMessage(), null, start);
       }
-      String mismatch = archive.finish(completed.getSizeBytes(), completed.getSha256());
-      if (mismatch != null) {
-        return outcome(completed, false, mismatch, null, start);
-      }
-      double seconds = (System.nanoTime() - start) / 1e9;
-      return outcome(completed, true, String.format(Locale.ROOT, "restored %s, %s into %s in %.1f s",
-          count(restored.tables(), "table"), count(restored.rows(), "row"), server, seconds), restored, start);
+    } finally {
+      deleteTree(scratch);
+    }
+  }
+
+  private BackupVerified testOnce(BackupCompleted completed, RestoreEngine engine, String server, String database,
+      Path scratch) throws IOException, Unreadable {
+    long start = System.nanoTime();
+    InputStream plaintext;
+    try {
+      plaintext = open(completed);
     } catch (ArchiveStore.NoSuchArchiveException e) {
       // pruned before its turn came (a short-lived manual backup, a replay): nothing left to prove, nothing to report
       BackupVerified none = outcome(completed, false, "the archive was pruned before its restore test", null, start);
@@ -217,9 +241,90 @@ public class RestoreVerification {
       }
       log.info("backup {}: its archive was pruned before its restore test", completed.getBackupId());
       return null;
-    } finally {
-      deleteTree(scratch);
     }
+    try (ReadBack archive = new ReadBack(plaintext, completed.getArchiveName())) {
+      RestoreEngine.Restored restored;
+      try {
+        InputStream dump = archive.dump();
+        if (dump == null) {
+          return outcome(completed, false, "the archive holds no dump", null, start);
+        }
+        restored = engine.restore(database, dump, scratch);
+      } catch (RestoreEngine.ScratchServerException e) {
+        throw new ScratchServerUnavailable(e.getMessage());
+      } catch (DumpFailedException e) {
+        stopIfShuttingDown();
+        if (DumpFailures.isTransient(e.getMessage())) {
+          throw new ScratchServerUnavailable(e.getMessage());
+        }
+        return outcome(completed, false, "the restore into " + server + " failed: " + withoutData(e.getMessage()), null, start);
+      } catch (IOException e) {
+        throw new Unreadable(e.getMessage());
+      }
+      String mismatch;
+      try {
+        mismatch = archive.finish(completed.getSizeBytes(), completed.getSha256());
+      } catch (IOException e) {
+        throw new Unreadable(e.getMessage());
+      }
+      if (mismatch != null) {
+        return outcome(completed, false, mismatch, null, start);
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      return outcome(completed, true, String.format(Locale.ROOT, "restored %s, %s into %s in %.1f s",
+          count(restored.tables(), "table"), count(restored.rows(), "row"), server, seconds), restored, start);
+    }
+  }
+
+  /** The engine of the backup's addon, waiting a little for an addon this worker has not heard of yet. */
+  private RestoreEngine engineFor(BackupCompleted completed) throws IOException {
+    long deadline = System.nanoTime() + worker.getAddonWait().toNanos();
+    while (true) {
+      var addon = addons.find(completed.getAddonId());
+      if (addon.isPresent()) {
+        RestoreEngine engine = engines.get(addon.get().engine());
+        if (engine == null) {
+          throw new IllegalStateException("backup " + completed.getBackupId() + ": this worker cannot restore "
+              + addon.get().engine() + " dumps");
+        }
+        return engine;
+      }
+      if (System.nanoTime() > deadline) {
+        // not the backup's fault: the completion is retried, by when the catalog has caught up
+        throw new IllegalStateException("backup " + completed.getBackupId() + ": addon " + completed.getAddonId()
+            + " is not in this worker's catalog yet");
+      }
+      sleep(Duration.ofMillis(200));
+    }
+  }
+
+  /** A step on the scratch server; its failure is the verifier's, never the backup's. */
+  private interface ScratchStep<T> {
+    T run() throws RestoreEngine.ScratchServerException, IOException;
+  }
+
+  private static <T> T scratchServer(ScratchStep<T> step) throws IOException {
+    try {
+      return step.run();
+    } catch (RestoreEngine.ScratchServerException e) {
+      throw new ScratchServerUnavailable(e.getMessage());
+    }
+  }
+
+  /**
+   * The client's reason without what may quote the backup's rows ({@code CONTEXT: COPY … line 1: "…"},
+   * {@code DETAIL: Key (…)=(…)}, MySQL's {@code near '…'}): the reason is shown to the customer and kept
+   * on a topic forever.
+   */
+  static String withoutData(String reason) {
+    int cut = reason.length();
+    for (String marker : List.of(" CONTEXT:", " DETAIL:", " Command was:", " LINE ", " near '")) {
+      int at = reason.indexOf(marker);
+      if (at >= 0) {
+        cut = Math.min(cut, at);
+      }
+    }
+    return cut == reason.length() ? reason : reason.substring(0, cut) + " (details left out: they may quote the backup's data)";
   }
 
   private static String count(long n, String noun) {
@@ -248,11 +353,15 @@ public class RestoreVerification {
         (System.nanoTime() - startNanos) / 1_000_000, worker.getInstanceName());
   }
 
-  /** Same backup, same name: a test taken over drops what the interrupted one left on the scratch server. */
-  String scratchDatabase(String backupId) {
+  /**
+   * The scratch database (and, on PostgreSQL, role) of one attempt at a backup's test. Each attempt has
+   * its own, so that a verifier that lost its lease while still restoring never shares one with the
+   * verifier that took over, which drops the earlier attempts' leftovers before it starts.
+   */
+  String scratchDatabase(String backupId, int attempt) {
     try {
       byte[] hash = MessageDigest.getInstance("SHA-256").digest(backupId.getBytes(StandardCharsets.UTF_8));
-      return verifier.getDatabasePrefix() + HexFormat.of().formatHex(hash, 0, 8);
+      return verifier.getDatabasePrefix() + HexFormat.of().formatHex(hash, 0, 8) + "_" + attempt;
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
@@ -266,14 +375,14 @@ public class RestoreVerification {
 
     private final MessageDigest sha256;
     private final DigestInputStream raw;
-    private final TarArchiveInputStream tar;
+    private final String archiveName;
+    private TarArchiveInputStream tar;
     private long size;
 
-    ReadBack(InputStream plaintext, String archiveName) throws IOException {
+    ReadBack(InputStream plaintext, String archiveName) {
       try {
         sha256 = MessageDigest.getInstance("SHA-256");
       } catch (NoSuchAlgorithmException e) {
-        plaintext.close();
         throw new IllegalStateException(e);
       }
       raw = new DigestInputStream(new BufferedInputStream(plaintext, 1 << 20), sha256) {
@@ -291,12 +400,13 @@ public class RestoreVerification {
           return b;
         }
       };
-      InputStream unpacked = archiveName.endsWith(".zst") ? new ZstdInputStreamNoFinalizer(raw) : new GZIPInputStream(raw, 1 << 16);
-      tar = new TarArchiveInputStream(unpacked);
+      this.archiveName = archiveName;
     }
 
-    /** The dump file's bytes, or null if the archive holds none. */
+    /** The dump file's bytes, or null if the archive holds none. Reading starts here, where errors are classified. */
     InputStream dump() throws IOException {
+      InputStream unpacked = archiveName.endsWith(".zst") ? new ZstdInputStreamNoFinalizer(raw) : new GZIPInputStream(raw, 1 << 16);
+      tar = new TarArchiveInputStream(unpacked);
       TarArchiveEntry entry = tar.getNextEntry();
       while (entry != null && !entry.isFile()) {
         entry = tar.getNextEntry();
@@ -319,7 +429,18 @@ public class RestoreVerification {
 
     @Override
     public void close() throws IOException {
-      tar.close();
+      if (tar != null) {
+        tar.close();
+      } else {
+        raw.close();
+      }
+    }
+  }
+
+  /** The archive could not be read back (decrypted, decompressed, unpacked). */
+  private static final class Unreadable extends Exception {
+    Unreadable(String message) {
+      super(message);
     }
   }
 

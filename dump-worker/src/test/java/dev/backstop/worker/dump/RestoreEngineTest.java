@@ -33,17 +33,49 @@ class RestoreEngineTest {
     try {
       LocalPostgres.psql(db, "create table orders (id int primary key, note text); create schema shop;"
           + " create table shop.items (id int); insert into orders select g, md5(g::text) from generate_series(1, 1500) g;"
-          + " insert into shop.items select generate_series(1, 42); create view big_orders as select * from orders where id > 1000");
+          + " insert into shop.items select generate_series(1, 42); create view big_orders as select * from orders where id > 1000;"
+          // a partitioned table counts by its partitions, not twice
+          + " create table events (id int, at date) partition by range (at);"
+          + " create table events_2025 partition of events for values from ('2025-01-01') to ('2026-01-01');"
+          + " create table events_2026 partition of events for values from ('2026-01-01') to ('2027-01-01');"
+          + " insert into events select g, date '2025-12-25' + g from generate_series(1, 10) g");
       byte[] dump = pgDump(db);
 
       var restored = postgres.restore("backstop_verify_unit_pg", new ByteArrayInputStream(dump), scratch);
 
-      assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 1542));
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(4, 1552));
       assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg'"))
           .isEqualTo("0");
       assertThat(postgres.serverName(scratch)).matches("PostgreSQL \\d+\\.\\d+");
     } finally {
       LocalPostgres.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void the_dumps_own_code_runs_as_a_role_of_its_own_never_as_the_scratch_servers_administrator() throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_restore_src");
+    String asAdmin = LocalPostgres.createDatabase("backstop_restore_admin");
+    try {
+      // a check constraint calls the customer's function for every row the restore loads
+      LocalPostgres.psql(db, "create function harmless() returns boolean language sql as 'select true';"
+          + " create table t (id int check (harmless())); insert into t values (1), (2);"
+          + " create or replace function harmless() returns boolean language plpgsql as $$ begin"
+          + "   if (select rolsuper from pg_roles where rolname = current_user) then raise exception 'ran as a superuser'; end if;"
+          + "   return true; end $$");
+      byte[] dump = pgDump(db);
+      java.nio.file.Path file = scratch.resolve("dump.pgsql");
+      java.nio.file.Files.write(file, dump);
+      assertThatThrownBy(() -> LocalPostgres.restore(file, asAdmin)).hasMessageContaining("ran as a superuser");
+
+      var restored = postgres.restore("backstop_verify_unit_role", new ByteArrayInputStream(dump), scratch);
+
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(1, 2));
+      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_roles where rolname = 'backstop_verify_unit_role'"))
+          .isEqualTo("0");
+    } finally {
+      LocalPostgres.dropDatabase(db);
+      LocalPostgres.dropDatabase(asAdmin);
     }
   }
 

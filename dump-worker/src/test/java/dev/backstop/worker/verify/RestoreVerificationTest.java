@@ -131,8 +131,40 @@ class RestoreVerificationTest {
     assertThat(outcome.getRows()).isEqualTo(300);
     assertThat(outcome.getSummary()).matches("restored 1 table, 300 rows into PostgreSQL \\d+\\.\\d+ in \\d+\\.\\d s");
     assertThat(outcome.getBackupId()).isEqualTo("b1");
-    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname like 'backstop\\_verify\\_%' "
-        + "and datname = '" + verification.scratchDatabase("b1") + "'")).isEqualTo("0");
+    String scratch = verification.scratchDatabase("b1", 1);
+    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = '" + scratch + "'")).isEqualTo("0");
+    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_roles where rolname = '" + scratch + "'")).isEqualTo("0");
+  }
+
+  @Test
+  void an_unreachable_scratch_server_reports_nothing_and_gives_the_test_back_at_once() throws Exception {
+    BackupCompleted completed = backUp("b7", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    RestoreEngine nowhere = new PostgresRestoreEngine("psql", "pg_restore",
+        new DumpTarget("127.0.0.1", 1, "postgres", LocalPostgres.USER, ""), TIMEOUT);
+
+    assertThatThrownBy(() -> verification(new VerifierProperties(), nowhere).handle(completed))
+        .isInstanceOf(java.io.UncheckedIOException.class)
+        .hasMessageContaining("scratch server");
+    assertThat(verifications()).isEmpty();
+
+    // no lease to wait out: the redelivered completion is tested straight away
+    verification(new VerifierProperties()).handle(completed);
+    assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
+  }
+
+  @Test
+  void a_failure_reason_leaves_out_what_may_quote_the_backups_rows() {
+    assertThat(RestoreVerification.withoutData("pg_restore failed (exit 1): error: COPY failed for table \"users\": ERROR: "
+        + "duplicate key value violates unique constraint \"users_pkey\" DETAIL: Key (email)=(ann@example.com) already exists. "
+        + "CONTEXT: COPY users, line 2"))
+        .isEqualTo("pg_restore failed (exit 1): error: COPY failed for table \"users\": ERROR: duplicate key value violates "
+            + "unique constraint \"users_pkey\" (details left out: they may quote the backup's data)")
+        .doesNotContain("ann@example.com");
+    assertThat(RestoreVerification.withoutData("mysql failed (exit 1): ERROR 1064 (42000) at line 40: You have an error in your "
+        + "SQL syntax; check the manual near 'INTOO `orders` VALUES (1,'secret')' at line 1"))
+        .doesNotContain("secret").endsWith("(details left out: they may quote the backup's data)");
+    assertThat(RestoreVerification.withoutData("pg_restore failed (exit 1): could not read input file: end of file"))
+        .isEqualTo("pg_restore failed (exit 1): could not read input file: end of file");
   }
 
   @Test
@@ -201,7 +233,7 @@ class RestoreVerificationTest {
   }
 
   @Test
-  void a_restore_stopped_by_the_worker_shutting_down_reports_nothing_and_is_tested_again_once_its_lease_runs_out()
+  void a_restore_stopped_by_the_worker_shutting_down_reports_nothing_and_is_given_back_to_the_next_verifier()
       throws Exception {
     BackupCompleted completed = backUp("b6", new PostgresDumpEngine("pg_dump", TIMEOUT));
     RestoreEngine stopping = new RestoreEngine() {
@@ -215,6 +247,9 @@ class RestoreVerificationTest {
         Thread.currentThread().interrupt();
         throw new DumpFailedException("pg_restore was interrupted (worker shutting down)");
       }
+
+      @Override
+      public void drop(String database, Path scratch) {}
     };
 
     assertThatThrownBy(() -> verification(new VerifierProperties(), stopping).handle(completed))
@@ -222,7 +257,6 @@ class RestoreVerificationTest {
     assertThat(Thread.interrupted()).isTrue();
     assertThat(verifications()).isEmpty();
 
-    clock.advance(worker.getLeaseDuration().plusSeconds(1));
     verification(new VerifierProperties()).handle(completed);
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
   }
