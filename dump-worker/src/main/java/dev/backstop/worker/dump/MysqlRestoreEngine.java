@@ -73,17 +73,7 @@ public class MysqlRestoreEngine implements RestoreEngine {
       }
       return new Restored(tables.size(), rows);
     } finally {
-      boolean interrupted = Thread.interrupted();
-      try {
-        drop(database, scratch);
-      } catch (ScratchServerException | IOException e) {
-        org.slf4j.LoggerFactory.getLogger(MysqlRestoreEngine.class)
-            .warn("scratch database {} was not dropped; the next test of that backup drops it: {}", database, e.getMessage());
-      } finally {
-        if (interrupted) {
-          Thread.currentThread().interrupt();
-        }
-      }
+      dropAfterTest(database, scratch);
     }
   }
 

@@ -74,7 +74,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
       String[] counts = query(owner, COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
       return new Restored(Integer.parseInt(counts[0]), Long.parseLong(counts[1]));
     } finally {
-      dropQuietly(database, scratch);
+      dropAfterTest(database, scratch);
     }
   }
 
@@ -82,22 +82,6 @@ public class PostgresRestoreEngine implements RestoreEngine {
   public void drop(String database, Path scratch) throws ScratchServerException, IOException {
     String name = identifier(database);
     admin("drop database if exists " + name + " with (force);\ndrop role if exists " + name + ";\n", scratch);
-  }
-
-  /** The clean-up after a test: logged, not thrown, so that it never replaces the test's own outcome. */
-  private void dropQuietly(String database, Path scratch) {
-    // a worker shutting down still cleans up: the drop must not be cut short by the pending interrupt
-    boolean interrupted = Thread.interrupted();
-    try {
-      drop(database, scratch);
-    } catch (ScratchServerException | IOException e) {
-      org.slf4j.LoggerFactory.getLogger(PostgresRestoreEngine.class)
-          .warn("scratch database {} was not dropped; the next test of that backup drops it: {}", database, e.getMessage());
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
   }
 
   /** Runs SQL (read from standard input) as the scratch server's administrator. */
