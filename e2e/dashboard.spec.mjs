@@ -449,6 +449,33 @@ async function main() {
       return `"${text}"`;
     });
 
+    await step('a backup that failed its restore test says so, with the reason, and stays downloadable', async () => {
+      const summary = 'the restore into PostgreSQL 15.20 failed: pg_restore failed (exit 1): could not read input file: end of file';
+      await page.route(`${ADDON_API}/backups`, async (route) => {
+        if (route.request().method() !== 'GET') {
+          return route.fallback();
+        }
+        const response = await route.fetch();
+        const list = await response.json();
+        const verification = { passed: false, at: new Date().toISOString(), summary, tables: 0, rows: 0 };
+        return route.fulfill({
+          response,
+          json: list.map((b) => (b.id === backupId ? { ...b, verified: false, verification } : b)),
+        });
+      });
+      await page.reload();
+      const row = page.locator(`tr[data-backup-id="${backupId}"]`);
+      const tested = row.getByTestId('backup-verification');
+      await tested.waitFor({ state: 'visible' });
+      const text = (await tested.textContent()).trim();
+      check(text === '✗ Restore test failed', `the status cell says "${text}"`);
+      const reason = ((await row.locator('.reason').first().textContent()) || '').trim();
+      check(reason === summary, `the reason shown is "${reason}"`);
+      check(await row.getByRole('button', { name: /^Download/ }).isEnabled(), 'the Download button is disabled');
+      await page.unrouteAll();
+      return `"${text}": ${reason}`;
+    });
+
     if (SANDBOX_ADDON) {
       await step(`Sandbox addon ${SANDBOX_ADDON}: the API's message replaces the backup blocks`, async () => {
         await page.goto(`${BASE}/dashboard/index.html?app=${encodeURIComponent(APP)}&addon=${encodeURIComponent(SANDBOX_ADDON)}`);

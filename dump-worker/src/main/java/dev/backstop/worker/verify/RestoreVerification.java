@@ -197,6 +197,7 @@ public class RestoreVerification {
    * cannot be read is read once more before the backup fails for it: a store's network can fail once.
    */
   private BackupVerified test(BackupCompleted completed, int attempt) throws IOException {
+    long start = System.nanoTime();
     RestoreEngine engine = engineFor(completed);
     Files.createDirectories(worker.getWorkDirectory());
     Path scratch = Files.createTempDirectory(worker.getWorkDirectory(), "verify-" + completed.getBackupId() + "-");
@@ -216,7 +217,7 @@ public class RestoreVerification {
         } catch (Unreadable e) {
           stopIfShuttingDown();
           if (read >= 2) {
-            return outcome(completed, false, "the archive could not be read back: " + e.getMessage(), null, System.nanoTime());
+            return outcome(completed, false, "the archive could not be read back: " + e.getMessage(), null, start);
           }
           log.warn("backup {}: its archive could not be read back, reading it once more: {}", completed.getBackupId(),
               e.getMessage());
