@@ -51,6 +51,11 @@ class MalformedRequestsTest extends RunningGateway {
     return put(name, VALID.replace(from, to), 400, detail);
   }
 
+  private static Case schedule(String name, String body, String detail) {
+    return new Case(name, t -> t.send(t.asOperator("/v1/apps/fuzz-app/addons/fuzz-0/schedule").header("Content-Type", "application/json")
+        .PUT(BodyPublishers.ofString(body))), 400, detail);
+  }
+
   private static Case get(String name, String path, int status, String detail) {
     return new Case(name, t -> t.send(t.asOperator(path)), status, detail);
   }
@@ -110,6 +115,24 @@ class MalformedRequestsTest extends RunningGateway {
         new Case("a schedule hour with a fraction", t -> t.send(t.asOperator("/v1/apps/fuzz-app/addons/fuzz-1/schedule")
             .header("Content-Type", "application/json").PUT(BodyPublishers.ofString("{\"hour\":3.5}"))), 400,
             "hour: expected an integer, got a decimal number"),
+        variant("an unknown time zone", "\"timezone\":\"UTC\"", "\"timezone\":\"Mars/Base\"", "unknown time zone"),
+        variant("a time zone too long", "\"timezone\":\"UTC\"", "\"timezone\":\"" + "Z".repeat(65) + "\"",
+            "schedule.timezone size must be between 0 and 64"),
+        variant("an unknown role", "\"role\":\"primary\"", "\"role\":\"tertiary\"", "nodes[0].role must be primary or secondary"),
+        variant("an unknown engine", "\"engine\":\"postgresql\"", "\"engine\":\"oracle\"", "engine must be postgresql or mysql"),
+        variant("no primary", "\"role\":\"primary\"", "\"role\":\"secondary\"", "exactly one primary"),
+        variant("no nodes", "\"nodes\":[{\"role\":\"primary\",\"host\":\"db.example\",\"port\":5432}]", "\"nodes\":[]",
+            "nodes must not be empty"),
+        variant("seventeen nodes", "\"nodes\":[{\"role\":\"primary\",\"host\":\"db.example\",\"port\":5432}]",
+            "\"nodes\":[" + String.join(",", java.util.Collections.nCopies(17,
+                "{\"role\":\"secondary\",\"host\":\"db.example\",\"port\":5432}")) + "]", "nodes size must be between 0 and 16"),
+        schedule("a schedule in an unknown zone", "{\"timezone\":\"Mars/Base\"}", "unknown time zone"),
+        schedule("a schedule hour out of range", "{\"hour\":24}", "hour must be less than or equal to 23"),
+        schedule("a schedule time that does not exist", "{\"scheduleAt\":\"25:00\"}", "does not exist"),
+        schedule("a schedule time too long", "{\"scheduleAt\":\"" + "4".repeat(100) + "\"}", "scheduleAt size must be"),
+        schedule("a schedule with an unknown field", "{\"hour\":4,\"minute\":30}", "minute: unknown field"),
+        schedule("a schedule as a number", "4", "expected an object, got an integer"),
+        schedule("a schedule as null", "null", "a JSON body is required"),
         // paths
         new Case("a path parameter", t -> t.send(t.asOperator("/v1/addons/sec-x;y").header("Content-Type", "application/json")
             .PUT(BodyPublishers.ofString(VALID))), 400, "';'"),

@@ -77,7 +77,11 @@ abstract class RunningGateway {
   final HttpClient http = HttpClient.newHttpClient();
 
   /** A response, with header names in lower case. */
-  record Answer(int status, Map<String, List<String>> headers, String body) {
+  record Answer(int status, Map<String, List<String>> headers, byte[] bytes) {
+    String body() {
+      return new String(bytes, StandardCharsets.UTF_8);
+    }
+
     String header(String name) {
       List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
       return values == null || values.isEmpty() ? null : values.getFirst();
@@ -86,7 +90,7 @@ abstract class RunningGateway {
 
   Answer send(HttpRequest.Builder request) {
     try {
-      HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
       Map<String, List<String>> headers = new TreeMap<>();
       response.headers().map().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v));
       return new Answer(response.statusCode(), headers, response.body());
@@ -141,7 +145,7 @@ abstract class RunningGateway {
       if ("chunked".equalsIgnoreCase(String.join("", headers.getOrDefault("transfer-encoding", List.of())))) {
         content = unchunk(content);
       }
-      return new Answer(Integer.parseInt(lines[0].split(" ")[1]), headers, content);
+      return new Answer(Integer.parseInt(lines[0].split(" ")[1]), headers, content.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
