@@ -123,6 +123,19 @@ class DownloadHardeningTest extends RunningGateway {
   }
 
   @Test
+  void a_head_request_describes_the_archive_without_sending_it() throws Exception {
+    String backupId = addonWithABackup("headed", "head-app");
+    for (String path : java.util.List.of("/v1/apps/head-app/addons/headed/backups/" + backupId + "/archive",
+        link("head-app", "headed", backupId, OPERATOR))) {
+      Answer answer = send(asOperator(path).method("HEAD", BodyPublishers.noBody()));
+      assertThat(answer.status()).as(path).isEqualTo(200);
+      assertThat(answer.header("content-length")).isEqualTo("1000");
+      assertThat(answer.header("cache-control")).isEqualTo("no-store");
+      assertThat(answer.bytes()).isEmpty();
+    }
+  }
+
+  @Test
   void a_link_stops_working_when_the_token_it_was_made_with_is_revoked() throws Exception {
     String backupId = addonWithABackup("revoking", "revoke-app");
     JsonNode issued = JSON.readTree(send(asOperator("/v1/operator/apps/revoke-app/tokens").POST(BodyPublishers.noBody())).body());

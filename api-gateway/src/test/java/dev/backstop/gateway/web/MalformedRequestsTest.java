@@ -94,6 +94,7 @@ class MalformedRequestsTest extends RunningGateway {
                 VALID.replace("{\"appName\"", "{\"p\":\"" + "y".repeat(70_000) + "\",\"appName\"").getBytes(StandardCharsets.UTF_8))))),
             413, "64 KiB"),
         put("trailing garbage", VALID + " {}", 400, "JSON"),
+        put("arrays nested 30000 deep", "{\"appName\":" + "[".repeat(30_000) + "]".repeat(30_000) + "}", 400, "appName"),
         put("truncated JSON", "{\"appName\":", 400, "JSON"),
         put("an array instead of an object", "[]", 400, "expected an object"),
         put("no body", "", 400, "a JSON body is required"),
