@@ -137,6 +137,8 @@ class MalformedRequestsTest extends RunningGateway {
         // paths
         new Case("a path parameter", t -> t.send(t.asOperator("/v1/addons/sec-x;y").header("Content-Type", "application/json")
             .PUT(BodyPublishers.ofString(VALID))), 400, "';'"),
+        new Case("an encoded path parameter", t -> t.send(t.asOperator("/v1/addons/sec-x%3By").header("Content-Type", "application/json")
+            .PUT(BodyPublishers.ofString(VALID))), 400, "addonId must be"),
         get("an encoded slash", "/v1/apps/a%2Fb/addons", 400, "malformed"),
         get("an encoded NUL", "/v1/apps/a%00b/addons", 400, "malformed"),
         get("an encoded backslash", "/v1/apps/a%5Cb/addons", 400, "malformed"),
