@@ -48,10 +48,28 @@ public class AppTokens {
     return new Issued(id, token);
   }
 
+  /** A live token: its id and its app. */
+  public record Live(String id, String app) {}
+
   /** The app a live token belongs to. */
   public Optional<String> appOf(String token) {
+    return live(token).map(Live::app);
+  }
+
+  /** The token, if it is live. */
+  public Optional<Live> live(String token) {
     Document d = tokens.find(eq("_id", hash(token))).first();
-    return d == null || d.get("revokedAt") != null ? Optional.empty() : Optional.of(d.getString("app"));
+    return d == null || d.get("revokedAt") != null ? Optional.empty() : Optional.of(new Live(d.getString("id"), d.getString("app")));
+  }
+
+  /** True while the app has a live token of this id (what a signed link made with it depends on). */
+  public boolean isLive(String appName, String id) {
+    for (Document d : tokens.find(eq("id", id))) {
+      if (appName.equals(d.getString("app")) && d.get("revokedAt") == null) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Revokes the app's token {@code id}; false if it has no such live token. */

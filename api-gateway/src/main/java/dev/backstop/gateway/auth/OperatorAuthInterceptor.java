@@ -22,12 +22,27 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 @Configuration
 public class OperatorAuthInterceptor implements WebMvcConfigurer {
 
+  /**
+   * The request attribute naming the token that authenticated the call: the app token's id, or
+   * {@link #operatorTokenId} for the operator's, so that what the call creates (a signed link) can be
+   * tied to that token and die with it.
+   */
+  public static final String CALLER_TOKEN = OperatorAuthInterceptor.class.getName() + ".callerToken";
+
   private final byte[] operator;
+  private final String operatorTokenId;
   private final AppTokens tokens;
 
   public OperatorAuthInterceptor(GatewayProperties properties, AppTokens tokens) {
     this.operator = ("Bearer " + properties.getOperatorToken()).getBytes(StandardCharsets.UTF_8);
+    // changes when the operator token is replaced, which ends the links made with the old one
+    this.operatorTokenId = "operator-" + AppTokens.hash(properties.getOperatorToken()).substring(0, 12);
     this.tokens = tokens;
+  }
+
+  /** The id of the operator token in force. */
+  public String operatorTokenId() {
+    return operatorTokenId;
   }
 
   @Override
@@ -38,6 +53,7 @@ public class OperatorAuthInterceptor implements WebMvcConfigurer {
         if (!isOperator(request)) {
           throw ApiProblem.unauthorized("operator endpoints need 'Authorization: Bearer <operator token>'");
         }
+        request.setAttribute(CALLER_TOKEN, operatorTokenId);
         return true;
       }
     }).addPathPatterns("/v1/addons", "/v1/addons/**", "/v1/operator/**");
@@ -46,20 +62,23 @@ public class OperatorAuthInterceptor implements WebMvcConfigurer {
       @Override
       public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
         if (isOperator(request)) {
+          request.setAttribute(CALLER_TOKEN, operatorTokenId);
           return true;
         }
         String header = request.getHeader("Authorization");
         if (header == null || !header.startsWith("Bearer ")) {
           throw ApiProblem.unauthorized("this endpoint needs 'Authorization: Bearer <app token>' (BACKSTOP_TOKEN for the CLI)");
         }
-        var app = tokens.appOf(header.substring("Bearer ".length()).trim())
+        var live = tokens.live(header.substring("Bearer ".length()).trim())
             .orElseThrow(() -> ApiProblem.unauthorized("unknown or revoked token"));
+        String app = live.app();
         @SuppressWarnings("unchecked")
         var variables = (Map<String, String>) request.getAttribute(HandlerMapping.URI_TEMPLATE_VARIABLES_ATTRIBUTE);
         String asked = variables == null ? null : variables.get("appName");
         if (!app.equals(asked)) {
           throw ApiProblem.notFound("no app " + asked);
         }
+        request.setAttribute(CALLER_TOKEN, live.id());
         return true;
       }
     }).addPathPatterns("/v1/apps/**");

@@ -1,6 +1,8 @@
 package dev.backstop.gateway.downloads;
 
 import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.gateway.auth.AppTokens;
+import dev.backstop.gateway.auth.OperatorAuthInterceptor;
 import dev.backstop.gateway.backups.BackupListing;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
@@ -14,8 +16,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.Base64;
 import java.util.HexFormat;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -31,11 +31,14 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
 /**
  * Streams a backup's archive as customers download it: constant memory whatever its size, with its
  * name, length and SHA-256 (RFC 9530 Repr-Digest), and a single byte range so a broken download resumes.
+ * Archives and links are answered with {@code Cache-Control: no-store}: a customer's data must not stay
+ * in a browser's or a proxy's cache. A signed link works only while the token it was asked for with is
+ * live and its addon is not removed.
  */
 @RestController
 public class DownloadController {
 
-  private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-(\\d*)");
+  private static final String NO_STORE = "no-store";
   private static final MediaType GZIP = MediaType.parseMediaType("application/gzip");
   private static final MediaType ZSTD = MediaType.parseMediaType("application/zstd");
 
@@ -49,11 +52,15 @@ public class DownloadController {
   private final ArchiveCipher cipher;
   private final ArchiveStore store;
   private final SignedLinks links;
+  private final AppTokens tokens;
+  private final OperatorAuthInterceptor auth;
 
   private final int responseBuffer;
 
   public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveCipher cipher,
-      GatewayProperties properties) {
+      GatewayProperties properties, AppTokens tokens, OperatorAuthInterceptor auth) {
+    this.tokens = tokens;
+    this.auth = auth;
     this.responseBuffer = Math.toIntExact(properties.getSocketWriteBuffer().toBytes());
     this.cipher = cipher;
     this.addons = addons;
@@ -66,6 +73,7 @@ public class DownloadController {
   public ResponseEntity<StreamingResponseBody> download(@PathVariable String appName, @PathVariable String addonId,
       @PathVariable String backupId, @RequestHeader(value = HttpHeaders.RANGE, required = false) String range,
       HttpServletRequest request, HttpServletResponse response) throws IOException {
+    response.setHeader(HttpHeaders.CACHE_CONTROL, NO_STORE);
     requireAddon(appName, addonId);
     return stream(row(addonId, backupId), range, request, response);
   }
@@ -76,19 +84,35 @@ public class DownloadController {
    */
   @PostMapping("/v1/apps/{appName}/addons/{addonId}/backups/{backupId}/links")
   public ResponseEntity<SignedLinks.Link> link(@PathVariable String appName, @PathVariable String addonId,
-      @PathVariable String backupId) {
-    requireAddon(appName, addonId);
+      @PathVariable String backupId, HttpServletRequest request, HttpServletResponse response) {
+    response.setHeader(HttpHeaders.CACHE_CONTROL, NO_STORE);
+    var addon = requireAddon(appName, addonId);
+    if (addon.removed()) {
+      throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addonId + " was removed: no new download links");
+    }
     Row row = row(addonId, backupId);
     requireDone(row);
-    return ResponseEntity.status(HttpStatus.CREATED).body(links.sign(appName, addonId, row.id()));
+    String tokenId = (String) request.getAttribute(OperatorAuthInterceptor.CALLER_TOKEN);
+    if (tokenId == null) {
+      throw new IllegalStateException("a link was asked for without an authenticated token");
+    }
+    return ResponseEntity.status(HttpStatus.CREATED).body(links.sign(appName, addonId, row.id(), tokenId));
   }
 
   @GetMapping("/v1/downloads/{link}")
   public ResponseEntity<StreamingResponseBody> follow(@PathVariable String link,
       @RequestHeader(value = HttpHeaders.RANGE, required = false) String range, HttpServletRequest request,
       HttpServletResponse response) throws IOException {
+    response.setHeader(HttpHeaders.CACHE_CONTROL, NO_STORE);
     SignedLinks.Target target = links.verify(link);
-    requireAddon(target.app(), target.addonId());
+    var addon = requireAddon(target.app(), target.addonId());
+    if (addon.removed()) {
+      throw ApiProblem.gone("the addon of this download link was removed: the link no longer works");
+    }
+    boolean live = target.tokenId().equals(auth.operatorTokenId()) || tokens.isLive(target.app(), target.tokenId());
+    if (!live) {
+      throw ApiProblem.gone("the token this download link was made with was revoked: the link no longer works");
+    }
     return stream(row(target.addonId(), target.backupId()), range, request, response);
   }
 
@@ -120,14 +144,15 @@ public class DownloadController {
     long start = 0;
     long end = size - 1;
     HttpStatus status = HttpStatus.OK;
-    if (range != null) {
-      Matcher m = RANGE.matcher(range.trim());
-      if (!m.matches() || Long.parseLong(m.group(1)) >= size) {
-        throw ApiProblem.rangeNotSatisfiable("range '" + range + "' does not fit an archive of " + size + " bytes; use bytes=START- ");
+    switch (ByteRange.of(range, size)) {
+      case ByteRange.Unsatisfiable u -> throw ApiProblem.rangeNotSatisfiable(
+          "the range starts at or beyond the end of the archive, which has " + size + " bytes", size);
+      case ByteRange.Part part -> {
+        start = part.start();
+        end = part.end();
+        status = HttpStatus.PARTIAL_CONTENT;
       }
-      start = Long.parseLong(m.group(1));
-      end = m.group(2).isEmpty() ? size - 1 : Math.min(size - 1, Long.parseLong(m.group(2)));
-      status = HttpStatus.PARTIAL_CONTENT;
+      case ByteRange.Whole w -> { }
     }
     long length = end - start + 1;
     long offset = start;
@@ -199,9 +224,8 @@ public class DownloadController {
     };
   }
 
-  private void requireAddon(String appName, String addonId) {
-    if (addons.findForApp(appName, addonId).isEmpty()) {
-      throw ApiProblem.notFound("no addon " + addonId + " in app " + appName);
-    }
+  private AddonCatalog.Addon requireAddon(String appName, String addonId) {
+    return addons.findForApp(appName, addonId)
+        .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
   }
 }

@@ -17,7 +17,10 @@ import org.springframework.stereotype.Component;
 
 /**
  * Download links that need no token: {@code /v1/downloads/<payload>.<signature>}, the payload naming the
- * app, addon, backup and expiry, signed with HMAC-SHA256 under a key derived from the secrets key.
+ * app, addon, backup, expiry and the token the link was asked for with, signed with HMAC-SHA256 under a
+ * key derived from the secrets key. Only the canonical spelling of a link is accepted (unpadded
+ * base64url, as issued): another spelling of the same bytes is not the link that was handed out.
+ * Whether the token is still live and the addon still there is the caller's check ({@link Target}).
  */
 @Component
 public class SignedLinks {
@@ -45,12 +48,12 @@ public class SignedLinks {
   /** A signed link and when it stops working. */
   public record Link(String url, String expiresAt) {}
 
-  /** What a valid link points at. */
-  public record Target(String app, String addonId, String backupId) {}
+  /** What a valid link points at, and the id of the token it was asked for with. */
+  public record Target(String app, String addonId, String backupId, String tokenId) {}
 
-  public Link sign(String app, String addonId, String backupId) {
+  public Link sign(String app, String addonId, String backupId, String tokenId) {
     Instant expires = clock.instant().plus(ttl);
-    String payload = B64.encodeToString(String.join("\n", app, addonId, backupId, Long.toString(expires.getEpochSecond()))
+    String payload = B64.encodeToString(String.join("\n", app, addonId, backupId, Long.toString(expires.getEpochSecond()), tokenId)
         .getBytes(StandardCharsets.UTF_8));
     return new Link("/v1/downloads/" + payload + "." + B64.encodeToString(mac(payload)), expires.toString());
   }
@@ -61,20 +64,21 @@ public class SignedLinks {
       throw ApiProblem.notFound("no such download link");
     }
     String payload = link.substring(0, dot);
-    byte[] signature;
-    try {
-      signature = UNB64.decode(link.substring(dot + 1));
-    } catch (IllegalArgumentException e) {
+    // the signature as issued, compared as text: a decoder would also take padding, the other
+    // alphabet or different unused bits for the same bytes
+    byte[] expected = B64.encodeToString(mac(payload)).getBytes(StandardCharsets.US_ASCII);
+    if (!MessageDigest.isEqual(expected, link.substring(dot + 1).getBytes(StandardCharsets.US_ASCII))) {
       throw ApiProblem.notFound("no such download link");
     }
-    if (!MessageDigest.isEqual(mac(payload), signature)) {
+    String[] parts = new String(UNB64.decode(payload), StandardCharsets.UTF_8).split("\n", -1);
+    if (parts.length != 5) {
+      // a link of an older format, without the token it depends on
       throw ApiProblem.notFound("no such download link");
     }
-    String[] parts = new String(UNB64.decode(payload), StandardCharsets.UTF_8).split("\n");
     if (Instant.ofEpochSecond(Long.parseLong(parts[3])).isBefore(clock.instant())) {
       throw ApiProblem.gone("this download link has expired: ask for a new one");
     }
-    return new Target(parts[0], parts[1], parts[2]);
+    return new Target(parts[0], parts[1], parts[2], parts[4]);
   }
 
   private byte[] mac(String payload) {

@@ -6,6 +6,7 @@ import dev.backstop.gateway.web.ApiProblem;
 import dev.backstop.schemas.events.BackupSchedule;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.Size;
 import java.time.Clock;
 import java.time.ZoneId;
 import org.bson.Document;
@@ -38,7 +39,8 @@ public class ScheduleController {
    * {@code timezone}, else in the addon's current zone), or {@code hour} and {@code timezone} as the
    * dashboard sends them, and/or {@code enabled}. Absent fields keep their current value.
    */
-  public record ScheduleChange(String scheduleAt, @Min(0) @Max(23) Integer hour, String timezone, Boolean enabled) {}
+  public record ScheduleChange(@Size(max = 64) String scheduleAt, @Min(0) @Max(23) Integer hour, @Size(max = 64) String timezone,
+      Boolean enabled) {}
 
   /** The schedule and the sentence customers see. */
   public record ScheduleView(boolean enabled, int hour, String timezone, String message) {}

@@ -1,6 +1,7 @@
 package dev.backstop.gateway.web;
 
 import java.net.URI;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.web.ErrorResponseException;
@@ -39,7 +40,12 @@ public class ApiProblem extends ErrorResponseException {
     return new ApiProblem(HttpStatus.GONE, "gone", "Gone", detail);
   }
 
-  public static ApiProblem rangeNotSatisfiable(String detail) {
-    return new ApiProblem(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range-not-satisfiable", "Range not satisfiable", detail);
+  /** A 416 with the {@code Content-Range: bytes *}{@code /<size>} that RFC 9110 asks of it, so a client learns the size. */
+  public static ApiProblem rangeNotSatisfiable(String detail, long size) {
+    ApiProblem problem = new ApiProblem(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range-not-satisfiable",
+        "Range not satisfiable", detail);
+    problem.getHeaders().set(HttpHeaders.CONTENT_RANGE, "bytes */" + size);
+    problem.getHeaders().set(HttpHeaders.ACCEPT_RANGES, "bytes");
+    return problem;
   }
 }
