@@ -71,11 +71,11 @@ class BackstopEndToEndIT {
     data = Files.createTempDirectory("backstop-e2e");
     mongo = dev.backstop.testing.TestMongo.start();
     backstop = BackstopEmbedded.start(new BackstopEmbedded.Options(data, 0, 0, 0, clock,
-        Map.of("backstop.scheduler.tick", "PT1S",
+        ScratchServers.with(Map.of("backstop.scheduler.tick", "PT1S",
             // a refused connection is retried: quickly here
             "backstop.worker.retry-backoff", "PT1S",
             // archives of pruned backups are deleted at once, so the test can see it
-            "backstop.retention.download-grace", "PT0S"), mongo.uri()));
+            "backstop.retention.download-grace", "PT0S")), mongo.uri()));
 
     database = LocalPostgres.createDatabase("backstop_e2e");
     databases.add(database);
@@ -98,6 +98,15 @@ class BackstopEndToEndIT {
       mongo.close();
     }
     databases.forEach(LocalPostgres::dropDatabase);
+  }
+
+  @Test
+  void the_start_up_report_finds_the_scratch_servers_restore_tests_go_to() {
+    assertThat(backstop.restoreTestServers()).satisfiesExactly(
+        postgres -> assertThat(postgres).matches("PostgreSQL \\d+\\.\\d+ at " + LocalPostgres.USER + "@" + LocalPostgres.HOST + ":"
+            + LocalPostgres.PORT + " \\(found\\)"),
+        mariadb -> assertThat(mariadb).matches("MariaDB [\\d.]+ at " + dev.backstop.testing.LocalMariadb.USER + "@"
+            + dev.backstop.testing.LocalMariadb.HOST + ":" + dev.backstop.testing.LocalMariadb.PORT + " \\(found\\)"));
   }
 
   @Test
