@@ -56,7 +56,7 @@ final class RestoreServers {
       problem = "interrupted";
     }
     return engine + " at " + where + ": not reachable (" + firstLine(problem) + "); restore tests of " + engine
-        + " backups are tried again for about 20 minutes, then left not verified. Set " + settings;
+        + " backups are tried again for about 20 minutes, then left not verified; point " + settings + " at one";
   }
 
   private static String firstLine(String message) {

@@ -29,7 +29,7 @@ class RestoreServersTest {
 
     assertThat(line).isEqualTo("MySQL/MariaDB at root@127.0.0.1:3306: not reachable (mysql failed (exit 1): Can't connect to "
         + "server on '127.0.0.1'); restore tests of MySQL/MariaDB backups are tried again for about 20 minutes, then left "
-        + "not verified. Set BACKSTOP_VERIFIER_MYSQL_HOST/_PORT");
+        + "not verified; point BACKSTOP_VERIFIER_MYSQL_HOST/_PORT at one");
     try (var left = Files.list(scratch)) {
       assertThat(left).as("the probe's private folder is removed").isEmpty();
     }
