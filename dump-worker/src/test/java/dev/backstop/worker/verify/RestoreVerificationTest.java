@@ -38,6 +38,7 @@ import dev.backstop.worker.dump.PostgresRestoreEngine;
 import dev.backstop.worker.dump.ReplicaProbe;
 import dev.backstop.worker.dump.RestoreEngine;
 import dev.backstop.worker.job.BackupJob;
+import dev.backstop.worker.job.JobRunner;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
@@ -272,10 +273,13 @@ class RestoreVerificationTest {
   }
 
   private BackupCompleted backUp(String id, DumpEngine engine) throws IOException {
-    new BackupJob(addons, new JobLedger(database), new HostSlots(database), store, publisher, sealer,
+    JobLedger jobs = new JobLedger(database);
+    BackupJob job = new BackupJob(addons, jobs, new HostSlots(database), store, publisher, sealer,
         Map.of(Engine.POSTGRESQL, engine), Map.of(Engine.POSTGRESQL, node -> ReplicaProbe.ReplicaState.ok(Duration.ZERO)),
-        worker, clock, cipher, new BackstopProperties())
-        .handle(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
+        worker, clock, cipher, new BackstopProperties());
+    job.record(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
+    new JobRunner("backup", jobs, job::execute, 1, worker.getInstanceName(), worker.getLeaseDuration(), Duration.ofMillis(10),
+        worker.getRetryBackoff(), clock).runNext();
     BackupCompleted completed = published.stream().filter(BackupCompleted.class::isInstance).map(BackupCompleted.class::cast)
         .filter(c -> c.getBackupId().equals(id)).findFirst().orElseThrow(() -> new AssertionError("no completion: " + published));
     assertThat(completed.getArchiveKey()).endsWith(ArchiveCipher.SUFFIX);
