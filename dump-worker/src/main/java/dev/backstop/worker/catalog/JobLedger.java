@@ -90,6 +90,9 @@ public class JobLedger {
     record Unannounced(byte[] outcome) implements Claim {}
   }
 
+  /** The {@code notBefore} of a job given up: later than any claim. */
+  private static final Date NEVER = Date.from(Instant.parse("9999-12-31T00:00:00Z"));
+
   private final MongoCollection<Document> jobs;
 
   /** The dump jobs' ledger (collection {@code jobs}). */
@@ -105,10 +108,11 @@ public class JobLedger {
   }
 
   /**
-   * Records a job to run, pending from {@code now}; true if it is new. Recording it again changes
-   * nothing, whatever state it is in: a redelivered or replayed request of a job that ran, runs or
-   * waits is not run a second time. A job taken before jobs were recorded with their request (a
-   * worker of the previous version) gets its request, so that it can be taken over.
+   * Records a job to run, pending from {@code now}; true if it is new, or was {@link #abandon given up}
+   * and is now pending again. Otherwise recording it again changes nothing, whatever state it is in:
+   * a redelivered or replayed request of a job that ran, runs or waits is not run a second time. A
+   * job taken before jobs were recorded with their request (a worker of the previous version) gets
+   * its request, so that it can be taken over.
    */
   public boolean record(String id, String key, byte[] request, Instant now) {
     try {
@@ -129,7 +133,10 @@ public class JobLedger {
     }
     jobs.updateOne(ById.filter(id, exists("request", false)), Updates.combine(Updates.set("request", new Binary(request)),
         Updates.set("key", key), Updates.set("notBefore", Date.from(now))));
-    return false;
+    // a job given up after its last attempt is tried afresh when its request comes again (a replay)
+    return jobs.updateOne(ById.filter(id, eq("state", State.PENDING.name()), eq("abandoned", true)), Updates.combine(
+        Updates.set("abandoned", false), Updates.set("failures", 0), Updates.set("notBefore", Date.from(now))))
+        .getModifiedCount() == 1;
   }
 
   /**
@@ -195,6 +202,18 @@ public class JobLedger {
     return jobs.updateOne(ById.filter(id, eq("owner", owner), eq("state", State.RUNNING.name())), Updates.combine(
         Updates.set("state", State.PENDING.name()), Updates.set("owner", null), Updates.set("leaseUntil", new Date(0)),
         Updates.set("notBefore", Date.from(notBefore)), Updates.set("failures", failures),
+        Updates.set("lastFailure", reason))).getMatchedCount() == 1;
+  }
+
+  /**
+   * Gives up a job {@code owner} holds without an outcome, after its last attempt: it stays pending,
+   * never runnable, until {@link #record} sees its request again. False if another worker has taken
+   * it over.
+   */
+  public boolean abandon(String id, String owner, int failures, String reason) {
+    return jobs.updateOne(ById.filter(id, eq("owner", owner), eq("state", State.RUNNING.name())), Updates.combine(
+        Updates.set("state", State.PENDING.name()), Updates.set("owner", null), Updates.set("leaseUntil", new Date(0)),
+        Updates.set("notBefore", NEVER), Updates.set("abandoned", true), Updates.set("failures", failures),
         Updates.set("lastFailure", reason))).getMatchedCount() == 1;
   }
 

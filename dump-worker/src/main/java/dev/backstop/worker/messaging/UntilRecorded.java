@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * into play. While the store is down no worker can run anything anyway; holding the partition costs
  * nothing.
  */
-final class UntilRecorded {
+public final class UntilRecorded {
 
   private static final Logger log = LoggerFactory.getLogger(UntilRecorded.class);
 
@@ -21,13 +21,13 @@ final class UntilRecorded {
   private final Duration max;
 
   /** Waits {@code first} after the first refusal, doubling up to {@code max}. */
-  UntilRecorded(Duration first, Duration max) {
+  public UntilRecorded(Duration first, Duration max) {
     this.first = first;
     this.max = max;
   }
 
   /** Runs {@code step} until it returns without a MongoDB error; an interrupt (shutdown) ends the wait with an exception. */
-  <T> T record(String what, Supplier<T> step) {
+  public <T> T record(String what, Supplier<T> step) {
     Duration wait = first;
     for (int attempt = 1; ; attempt++) {
       try {
