@@ -286,6 +286,11 @@ public class BackupJob {
         store.putTaking(key, packed.file());
         storeNanos = System.nanoTime() - storeStart;
       } catch (IOException e) {
+        if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
+          // the worker is stopping: the runner gives the job back; another worker dumps it again
+          throw e instanceof InterruptedIOException stopped ? stopped
+              : new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        }
         if (job.lost()) {
           log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
           return;

@@ -12,6 +12,7 @@ import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
+import dev.backstop.schemas.events.BackupVerified;
 import dev.backstop.schemas.events.DatabaseNode;
 import dev.backstop.schemas.events.NodeRole;
 import dev.backstop.schemas.events.Plan;
@@ -54,7 +55,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 /**
  * The dump worker as it runs, against a real broker, store and PostgreSQL: requests are recorded by
  * the consumer and run by the job runner, so a database that never answers holds back no other
- * addon's backup, even on the same partition, and a request delivered twice is dumped once.
+ * addon's backup, even on the same partition, and a request delivered twice is dumped once (and its
+ * completion restore-tested once, by the restore tests' own runner).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class JobRunnerIT {
@@ -107,7 +109,6 @@ class JobRunnerIT {
         "--backstop.mongodb.database=worker-runner",
         "--backstop.archive.directory=" + dir.resolve("archives"),
         "--backstop.secrets.key=" + secretsKey,
-        "--backstop.verifier.enabled=false",
         "--backstop.worker.instance-name=runner-it",
         "--backstop.worker.work-directory=" + dir.resolve("work"),
         "--backstop.worker.connect-timeout=PT2S",
@@ -197,9 +198,12 @@ class JobRunnerIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> outcome("twice-b") != null);
     Events.publish(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS, List.of(request), e -> "twice");
 
+    await().atMost(Duration.ofSeconds(30)).until(() -> count("twice-b", BackupVerified.class) == 1);
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(20)).until(() ->
         count("twice-b", BackupStarted.class) == 1 && count("twice-b", BackupCompleted.class) == 1
-            && count("twice-b", BackupFailed.class) == 0);
+            && count("twice-b", BackupFailed.class) == 0 && count("twice-b", BackupVerified.class) == 1);
+    assertThat(((BackupVerified) first("twice-b", BackupVerified.class).event()).getPassed())
+        .as("its restore test, run once by the restore-test runner").isTrue();
     try (Stream<Path> files = Files.list(dir.resolve("archives").resolve("twice").resolve("twice-b"))) {
       assertThat(files).as("one archive").hasSize(1);
     }
