@@ -153,6 +153,7 @@ public final class JobRunner implements AutoCloseable {
   }
 
   private void loop() {
+    boolean claimsFailing = false;
     while (!stopping) {
       long seen;
       lock.lock();
@@ -164,9 +165,16 @@ public final class JobRunner implements AutoCloseable {
       boolean ran;
       try {
         ran = runNext();
+        if (claimsFailing) {
+          log.info("{} runner claims jobs again", name);
+          claimsFailing = false;
+        }
       } catch (RuntimeException e) {
-        // the ledger is unreachable: the next poll tries again
-        log.warn("{} runner could not claim a job: {}", name, e.toString());
+        // the ledger is unreachable: the next poll tries again; one warning per outage and thread
+        if (!claimsFailing) {
+          log.warn("{} runner could not claim a job, trying again every {}: {}", name, pollInterval, e.toString());
+          claimsFailing = true;
+        }
         ran = false;
       }
       if (Thread.interrupted() && stopping) {

@@ -27,6 +27,7 @@ import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.WorkerApplication;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.URI;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -42,7 +43,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.bson.Document;
@@ -78,6 +83,8 @@ class JobRunnerIT {
   private volatile boolean listening = true;
   private Path dir;
   private ConfigurableApplicationContext worker;
+  /** The worker reaches MongoDB through it, so that a test can take MongoDB away and give it back. */
+  private MongoOutage store;
 
   /** An event on {@code backstop.backup-events} and when the test saw it. */
   private record Received(SpecificRecord event, Instant at) {}
@@ -101,11 +108,14 @@ class JobRunnerIT {
     }, "black-hole");
     acceptor.setDaemon(true);
     acceptor.start();
+    URI mongoAddress = URI.create(mongo.uri());
+    store = new MongoOutage(mongoAddress.getHost(), mongoAddress.getPort());
     worker = WorkerApplication.builder().run(
         "--spring.main.web-application-type=none",
         "--spring.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
         "--spring.cloud.stream.kafka.binder.brokers=" + kafka.bootstrapServers(),
-        "--spring.mongodb.uri=" + mongo.uri(),
+        // an operation MongoDB does not answer fails within a second, as against an unreachable server
+        "--spring.mongodb.uri=mongodb://127.0.0.1:" + store.port() + "/?serverSelectionTimeoutMS=1000&connectTimeoutMS=1000",
         "--backstop.mongodb.database=worker-runner",
         "--backstop.archive.directory=" + dir.resolve("archives"),
         "--backstop.secrets.key=" + secretsKey,
@@ -129,6 +139,7 @@ class JobRunnerIT {
     if (worker != null) {
       worker.close();
     }
+    store.close();
     blackHole.close();
     for (Socket socket : held) {
       socket.close();
@@ -209,6 +220,45 @@ class JobRunnerIT {
     }
   }
 
+  @Test
+  void a_request_read_while_mongodb_is_down_is_recorded_once_it_is_back_not_skipped() throws Exception {
+    String database = LocalPostgres.createDatabase("backstop_runner");
+    databases.add(database);
+    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key); INSERT INTO t SELECT generate_series(1, 10)");
+    register("outage", LocalPostgres.PORT, database);
+    awaitRegistered(1, "outage");
+    await().atMost(Duration.ofSeconds(30)).until(() -> uncommittedRequests() == 0);
+
+    store.down();
+    Events.publish(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS, List.of(request("outage")), e -> "outage");
+    // each attempt to record it fails (the binder alone, at one attempt, would skip the request and commit it)
+    await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(10))
+        .until(() -> uncommittedRequests() == 1 && outcome("outage-b") == null);
+    assertThat(store.refused()).as("the worker kept trying MongoDB").isPositive();
+
+    store.up();
+    await().atMost(Duration.ofSeconds(60)).until(() -> outcome("outage-b") != null);
+    assertThat(outcome("outage-b")).isInstanceOf(BackupCompleted.class);
+    await().atMost(Duration.ofSeconds(30)).until(() -> uncommittedRequests() == 0);
+  }
+
+  /** Requests on the requests topic whose offset the worker's group has not committed yet. */
+  private long uncommittedRequests() throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets("dump-worker")
+          .partitionsToOffsetAndMetadata().get();
+      long uncommitted = 0;
+      for (var info : admin.describeTopics(List.of(Topics.BACKUP_REQUESTS)).allTopicNames().get().get(Topics.BACKUP_REQUESTS)
+          .partitions()) {
+        TopicPartition partition = new TopicPartition(Topics.BACKUP_REQUESTS, info.partition());
+        long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition).get().offset();
+        OffsetAndMetadata done = committed.get(partition);
+        uncommitted += end - (done == null ? 0 : done.offset());
+      }
+      return uncommitted;
+    }
+  }
+
   private void register(String addon, int port, String database) {
     AddonSpec spec = new AddonSpec(addon, "runner-app", dev.backstop.schemas.events.Engine.POSTGRESQL, Plan.STARTER, database,
         LocalPostgres.USER, sealer.seal(addon, "unused-with-trust-auth"),
@@ -244,6 +294,89 @@ class JobRunnerIT {
   private long count(String backupId, Class<? extends SpecificRecord> type) {
     return events.stream().filter(r -> type.isInstance(r.event()) && backupId.equals(((GenericRecord) r.event()).get("backupId").toString()))
         .count();
+  }
+
+  /**
+   * A TCP relay to MongoDB that the test can cut: while down it drops every open connection and
+   * closes each new one at once, as a MongoDB that is restarting or unreachable does.
+   */
+  private static final class MongoOutage implements AutoCloseable {
+    private final ServerSocket listener;
+    private final List<Socket> open = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean down;
+
+    MongoOutage(String host, int port) throws IOException {
+      listener = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+      Thread acceptor = new Thread(() -> {
+        while (!listener.isClosed()) {
+          try {
+            Socket client = listener.accept();
+            if (down) {
+              refused.incrementAndGet();
+              client.close();
+              continue;
+            }
+            Socket upstream = new Socket(host, port);
+            open.add(client);
+            open.add(upstream);
+            pipe(client, upstream);
+            pipe(upstream, client);
+          } catch (IOException e) {
+            // closed, or one connection failed: the client sees it closed and connects again
+          }
+        }
+      }, "mongo-relay");
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    private static void pipe(Socket from, Socket to) {
+      Thread thread = new Thread(() -> {
+        try {
+          from.getInputStream().transferTo(to.getOutputStream());
+        } catch (IOException e) {
+          // the other side closed
+        } finally {
+          closeQuietly(from);
+          closeQuietly(to);
+        }
+      }, "mongo-relay-pipe");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    int port() {
+      return listener.getLocalPort();
+    }
+
+    void down() {
+      down = true;
+      open.forEach(MongoOutage::closeQuietly);
+      open.clear();
+    }
+
+    void up() {
+      down = false;
+    }
+
+    int refused() {
+      return refused.get();
+    }
+
+    @Override
+    public void close() {
+      closeQuietly(listener);
+      down();
+    }
+
+    private static void closeQuietly(java.io.Closeable closeable) {
+      try {
+        closeable.close();
+      } catch (IOException e) {
+        // already closed
+      }
+    }
   }
 
   /** Collects the outcome topic as it is written, with the time each event arrived. */
