@@ -63,11 +63,12 @@ public class JobLedger {
    * @param failures transient failures recorded so far by {@link #reschedule}
    * @param takenOver its previous worker stopped heartbeating mid-job
    * @param startedAt when an earlier claim started the job, or null
+   * @param recordedAt when the job was recorded
    * @param unannouncedOutcome not null: the job ended but its worker died before publishing this (encoded)
    *     outcome, which the claimer publishes instead of running the job again
    */
   public record Job(String id, String key, byte[] request, int attempt, int failures, boolean takenOver,
-      Instant startedAt, byte[] unannouncedOutcome) {}
+      Instant startedAt, Instant recordedAt, byte[] unannouncedOutcome) {}
 
   /** The {@code notBefore} of a job given up: later than any claim. */
   private static final Date NEVER = Date.from(Instant.parse("9999-12-31T00:00:00Z"));
@@ -166,9 +167,11 @@ public class JobLedger {
     }
     Binary outcome = state == State.DONE || state == State.FAILED ? before.get("outcome", Binary.class) : null;
     Date startedAt = before.getDate("startedAt");
+    // a job recorded by a worker of the previous version has no time of its own: the time it got its request
+    Date recordedAt = before.getDate(before.containsKey("recordedAt") ? "recordedAt" : "notBefore");
     return Optional.of(new Job(before.getString("_id"), before.getString("key"), before.get("request", Binary.class).getData(),
         before.getInteger("attempts", 0) + 1, before.getInteger("failures", 0), state == State.RUNNING,
-        startedAt == null ? null : startedAt.toInstant(), outcome == null ? null : outcome.getData()));
+        startedAt == null ? null : startedAt.toInstant(), recordedAt.toInstant(), outcome == null ? null : outcome.getData()));
   }
 
   /**

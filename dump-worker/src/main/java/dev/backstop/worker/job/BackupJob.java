@@ -68,6 +68,9 @@ public class BackupJob {
 
   private static final Logger log = LoggerFactory.getLogger(BackupJob.class);
 
+  /** How soon a request for an addon not registered yet looks for it again. */
+  private static final Duration ADDON_LOOK_AGAIN = Duration.ofMillis(250);
+
   private final AddonCatalog addons;
   private final JobLedger ledger;
   private final HostSlots slots;
@@ -159,8 +162,16 @@ public class BackupJob {
   }
 
   private void prepare(BackupRequested request, RunningJob job, JobLedger.Job claimed) throws IOException {
-    Optional<Addon> found = awaitAddon(request.getAddonId());
+    Optional<Addon> found = addons.find(request.getAddonId());
     if (found.isEmpty()) {
+      // the addons topic and the requests topic are read independently: a brand-new addon may lag its
+      // first request. It waits in the queue for the registration, up to addon-wait after it was recorded
+      Instant now = clock.instant();
+      if (now.isBefore(claimed.recordedAt().plus(properties.getAddonWait()))) {
+        ledger.reschedule(request.getBackupId(), properties.getInstanceName(), now.plus(ADDON_LOOK_AGAIN), claimed.failures(),
+            "addon " + request.getAddonId() + " not registered yet");
+        return;
+      }
       fail(request, null, "addon " + request.getAddonId() + " is not registered with Backstop");
       return;
     }
@@ -324,23 +335,6 @@ public class BackupJob {
     settle(request, JobLedger.State.FAILED, new BackupFailed(request.getBackupId(), request.getAddonId(),
         request.getAppName(), request.getKind(), request.getRequestedAt(), clock.instant(), node, reason));
     log.warn("backup {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
-  }
-
-  /** The addons topic and the requests topic are read independently: a brand-new addon may lag its first request. */
-  private Optional<Addon> awaitAddon(String addonId) throws InterruptedIOException {
-    long deadline = System.nanoTime() + properties.getAddonWait().toNanos();
-    while (true) {
-      Optional<Addon> addon = addons.find(addonId);
-      if (addon.isPresent() || System.nanoTime() > deadline) {
-        return addon;
-      }
-      try {
-        Thread.sleep(200);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("stopped while waiting for addon " + addonId + " to be registered");
-      }
-    }
   }
 
   private static void deleteTree(Path root) {

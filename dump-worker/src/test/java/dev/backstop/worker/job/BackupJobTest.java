@@ -245,6 +245,25 @@ class BackupJobTest {
   }
 
   @Test
+  void a_request_that_outruns_its_addons_registration_waits_in_the_queue_and_runs_once_the_addon_is_known() throws Exception {
+    BackupJob job = job(dir.resolve("archives"));
+    properties.setAddonWait(Duration.ofSeconds(30));
+    JobRunner runner = runner(job);
+    job.record(new BackupRequested("b16", "pg-2", "app", BackupKind.MANUAL, clock.instant(), null));
+
+    assertThat(runner.runNext()).as("the thread comes back at once").isTrue();
+    assertThat(ledger.state("b16")).isEqualTo(JobLedger.State.PENDING);
+    assertThat(published).isEmpty();
+
+    var spec = Events.addon("pg-2", "app", Plan.STARTER, 1, "UTC");
+    spec.setPassword(sealer.seal("pg-2", "pw"));
+    addons.upsert(spec, 1);
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(runner.runNext()).isTrue();
+    assertThat(published).last().isInstanceOfSatisfying(BackupCompleted.class, c -> assertThat(c.getAddonId()).isEqualTo("pg-2"));
+  }
+
+  @Test
   void a_request_redelivered_while_a_live_worker_dumps_is_recorded_once_and_runs_nothing() throws Exception {
     BackupJob job = job(dir.resolve("archives"));
     takenBy("worker-a", "b8");
