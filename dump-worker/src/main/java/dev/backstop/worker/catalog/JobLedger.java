@@ -124,11 +124,14 @@ public class JobLedger {
    * pending with {@code notBefore} come, or held by a worker whose lease ran out (then it is
    * {@link Job#takenOver} or, if that worker had recorded its outcome, {@link Job#unannouncedOutcome}).
    * Jobs of {@code busyKeys} come only when no other job is runnable, so that one addon's many jobs
-   * do not fill every runner thread while others wait.
+   * do not fill every runner thread while others wait. Jobs of {@code runningHere} are never taken:
+   * the caller runs them, though a late heartbeat (a long pause, a clock that jumped) let their lease
+   * lapse.
    */
-  public Optional<Job> claimNext(String owner, Instant now, Instant leaseUntil, Collection<String> busyKeys) {
+  public Optional<Job> claimNext(String owner, Instant now, Instant leaseUntil, Collection<String> busyKeys,
+      Collection<String> runningHere) {
     Date at = Date.from(now);
-    Bson runnable = and(exists("request", true), or(
+    Bson runnable = and(exists("request", true), nin("_id", runningHere), or(
         and(eq("state", State.PENDING.name()), lte("notBefore", at)),
         and(eq("state", State.RUNNING.name()), lt("leaseUntil", at)),
         and(in("state", State.DONE.name(), State.FAILED.name()), eq("announced", false), lt("leaseUntil", at))));

@@ -56,6 +56,7 @@ public final class JobRunner implements AutoCloseable {
   private final Duration errorBackoff;
   private final Clock clock;
   private final List<String> busyKeys = Collections.synchronizedList(new ArrayList<>());
+  private final List<String> runningIds = new ArrayList<>();
   private final List<Thread> running = new ArrayList<>();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition signalled = lock.newCondition();
@@ -114,8 +115,11 @@ public final class JobRunner implements AutoCloseable {
     Instant now = clock.instant();
     Optional<JobLedger.Job> claimed;
     synchronized (busyKeys) {
-      claimed = ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys));
-      claimed.ifPresent(job -> busyKeys.add(job.key()));
+      claimed = ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys), List.copyOf(runningIds));
+      claimed.ifPresent(job -> {
+        busyKeys.add(job.key());
+        runningIds.add(job.id());
+      });
     }
     if (claimed.isEmpty()) {
       return false;
@@ -133,7 +137,10 @@ public final class JobRunner implements AutoCloseable {
         giveBack(job, errorBackoff, e.toString());
       }
     } finally {
-      busyKeys.remove(job.key());
+      synchronized (busyKeys) {
+        busyKeys.remove(job.key());
+        runningIds.remove(job.id());
+      }
     }
     return true;
   }

@@ -160,7 +160,7 @@ class BackupJobTest {
   /** What a worker that then dies has done: taken the request's job from the ledger. */
   private void takenBy(String worker, String id) {
     ledger.record(id, "pg-1", dev.backstop.schemas.serde.EventCodec.get().encode(request(id)), clock.instant());
-    assertThat(ledger.claimNext(worker, clock.instant(), clock.instant().plusSeconds(30), List.of()))
+    assertThat(ledger.claimNext(worker, clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
         .hasValueSatisfying(job -> assertThat(job.id()).isEqualTo(id));
   }
 
@@ -319,7 +319,7 @@ class BackupJobTest {
     assertThat(published).hasSize(2).last().isInstanceOf(BackupCompleted.class);
     assertThat(ledger.state("b9")).isEqualTo(JobLedger.State.DONE);
     assertThat(ledger.over("b9")).isTrue();
-    assertThat(ledger.claimNext("worker-c", clock.instant().plusSeconds(3600), clock.instant().plusSeconds(3630), List.of()))
+    assertThat(ledger.claimNext("worker-c", clock.instant().plusSeconds(3600), clock.instant().plusSeconds(3630), List.of(), List.of()))
         .as("nothing left to run, ever").isEmpty();
   }
 
@@ -390,7 +390,7 @@ class BackupJobTest {
       int tries = 0;
       do {
         clock.advance(Duration.ofSeconds(31));
-        claim = ledger.claimNext("worker-b", clock.instant(), clock.instant().plusSeconds(30), List.of());
+        claim = ledger.claimNext("worker-b", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of());
       } while (claim.isEmpty() && ++tries < 20);
       assertThat(claim).hasValueSatisfying(job -> assertThat(job.takenOver()).isTrue());
       for (int i = 0; i < 100; i++) {

@@ -85,26 +85,26 @@ class JobRunnerTest {
     clock.advance(Duration.ofSeconds(1));
     record("b-1", "b");
 
-    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of()))
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
         .hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("a-1"));
-    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of("a")))
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of("a"), List.of()))
         .as("a's older job waits while a runs here").hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("b-1"));
-    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of("a", "b")))
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of("a", "b"), List.of()))
         .as("nothing else to run: a's next job").hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("a-2"));
-    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of())).isEmpty();
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).isEmpty();
   }
 
   @Test
   void a_rescheduled_job_queues_behind_the_jobs_already_waiting_and_keeps_its_failure_count() {
     record("retry", "a");
-    JobLedger.Job first = ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of()).orElseThrow();
+    JobLedger.Job first = ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()).orElseThrow();
     assertThat(ledger.reschedule("retry", "me", clock.instant().plusSeconds(10), 1, "connection refused")).isTrue();
     record("other", "b");
 
     clock.advance(Duration.ofSeconds(10));
-    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of()))
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
         .hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("other"));
-    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of())).hasValueSatisfying(job -> {
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).hasValueSatisfying(job -> {
       assertThat(job.id()).isEqualTo("retry");
       assertThat(job.failures()).isEqualTo(1);
       assertThat(job.attempt()).isEqualTo(first.attempt() + 1);
@@ -115,13 +115,40 @@ class JobRunnerTest {
   @Test
   void a_job_whose_worker_stopped_heartbeating_is_taken_over_once_its_lease_runs_out() {
     record("j1", "a");
-    assertThat(ledger.claimNext("dead", clock.instant(), clock.instant().plusSeconds(30), List.of())).isPresent();
-    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of())).as("lease live").isEmpty();
+    assertThat(ledger.claimNext("dead", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).isPresent();
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).as("lease live").isEmpty();
 
     clock.advance(Duration.ofSeconds(31));
-    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of()))
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
         .hasValueSatisfying(job -> assertThat(job.takenOver()).isTrue());
     assertThat(ledger.renew("j1", "dead", clock.instant().plusSeconds(30))).as("the dead worker's lease is gone").isFalse();
+  }
+
+  @Test
+  void a_job_running_here_whose_lease_lapsed_is_not_taken_over_by_this_runners_other_threads() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    List<String> started = Collections.synchronizedList(new ArrayList<>());
+    runner = runner(2, Duration.ofMillis(20), job -> {
+      started.add(job.id());
+      try {
+        release.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        throw new InterruptedIOException();
+      }
+      finishing().run(job);
+    }).start();
+    record("j1", "a");
+    runner.wake();
+    await().atMost(Duration.ofSeconds(5)).until(() -> started.contains("j1"));
+
+    // the clock jumps past the lease before any heartbeat renews it (this work has none)
+    clock.advance(Duration.ofSeconds(31));
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> started.size() == 1);
+
+    release.countDown();
+    await().atMost(Duration.ofSeconds(5)).until(() -> ledger.over("j1"));
+    assertThat(started).containsExactly("j1");
+    assertThat(ran).containsExactly("j1");
   }
 
   @Test
@@ -143,7 +170,7 @@ class JobRunnerTest {
     runner.close();
 
     assertThat(ledger.state("j1")).isEqualTo(JobLedger.State.PENDING);
-    assertThat(ledger.claimNext("next", clock.instant(), clock.instant().plusSeconds(30), List.of()))
+    assertThat(ledger.claimNext("next", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
         .as("no lease to wait out").hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("j1"));
   }
 
