@@ -10,6 +10,7 @@ import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
+import dev.backstop.schemas.events.DatabaseNode;
 import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.events.Plan;
 import dev.backstop.schemas.serde.EventCodec;
@@ -40,6 +41,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -189,6 +191,11 @@ public class BackupJob {
       fail(request, null, addon.engine() + " databases cannot be dumped by this worker");
       return;
     }
+    List<String> hosts = addon.nodes().stream().map(DatabaseNode::getHost).distinct().toList();
+    if (!slots.anyFree(hosts, properties.getDumpsPerHost(), request.getBackupId(), clock.instant())) {
+      waitForSlot(request, claimed, String.join(", ", hosts));
+      return;
+    }
     String password;
     try {
       password = sealer.open(addon.addonId(), addon.password());
@@ -223,11 +230,16 @@ public class BackupJob {
       job.holdsSlot(slot.get());
       return true;
     }
-    log.info("backup {}: {} dumps already run on {}; it waits for one to end", request.getBackupId(),
-        properties.getDumpsPerHost(), host);
-    ledger.reschedule(request.getBackupId(), properties.getInstanceName(), now.plus(properties.getHostSlotRetry()),
-        claimed.failures(), "waiting for a dump slot on " + host);
+    waitForSlot(request, claimed, host);
     return false;
+  }
+
+  /** The job waits its turn in the queue (rescheduled shortly, no failure counted), not on this thread. */
+  private void waitForSlot(BackupRequested request, JobLedger.Job claimed, String hosts) {
+    log.info("backup {}: {} dumps already run on {}; it waits for one to end", request.getBackupId(),
+        properties.getDumpsPerHost(), hosts);
+    ledger.reschedule(request.getBackupId(), properties.getInstanceName(), clock.instant().plus(properties.getHostSlotRetry()),
+        claimed.failures(), "waiting for a dump slot on " + hosts);
   }
 
   private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, DumpTarget target,

@@ -77,6 +77,7 @@ class BackupJobTest {
   /** What the fake engine answers on each attempt: null dumps, a message fails with it. */
   private final java.util.Deque<String> failures = new java.util.ArrayDeque<>();
   private volatile int attempts;
+  private volatile int probed;
 
   /** Runs inside the fake dump after its first bytes: slow dumps, takeovers. */
   private interface DuringDump {
@@ -121,7 +122,10 @@ class BackupJobTest {
     cipher = new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(SecretSealer.newBase64Key()));
     return new BackupJob(addons, ledger, slots, store, publisher, sealer,
         Map.of(Engine.POSTGRESQL, fake),
-        Map.of(Engine.POSTGRESQL, node -> dev.backstop.worker.dump.ReplicaProbe.ReplicaState.ok(Duration.ZERO)), properties, clock, cipher, new dev.backstop.kit.config.BackstopProperties());
+        Map.of(Engine.POSTGRESQL, node -> {
+          probed++;
+          return dev.backstop.worker.dump.ReplicaProbe.ReplicaState.ok(Duration.ZERO);
+        }), properties, clock, cipher, new dev.backstop.kit.config.BackstopProperties());
   }
 
   private BackupRequested request(String id) {
@@ -427,6 +431,36 @@ class BackupJobTest {
     assertThat(published).last().isInstanceOf(BackupCompleted.class);
     assertThat(slots.acquire("127.0.0.1", 2, "other-3", clock.instant(), lease)).as("the finished dump gave its slot back")
         .contains("127.0.0.1#1");
+  }
+
+  @Test
+  void a_business_addon_waiting_for_a_busy_host_does_not_probe_its_replicas_at_every_look() throws Exception {
+    var spec = Events.addon("biz-1", "app", Plan.BUSINESS, 1, "UTC");
+    spec.setPassword(sealer.seal("biz-1", "pw"));
+    spec.setNodes(List.of(new dev.backstop.schemas.events.DatabaseNode(dev.backstop.schemas.events.NodeRole.PRIMARY, "db-p", 5432),
+        new dev.backstop.schemas.events.DatabaseNode(dev.backstop.schemas.events.NodeRole.SECONDARY, "db-s", 5432)));
+    addons.upsert(spec, 1);
+    Instant lease = clock.instant().plusSeconds(3600);
+    for (String host : List.of("db-p", "db-s")) {
+      slots.acquire(host, 2, "other-1", clock.instant(), lease);
+      slots.acquire(host, 2, "other-2", clock.instant(), lease);
+    }
+    BackupJob job = job(dir.resolve("archives"));
+    JobRunner runner = runner(job);
+    job.record(new BackupRequested("b17", "biz-1", "app", BackupKind.MANUAL, clock.instant(), null));
+
+    for (int look = 0; look < 5; look++) {
+      assertThat(runner.runNext()).isTrue();
+      clock.advance(properties.getHostSlotRetry());
+    }
+    assertThat(probed).as("no replica probed while every host is busy").isZero();
+    assertThat(published).isEmpty();
+
+    slots.release("db-s#0", "other-1");
+    drain(job, "b17");
+    assertThat(probed).isPositive();
+    assertThat(published).last().isInstanceOfSatisfying(BackupCompleted.class,
+        c -> assertThat(c.getNode()).isEqualTo("SECONDARY@db-s:5432"));
   }
 
   private static void sleepQuietly(long millis) {
