@@ -42,8 +42,45 @@ public class VerifierProperties {
   /** The {@code pg_restore} executable. */
   @NotBlank private String pgRestore = "pg_restore";
 
-  /** Restore tests this worker runs at once: the consumer threads of its {@code restore-verifier} binding. */
+  /** Restore tests this worker runs at once: the threads of its restore-test runner. */
   @Min(1) private int concurrentRestores = 1;
+
+  /**
+   * Attempts of a test stopped by the verifier's own trouble (scratch server or store unreachable,
+   * addon not in the catalog yet), the first included; after the last, the backup stays not verified
+   * until its completion is replayed. With the backoffs below, 8 attempts span about 20 minutes.
+   */
+  @Min(1) private int attempts = 8;
+
+  /** Wait before the second attempt; it doubles before each later one, up to {@code max-retry-backoff}. */
+  @NotNull private Duration retryBackoff = Duration.ofSeconds(10);
+
+  /** The longest wait between two attempts. */
+  @NotNull private Duration maxRetryBackoff = Duration.ofMinutes(10);
+
+  public int getAttempts() {
+    return attempts;
+  }
+
+  public void setAttempts(int attempts) {
+    this.attempts = attempts;
+  }
+
+  public Duration getRetryBackoff() {
+    return retryBackoff;
+  }
+
+  public void setRetryBackoff(Duration retryBackoff) {
+    this.retryBackoff = retryBackoff;
+  }
+
+  public Duration getMaxRetryBackoff() {
+    return maxRetryBackoff;
+  }
+
+  public void setMaxRetryBackoff(Duration maxRetryBackoff) {
+    this.maxRetryBackoff = maxRetryBackoff;
+  }
 
   public int getConcurrentRestores() {
     return concurrentRestores;

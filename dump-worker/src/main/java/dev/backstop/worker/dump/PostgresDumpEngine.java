@@ -18,10 +18,17 @@ public class PostgresDumpEngine implements DumpEngine {
 
   private final String pgDump;
   private final Duration timeout;
+  private final Duration connectTimeout;
 
   public PostgresDumpEngine(String pgDump, Duration timeout) {
+    this(pgDump, timeout, Duration.ofSeconds(15));
+  }
+
+  /** @param connectTimeout how long pg_dump waits for the server to answer its connection */
+  public PostgresDumpEngine(String pgDump, Duration timeout, Duration connectTimeout) {
     this.pgDump = pgDump;
     this.timeout = timeout;
+    this.connectTimeout = connectTimeout;
   }
 
   @Override
@@ -32,7 +39,7 @@ public class PostgresDumpEngine implements DumpEngine {
   @Override
   public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
     Path passFile = scratch.resolve("pgpass");
-    ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), command(target), environment(passFile),
+    ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), command(target), environment(passFile, connectTimeout),
         scratch, timeout, output);
   }
 
@@ -49,9 +56,13 @@ public class PostgresDumpEngine implements DumpEngine {
   }
 
   static Map<String, String> environment(Path passFile) {
+    return environment(passFile, Duration.ofSeconds(15));
+  }
+
+  static Map<String, String> environment(Path passFile, Duration connectTimeout) {
     return Map.of(
         "PGPASSFILE", passFile.toString(),
-        "PGCONNECT_TIMEOUT", "15",
+        "PGCONNECT_TIMEOUT", Long.toString(Math.max(2, connectTimeout.toSeconds())),
         "PGAPPNAME", "backstop-dump");
   }
 

@@ -1,7 +1,6 @@
 package dev.backstop.worker.verify;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
@@ -38,6 +37,7 @@ import dev.backstop.worker.dump.PostgresRestoreEngine;
 import dev.backstop.worker.dump.ReplicaProbe;
 import dev.backstop.worker.dump.RestoreEngine;
 import dev.backstop.worker.job.BackupJob;
+import dev.backstop.worker.job.JobRunner;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
@@ -119,8 +119,8 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b1", new PostgresDumpEngine("pg_dump", TIMEOUT));
     RestoreVerification verification = verification(new VerifierProperties());
 
-    verification.handle(completed);
-    verification.handle(completed);
+    handle(verification, completed);
+    handle(verification, completed);
 
     List<BackupVerified> verified = verifications();
     assertThat(verified).hasSize(1);
@@ -136,19 +136,72 @@ class RestoreVerificationTest {
   }
 
   @Test
-  void an_unreachable_scratch_server_reports_nothing_and_gives_the_test_back_at_once() throws Exception {
+  void a_scratch_server_unreachable_for_two_attempts_reports_nothing_and_the_third_attempt_after_its_backoff_passes()
+      throws Exception {
     BackupCompleted completed = backUp("b7", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    RestoreEngine nowhere = new PostgresRestoreEngine("psql", "pg_restore",
-        new DumpTarget("127.0.0.1", 1, "postgres", LocalPostgres.USER, ""), TIMEOUT);
+    VerifierProperties properties = new VerifierProperties();
+    RestoreVerification verification = verification(properties, failingFirst(2, realEngine(properties)));
+    JobRunner runner = runner(verification);
 
-    assertThatThrownBy(() -> verification(new VerifierProperties(), nowhere).handle(completed))
-        .isInstanceOf(java.io.UncheckedIOException.class)
-        .hasMessageContaining("scratch server");
+    assertThat(verification.record(completed)).isTrue();
+    assertThat(runner.runNext()).isTrue();
     assertThat(verifications()).isEmpty();
+    clock.advance(Duration.ofSeconds(9));
+    assertThat(runner.runNext()).as("9 s into the first 10 s backoff").isFalse();
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(runner.runNext()).isTrue();
+    assertThat(verifications()).isEmpty();
+    clock.advance(Duration.ofSeconds(19));
+    assertThat(runner.runNext()).as("the second backoff is twice as long").isFalse();
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(runner.runNext()).isTrue();
 
-    // no lease to wait out: the redelivered completion is tested straight away
-    verification(new VerifierProperties()).handle(completed);
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
+    assertThat(verification.record(completed)).as("tested: a redelivered completion changes nothing").isFalse();
+  }
+
+  @Test
+  void a_scratch_server_down_for_every_attempt_leaves_the_backup_not_verified_until_its_completion_is_replayed()
+      throws Exception {
+    BackupCompleted completed = backUp("b8", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    VerifierProperties properties = new VerifierProperties();
+    int[] calls = {0};
+    RestoreVerification down = verification(properties, failingFirst(Integer.MAX_VALUE, realEngine(properties), calls));
+    JobRunner runner = runner(down);
+
+    down.record(completed);
+    for (int attempt = 1; attempt <= 8; attempt++) {
+      assertThat(runner.runNext()).as("attempt %d", attempt).isTrue();
+      clock.advance(Duration.ofMinutes(10));
+    }
+    assertThat(calls[0]).isEqualTo(8);
+    clock.advance(Duration.ofHours(1));
+    assertThat(runner.runNext()).as("given up after the 8th attempt").isFalse();
+    assertThat(verifications()).as("not reported unrestorable: the trouble was the verifier's").isEmpty();
+
+    RestoreVerification up = verification(properties);
+    assertThat(up.record(completed)).as("a replay within max-age tests it afresh").isTrue();
+    assertThat(runner(up).runNext()).isTrue();
+    assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
+  }
+
+  @Test
+  void the_eight_attempts_of_an_unreachable_scratch_server_span_about_twenty_minutes() throws Exception {
+    // 10 s doubling up to 10 min between them: 10+20+40+80+160+320+600 s
+    BackupCompleted completed = backUp("b9", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    VerifierProperties properties = new VerifierProperties();
+    int[] calls = {0};
+    RestoreVerification down = verification(properties, failingFirst(Integer.MAX_VALUE, realEngine(properties), calls));
+    JobRunner runner = runner(down);
+    java.time.Instant first = clock.instant();
+
+    down.record(completed);
+    while (calls[0] < 8) {
+      if (!runner.runNext()) {
+        clock.advance(Duration.ofSeconds(1));
+      }
+    }
+    assertThat(Duration.between(first, clock.instant())).isBetween(Duration.ofSeconds(1230), Duration.ofSeconds(1240));
   }
 
   @Test
@@ -176,7 +229,7 @@ class RestoreVerificationTest {
       file.write(b ^ 0x40);
     }
 
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
 
     BackupVerified outcome = verifications().get(0);
     assertThat(outcome.getPassed()).isFalse();
@@ -199,7 +252,7 @@ class RestoreVerificationTest {
     };
     BackupCompleted completed = backUp("b3", garbage);
 
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
 
     BackupVerified outcome = verifications().get(0);
     assertThat(outcome.getPassed()).isFalse();
@@ -211,10 +264,10 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b4", new PostgresDumpEngine("pg_dump", TIMEOUT));
     VerifierProperties off = new VerifierProperties();
     off.setEnabled(false);
-    verification(off).handle(completed);
+    handle(verification(off), completed);
 
     clock.advance(Duration.ofDays(2).plusMinutes(1));
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
 
     assertThat(verifications()).isEmpty();
   }
@@ -225,8 +278,8 @@ class RestoreVerificationTest {
     store.delete(completed.getArchiveKey());
     RestoreVerification verification = verification(new VerifierProperties());
 
-    verification.handle(completed);
-    verification.handle(completed);
+    handle(verification, completed);
+    handle(verification, completed);
 
     assertThat(verifications()).isEmpty();
   }
@@ -251,19 +304,66 @@ class RestoreVerificationTest {
       public void drop(String database, Path scratch) {}
     };
 
-    assertThatThrownBy(() -> verification(new VerifierProperties(), stopping).handle(completed))
-        .isInstanceOf(java.io.InterruptedIOException.class);
-    assertThat(Thread.interrupted()).isTrue();
+    RestoreVerification verification = verification(new VerifierProperties(), stopping);
+    verification.record(completed);
+    assertThat(runner(verification).runNext()).isTrue();
+    assertThat(Thread.interrupted()).as("the interrupt is kept for the runner's thread").isTrue();
     assertThat(verifications()).isEmpty();
 
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
   }
 
   private RestoreVerification verification(VerifierProperties properties) {
-    var pg = properties.getPostgresql();
-    return verification(properties, new PostgresRestoreEngine("psql", "pg_restore",
-        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, pg.getPassword()), TIMEOUT));
+    return verification(properties, realEngine(properties));
+  }
+
+  private static RestoreEngine realEngine(VerifierProperties properties) {
+    return new PostgresRestoreEngine("psql", "pg_restore", new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres",
+        LocalPostgres.USER, properties.getPostgresql().getPassword()), TIMEOUT);
+  }
+
+  private static RestoreEngine failingFirst(int failures, RestoreEngine engine) {
+    return failingFirst(failures, engine, new int[1]);
+  }
+
+  /** {@code engine}, behind a scratch server that refuses the first {@code failures} tests; {@code calls[0]} counts them. */
+  private static RestoreEngine failingFirst(int failures, RestoreEngine engine, int[] calls) {
+    return new RestoreEngine() {
+      @Override
+      public String serverName(Path scratch) throws ScratchServerException, IOException {
+        if (++calls[0] <= failures) {
+          throw new ScratchServerException("connection to server at \"127.0.0.1\", port 1 failed: Connection refused");
+        }
+        return engine.serverName(scratch);
+      }
+
+      @Override
+      public Restored restore(String database, java.io.InputStream dump, Path scratch)
+          throws ScratchServerException, DumpFailedException, IOException {
+        return engine.restore(database, dump, scratch);
+      }
+
+      @Override
+      public void drop(String database, Path scratch) throws ScratchServerException, IOException {
+        engine.drop(database, scratch);
+      }
+    };
+  }
+
+  /** The worker's restore-test runner, driven by the test one job at a time on its own thread. */
+  private JobRunner runner(RestoreVerification verification) {
+    return new JobRunner("restore-test", verification.ledger(), verification::execute, 1, worker.getInstanceName(),
+        worker.getLeaseDuration(), Duration.ofMillis(10), Duration.ofSeconds(1), clock);
+  }
+
+  /** What the consumer does with a completion, then what the runner does: records it and runs every test due. */
+  private void handle(RestoreVerification verification, BackupCompleted completed) {
+    verification.record(completed);
+    JobRunner runner = runner(verification);
+    for (int i = 0; i < 10 && runner.runNext(); i++) {
+      // each test due runs once; one waiting its backoff is not due
+    }
   }
 
   private RestoreVerification verification(VerifierProperties properties, RestoreEngine engine) {
@@ -272,10 +372,13 @@ class RestoreVerificationTest {
   }
 
   private BackupCompleted backUp(String id, DumpEngine engine) throws IOException {
-    new BackupJob(addons, new JobLedger(database), new HostSlots(database), store, publisher, sealer,
+    JobLedger jobs = new JobLedger(database);
+    BackupJob job = new BackupJob(addons, jobs, new HostSlots(database), store, publisher, sealer,
         Map.of(Engine.POSTGRESQL, engine), Map.of(Engine.POSTGRESQL, node -> ReplicaProbe.ReplicaState.ok(Duration.ZERO)),
-        worker, clock, cipher, new BackstopProperties())
-        .handle(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
+        worker, clock, cipher, new BackstopProperties());
+    job.record(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
+    new JobRunner("backup", jobs, job::execute, 1, worker.getInstanceName(), worker.getLeaseDuration(), Duration.ofMillis(10),
+        worker.getRetryBackoff(), clock).runNext();
     BackupCompleted completed = published.stream().filter(BackupCompleted.class::isInstance).map(BackupCompleted.class::cast)
         .filter(c -> c.getBackupId().equals(id)).findFirst().orElseThrow(() -> new AssertionError("no completion: " + published));
     assertThat(completed.getArchiveKey()).endsWith(ArchiveCipher.SUFFIX);
