@@ -36,7 +36,6 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -77,6 +76,7 @@ public class RestoreVerification {
   private final VerifierProperties verifier;
   private final WorkerProperties worker;
   private final Clock clock;
+  private final ScratchServerGuard guard;
   private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread thread = new Thread(r, "verification-heartbeats");
     thread.setDaemon(true);
@@ -95,6 +95,14 @@ public class RestoreVerification {
     this.verifier = verifier;
     this.worker = worker;
     this.clock = clock;
+    this.guard = new ScratchServerGuard(verifier.getDatabasePrefix(), verifier.isAllowSharedServer(), worker.getWorkDirectory());
+  }
+
+  /** Checks the scratch servers once at startup, in the background: a refusal is then logged from the start. */
+  public void checkScratchServers() {
+    if (verifier.isEnabled()) {
+      Thread.ofVirtual().name("scratch-server-check").start(() -> guard.checkAtStartup(engines.values()));
+    }
   }
 
   @PreDestroy
@@ -110,6 +118,9 @@ public class RestoreVerification {
     }
     if (completed.getCompletedAt().isBefore(clock.instant().minus(verifier.getMaxAge()))) {
       log.debug("backup {} completed more than {} ago: not verified", backupId, verifier.getMaxAge());
+      return;
+    }
+    if (!scratchServer(() -> guard.permits(engineFor(completed)))) {
       return;
     }
     String me = worker.getInstanceName();
@@ -271,9 +282,13 @@ public class RestoreVerification {
       if (mismatch != null) {
         return outcome(completed, false, mismatch, null, start);
       }
+      String shortfall = RestoredTables.shortfall(restored, completed.getExpectedTables());
+      if (shortfall != null) {
+        return outcome(completed, false, shortfall, restored, start);
+      }
       double seconds = (System.nanoTime() - start) / 1e9;
-      return outcome(completed, true, String.format(Locale.ROOT, "restored %s, %s into %s in %.1f s",
-          count(restored.tables(), "table"), count(restored.rows(), "row"), server, seconds), restored, start);
+      return outcome(completed, true, RestoredTables.summary(restored, completed.getExpectedTables(), server, seconds),
+          restored, start);
     }
   }
 
@@ -326,10 +341,6 @@ public class RestoreVerification {
       }
     }
     return cut == reason.length() ? reason : reason.substring(0, cut) + " (details left out: they may quote the backup's data)";
-  }
-
-  private static String count(long n, String noun) {
-    return String.format(Locale.ROOT, "%,d %s%s", n, noun, n == 1 ? "" : "s");
   }
 
   /**
