@@ -60,6 +60,7 @@ final class MysqlDumpFilter extends InputStream {
   /** 0: not in a clause; 1: in the user; 2: after a backquote in the user; 3: after '@'; 4: in the host; 5: after a backquote in the host. */
   private int clause;
   private boolean ended;
+  private ForbiddenStatement refused;
 
   MysqlDumpFilter(InputStream source) {
     this.source = source;
@@ -78,18 +79,26 @@ final class MysqlDumpFilter extends InputStream {
       return 0;
     }
     while (ready.available() == 0) {
+      if (refused != null) {
+        throw refused;
+      }
       if (ended) {
         return -1;
       }
       int n = source.read(chunk);
       ready = new Out();
-      if (n < 0) {
-        ended = true;
-        finish();
-      } else {
-        for (int i = 0; i < n; i++) {
-          accept(chunk[i]);
+      // the lines before a refused one are passed on first: the client fails on what it had, or on nothing
+      try {
+        if (n < 0) {
+          ended = true;
+          finish();
+        } else {
+          for (int i = 0; i < n; i++) {
+            accept(chunk[i]);
+          }
         }
+      } catch (ForbiddenStatement e) {
+        refused = e;
       }
     }
     return ready.take(b, off, len);

@@ -17,8 +17,9 @@ import java.util.regex.Pattern;
  * option it did not know, which may be a piece of a password that broke out of its line.
  *
  * <p>Hidden: each password as given, as written into an option file or pgpass line, and each of its
- * pieces between line breaks of at least {@value #MIN_PIECE} characters (shorter ones would hide
- * ordinary words). A path under a hidden folder is replaced by its file name alone.
+ * pieces between line breaks, when at least {@value #MIN_PIECE} characters long (a shorter one would
+ * hide letters of ordinary words in every reason). A path
+ * under a hidden folder is replaced by its file name alone.
  */
 final class Scrubber {
 
@@ -40,9 +41,11 @@ final class Scrubber {
       if (password == null || password.isEmpty()) {
         continue;
       }
-      secrets.add(password);
-      secrets.add(MysqlDumpEngine.escapeOptionValue(password));
-      secrets.add(PostgresDumpEngine.escapePgpass(password));
+      for (String form : List.of(password, MysqlDumpEngine.escapeOptionValue(password), PostgresDumpEngine.escapePgpass(password))) {
+        if (form.length() >= MIN_PIECE) {
+          secrets.add(form);
+        }
+      }
       for (String piece : password.split("\\R|[\\u0000-\\u001f\\u0085\\u2028\\u2029]")) {
         if (piece.strip().length() >= MIN_PIECE) {
           secrets.add(piece);
