@@ -143,6 +143,18 @@ final class ExternalCommand {
       kill(process);
       Thread.currentThread().interrupt();
       throw new DumpFailedException(tool + " was interrupted (worker shutting down)");
+    } catch (IOException e) {
+      // a killed tool's output is closed under the reader ("Stream closed"): the reason it was killed is the error
+      if (feeder != null) {
+        joinQuietly(feeder);
+      }
+      if (feedFailure.get() != null) {
+        throw feedFailure.get();
+      }
+      if (overran.get()) {
+        throw new DumpFailedException(tool + " did not finish within " + timeout + " and was stopped");
+      }
+      throw e;
     } finally {
       deadline.cancel(false);
     }
@@ -185,6 +197,14 @@ final class ExternalCommand {
       }
     } catch (IOException closedByTool) {
       // closing the pipe of a tool that already exited
+    }
+  }
+
+  private static void joinQuietly(Thread thread) {
+    try {
+      thread.join(Duration.ofSeconds(5));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

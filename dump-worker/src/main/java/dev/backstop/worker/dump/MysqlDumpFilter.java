@@ -26,8 +26,10 @@ import java.util.regex.Pattern;
  *       of events. The restoring user, who may act for nobody else, becomes the definer.</li>
  * </ul>
  *
- * Rows ({@code INSERT INTO} lines) pass untouched: line breaks in values are escaped by mysqldump, so
- * such a line holds one statement to its end.
+ * Rows pass untouched: an {@code INSERT INTO} line and, while that statement has not ended with
+ * {@code ;}, the lines after it (MariaDB's mysqldump puts each row on a line of its own). Line breaks in
+ * values are escaped by mysqldump, so a row never spans lines and a line of rows ends with {@code ,} or
+ * {@code ;}.
  */
 final class MysqlDumpFilter extends InputStream {
 
@@ -60,6 +62,9 @@ final class MysqlDumpFilter extends InputStream {
   /** 0: not in a clause; 1: in the user; 2: after a backquote in the user; 3: after '@'; 4: in the host; 5: after a backquote in the host. */
   private int clause;
   private boolean ended;
+  /** In an INSERT statement that continues on the next line; the last byte of the line so far. */
+  private boolean inInsert;
+  private byte lastData;
   private ForbiddenStatement refused;
 
   MysqlDumpFilter(InputStream source) {
@@ -114,7 +119,10 @@ final class MysqlDumpFilter extends InputStream {
       case DATA -> {
         ready.write(b);
         if (b == '\n') {
+          inInsert = lastData != ';';
           newLine();
+        } else if (b != '\r') {
+          lastData = b;
         }
       }
       case LINE_START -> {
@@ -137,7 +145,7 @@ final class MysqlDumpFilter extends InputStream {
     byte[] start = prefix.toByteArray();
     prefix.reset();
     String text = new String(start, StandardCharsets.ISO_8859_1);
-    if (text.startsWith("INSERT INTO ")) {
+    if (inInsert || text.startsWith("INSERT INTO ")) {
       mode = Mode.DATA;
       for (byte b : start) {
         accept(b);

@@ -19,6 +19,9 @@ class MysqlDumpFilterTest {
       "  `id` int(11) NOT NULL",
       ");",
       "INSERT INTO `t` VALUES (1,'DEFINER=`x`@`y` stays: it is data'),(2,'USE `other`');",
+      "INSERT INTO `t` VALUES",
+      "(3,'DEFINER=`x`@`y` on a row line of its own'),",
+      "(4,'x');",
       "/*!50001 CREATE ALGORITHM=UNDEFINED */",
       "/*!50013 DEFINER=`root`@`localhost` SQL SECURITY DEFINER */",
       "/*!50001 VIEW `v` AS select 1 */;",
@@ -36,7 +39,8 @@ class MysqlDumpFilterTest {
     assertThat(filtered).doesNotContain("`root`", "ro``ot", "`app`", "a_role")
         .contains("/*!50013  SQL SECURITY DEFINER */", "/*!50003 CREATE*/ /*!50017 */ /*!50003 TRIGGER",
             "CREATE  PROCEDURE `p`()", "/*!50106 CREATE*/ /*!50117 */ /*!50106 EVENT",
-            "INSERT INTO `t` VALUES (1,'DEFINER=`x`@`y` stays: it is data'),(2,'USE `other`');", "/*M!999999\\- enable");
+            "INSERT INTO `t` VALUES (1,'DEFINER=`x`@`y` stays: it is data'),(2,'USE `other`');", "/*M!999999\\- enable",
+            "(3,'DEFINER=`x`@`y` on a row line of its own'),");
     assertThat(filtered.lines().count()).isEqualTo(DUMP.lines().count());
   }
 
