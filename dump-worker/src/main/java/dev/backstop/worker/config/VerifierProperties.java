@@ -80,7 +80,8 @@ public class VerifierProperties {
 
     /**
      * User that creates and drops the scratch databases; on PostgreSQL also the role each test restores as
-     * (it needs {@code CREATEDB} and {@code CREATEROLE}, not superuser), on MySQL the one that restores.
+     * (it needs {@code CREATEDB} and {@code CREATEROLE}, not superuser); on MySQL it creates each test's own user
+     * (it needs {@code CREATE USER} and the right to grant privileges on the scratch databases).
      */
     @NotBlank private String user;
 
