@@ -41,14 +41,13 @@ final class Scrubber {
       if (password == null || password.isEmpty()) {
         continue;
       }
-      for (String form : List.of(password, MysqlDumpEngine.escapeOptionValue(password), PostgresDumpEngine.escapePgpass(password))) {
-        if (form.length() >= MIN_PIECE) {
-          secrets.add(form);
-        }
-      }
-      for (String piece : password.split("\\R|[\\u0000-\\u001f\\u0085\\u2028\\u2029]")) {
-        if (piece.strip().length() >= MIN_PIECE) {
-          secrets.add(piece);
+      List<String> pieces = new ArrayList<>(List.of(password));
+      pieces.addAll(List.of(password.split("\\R|[\\u0000-\\u001f\\u0085\\u2028\\u2029]")));
+      for (String piece : pieces) {
+        for (String form : List.of(piece, MysqlDumpEngine.escapeOptionValue(piece), PostgresDumpEngine.escapePgpass(piece))) {
+          if (form.strip().length() >= MIN_PIECE) {
+            secrets.add(form);
+          }
         }
       }
     }
