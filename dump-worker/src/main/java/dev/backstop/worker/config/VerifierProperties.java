@@ -39,6 +39,22 @@ public class VerifierProperties {
   /** The MySQL or MariaDB server restores go to. */
   @Valid @NotNull private Server mysql = new Server("127.0.0.1", 3306, "root", null);
 
+  /**
+   * Whether restore tests may run on a scratch server that holds databases other than its own system
+   * ones and the scratch ones ({@link #databasePrefix}). Off: such a server is taken for a customer's or a
+   * shared one, and no restore test runs there (an ERROR says so). On for development machines and the
+   * test suite only, whose local servers hold other databases; logged as a WARN.
+   */
+  private boolean allowSharedServer;
+
+  public boolean isAllowSharedServer() {
+    return allowSharedServer;
+  }
+
+  public void setAllowSharedServer(boolean allowSharedServer) {
+    this.allowSharedServer = allowSharedServer;
+  }
+
   /** The {@code pg_restore} executable. */
   @NotBlank private String pgRestore = "pg_restore";
 
@@ -101,7 +117,8 @@ public class VerifierProperties {
 
     /**
      * User that creates and drops the scratch databases; on PostgreSQL also the role each test restores as
-     * (it needs {@code CREATEDB} and {@code CREATEROLE}, not superuser), on MySQL the one that restores.
+     * (it needs {@code CREATEDB} and {@code CREATEROLE}, not superuser); on MySQL it creates each test's own user
+     * (it needs {@code CREATE USER} and the right to grant privileges on the scratch databases).
      */
     @NotBlank private String user;
 

@@ -27,6 +27,7 @@ import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.AddonCatalog.Addon;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.dump.CheckedDump;
 import dev.backstop.worker.dump.DumpEngine;
 import dev.backstop.worker.dump.DumpFailedException;
 import dev.backstop.worker.dump.DumpFailures;
@@ -203,6 +204,12 @@ public class BackupJob {
       fail(request, null, "the stored credentials cannot be read: " + e.getMessage());
       return;
     }
+    // settings stored before the operator API checked them, or replayed, never reach a tool
+    String invalid = DumpTarget.refusal(addon.nodes(), addon.database(), addon.user(), password);
+    if (invalid != null) {
+      fail(request, null, invalid);
+      return;
+    }
     ReplicaProbe probe = probes.get(addon.engine());
     var decision = DumpPlanner.choose(addon.plan(), addon.nodes(),
         node -> probe.probe(new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password)),
@@ -267,13 +274,14 @@ public class BackupJob {
       long dumpNanos = 0;
       long assemblyNanos = 0;
       long storeNanos;
+      Integer expectedTables = null;
       try {
         try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
             properties.getCompressionThreads(), scratch)) {
           job.dumping(archive, attempt);
           try {
             long dumpStart = System.nanoTime();
-            engine.dump(target, archive.dump(), scratch);
+            expectedTables = CheckedDump.dump(engine, target, archive.dump(), scratch);
             dumpNanos = System.nanoTime() - dumpStart;
             // size and SHA-256 are those of the plaintext archive: what customers download and check
             packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
@@ -324,7 +332,7 @@ public class BackupJob {
       }
       settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.addonId(), addon.appName(),
           request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), choice.why(), key,
-          archiveName, packed.size(), packed.sha256()));
+          archiveName, packed.size(), packed.sha256(), expectedTables));
       log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; dump {} ms, archive {} ms, store {} ms)",
           request.getBackupId(), addon.addonId(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
           dumpNanos / 1_000_000, assemblyNanos / 1_000_000, storeNanos / 1_000_000);

@@ -28,8 +28,9 @@ public class WorkerMessagingConfiguration {
   @Bean
   public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
     return Map.of(
-        Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getDumpTimeout(), properties.getConnectTimeout()),
-        Engine.MYSQL, new MysqlDumpEngine(properties.getMysqldump(), properties.getDumpTimeout()));
+        Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getPsql(), properties.getDumpTimeout(),
+            properties.getConnectTimeout()),
+        Engine.MYSQL, new MysqlDumpEngine(properties.getMysqldump(), properties.getMysql(), properties.getDumpTimeout()));
   }
 
   @Bean

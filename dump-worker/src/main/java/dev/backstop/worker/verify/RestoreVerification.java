@@ -35,7 +35,6 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -79,6 +78,7 @@ public class RestoreVerification {
   private final VerifierProperties verifier;
   private final WorkerProperties worker;
   private final Clock clock;
+  private final ScratchServerGuard guard;
   private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread thread = new Thread(r, "verification-heartbeats");
     thread.setDaemon(true);
@@ -97,6 +97,14 @@ public class RestoreVerification {
     this.verifier = verifier;
     this.worker = worker;
     this.clock = clock;
+    this.guard = new ScratchServerGuard(verifier.getDatabasePrefix(), verifier.isAllowSharedServer(), worker.getWorkDirectory());
+  }
+
+  /** Checks the scratch servers once at startup, in the background: a refusal is then logged from the start. */
+  public void checkScratchServers() {
+    if (verifier.isEnabled()) {
+      Thread.ofVirtual().name("scratch-server-check").start(() -> guard.checkAtStartup(engines.values()));
+    }
   }
 
   /** The restore tests' ledger, which their runner claims from. */
@@ -145,6 +153,11 @@ public class RestoreVerification {
     try {
       BackupVerified outcome;
       try {
+        if (!scratchServer(() -> guard.permits(engineFor(completed)))) {
+          // a server holding other databases: no test, and none until a replay brings the completion again
+          ledger.abandon(claimed.id(), me, claimed.failures(), "the scratch server holds other databases");
+          return;
+        }
         outcome = test(completed, claimed.attempt());
       } catch (InterruptedIOException e) {
         throw e;
@@ -289,9 +302,13 @@ public class RestoreVerification {
       if (mismatch != null) {
         return outcome(completed, false, mismatch, null, start);
       }
+      String shortfall = RestoredTables.shortfall(restored, completed.getExpectedTables());
+      if (shortfall != null) {
+        return outcome(completed, false, shortfall, restored, start);
+      }
       double seconds = (System.nanoTime() - start) / 1e9;
-      return outcome(completed, true, String.format(Locale.ROOT, "restored %s, %s into %s in %.1f s",
-          count(restored.tables(), "table"), count(restored.rows(), "row"), server, seconds), restored, start);
+      return outcome(completed, true, RestoredTables.summary(restored, completed.getExpectedTables(), server, seconds),
+          restored, start);
     }
   }
 
@@ -344,10 +361,6 @@ public class RestoreVerification {
       }
     }
     return cut == reason.length() ? reason : reason.substring(0, cut) + " (details left out: they may quote the backup's data)";
-  }
-
-  private static String count(long n, String noun) {
-    return String.format(Locale.ROOT, "%,d %s%s", n, noun, n == 1 ? "" : "s");
   }
 
   /**

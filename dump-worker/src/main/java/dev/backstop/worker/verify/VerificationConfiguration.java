@@ -45,8 +45,10 @@ public class VerificationConfiguration {
   public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveStore store,
       ArchiveCipher cipher, EventPublisher publisher, Map<Engine, RestoreEngine> restoreEngines, VerifierProperties verifier,
       WorkerProperties worker, Clock clock) {
-    return new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher, publisher, restoreEngines,
-        verifier, worker, clock);
+    RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
+        publisher, restoreEngines, verifier, worker, clock);
+    verification.checkScratchServers();
+    return verification;
   }
 
   /** Runs the recorded restore tests, {@code concurrent-restores} at once, and their retries. */

@@ -356,7 +356,7 @@ class BackupJobTest {
   void an_outcome_recorded_by_a_worker_that_died_before_publishing_it_is_published_and_nothing_is_dumped_again() throws Exception {
     takenBy("worker-killed", "b10");
     BackupCompleted recorded = new BackupCompleted("b10", "pg-1", "app", BackupKind.MANUAL, clock.instant(), clock.instant(),
-        clock.instant(), "PRIMARY@db:5432", "starter plan", "pg-1/b10/x.tar.zst", "x.tar.zst", 10L, "00");
+        clock.instant(), "PRIMARY@db:5432", "starter plan", "pg-1/b10/x.tar.zst", "x.tar.zst", 10L, "00", null);
     ledger.settle("b10", "worker-killed", JobLedger.State.DONE, dev.backstop.schemas.serde.EventCodec.get().encode(recorded));
     clock.advance(Duration.ofSeconds(31));
 

@@ -128,7 +128,7 @@ class RestoreVerificationTest {
     assertThat(outcome.getPassed()).isTrue();
     assertThat(outcome.getTables()).isEqualTo(1);
     assertThat(outcome.getRows()).isEqualTo(300);
-    assertThat(outcome.getSummary()).matches("restored 1 table, 300 rows into PostgreSQL \\d+\\.\\d+ in \\d+\\.\\d s");
+    assertThat(outcome.getSummary()).matches("restored 1 of 1 table, 300 rows into PostgreSQL \\d+\\.\\d+ in \\d+\\.\\d s");
     assertThat(outcome.getBackupId()).isEqualTo("b1");
     String scratch = verification.scratchDatabase("b1", 1);
     assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = '" + scratch + "'")).isEqualTo("0");
@@ -314,6 +314,80 @@ class RestoreVerificationTest {
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
   }
 
+  @Test
+  void a_restore_with_none_of_the_tables_the_backup_counted_does_not_pass() throws Exception {
+    String empty = LocalPostgres.createDatabase("backstop_verify_src_empty");
+    try {
+      // a dump of another, empty database, from a worker that counted 2 tables in the addon's: what an
+      // option smuggled into the tool produced before the worker checked dumps itself
+      DumpEngine elsewhere = new DumpEngine() {
+        @Override
+        public String dumpFileName(String database) {
+          return database + ".pgsql";
+        }
+
+        @Override
+        public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
+          new PostgresDumpEngine("pg_dump", TIMEOUT).dump(new DumpTarget(target.host(), target.port(), empty, target.user(),
+              target.password()), output, scratch);
+        }
+
+        @Override
+        public java.util.OptionalInt expectedTables(DumpTarget target, Path scratch) {
+          return java.util.OptionalInt.of(2);
+        }
+      };
+      BackupCompleted completed = backUp("b8", elsewhere);
+      assertThat(completed.getExpectedTables()).isEqualTo(2);
+
+      verification(new VerifierProperties()).handle(completed);
+
+      BackupVerified outcome = verifications().get(0);
+      assertThat(outcome.getPassed()).isFalse();
+      assertThat(outcome.getSummary()).isEqualTo("the restore created no table although the database had 2 tables when it was dumped");
+      assertThat(outcome.getTables()).isZero();
+    } finally {
+      LocalPostgres.dropDatabase(empty);
+    }
+  }
+
+  @Test
+  void the_backup_records_the_tables_it_counted_and_the_test_reports_how_many_of_them_it_restored() throws Exception {
+    LocalPostgres.psql(source, "create table lines (id int); create view recent as select * from orders");
+    BackupCompleted completed = backUp("b9", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    assertThat(completed.getExpectedTables()).isEqualTo(2);
+
+    verification(new VerifierProperties()).handle(completed);
+
+    assertThat(verifications().get(0).getSummary()).startsWith("restored 2 of 2 tables, 300 rows into PostgreSQL");
+  }
+
+  @Test
+  void no_restore_test_runs_on_a_scratch_server_holding_other_databases_unless_allowed() throws Exception {
+    BackupCompleted completed = backUp("b10", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    // the machine's server holds a "test" database, and the other suites' leftovers
+    VerifierProperties strict = new VerifierProperties();
+    RestoreVerification refusing = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
+        publisher, Map.of(Engine.POSTGRESQL, restoreEngine(strict)), strict, worker, clock);
+
+    refusing.handle(completed);
+    assertThat(verifications()).isEmpty();
+    JobLedger tests = new JobLedger(database, "verifications");
+    assertThat(tests.claim("b10", "probe", clock.instant(), clock.instant().plusSeconds(30)))
+        .as("the refused test was not claimed").isInstanceOf(JobLedger.Claim.Taken.class);
+    tests.release("b10", "probe");
+
+    // nothing was claimed: allowed, the same completion is tested at once
+    verification(new VerifierProperties()).handle(completed);
+    assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
+  }
+
+  private RestoreEngine restoreEngine(VerifierProperties properties) {
+    return new PostgresRestoreEngine("psql", "pg_restore",
+        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, properties.getPostgresql().getPassword()),
+        TIMEOUT);
+  }
+
   private RestoreVerification verification(VerifierProperties properties) {
     return verification(properties, realEngine(properties));
   }
@@ -367,6 +441,8 @@ class RestoreVerificationTest {
   }
 
   private RestoreVerification verification(VerifierProperties properties, RestoreEngine engine) {
+    // the machine's server holds other databases ("test", other suites' leftovers)
+    properties.setAllowSharedServer(true);
     return new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher, publisher,
         Map.of(Engine.POSTGRESQL, engine), properties, worker, clock);
   }
