@@ -77,6 +77,8 @@ class HostileSettingsTest {
   private MongoClient client;
   private AddonCatalog addons;
   private BackupJob job;
+  private JobLedger ledger;
+  private WorkerProperties properties;
   private String mysqlDatabase;
   /** Where an injected {@code result-file} would have put the dump. */
   private Path outside;
@@ -87,7 +89,7 @@ class HostileSettingsTest {
     client = MongoClients.create(mongo.uri());
     var database = client.getDatabase("worker-" + System.nanoTime());
     addons = new AddonCatalog(database);
-    WorkerProperties properties = new WorkerProperties();
+    properties = new WorkerProperties();
     properties.setWorkDirectory(dir.resolve("work"));
     properties.setAddonWait(Duration.ofMillis(100));
     properties.setRetryBackoff(Duration.ofMillis(10));
@@ -95,7 +97,8 @@ class HostileSettingsTest {
     var store = new FilesystemArchiveStore(dir.resolve("archives"));
     BackstopProperties backstop = new BackstopProperties();
     backstop.getArchive().setEncrypt(false);
-    job = new BackupJob(addons, new JobLedger(database), new HostSlots(database), store, publisher, sealer,
+    ledger = new JobLedger(database);
+    job = new BackupJob(addons, ledger, new HostSlots(database), store, publisher, sealer,
         Map.of(Engine.MYSQL, new MysqlDumpEngine("mysqldump", "mysql", TIMEOUT),
             Engine.POSTGRESQL, new PostgresDumpEngine("pg_dump", "psql", TIMEOUT)),
         Map.of(Engine.MYSQL, new MysqlReplicaProbe("mysql", dir.resolve("work")),
@@ -177,7 +180,7 @@ class HostileSettingsTest {
       spec.setPassword(sealer.seal(spec.getAddonId(), password));
       addons.upsert(spec, 1);
 
-      job.handle(new BackupRequested("hostile-ok", spec.getAddonId(), "app", BackupKind.MANUAL, java.time.Instant.now(), null));
+      run(new BackupRequested("hostile-ok", spec.getAddonId(), "app", BackupKind.MANUAL, java.time.Instant.now(), null));
 
       BackupCompleted completed = published.stream().filter(BackupCompleted.class::isInstance).map(BackupCompleted.class::cast)
           .findFirst().orElseThrow(() -> new AssertionError("not completed: " + published));
@@ -195,7 +198,7 @@ class HostileSettingsTest {
     alter.accept(spec);
     addons.upsert(spec, 1);
 
-    job.handle(new BackupRequested("hostile-" + UUID.randomUUID(), spec.getAddonId(), "app", BackupKind.MANUAL,
+    run(new BackupRequested("hostile-" + UUID.randomUUID(), spec.getAddonId(), "app", BackupKind.MANUAL,
         java.time.Instant.now(), null));
 
     BackupFailed failed = published.stream().filter(BackupFailed.class::isInstance).map(BackupFailed.class::cast)
@@ -228,6 +231,19 @@ class HostileSettingsTest {
       }
       assertThat(entry).as("a dump in the archive").isNotNull();
       return new String(tar.readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  /** What the consumer does with a request, then what the runner does: records it and runs it until it ends. */
+  private void run(BackupRequested request) throws InterruptedException {
+    job.record(request);
+    JobRunner runner = new JobRunner("backup", ledger, job::execute, 1, properties.getInstanceName(),
+        properties.getLeaseDuration(), Duration.ofMillis(10), properties.getRetryBackoff(), Clock.systemUTC());
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (!ledger.over(request.getBackupId()) && System.nanoTime() < deadline) {
+      if (!runner.runNext()) {
+        Thread.sleep(20);
+      }
     }
   }
 }

@@ -340,7 +340,7 @@ class RestoreVerificationTest {
       BackupCompleted completed = backUp("b8", elsewhere);
       assertThat(completed.getExpectedTables()).isEqualTo(2);
 
-      verification(new VerifierProperties()).handle(completed);
+      handle(verification(new VerifierProperties()), completed);
 
       BackupVerified outcome = verifications().get(0);
       assertThat(outcome.getPassed()).isFalse();
@@ -357,7 +357,7 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b9", new PostgresDumpEngine("pg_dump", TIMEOUT));
     assertThat(completed.getExpectedTables()).isEqualTo(2);
 
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
 
     assertThat(verifications().get(0).getSummary()).startsWith("restored 2 of 2 tables, 300 rows into PostgreSQL");
   }
@@ -370,15 +370,15 @@ class RestoreVerificationTest {
     RestoreVerification refusing = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
         publisher, Map.of(Engine.POSTGRESQL, restoreEngine(strict)), strict, worker, clock);
 
-    refusing.handle(completed);
+    handle(refusing, completed);
     assertThat(verifications()).isEmpty();
     JobLedger tests = new JobLedger(database, "verifications");
-    assertThat(tests.claim("b10", "probe", clock.instant(), clock.instant().plusSeconds(30)))
-        .as("the refused test was not claimed").isInstanceOf(JobLedger.Claim.Taken.class);
-    tests.release("b10", "probe");
+    assertThat(tests.state("b10")).as("given up, not tested").isEqualTo(JobLedger.State.PENDING);
+    assertThat(tests.claimNext("probe", clock.instant().plusSeconds(86_400), clock.instant().plusSeconds(86_430), List.of(), List.of()))
+        .as("never runnable again until its completion is replayed").isEmpty();
 
-    // nothing was claimed: allowed, the same completion is tested at once
-    verification(new VerifierProperties()).handle(completed);
+    // allowed, the completion replayed is tested at once
+    handle(verification(new VerifierProperties()), completed);
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
   }
 
