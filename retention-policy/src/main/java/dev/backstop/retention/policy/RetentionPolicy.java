@@ -62,7 +62,7 @@ public final class RetentionPolicy {
       return b.scheduledFor() != null ? b.scheduledFor() : LocalDate.ofInstant(b.takenAt(), zone);
     }
 
-    /** ", taken under the business plan" when that plan is not the current one. */
+    /** " (taken under the business plan)" when that plan is not the current one. */
     String takenUnder(StoredBackup b) {
       Plan then = plans.planAt(b.takenAt());
       return then == plans.planAt(now) ? "" : " (taken under the " + name(then) + " plan)";
