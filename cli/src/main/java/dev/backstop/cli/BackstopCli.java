@@ -105,8 +105,8 @@ public final class BackstopCli {
     public Integer call() throws ApiException {
       JsonNode addons = cli.api().get(Api.path("v1", "apps", cli.app, "addons"));
       List<List<String>> rows = new ArrayList<>();
-      addons.forEach(a -> rows.add(Format.row(a.get("engine").asString(), a.get("id").asString(), a.get("plan").asString(),
-          a.get("status").asString())));
+      addons.forEach(a -> rows.add(Format.row(Format.product(a.get("engine").asString()), a.get("id").asString(),
+          Format.planName(a.get("engine").asString(), a.get("plan").asString()), a.get("status").asString())));
       out().print(Format.table(List.of("ADDON", "ID", "PLAN", "STATUS"), rows));
       out().flush();
       return 0;
@@ -121,7 +121,7 @@ public final class BackstopCli {
       List<List<String>> rows = new ArrayList<>();
       backups.forEach(b -> rows.add(Format.row(b.get("id").asString(), Format.createdAt(b.get("createdAt").asString(), cli.zone),
           b.get("size").isNull() ? "" : Format.size(b.get("size").asLong()), b.get("status").asString())));
-      out().print(Format.table(List.of("ID", "CREATED AT", "SIZE", "STATUS"), rows));
+      out().print(Format.table(List.of("ID", "CREATED AT", "SIZE", "STATUS"), rows, 0, Format.CREATED_AT_WIDTH, 0, 0));
       out().flush();
       return 0;
     }
@@ -224,16 +224,30 @@ public final class BackstopCli {
     }
   }
 
-  @Command(name = "backups-config", description = "Set the time of the daily backup, e.g. --schedule-at 3 or \"4:00 UTC\".")
+  @Command(name = "backups-config",
+      description = "Set the time of the daily backup (which turns them on), e.g. --schedule-at 3 or \"4:00 UTC\"; or turn them off with --unschedule.")
   static final class BackupsConfig extends Sub {
-    @Option(names = "--schedule-at", required = true, description = "An hour, optionally with ':00' and a time zone; an hour alone is in this machine's zone.")
-    String scheduleAt;
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "1") What what;
+
+    static final class What {
+      @Option(names = "--schedule-at", description = "An hour, optionally with ':00' and a time zone; an hour alone is in this machine's zone.")
+      String scheduleAt;
+
+      @Option(names = "--unschedule", description = "Stop the daily backups (the ones taken stay until they age out).")
+      boolean unschedule;
+    }
 
     @Override
     public Integer call() throws ApiException {
       Map<String, Object> change = new LinkedHashMap<>();
-      change.put("scheduleAt", scheduleAt);
-      change.put("timezone", cli.zone.getId());
+      if (what.unschedule) {
+        change.put("enabled", false);
+      } else {
+        change.put("scheduleAt", what.scheduleAt);
+        change.put("timezone", cli.zone.getId());
+        // setting a time means backups at that time: a disabled schedule comes back on
+        change.put("enabled", true);
+      }
       JsonNode schedule = cli.api().put(addonPath() + "/schedule", change);
       out().println("-----> " + schedule.get("message").asString());
       return 0;

@@ -14,11 +14,22 @@ final class Format {
 
   private Format() {}
 
+  /**
+   * The width the reference gives the CREATED AT column: room for a four-letter zone (CEST), so a
+   * winter date (CET) has a space to spare.
+   */
+  static final int CREATED_AT_WIDTH = "Thu, 07 Dec 2023 01:00:10 CEST".length();
+
   /** A boxed table: headers centred, cells left-aligned, each column as wide as its widest text. */
   static String table(List<String> headers, List<List<String>> rows) {
+    return table(headers, rows, new int[headers.size()]);
+  }
+
+  /** The same, each column at least {@code minWidths[i]} wide. */
+  static String table(List<String> headers, List<List<String>> rows, int... minWidths) {
     int[] widths = new int[headers.size()];
     for (int i = 0; i < widths.length; i++) {
-      widths[i] = headers.get(i).length();
+      widths[i] = Math.max(headers.get(i).length(), i < minWidths.length ? minWidths[i] : 0);
       for (List<String> row : rows) {
         widths[i] = Math.max(widths[i], row.get(i).length());
       }
@@ -82,6 +93,20 @@ final class Format {
     int filled = (int) Math.round(ratio * width);
     return binarySize(done) + " / " + binarySize(total) + " [" + "-".repeat(filled) + " ".repeat(width - filled) + "] "
         + String.format(Locale.ROOT, "%.2f%%", ratio * 100) + " ? p/s";
+  }
+
+  /** The product name the reference's addons table shows: {@code PostgreSQL}, {@code MySQL}. */
+  static String product(String engine) {
+    return switch (engine.toLowerCase(Locale.ROOT)) {
+      case "postgresql" -> "PostgreSQL";
+      case "mysql" -> "MySQL";
+      default -> engine;
+    };
+  }
+
+  /** The plan as the reference names it, product first: {@code postgresql-starter}. */
+  static String planName(String engine, String plan) {
+    return engine.toLowerCase(Locale.ROOT) + "-" + plan.toLowerCase(Locale.ROOT);
   }
 
   static List<String> row(String... cells) {

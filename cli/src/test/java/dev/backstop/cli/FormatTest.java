@@ -12,13 +12,14 @@ class FormatTest {
   void the_backups_table_looks_like_the_reference_one() {
     String table = Format.table(List.of("ID", "CREATED AT", "SIZE", "STATUS"), List.of(
         Format.row("65710b0a99c3cd23d455edee", Format.createdAt("2023-12-07T00:00:10Z", ZoneId.of("Europe/Paris")),
-            Format.size(143_000), "done")));
+            Format.size(143_000), "done")), 0, Format.CREATED_AT_WIDTH, 0, 0);
+    // the reference's sample, line for line
     assertThat(table).isEqualTo("""
-        +--------------------------+-------------------------------+--------+--------+
-        |            ID            |          CREATED AT           |  SIZE  | STATUS |
-        +--------------------------+-------------------------------+--------+--------+
-        | 65710b0a99c3cd23d455edee | Thu, 07 Dec 2023 01:00:10 CET | 143 kB | done   |
-        +--------------------------+-------------------------------+--------+--------+
+        +--------------------------+--------------------------------+--------+--------+
+        |            ID            |           CREATED AT           |  SIZE  | STATUS |
+        +--------------------------+--------------------------------+--------+--------+
+        | 65710b0a99c3cd23d455edee | Thu, 07 Dec 2023 01:00:10 CET  | 143 kB | done   |
+        +--------------------------+--------------------------------+--------+--------+
         """);
   }
 
@@ -29,5 +30,20 @@ class FormatTest {
     assertThat(Format.size(82_854_982)).isEqualTo("83 MB");
     assertThat(Format.binarySize(142_715)).isEqualTo("139.37 KiB");
     assertThat(Format.progress(142_715, 142_715)).isEqualTo("139.37 KiB / 139.37 KiB [" + "-".repeat(34) + "] 100.00% ? p/s");
+  }
+
+  @Test
+  void the_addons_table_shows_the_product_and_plan_names_as_the_reference_does() {
+    String table = Format.table(List.of("ADDON", "ID", "PLAN", "STATUS"), List.of(
+        Format.row(Format.product("postgresql"), "ad-871546ad-943a-4929-9770-ec7c839d65f5", Format.planName("postgresql", "starter"),
+            "running")));
+    assertThat(table).isEqualTo("""
+        +------------+-----------------------------------------+--------------------+---------+
+        |   ADDON    |                   ID                    |        PLAN        | STATUS  |
+        +------------+-----------------------------------------+--------------------+---------+
+        | PostgreSQL | ad-871546ad-943a-4929-9770-ec7c839d65f5 | postgresql-starter | running |
+        +------------+-----------------------------------------+--------------------+---------+
+        """);
+    assertThat(Format.product("mysql")).isEqualTo("MySQL");
   }
 }

@@ -97,6 +97,9 @@ public final class BackstopEmbedded implements AutoCloseable {
     common.put("backstop.secrets.key", secretsKey);
     common.put("backstop.gateway.operator-token", operatorToken);
     common.put("backstop.worker.work-directory", data.resolve("work").toString());
+    // embedded restores into the machine's own servers, which hold other databases (a "test" one, the
+    // developer's): allowed here only, and the verifier logs a WARN saying so
+    common.put("backstop.verifier.allow-shared-server", "true");
     common.putAll(options.extraProperties());
 
     List<ConfigurableApplicationContext> contexts = new ArrayList<>();

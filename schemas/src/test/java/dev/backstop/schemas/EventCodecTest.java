@@ -24,7 +24,7 @@ class EventCodecTest {
     BackupRequested requested = new BackupRequested("b1", "addon-1", "my-app", BackupKind.MANUAL, at, null);
     BackupCompleted completed =
         new BackupCompleted("b1", "addon-1", "my-app", BackupKind.MANUAL, at, at, at.plusSeconds(3),
-            "SECONDARY@10.0.0.2:5432", "business plan: dumped on a secondary", "addon-1/b1/x.tar.gz", "20261121000010_my_db.tar.gz", 42L, "ab");
+            "SECONDARY@10.0.0.2:5432", "business plan: dumped on a secondary", "addon-1/b1/x.tar.gz", "20261121000010_my_db.tar.gz", 42L, "ab", 3);
 
     var serializer = new EventSerializer();
     var deserializer = new EventDeserializer();

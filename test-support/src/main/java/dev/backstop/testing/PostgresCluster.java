@@ -80,6 +80,42 @@ public final class PostgresCluster implements AutoCloseable {
     return replica;
   }
 
+  /**
+   * From now on, roles other than {@code postgres} must give their password over TCP (SCRAM), so that a
+   * test can prove a password reached the server intact: the machine's own server trusts everyone.
+   */
+  public PostgresCluster requirePasswords() {
+    try {
+      // rewriting in place keeps the file's owner, so this works as root too
+      Files.writeString(dir.resolve("data/pg_hba.conf"), "local all all trust\n"
+          + "host all postgres 127.0.0.1/32 trust\n"
+          + "host all all 127.0.0.1/32 scram-sha-256\n", java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    psql("postgres", "select pg_reload_conf()");
+    // the postmaster applies the reload on its own time: wait until a password is asked for
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      try {
+        Process probe = new ProcessBuilder("psql", "-X", "-w", "-h", "127.0.0.1", "-p", Integer.toString(port), "-U",
+            "backstop_probe", "-d", "postgres", "-c", "select 1").redirectErrorStream(true).start();
+        String out = new String(probe.getInputStream().readAllBytes());
+        probe.waitFor();
+        if (out.contains("no password supplied") || out.contains("password authentication failed")) {
+          return this;
+        }
+        Thread.sleep(50);
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    throw new IllegalStateException("the cluster did not start asking for passwords");
+  }
+
   public int port() {
     return port;
   }

@@ -5,8 +5,10 @@ import dev.backstop.gateway.backups.BackupListing;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.gateway.web.ApiProblem;
+import dev.backstop.retention.policy.PlanHistory;
 import dev.backstop.retention.policy.RetentionDecision;
 import dev.backstop.retention.policy.RetentionPolicy;
+import dev.backstop.retention.policy.ScheduledDates;
 import dev.backstop.retention.policy.StoredBackup;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.Plan;
@@ -57,8 +59,11 @@ public class RetentionController {
     List<Row> rows = listing.ofAddon(addonId).stream()
         .filter(r -> r.status() == Status.DONE || r.status() == Status.FAILED)
         .toList();
-    List<StoredBackup> stored = rows.stream().map(RetentionController::stored).toList();
-    RetentionDecision decision = RetentionPolicy.evaluate(plan, zone, now, stored);
+    List<StoredBackup> stored = rows.stream().map(r -> stored(addonId, r)).toList();
+    // the listing forgets pruned backups and the catalog keeps the current plan only: the retention
+    // service decides on the whole history and the plans each backup was taken under, so after a plan
+    // change this view can keep more than the service does (never less for backups taken under this plan)
+    RetentionDecision decision = RetentionPolicy.evaluate(PlanHistory.always(plan), zone, now, stored, List.of());
 
     List<KeptBackup> kept = rows.stream()
         .filter(r -> decision.kept().containsKey(r.id()))
@@ -73,9 +78,14 @@ public class RetentionController {
     return new RetentionView(plan.name().toLowerCase(Locale.ROOT), zone.getId(), now.toString(), kept, wouldPrune);
   }
 
-  /** The record retention decides on: taken when the dump started, or when it failed. */
-  private static StoredBackup stored(Row r) {
-    return new StoredBackup(r.id(), BackupKind.valueOf(r.kind()), r.status() == Status.DONE, takenAt(r));
+  /**
+   * The record retention decides on: taken when the dump started, or when it failed; a scheduled
+   * backup stands for the date it was scheduled for, read back from its id as the service does.
+   */
+  private static StoredBackup stored(String addonId, Row r) {
+    BackupKind kind = BackupKind.valueOf(r.kind());
+    Instant takenAt = takenAt(r);
+    return new StoredBackup(r.id(), kind, r.status() == Status.DONE, takenAt, ScheduledDates.derive(addonId, r.id(), kind, takenAt));
   }
 
   private static Instant takenAt(Row r) {

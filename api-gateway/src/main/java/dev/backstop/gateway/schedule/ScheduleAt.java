@@ -10,6 +10,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The hour of the daily backup as customers write it ({@code 3}, {@code 3:00}, {@code "4:00 UTC"},
@@ -47,11 +48,18 @@ public record ScheduleAt(int hour, ZoneId zone) {
     return new ScheduleAt(hour, zone);
   }
 
-  /** An IANA zone id (Europe/Paris, UTC) or a short id Java knows (CET, EST). */
+  /** An IANA zone id (Europe/Paris, UTC) or a short id Java knows (CET, EST), in any letter case (utc, europe/paris). */
   public static ZoneId zone(String name) {
     try {
       return ZoneId.of(name, ZoneId.SHORT_IDS);
     } catch (DateTimeException e) {
+      // people type utc or cet: the ids are case-sensitive, the names they stand for are not
+      String spelled = name == null ? null : Stream.concat(ZoneId.getAvailableZoneIds().stream(), ZoneId.SHORT_IDS.keySet().stream())
+          .filter(id -> id.equalsIgnoreCase(name))
+          .findFirst().orElse(null);
+      if (spelled != null) {
+        return ZoneId.of(spelled, ZoneId.SHORT_IDS);
+      }
       throw new IllegalArgumentException(
           "unknown time zone '" + name + "': use an IANA zone such as UTC, Europe/Paris or America/New_York");
     }

@@ -37,7 +37,8 @@ public class ScheduleController {
   /**
    * A change: {@code scheduleAt} as customers write it ({@code "4:00 UTC"}; an hour alone is in
    * {@code timezone}, else in the addon's current zone), or {@code hour} and {@code timezone} as the
-   * dashboard sends them, and/or {@code enabled}. Absent fields keep their current value.
+   * dashboard sends them, and/or {@code enabled}. Absent fields keep their current value, except that
+   * setting a time without saying {@code enabled} turns a disabled schedule back on.
    */
   public record ScheduleChange(@Size(max = 64) String scheduleAt, @Min(0) @Max(23) Integer hour, @Size(max = 64) String timezone,
       Boolean enabled) {}
@@ -68,7 +69,8 @@ public class ScheduleController {
     } catch (IllegalArgumentException e) {
       throw ApiProblem.badRequest(e.getMessage());
     }
-    boolean enabled = change.enabled() != null ? change.enabled() : current.getBoolean("enabled");
+    boolean timeGiven = change.scheduleAt() != null || change.hour() != null;
+    boolean enabled = change.enabled() != null ? change.enabled() : timeGiven || current.getBoolean("enabled");
     registry.changeSchedule(addonId, new BackupSchedule(enabled, at.hour(), at.zone().getId()));
     return view(catalog.find(addonId).orElseThrow().schedule(), false);
   }

@@ -23,7 +23,9 @@ class ScheduleAtTest {
       "' 4:00 UTC ', 4, UTC",
       "4:00 Europe/Paris, 4, Europe/Paris",
       "23 America/New_York, 23, America/New_York",
-      "0:00 UTC, 0, UTC"})
+      "0:00 UTC, 0, UTC",
+      "4:00 utc, 4, UTC",
+      "4:00 europe/paris, 4, Europe/Paris"})
   void accepted_forms(String text, int hour, String zone) {
     assertThat(ScheduleAt.parse(text, PARIS)).isEqualTo(new ScheduleAt(hour, ZoneId.of(zone)));
   }

@@ -1,6 +1,7 @@
 package dev.backstop.worker.catalog;
 
 import static com.mongodb.client.model.Filters.eq;
+import static com.mongodb.client.model.Filters.in;
 import static com.mongodb.client.model.Filters.lt;
 import static com.mongodb.client.model.Filters.or;
 
@@ -12,7 +13,12 @@ import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.ById;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Date;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.bson.Document;
 import org.springframework.stereotype.Component;
@@ -51,6 +57,30 @@ public class HostSlots {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * Whether one of {@code hosts} has a slot {@code backupId} could take at {@code now}: a cheap look
+   * before a job plans its dump (which, on a Business plan, probes the replicas), so that a job waiting
+   * for a busy host does not probe its databases at every look.
+   */
+  public boolean anyFree(Collection<String> hosts, int limit, String backupId, Instant now) {
+    List<String> ids = new ArrayList<>();
+    hosts.forEach(host -> {
+      for (int i = 0; i < limit; i++) {
+        ids.add(host + "#" + i);
+      }
+    });
+    Map<Object, Document> held = new HashMap<>();
+    slots.find(in("_id", ids)).forEach(doc -> held.put(doc.get("_id"), doc));
+    for (String id : ids) {
+      Document slot = held.get(id);
+      if (slot == null || slot.get("holder") == null || backupId.equals(slot.get("holder"))
+          || slot.getDate("leaseUntil").toInstant().isBefore(now)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Extends the lease of a slot {@code backupId} holds. */

@@ -1,18 +1,30 @@
 package dev.backstop.worker.catalog;
 
+import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
 import static com.mongodb.client.model.Filters.exists;
+import static com.mongodb.client.model.Filters.in;
 import static com.mongodb.client.model.Filters.lt;
+import static com.mongodb.client.model.Filters.lte;
 import static com.mongodb.client.model.Filters.ne;
+import static com.mongodb.client.model.Filters.nin;
+import static com.mongodb.client.model.Filters.or;
 
 import com.mongodb.ErrorCategory;
 import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
+import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.Sorts;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.ById;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Date;
+import java.util.List;
+import java.util.Optional;
+import org.bson.conversions.Bson;
 import org.bson.Document;
 import org.bson.types.Binary;
 import org.springframework.stereotype.Component;
@@ -20,40 +32,46 @@ import org.springframework.stereotype.Component;
 /**
  * One record per backup id: the workers' guard against running a job twice, and against losing one.
  *
- * <p>A worker takes a job with a short lease and renews it while the dump runs (its heartbeat). A
- * request redelivered while its lease is live is held back, not dropped: the worker that holds it may
- * still die. Once the lease has run out (the worker was killed, its machine lost), the next worker to
- * see the request takes the job over and dumps again.
+ * <p>A worker takes a job with a short lease and renews it while the dump runs (its heartbeat). Once
+ * the lease has run out (the worker was killed, its machine lost), the next worker to look takes the
+ * job over and dumps again.
  *
  * <p>The outcome event is written here before it is published (an outbox of one): a worker that dies
  * between the two leaves it unannounced, and whoever takes the job over publishes that same event
  * instead of dumping a second time.
+ *
+ * <p>It is also the queue of work: a request is {@link #record recorded} here (pending, with the
+ * request itself) by the consumer that reads it, and a {@code JobRunner} {@link #claimNext claims}
+ * runnable jobs: pending ones whose {@code notBefore} has come, and those whose worker stopped
+ * heartbeating. A job that must wait (a transient failure's backoff, a busy host) is
+ * {@link #reschedule rescheduled}, which gives its lease back, rather than waited for on a thread.
+ * Every query here works on MongoDB and on the in-process store alike: conditional single-document
+ * updates, no transactions or change streams.
  */
 @Component
 public class JobLedger {
 
   /** The states a job goes through; a finished job is never dumped again. */
-  public enum State { RUNNING, DONE, FAILED }
+  public enum State { PENDING, RUNNING, DONE, FAILED }
 
-  /** What {@link #claim} found. */
-  public sealed interface Claim {
-    /**
-     * This worker runs the job; {@code attempt} counts takeovers, from 1. {@code startedAt} is when an
-     * earlier worker started the backup (null on the first attempt): the backup keeps that time, and so
-     * its archive's name, so that an archive stored by a worker that died before recording its outcome
-     * is replaced, not left behind.
-     */
-    record Taken(int attempt, Instant startedAt) implements Claim {}
+  /**
+   * A job {@link #claimNext} took for a worker.
+   *
+   * @param key what the job is fair about (the addon): a runner prefers keys it is not already running
+   * @param request the recorded request (an encoded event)
+   * @param attempt how many times the job was claimed, this claim included (names what one claim leaves behind)
+   * @param failures transient failures recorded so far by {@link #reschedule}
+   * @param takenOver its previous worker stopped heartbeating mid-job
+   * @param startedAt when an earlier claim started the job, or null
+   * @param recordedAt when the job was recorded
+   * @param unannouncedOutcome not null: the job ended but its worker died before publishing this (encoded)
+   *     outcome, which the claimer publishes instead of running the job again
+   */
+  public record Job(String id, String key, byte[] request, int attempt, int failures, boolean takenOver,
+      Instant startedAt, Instant recordedAt, byte[] unannouncedOutcome) {}
 
-    /** Finished and announced: nothing left to do. */
-    record Finished(State state) implements Claim {}
-
-    /** A live worker holds the job until {@code leaseUntil}. */
-    record Held(String owner, Instant leaseUntil) implements Claim {}
-
-    /** Finished by a worker that died before publishing: this worker publishes {@code outcome} (an encoded event). */
-    record Unannounced(byte[] outcome) implements Claim {}
-  }
+  /** The {@code notBefore} of a job given up: later than any claim. */
+  private static final Date NEVER = Date.from(Instant.parse("9999-12-31T00:00:00Z"));
 
   private final MongoCollection<Document> jobs;
 
@@ -66,44 +84,135 @@ public class JobLedger {
   /** A ledger of other jobs run once per backup, such as restore tests, in a collection of their own. */
   public JobLedger(MongoDatabase database, String collection) {
     this.jobs = database.getCollection(collection);
+    jobs.createIndex(Indexes.ascending("state", "notBefore"));
   }
 
-  /** Takes the job for {@code owner} until {@code leaseUntil} unless it is finished or held by a live worker. */
-  public Claim claim(String backupId, String owner, Instant now, Instant leaseUntil) {
+  /**
+   * Records a job to run, pending from {@code now}; true if it is new, or was {@link #abandon given up}
+   * and is now pending again. Otherwise recording it again changes nothing, whatever state it is in:
+   * a redelivered or replayed request of a job that ran, runs or waits is not run a second time. A
+   * job taken before jobs were recorded with their request (a worker of the previous version) gets
+   * its request, so that it can be taken over.
+   */
+  public boolean record(String id, String key, byte[] request, Instant now) {
     try {
-      jobs.insertOne(new Document("_id", backupId)
-          .append("state", State.RUNNING.name())
-          .append("owner", owner)
-          .append("attempts", 1)
-          .append("leaseUntil", Date.from(leaseUntil)));
-      return new Claim.Taken(1, null);
+      jobs.insertOne(new Document("_id", id)
+          .append("state", State.PENDING.name())
+          .append("key", key)
+          .append("request", new Binary(request))
+          .append("recordedAt", Date.from(now))
+          .append("notBefore", Date.from(now))
+          .append("attempts", 0)
+          .append("failures", 0)
+          .append("leaseUntil", new Date(0)));
+      return true;
     } catch (MongoWriteException e) {
       if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
         throw e;
       }
     }
-    while (true) {
-      Document job = jobs.find(eq("_id", backupId)).first();
-      State state = State.valueOf(job.getString("state"));
-      Instant lease = job.getDate("leaseUntil").toInstant();
-      boolean announced = job.getBoolean("announced", true);
-      if (state != State.RUNNING && announced) {
-        return new Claim.Finished(state);
-      }
-      if (!lease.isBefore(now)) {
-        return new Claim.Held(job.getString("owner"), lease);
-      }
-      // the holder's lease ran out: take over, unless another worker does so first (then look again)
-      Document taken = jobs.findOneAndUpdate(
-          ById.filter(backupId, eq("state", state.name()), eq("owner", job.getString("owner")), lt("leaseUntil", Date.from(now))),
-          Updates.combine(Updates.set("owner", owner), Updates.set("leaseUntil", Date.from(leaseUntil)), Updates.inc("attempts", 1)));
-      if (taken != null) {
-        return state == State.RUNNING
-            ? new Claim.Taken(taken.getInteger("attempts", 1) + 1,
-                taken.getDate("startedAt") == null ? null : taken.getDate("startedAt").toInstant())
-            : new Claim.Unannounced(taken.get("outcome", Binary.class).getData());
+    jobs.updateOne(ById.filter(id, exists("request", false)), Updates.combine(Updates.set("request", new Binary(request)),
+        Updates.set("key", key), Updates.set("notBefore", Date.from(now))));
+    // a job given up after its last attempt is tried afresh when its request comes again (a replay)
+    return jobs.updateOne(ById.filter(id, eq("state", State.PENDING.name()), eq("abandoned", true)), Updates.combine(
+        Updates.set("abandoned", false), Updates.set("failures", 0), Updates.set("notBefore", Date.from(now))))
+        .getModifiedCount() == 1;
+  }
+
+  /**
+   * Takes the runnable job that has waited longest for {@code owner} until {@code leaseUntil}:
+   * pending with {@code notBefore} come, or held by a worker whose lease ran out (then it is
+   * {@link Job#takenOver} or, if that worker had recorded its outcome, {@link Job#unannouncedOutcome}).
+   * Jobs of {@code busyKeys} come only when no other job is runnable, so that one addon's many jobs
+   * do not fill every runner thread while others wait. Jobs of {@code runningHere} are never taken:
+   * the caller runs them, though a late heartbeat (a long pause, a clock that jumped) let their lease
+   * lapse.
+   */
+  public Optional<Job> claimNext(String owner, Instant now, Instant leaseUntil, Collection<String> busyKeys,
+      Collection<String> runningHere) {
+    Date at = Date.from(now);
+    Bson runnable = and(exists("request", true), nin("_id", runningHere), or(
+        and(eq("state", State.PENDING.name()), lte("notBefore", at)),
+        and(eq("state", State.RUNNING.name()), lt("leaseUntil", at)),
+        and(in("state", State.DONE.name(), State.FAILED.name()), eq("announced", false), lt("leaseUntil", at))));
+    List<Bson> preferences = new ArrayList<>();
+    if (!busyKeys.isEmpty()) {
+      preferences.add(and(runnable, nin("key", busyKeys)));
+    }
+    preferences.add(runnable);
+    for (Bson filter : preferences) {
+      // several workers race for the same oldest job: whoever loses looks again
+      for (int race = 0; race < 5; race++) {
+        Document seen = jobs.find(filter).sort(Sorts.ascending("notBefore")).limit(1).first();
+        if (seen == null) {
+          break;
+        }
+        Optional<Job> taken = take(seen, owner, now, leaseUntil);
+        if (taken.isPresent()) {
+          return taken;
+        }
       }
     }
+    return Optional.empty();
+  }
+
+  private Optional<Job> take(Document seen, String owner, Instant now, Instant leaseUntil) {
+    State state = State.valueOf(seen.getString("state"));
+    Bson condition = state == State.PENDING
+        ? ById.filter(seen.get("_id"), eq("state", state.name()), lte("notBefore", Date.from(now)))
+        : ById.filter(seen.get("_id"), eq("state", state.name()), eq("owner", seen.getString("owner")),
+            lt("leaseUntil", Date.from(now)));
+    Bson update = Updates.combine(Updates.set("state", state == State.PENDING ? State.RUNNING.name() : state.name()),
+        Updates.set("owner", owner), Updates.set("leaseUntil", Date.from(leaseUntil)), Updates.inc("attempts", 1));
+    Document before = jobs.findOneAndUpdate(condition, update);
+    if (before == null) {
+      return Optional.empty();
+    }
+    Binary outcome = state == State.DONE || state == State.FAILED ? before.get("outcome", Binary.class) : null;
+    Date startedAt = before.getDate("startedAt");
+    // a job recorded by a worker of the previous version has no time of its own: the time it got its request
+    Date recordedAt = before.getDate(before.containsKey("recordedAt") ? "recordedAt" : "notBefore");
+    return Optional.of(new Job(before.getString("_id"), before.getString("key"), before.get("request", Binary.class).getData(),
+        before.getInteger("attempts", 0) + 1, before.getInteger("failures", 0), state == State.RUNNING,
+        startedAt == null ? null : startedAt.toInstant(), recordedAt.toInstant(), outcome == null ? null : outcome.getData()));
+  }
+
+  /**
+   * Puts a job {@code owner} holds back in the queue until {@code notBefore}, giving its lease back:
+   * a transient failure's backoff or a busy host waits there, not on a thread. {@code failures} is
+   * the count of transient failures so far; {@code reason} the last one, for operators. False if
+   * another worker has taken the job over.
+   */
+  public boolean reschedule(String id, String owner, Instant notBefore, int failures, String reason) {
+    return jobs.updateOne(ById.filter(id, eq("owner", owner), eq("state", State.RUNNING.name())), Updates.combine(
+        Updates.set("state", State.PENDING.name()), Updates.set("owner", null), Updates.set("leaseUntil", new Date(0)),
+        Updates.set("notBefore", Date.from(notBefore)), Updates.set("failures", failures),
+        Updates.set("lastFailure", reason))).getMatchedCount() == 1;
+  }
+
+  /**
+   * Gives up a job {@code owner} holds without an outcome, after its last attempt: it stays pending,
+   * never runnable, until {@link #record} sees its request again. False if another worker has taken
+   * it over.
+   */
+  public boolean abandon(String id, String owner, int failures, String reason) {
+    return jobs.updateOne(ById.filter(id, eq("owner", owner), eq("state", State.RUNNING.name())), Updates.combine(
+        Updates.set("state", State.PENDING.name()), Updates.set("owner", null), Updates.set("leaseUntil", new Date(0)),
+        Updates.set("notBefore", NEVER), Updates.set("abandoned", true), Updates.set("failures", failures),
+        Updates.set("lastFailure", reason))).getMatchedCount() == 1;
+  }
+
+  /** The job's state, or null if it was never recorded nor claimed. */
+  public State state(String id) {
+    Document job = jobs.find(eq("_id", id)).first();
+    return job == null ? null : State.valueOf(job.getString("state"));
+  }
+
+  /** True once the job has ended and its outcome is published: nothing is left to do for it. */
+  public boolean over(String id) {
+    Document job = jobs.find(eq("_id", id)).first();
+    return job != null && !job.getString("state").equals(State.RUNNING.name())
+        && !job.getString("state").equals(State.PENDING.name()) && job.getBoolean("announced", true);
   }
 
   /** Records when the backup started, once: a worker taking the job over keeps the first time. */
@@ -116,15 +225,6 @@ public class JobLedger {
   public boolean renew(String backupId, String owner, Instant leaseUntil) {
     return jobs.updateOne(ById.filter(backupId, eq("owner", owner), eq("state", State.RUNNING.name())),
         Updates.set("leaseUntil", Date.from(leaseUntil))).getMatchedCount() == 1;
-  }
-
-  /**
-   * Gives up a job {@code owner} holds without finishing it (it could not run it for reasons of its
-   * own): its lease ends now, so whoever sees the request next takes the job at once.
-   */
-  public void release(String backupId, String owner) {
-    jobs.updateOne(ById.filter(backupId, eq("owner", owner), eq("state", State.RUNNING.name())),
-        Updates.set("leaseUntil", new Date(0)));
   }
 
   /**

@@ -39,11 +39,64 @@ public class VerifierProperties {
   /** The MySQL or MariaDB server restores go to. */
   @Valid @NotNull private Server mysql = new Server("127.0.0.1", 3306, "root", null);
 
+  /**
+   * Whether restore tests may run on a scratch server that holds databases other than its own system
+   * ones and the scratch ones ({@link #databasePrefix}). Off: such a server is taken for a customer's or a
+   * shared one, and no restore test runs there (an ERROR says so). On for development machines and the
+   * test suite only, whose local servers hold other databases; logged as a WARN.
+   */
+  private boolean allowSharedServer;
+
+  public boolean isAllowSharedServer() {
+    return allowSharedServer;
+  }
+
+  public void setAllowSharedServer(boolean allowSharedServer) {
+    this.allowSharedServer = allowSharedServer;
+  }
+
   /** The {@code pg_restore} executable. */
   @NotBlank private String pgRestore = "pg_restore";
 
-  /** Restore tests this worker runs at once: the consumer threads of its {@code restore-verifier} binding. */
+  /** Restore tests this worker runs at once: the threads of its restore-test runner. */
   @Min(1) private int concurrentRestores = 1;
+
+  /**
+   * Attempts of a test stopped by the verifier's own trouble (scratch server or store unreachable,
+   * addon not in the catalog yet), the first included; after the last, the backup stays not verified
+   * until its completion is replayed. With the backoffs below, 8 attempts span about 20 minutes.
+   */
+  @Min(1) private int attempts = 8;
+
+  /** Wait before the second attempt; it doubles before each later one, up to {@code max-retry-backoff}. */
+  @NotNull private Duration retryBackoff = Duration.ofSeconds(10);
+
+  /** The longest wait between two attempts. */
+  @NotNull private Duration maxRetryBackoff = Duration.ofMinutes(10);
+
+  public int getAttempts() {
+    return attempts;
+  }
+
+  public void setAttempts(int attempts) {
+    this.attempts = attempts;
+  }
+
+  public Duration getRetryBackoff() {
+    return retryBackoff;
+  }
+
+  public void setRetryBackoff(Duration retryBackoff) {
+    this.retryBackoff = retryBackoff;
+  }
+
+  public Duration getMaxRetryBackoff() {
+    return maxRetryBackoff;
+  }
+
+  public void setMaxRetryBackoff(Duration maxRetryBackoff) {
+    this.maxRetryBackoff = maxRetryBackoff;
+  }
 
   public int getConcurrentRestores() {
     return concurrentRestores;
@@ -64,7 +117,8 @@ public class VerifierProperties {
 
     /**
      * User that creates and drops the scratch databases; on PostgreSQL also the role each test restores as
-     * (it needs {@code CREATEDB} and {@code CREATEROLE}, not superuser), on MySQL the one that restores.
+     * (it needs {@code CREATEDB} and {@code CREATEROLE}, not superuser); on MySQL it creates each test's own user
+     * (it needs {@code CREATE USER} and the right to grant privileges on the scratch databases).
      */
     @NotBlank private String user;
 

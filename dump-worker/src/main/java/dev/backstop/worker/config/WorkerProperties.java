@@ -89,8 +89,44 @@ public class WorkerProperties {
     this.mysql = mysql;
   }
 
-  /** Dumps this worker runs at once: the consumer threads of {@code backstop.backup-requests}. */
+  /** Dumps this worker runs at once: the threads of its job runner. */
   @Min(1) private int concurrentDumps = 2;
+
+  /**
+   * How often an idle job runner looks for runnable jobs it was not woken for: backoffs that ended,
+   * jobs of a worker that died (their lease ran out). A request this worker reads wakes it at once.
+   */
+  @NotNull private Duration pollInterval = Duration.ofMillis(500);
+
+  /** How soon a job whose host has no free dump slot looks again; it waits in the queue, not on a thread. */
+  @NotNull private Duration hostSlotRetry = Duration.ofSeconds(1);
+
+  /** How long {@code pg_dump} waits for a server to answer its connection ({@code PGCONNECT_TIMEOUT}). */
+  @NotNull private Duration connectTimeout = Duration.ofSeconds(15);
+
+  public Duration getPollInterval() {
+    return pollInterval;
+  }
+
+  public void setPollInterval(Duration pollInterval) {
+    this.pollInterval = pollInterval;
+  }
+
+  public Duration getHostSlotRetry() {
+    return hostSlotRetry;
+  }
+
+  public void setHostSlotRetry(Duration hostSlotRetry) {
+    this.hostSlotRetry = hostSlotRetry;
+  }
+
+  public Duration getConnectTimeout() {
+    return connectTimeout;
+  }
+
+  public void setConnectTimeout(Duration connectTimeout) {
+    this.connectTimeout = connectTimeout;
+  }
 
   /** Dumps running at once against one database host, across all workers; more wait their turn. */
   @Min(1) private int dumpsPerHost = 2;

@@ -3,6 +3,8 @@ package dev.backstop.worker.dump;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.OptionalInt;
 
 /**
  * Dumps one database into a file with the engine's own tool. Implementations pass credentials through
@@ -21,4 +23,26 @@ public interface DumpEngine {
    * @throws IOException {@code output} refused a write; the tool has been stopped
    */
   void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException;
+
+  /**
+   * How many tables a dump of {@code target} must define, by a cheap catalog query run just before the
+   * dump with the same credentials; empty when the engine cannot tell (then nothing is compared).
+   * Counted the way the restore test counts what it restored, so that the two can be compared.
+   *
+   * @throws DumpFailedException the query failed, with a reason fit to show the customer
+   */
+  default OptionalInt expectedTables(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
+    return OptionalInt.empty();
+  }
+
+  /** Passes the dump through to {@code output}, noting whether it defines a table; by default it never does. */
+  default TableSpotter spotTables(OutputStream output) {
+    return new TableSpotter(output, null);
+  }
+
+  /** A catalog query never needs the hours a dump may take. */
+  static Duration countTimeout(Duration dumpTimeout) {
+    Duration cap = Duration.ofMinutes(5);
+    return dumpTimeout.compareTo(cap) < 0 ? dumpTimeout : cap;
+  }
 }

@@ -35,14 +35,14 @@ final class ExternalCommand {
    * Runs the tool with credentials in {@code secretFile}: written readable by this user only, and
    * removed when the tool is done, whatever happened. Never argv, never the log.
    */
-  static void runWithSecretFile(String tool, Path secretFile, String secret, List<String> command,
+  static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
       Map<String, String> environment, Path scratch, Duration timeout, OutputStream stdout)
       throws DumpFailedException, IOException {
-    runWithSecretFile(tool, secretFile, secret, command, environment, scratch, timeout, null, stdout);
+    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, stdout);
   }
 
   /** As above, feeding {@code stdin} (when not null) to the tool's standard input: how a restore reads a dump. */
-  static void runWithSecretFile(String tool, Path secretFile, String secret, List<String> command,
+  static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
       Map<String, String> environment, Path scratch, Duration timeout, InputStream stdin, OutputStream stdout)
       throws DumpFailedException, IOException {
     try {
@@ -51,9 +51,9 @@ final class ExternalCommand {
         Files.createFile(secretFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(secretFile, secret, StandardCharsets.UTF_8);
       } catch (IOException e) {
-        throw new DumpFailedException("could not prepare the dump: " + e.getMessage());
+        throw new DumpFailedException(scrubber(scrubber, scratch).scrub("could not prepare " + tool + ": " + e.getMessage()));
       }
-      run(tool, command, environment, scratch, timeout, stdin, stdout);
+      run(tool, scrubber, command, environment, scratch, timeout, stdin, stdout);
     } finally {
       try {
         Files.deleteIfExists(secretFile);
@@ -70,7 +70,7 @@ final class ExternalCommand {
    * @param command the command line, given the secret file's path
    * @param environment the environment, given the secret file's path
    */
-  static String output(String tool, Path workDirectory, String secretFileName, String secret,
+  static String output(String tool, Path workDirectory, String secretFileName, String secret, Scrubber scrubber,
       java.util.function.Function<Path, List<String>> command, java.util.function.Function<Path, Map<String, String>> environment,
       Duration timeout) throws DumpFailedException, IOException {
     Files.createDirectories(workDirectory);
@@ -78,7 +78,8 @@ final class ExternalCommand {
     try {
       Path secretFile = scratch.resolve(secretFileName);
       java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-      runWithSecretFile(tool, secretFile, secret, command.apply(secretFile), environment.apply(secretFile), scratch, timeout, out);
+      runWithSecretFile(tool, secretFile, secret, scrubber, command.apply(secretFile), environment.apply(secretFile), scratch,
+          timeout, out);
       return out.toString(StandardCharsets.UTF_8);
     } finally {
       deleteQuietly(scratch);
@@ -91,9 +92,9 @@ final class ExternalCommand {
    * @throws DumpFailedException the tool could not start, failed, or overran {@code timeout}
    * @throws IOException {@code stdout} refused a write (a full disk, an aborted job); the tool is killed
    */
-  static void run(String tool, List<String> command, Map<String, String> environment, Path scratch, Duration timeout,
-      OutputStream stdout) throws DumpFailedException, IOException {
-    run(tool, command, environment, scratch, timeout, null, stdout);
+  static void run(String tool, Scrubber scrubber, List<String> command, Map<String, String> environment, Path scratch,
+      Duration timeout, OutputStream stdout) throws DumpFailedException, IOException {
+    run(tool, scrubber, command, environment, scratch, timeout, null, stdout);
   }
 
   /**
@@ -102,8 +103,9 @@ final class ExternalCommand {
    *
    * @throws IOException also when reading {@code stdin} failed: the tool is killed, whatever it said
    */
-  static void run(String tool, List<String> command, Map<String, String> environment, Path scratch, Duration timeout,
-      InputStream stdin, OutputStream stdout) throws DumpFailedException, IOException {
+  static void run(String tool, Scrubber scrubber, List<String> command, Map<String, String> environment, Path scratch,
+      Duration timeout, InputStream stdin, OutputStream stdout) throws DumpFailedException, IOException {
+    Scrubber scrub = scrubber(scrubber, scratch);
     Path errors = scratch.resolve(tool + ".stderr");
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
     builder.environment().keySet().removeIf(name -> name.startsWith("PG") || name.startsWith("MYSQL"));
@@ -112,7 +114,7 @@ final class ExternalCommand {
     try {
       process = builder.start();
     } catch (IOException e) {
-      throw new DumpFailedException(tool + " could not be started: " + e.getMessage());
+      throw new DumpFailedException(scrub.scrub(tool + " could not be started: " + e.getMessage()));
     }
     var feedFailure = new java.util.concurrent.atomic.AtomicReference<IOException>();
     Thread feeder = stdin == null ? null : Thread.ofVirtual().name(tool + "-stdin").start(() -> feed(stdin, process, feedFailure));
@@ -141,6 +143,18 @@ final class ExternalCommand {
       kill(process);
       Thread.currentThread().interrupt();
       throw new DumpFailedException(tool + " was interrupted (worker shutting down)");
+    } catch (IOException e) {
+      // a killed tool's output is closed under the reader ("Stream closed"): the reason it was killed is the error
+      if (feeder != null) {
+        joinQuietly(feeder);
+      }
+      if (feedFailure.get() != null) {
+        throw feedFailure.get();
+      }
+      if (overran.get()) {
+        throw new DumpFailedException(tool + " did not finish within " + timeout + " and was stopped");
+      }
+      throw e;
     } finally {
       deadline.cancel(false);
     }
@@ -151,7 +165,7 @@ final class ExternalCommand {
       throw new DumpFailedException(tool + " did not finish within " + timeout + " and was stopped");
     }
     if (process.exitValue() != 0) {
-      throw new DumpFailedException(reason(tool, process.exitValue(), errors));
+      throw new DumpFailedException(reason(tool, process.exitValue(), errors, scrub));
     }
   }
 
@@ -186,6 +200,14 @@ final class ExternalCommand {
     }
   }
 
+  private static void joinQuietly(Thread thread) {
+    try {
+      thread.join(Duration.ofSeconds(5));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private static void deleteQuietly(Path dir) {
     try (var paths = Files.walk(dir)) {
       paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -199,14 +221,29 @@ final class ExternalCommand {
     process.destroyForcibly();
   }
 
-  private static String reason(String tool, int exit, Path errors) {
+  /**
+   * The caller's scrubber, also hiding the scratch folder and the work directory it is in: whatever a
+   * tool says about either names the worker's own layout, never the customer's problem.
+   */
+  private static Scrubber scrubber(Scrubber given, Path scratch) {
+    Scrubber scrubber = given == null ? Scrubber.hiding() : given;
+    Path absolute = scratch.toAbsolutePath().normalize();
+    // the work directory holds every job's scratch folder; "/" or "/tmp" alone would hide too much
+    Path parent = absolute.getParent();
+    return scrubber.withFolder(absolute).withFolder(parent != null && parent.getNameCount() >= 2 ? parent : null);
+  }
+
+  private static String reason(String tool, int exit, Path errors, Scrubber scrub) {
     String text;
     try {
       text = Files.readString(errors, StandardCharsets.UTF_8);
     } catch (IOException e) {
       text = "";
     }
+    // scrubbed before line breaks are folded: a secret's pieces are matched line by line
+    text = scrub.scrub(text);
     text = text.replace(tool + ": error: ", "").replace(tool + ": ", "").replaceAll("\\s+", " ").trim();
+    text = scrub.scrub(text);
     if (text.length() > MAX_REASON) {
       text = text.substring(0, MAX_REASON) + "…";
     }

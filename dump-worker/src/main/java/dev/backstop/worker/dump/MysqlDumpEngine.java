@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,12 +18,23 @@ import java.util.concurrent.TimeUnit;
  */
 public class MysqlDumpEngine implements DumpEngine {
 
+  /** Base tables of one schema: what its dump must define. Views, sequences and system versioning aside. */
+  static final String COUNT_TABLES = "select count(*) from information_schema.tables where table_type = 'BASE TABLE' "
+      + "and table_schema = ";
+
   private final String mysqldump;
+  private final String mysql;
   private final Duration timeout;
   private volatile Boolean mariadbClient;
 
   public MysqlDumpEngine(String mysqldump, Duration timeout) {
+    this(mysqldump, "mysql", timeout);
+  }
+
+  /** @param mysql the client that counts the tables before a dump */
+  public MysqlDumpEngine(String mysqldump, String mysql, Duration timeout) {
     this.mysqldump = mysqldump;
+    this.mysql = mysql;
     this.timeout = timeout;
   }
 
@@ -34,8 +46,29 @@ public class MysqlDumpEngine implements DumpEngine {
   @Override
   public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
     Path options = scratch.resolve("my.cnf");
-    ExternalCommand.runWithSecretFile("mysqldump", options, optionFile(target), command(target, options, isMariadbClient()),
-        Map.of(), scratch, timeout, output);
+    ExternalCommand.runWithSecretFile("mysqldump", options, optionFile(target), Scrubber.hiding(target.password()),
+        command(target, options, isMariadbClient()), Map.of(), scratch, timeout, output);
+  }
+
+  @Override
+  public OptionalInt expectedTables(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
+    // the name is validated (letters, digits, _ $ -); quoted as a string all the same
+    String sql = COUNT_TABLES + "'" + target.database().replace("\\", "\\\\").replace("'", "''") + "'";
+    String out = ExternalCommand.output("mysql", scratch, "count.cnf", optionFile(target), Scrubber.hiding(target.password()),
+        options -> List.of(mysql, "--defaults-extra-file=" + options, "--protocol=TCP", "--batch", "--skip-column-names",
+            "--execute", sql),
+        options -> Map.of(), DumpEngine.countTimeout(timeout)).trim();
+    try {
+      return OptionalInt.of(Integer.parseInt(out));
+    } catch (NumberFormatException e) {
+      throw new DumpFailedException("could not count the tables before the dump: unexpected answer from mysql");
+    }
+  }
+
+  /** mysqldump writes each table's definition on a line of its own: {@code CREATE TABLE `name` (}. */
+  @Override
+  public TableSpotter spotTables(OutputStream output) {
+    return new TableSpotter(output, "\nCREATE TABLE `".getBytes(StandardCharsets.US_ASCII));
   }
 
   /**
@@ -56,11 +89,18 @@ public class MysqlDumpEngine implements DumpEngine {
     if (!mariadb) {
       command.add("--column-statistics=0");
     }
+    // after "--" the database is a name whatever it looks like: "-A" is not --all-databases
+    command.add("--");
     command.add(target.database());
     return command;
   }
 
-  /** A {@code [client]} option file; values quoted, with '\' and '"' escaped. */
+  /**
+   * A {@code [client]} option file, read by the client's own rules (mysys {@code my_default}): a value
+   * in double quotes keeps {@code # ; = '} and leading or trailing spaces; inside, {@code \\} and
+   * {@code \"} are the only escapes needed. A line break cannot be written at all: {@link DumpTarget}
+   * refuses one, and this refuses it again, since it would end the value and start an option.
+   */
   static String optionFile(DumpTarget target) {
     return "[client]\n"
         + "host=" + quote(target.host()) + "\n"
@@ -70,7 +110,15 @@ public class MysqlDumpEngine implements DumpEngine {
   }
 
   private static String quote(String value) {
-    return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    if (dev.backstop.kit.addon.ConnectionValues.hasControl(value)) {
+      throw new IllegalArgumentException("a value with a line break or control character cannot go in an option file");
+    }
+    return "\"" + escapeOptionValue(value) + "\"";
+  }
+
+  /** A value as written between the double quotes of an option file. */
+  static String escapeOptionValue(String value) {
+    return value.replace("\\", "\\\\").replace("\"", "\\\"");
   }
 
   private boolean isMariadbClient() throws DumpFailedException {

@@ -26,6 +26,7 @@ public class MysqlReplicaProbe implements ReplicaProbe {
   public ReplicaState probe(DumpTarget node) {
     try {
       return interpret(ExternalCommand.output("mysql", workDirectory, "my.cnf", MysqlDumpEngine.optionFile(node),
+          Scrubber.hiding(node.password()),
           options -> List.of(mysql, "--defaults-extra-file=" + options, "--protocol=TCP", "-e", "SHOW REPLICA STATUS\\G"),
           options -> Map.of(), Duration.ofSeconds(30)));
     } catch (DumpFailedException | IOException e) {

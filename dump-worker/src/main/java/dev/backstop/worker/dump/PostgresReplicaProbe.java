@@ -28,8 +28,9 @@ public class PostgresReplicaProbe implements ReplicaProbe {
   public ReplicaState probe(DumpTarget node) {
     try {
       return interpret(ExternalCommand.output("psql", workDirectory, "pgpass", PostgresDumpEngine.pgpassLine(node),
+          Scrubber.hiding(node.password()),
           passFile -> List.of(psql, "-X", "-A", "-t", "-q", "--no-password", "-h", node.host(), "-p", Integer.toString(node.port()),
-              "-U", node.user(), "-d", node.database(), "-c", QUERY),
+              "-U", node.user(), "--dbname", node.database(), "-c", QUERY),
           PostgresDumpEngine::environment, Duration.ofSeconds(30)).trim());
     } catch (DumpFailedException | IOException e) {
       return ReplicaState.broken("unreachable: " + e.getMessage());

@@ -69,7 +69,8 @@ public class PostgresRestoreEngine implements RestoreEngine {
       List<String> command = new ArrayList<>(List.of(pgRestore, "--exit-on-error", "--no-owner", "--no-privileges",
           "--no-password"));
       command.addAll(connection(owner));
-      ExternalCommand.runWithSecretFile("pg_restore", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(owner), command,
+      ExternalCommand.runWithSecretFile("pg_restore", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(owner),
+          Scrubber.hiding(password, server.password()), command,
           PostgresDumpEngine.environment(scratch.resolve("pgpass")), scratch, timeout, dump, OutputStream.nullOutputStream());
       String[] counts = query(owner, COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
       return new Restored(Integer.parseInt(counts[0]), Long.parseLong(counts[1]));
@@ -84,6 +85,16 @@ public class PostgresRestoreEngine implements RestoreEngine {
     admin("drop database if exists " + name + " with (force);\ndrop role if exists " + name + ";\n", scratch);
   }
 
+  @Override
+  public List<String> otherDatabases(String scratchPrefix, Path scratch) throws ScratchServerException, IOException {
+    // names in hex: unaligned output would split a name holding a line break
+    String out = admin("select encode(convert_to(datname, 'UTF8'), 'hex') from pg_database where not datistemplate "
+        + "and datname not in ('postgres', current_database()) and left(datname, " + scratchPrefix.length() + ") <> '"
+        + scratchPrefix.replace("'", "''") + "' order by 1;\n", scratch);
+    return out.lines().filter(l -> !l.isBlank())
+        .map(hex -> new String(HexFormat.of().parseHex(hex.trim()), StandardCharsets.UTF_8)).toList();
+  }
+
   /** Runs SQL (read from standard input) as the scratch server's administrator. */
   private String admin(String sql, Path scratch) throws ScratchServerException, IOException {
     List<String> command = new ArrayList<>(List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
@@ -91,7 +102,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
     command.addAll(connection(server));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
-      ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), pgpass(server), command,
+      ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), pgpass(server), Scrubber.hiding(server.password()), command,
           PostgresDumpEngine.environment(scratch.resolve("pgpass")), scratch, timeout,
           new ByteArrayInputStream(sql.getBytes(StandardCharsets.UTF_8)), out);
     } catch (DumpFailedException e) {
@@ -105,7 +116,8 @@ public class PostgresRestoreEngine implements RestoreEngine {
         "--set", "ON_ERROR_STOP=1", "--no-password", "--command", sql));
     command.addAll(connection(as));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(as), command,
+    ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(as),
+        Scrubber.hiding(as.password(), server.password()), command,
         PostgresDumpEngine.environment(scratch.resolve("pgpass")), scratch, timeout, out);
     return out.toString(StandardCharsets.UTF_8);
   }
@@ -117,7 +129,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
 
   /** Good for every database of the scratch server: the scratch ones are created as the tests go. */
   private static String pgpass(DumpTarget target) {
-    return PostgresDumpEngine.pgpassLine(new DumpTarget(target.host(), target.port(), "*", target.user(), target.password()));
+    return PostgresDumpEngine.pgpassLine(target.host(), target.port(), "*", target.user(), target.password());
   }
 
   /** Scratch names are a validated prefix and hex digits; quoted all the same. */

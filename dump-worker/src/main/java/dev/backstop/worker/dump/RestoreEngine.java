@@ -3,6 +3,7 @@ package dev.backstop.worker.dump;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Restores a dump into a scratch database of its engine, the way a customer would, to prove the
@@ -29,6 +30,17 @@ public interface RestoreEngine {
    */
   Restored restore(String database, InputStream dump, Path scratch)
       throws ScratchServerException, DumpFailedException, IOException;
+
+  /**
+   * The databases on the scratch server that are neither the server's own (system databases, the
+   * maintenance database) nor scratch ones (named with {@code scratchPrefix}): a server holding any is
+   * shared with something else, maybe customers, and restore tests must not run there unless told.
+   *
+   * @throws ScratchServerException the scratch server cannot be reached or refuses Backstop
+   */
+  default List<String> otherDatabases(String scratchPrefix, Path scratch) throws ScratchServerException, IOException {
+    return List.of();
+  }
 
   /** Drops {@code database} if an earlier, interrupted test left it behind. */
   void drop(String database, Path scratch) throws ScratchServerException, IOException;

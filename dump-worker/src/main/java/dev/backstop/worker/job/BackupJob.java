@@ -10,6 +10,7 @@ import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
+import dev.backstop.schemas.events.DatabaseNode;
 import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.events.Plan;
 import dev.backstop.schemas.serde.EventCodec;
@@ -26,6 +27,7 @@ import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.AddonCatalog.Addon;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.dump.CheckedDump;
 import dev.backstop.worker.dump.DumpEngine;
 import dev.backstop.worker.dump.DumpFailedException;
 import dev.backstop.worker.dump.DumpFailures;
@@ -33,12 +35,14 @@ import dev.backstop.worker.dump.DumpPlanner;
 import dev.backstop.worker.dump.DumpTarget;
 import dev.backstop.worker.dump.ReplicaProbe;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -50,18 +54,25 @@ import org.springframework.stereotype.Component;
  * Turns one BackupRequested into a stored archive and exactly one BackupCompleted or BackupFailed.
  * Every failure the customer can act on (refused connection, wrong password, unknown database,
  * timeout) ends as BackupFailed with the reason, and so does an archive that cannot be packed or
- * stored; only Kafka and MongoDB errors escape, so that the request is redelivered.
+ * stored; only Kafka and MongoDB errors escape, and the {@link JobRunner} gives the job back.
  *
- * <p>Crashes: the job is held through {@link JobLedger} with a lease its heartbeat renews. A
- * redelivered request whose job a live worker holds waits here, on its consumer thread, until that
- * worker finishes or dies; so a dump outliving Kafka's poll interval runs once, and a worker killed
- * mid-dump has its job finished by the next one. Archives are stored under a name no listing shows
- * until the outcome event is published, and the outcome is recorded before it is published.
+ * <p>The consumer only {@link #record records} a request in the {@link JobLedger}; a
+ * {@link JobRunner} {@link #execute executes} the job on a thread of its own. A transient dump
+ * failure reschedules the job after its backoff, and a host without a free dump slot reschedules it
+ * shortly: neither holds a thread, so other addons' backups run meanwhile.
+ *
+ * <p>Crashes: the job is held with a lease its heartbeat renews; a worker killed mid-dump has its
+ * job taken over by the next runner to see the lease run out. Archives are stored under a name no
+ * listing shows until the outcome event is published, and the outcome is recorded before it is
+ * published.
  */
 @Component
 public class BackupJob {
 
   private static final Logger log = LoggerFactory.getLogger(BackupJob.class);
+
+  /** How soon a request for an addon not registered yet looks for it again. */
+  private static final Duration ADDON_LOOK_AGAIN = Duration.ofMillis(250);
 
   private final AddonCatalog addons;
   private final JobLedger ledger;
@@ -103,63 +114,67 @@ public class BackupJob {
     heartbeats.shutdownNow();
   }
 
-  public void handle(BackupRequested request) throws IOException {
+  /**
+   * Records the request as a job to run, and returns: the consumer never waits for a dump, so one
+   * slow database holds back no other request. True if the job is new; a redelivered or replayed
+   * request of a job that is queued, running or finished changes nothing.
+   */
+  public boolean record(BackupRequested request) {
     if (request.getKind() == BackupKind.PITR_BASE || request.getKind() == BackupKind.UNKNOWN) {
       // base backups for point-in-time recovery are the PITR service's, which is not part of this worker
       log.debug("backup {} is a {} request: not a dump, left to its own service", request.getBackupId(), request.getKind());
+      return false;
+    }
+    boolean recorded = ledger.record(request.getBackupId(), request.getAddonId(), EventCodec.get().encode(request), clock.instant());
+    if (!recorded) {
+      log.info("backup {} is already known: request dropped", request.getBackupId());
+    }
+    return recorded;
+  }
+
+  /**
+   * Runs one job a {@link JobRunner} claimed: publishes the outcome an earlier worker recorded but did
+   * not publish, or takes a dump slot and dumps once. Waiting (a transient failure's backoff, a host
+   * with no free slot) reschedules the job instead of holding this thread.
+   */
+  public void execute(JobLedger.Job claimed) throws IOException {
+    BackupRequested request = (BackupRequested) EventCodec.get().decode(claimed.request());
+    if (claimed.unannouncedOutcome() != null) {
+      // its worker died between recording the outcome and publishing it: publish that outcome, do not dump again
+      SpecificRecord outcome = EventCodec.get().decode(claimed.unannouncedOutcome());
+      publisher.publish(Topics.BACKUP_EVENTS, request.getAddonId(), outcome);
+      ledger.announced(request.getBackupId());
+      log.info("backup {}: published the outcome its previous worker recorded", request.getBackupId());
       return;
     }
-    String me = properties.getInstanceName();
-    String waitingFor = null;
-    while (true) {
-      Instant now = clock.instant();
-      JobLedger.Claim claim = ledger.claim(request.getBackupId(), me, now, now.plus(properties.getLeaseDuration()));
-      switch (claim) {
-        case JobLedger.Claim.Finished finished -> {
-          log.info("backup {} is already {}: request dropped", request.getBackupId(), finished.state());
-          return;
-        }
-        case JobLedger.Claim.Unannounced unannounced -> {
-          // its worker died between recording the outcome and publishing it: publish that outcome, do not dump again
-          SpecificRecord outcome = EventCodec.get().decode(unannounced.outcome());
-          publisher.publish(Topics.BACKUP_EVENTS, request.getAddonId(), outcome);
-          ledger.announced(request.getBackupId());
-          log.info("backup {}: published the outcome its previous worker recorded", request.getBackupId());
-          return;
-        }
-        case JobLedger.Claim.Held held -> {
-          if (!held.owner().equals(waitingFor)) {
-            waitingFor = held.owner();
-            log.info("backup {} is running on {}: waiting for it to finish or its lease to run out", request.getBackupId(),
-                held.owner());
-          }
-          sleep(properties.getHeartbeatInterval());
-        }
-        case JobLedger.Claim.Taken taken -> {
-          if (taken.attempt() > 1) {
-            log.warn("backup {}: its previous worker stopped heartbeating; taking the job over", request.getBackupId());
-          }
-          RunningJob job = new RunningJob(request, me, ledger, slots, publisher, clock, properties.getLeaseDuration());
-          long every = properties.getHeartbeatInterval().toMillis();
-          ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(job::beat, every, every, TimeUnit.MILLISECONDS);
-          try {
-            prepare(request, job, taken.startedAt());
-          } finally {
-            heartbeat.cancel(false);
-            if (job.slot() != null) {
-              slots.release(job.slot(), request.getBackupId());
-            }
-          }
-          return;
-        }
+    if (claimed.takenOver()) {
+      log.warn("backup {}: its previous worker stopped heartbeating; taking the job over", request.getBackupId());
+    }
+    RunningJob job = new RunningJob(request, properties.getInstanceName(), ledger, slots, publisher, clock,
+        properties.getLeaseDuration());
+    long every = properties.getHeartbeatInterval().toMillis();
+    ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(job::beat, every, every, TimeUnit.MILLISECONDS);
+    try {
+      prepare(request, job, claimed);
+    } finally {
+      heartbeat.cancel(false);
+      if (job.slot() != null) {
+        slots.release(job.slot(), request.getBackupId());
       }
     }
   }
 
-  /** @param startedAt when an earlier attempt started the backup, or null */
-  private void prepare(BackupRequested request, RunningJob job, Instant startedAt) throws IOException {
-    Optional<Addon> found = awaitAddon(request.getAddonId());
+  private void prepare(BackupRequested request, RunningJob job, JobLedger.Job claimed) throws IOException {
+    Optional<Addon> found = addons.find(request.getAddonId());
     if (found.isEmpty()) {
+      // the addons topic and the requests topic are read independently: a brand-new addon may lag its
+      // first request. It waits in the queue for the registration, up to addon-wait after it was recorded
+      Instant now = clock.instant();
+      if (now.isBefore(claimed.recordedAt().plus(properties.getAddonWait()))) {
+        ledger.reschedule(request.getBackupId(), properties.getInstanceName(), now.plus(ADDON_LOOK_AGAIN), claimed.failures(),
+            "addon " + request.getAddonId() + " not registered yet");
+        return;
+      }
       fail(request, null, "addon " + request.getAddonId() + " is not registered with Backstop");
       return;
     }
@@ -177,11 +192,22 @@ public class BackupJob {
       fail(request, null, addon.engine() + " databases cannot be dumped by this worker");
       return;
     }
+    List<String> hosts = addon.nodes().stream().map(DatabaseNode::getHost).distinct().toList();
+    if (!slots.anyFree(hosts, properties.getDumpsPerHost(), request.getBackupId(), clock.instant())) {
+      waitForSlot(request, claimed, String.join(", ", hosts));
+      return;
+    }
     String password;
     try {
       password = sealer.open(addon.addonId(), addon.password());
     } catch (IllegalStateException e) {
       fail(request, null, "the stored credentials cannot be read: " + e.getMessage());
+      return;
+    }
+    // settings stored before the operator API checked them, or replayed, never reach a tool
+    String invalid = DumpTarget.refusal(addon.nodes(), addon.database(), addon.user(), password);
+    if (invalid != null) {
+      fail(request, null, invalid);
       return;
     }
     ReplicaProbe probe = probes.get(addon.engine());
@@ -193,37 +219,49 @@ public class BackupJob {
       return;
     }
     DumpPlanner.Choice choice = (DumpPlanner.Choice) decision;
-    awaitHostSlot(request, choice.node().getHost(), job);
+    if (!takeHostSlot(request, choice.node().getHost(), job, claimed)) {
+      return;
+    }
     run(request, addon, choice, engine, new DumpTarget(choice.node().getHost(), choice.node().getPort(), addon.database(),
-        addon.user(), password), job, startedAt != null ? startedAt : clock.instant());
+        addon.user(), password), job, claimed);
   }
 
-  /** Waits for one of the node's host slots; the heartbeat keeps the job's lease meanwhile. */
-  private void awaitHostSlot(BackupRequested request, String host, RunningJob job) throws IOException {
-    boolean logged = false;
-    while (true) {
-      Instant now = clock.instant();
-      var slot = slots.acquire(host, properties.getDumpsPerHost(), request.getBackupId(), now, now.plus(properties.getLeaseDuration()));
-      if (slot.isPresent()) {
-        job.holdsSlot(slot.get());
-        return;
-      }
-      if (!logged) {
-        log.info("backup {}: {} dumps already run on {}; waiting for one to end", request.getBackupId(),
-            properties.getDumpsPerHost(), host);
-        logged = true;
-      }
-      sleep(Duration.ofSeconds(1));
+  /**
+   * Takes one of the node's host slots; false if none is free, and then the job waits its turn in
+   * the queue (rescheduled shortly, no failure counted), not on this thread.
+   */
+  private boolean takeHostSlot(BackupRequested request, String host, RunningJob job, JobLedger.Job claimed) {
+    Instant now = clock.instant();
+    var slot = slots.acquire(host, properties.getDumpsPerHost(), request.getBackupId(), now, now.plus(properties.getLeaseDuration()));
+    if (slot.isPresent()) {
+      job.holdsSlot(slot.get());
+      return true;
     }
+    waitForSlot(request, claimed, host);
+    return false;
+  }
+
+  /** The job waits its turn in the queue (rescheduled shortly, no failure counted), not on this thread. */
+  private void waitForSlot(BackupRequested request, JobLedger.Job claimed, String hosts) {
+    log.info("backup {}: {} dumps already run on {}; it waits for one to end", request.getBackupId(),
+        properties.getDumpsPerHost(), hosts);
+    ledger.reschedule(request.getBackupId(), properties.getInstanceName(), clock.instant().plus(properties.getHostSlotRetry()),
+        claimed.failures(), "waiting for a dump slot on " + hosts);
   }
 
   private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, DumpTarget target,
-      RunningJob job, Instant startedAt) throws IOException {
+      RunningJob job, JobLedger.Job claimed) throws IOException {
+    Instant startedAt = claimed.startedAt() != null ? claimed.startedAt() : clock.instant();
+    int attempt = claimed.failures() + 1;
     ledger.started(request.getBackupId(), properties.getInstanceName(), startedAt);
-    publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupStarted(request.getBackupId(), addon.addonId(),
-        addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
-        properties.getInstanceName()));
-    log.info("backup {} of addon {} started on {} ({})", request.getBackupId(), addon.addonId(), choice.label(), choice.why());
+    if (attempt == 1 || claimed.takenOver()) {
+      // a retry after a transient failure continues the backup that started, under its first start time
+      publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupStarted(request.getBackupId(), addon.addonId(),
+          addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
+          properties.getInstanceName()));
+    }
+    log.info("backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.addonId(), choice.label(),
+        choice.why(), attempt);
 
     Files.createDirectories(properties.getWorkDirectory());
     Path scratch = Files.createTempDirectory(properties.getWorkDirectory(), request.getBackupId() + "-");
@@ -236,31 +274,39 @@ public class BackupJob {
       long dumpNanos = 0;
       long assemblyNanos = 0;
       long storeNanos;
+      Integer expectedTables = null;
       try {
-        for (int attempt = 1; ; attempt++) {
-          try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
-              properties.getCompressionThreads(), scratch)) {
-            job.dumping(archive, attempt);
-            try {
-              long dumpStart = System.nanoTime();
-              engine.dump(target, archive.dump(), scratch);
-              dumpNanos = System.nanoTime() - dumpStart;
-              // size and SHA-256 are those of the plaintext archive: what customers download and check
-              packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
-                  encrypt ? file -> cipher.encrypting(addon.addonId(), key, file) : file -> file);
-              assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
-              break;
-            } catch (DumpFailedException e) {
-              if (attempt >= properties.getDumpAttempts() || !DumpFailures.isTransient(e.getMessage())) {
-                fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
-                return;
-              }
-              Duration wait = properties.getRetryBackoff().multipliedBy(1L << (attempt - 1));
-              log.warn("backup {} of addon {}: attempt {} of {} failed, retrying in {}: {}", request.getBackupId(),
-                  addon.addonId(), attempt, properties.getDumpAttempts(), wait, e.getMessage());
-              archive.close();
-              sleep(wait);
+        try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
+            properties.getCompressionThreads(), scratch)) {
+          job.dumping(archive, attempt);
+          try {
+            long dumpStart = System.nanoTime();
+            expectedTables = CheckedDump.dump(engine, target, archive.dump(), scratch);
+            dumpNanos = System.nanoTime() - dumpStart;
+            // size and SHA-256 are those of the plaintext archive: what customers download and check
+            packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
+                encrypt ? file -> cipher.encrypting(addon.addonId(), key, file) : file -> file);
+            assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
+          } catch (DumpFailedException e) {
+            if (Thread.currentThread().isInterrupted()) {
+              // the worker is stopping: says nothing about the database; the runner gives the job back
+              throw new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
             }
+            if (job.lost()) {
+              log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
+              return;
+            }
+            if (attempt >= properties.getDumpAttempts() || !DumpFailures.isTransient(e.getMessage())) {
+              fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
+              return;
+            }
+            Duration wait = properties.getRetryBackoff().multipliedBy(1L << (attempt - 1));
+            log.warn("backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
+                addon.addonId(), attempt, properties.getDumpAttempts(), wait, e.getMessage());
+            // the backoff waits in the queue: this thread moves on to other addons' jobs
+            ledger.reschedule(request.getBackupId(), properties.getInstanceName(), clock.instant().plus(wait), attempt,
+                e.getMessage());
+            return;
           }
         }
         job.dumping(null, 0);
@@ -271,6 +317,11 @@ public class BackupJob {
         store.putTaking(key, packed.file());
         storeNanos = System.nanoTime() - storeStart;
       } catch (IOException e) {
+        if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
+          // the worker is stopping: the runner gives the job back; another worker dumps it again
+          throw e instanceof InterruptedIOException stopped ? stopped
+              : new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        }
         if (job.lost()) {
           log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
           return;
@@ -281,7 +332,7 @@ public class BackupJob {
       }
       settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.addonId(), addon.appName(),
           request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), choice.why(), key,
-          archiveName, packed.size(), packed.sha256()));
+          archiveName, packed.size(), packed.sha256(), expectedTables));
       log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; dump {} ms, archive {} ms, store {} ms)",
           request.getBackupId(), addon.addonId(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
           dumpNanos / 1_000_000, assemblyNanos / 1_000_000, storeNanos / 1_000_000);
@@ -300,36 +351,10 @@ public class BackupJob {
     ledger.announced(request.getBackupId());
   }
 
-  private static void sleep(Duration wait) throws IOException {
-    try {
-      Thread.sleep(wait);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while waiting");
-    }
-  }
-
   private void fail(BackupRequested request, String node, String reason) {
     settle(request, JobLedger.State.FAILED, new BackupFailed(request.getBackupId(), request.getAddonId(),
         request.getAppName(), request.getKind(), request.getRequestedAt(), clock.instant(), node, reason));
     log.warn("backup {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
-  }
-
-  /** The addons topic and the requests topic are read independently: a brand-new addon may lag its first request. */
-  private Optional<Addon> awaitAddon(String addonId) {
-    long deadline = System.nanoTime() + properties.getAddonWait().toNanos();
-    while (true) {
-      Optional<Addon> addon = addons.find(addonId);
-      if (addon.isPresent() || System.nanoTime() > deadline) {
-        return addon;
-      }
-      try {
-        Thread.sleep(200);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return Optional.empty();
-      }
-    }
   }
 
   private static void deleteTree(Path root) {

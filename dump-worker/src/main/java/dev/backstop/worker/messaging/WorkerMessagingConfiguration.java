@@ -10,8 +10,11 @@ import dev.backstop.worker.dump.PostgresDumpEngine;
 import dev.backstop.worker.dump.MysqlReplicaProbe;
 import dev.backstop.worker.dump.PostgresReplicaProbe;
 import dev.backstop.worker.dump.ReplicaProbe;
+import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.job.BackupJob;
-import java.io.UncheckedIOException;
+import dev.backstop.worker.job.JobRunner;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
@@ -25,8 +28,9 @@ public class WorkerMessagingConfiguration {
   @Bean
   public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
     return Map.of(
-        Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getDumpTimeout()),
-        Engine.MYSQL, new MysqlDumpEngine(properties.getMysqldump(), properties.getDumpTimeout()));
+        Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getPsql(), properties.getDumpTimeout(),
+            properties.getConnectTimeout()),
+        Engine.MYSQL, new MysqlDumpEngine(properties.getMysqldump(), properties.getMysql(), properties.getDumpTimeout()));
   }
 
   @Bean
@@ -41,14 +45,24 @@ public class WorkerMessagingConfiguration {
     return catalog.consumer();
   }
 
+  /** Runs the recorded backups, {@code concurrent-dumps} at once, apart from the consumer that records them. */
+  @Bean(destroyMethod = "close")
+  public JobRunner backupRunner(BackupJob job, JobLedger ledger, WorkerProperties properties, Clock clock) {
+    return new JobRunner("backup", ledger, job::execute, properties.getConcurrentDumps(), properties.getInstanceName(),
+        properties.getLeaseDuration(), properties.getPollInterval(), properties.getRetryBackoff(), clock).start();
+  }
+
+  /**
+   * Records each request as a job and wakes the runner: the partition moves on at once, whatever the
+   * database of the request does. A request the ledger cannot take yet is tried again here.
+   */
   @Bean
-  public Consumer<SpecificRecord> backupRequests(BackupJob job) {
+  public Consumer<SpecificRecord> backupRequests(BackupJob job, JobRunner backupRunner) {
+    UntilRecorded recording = new UntilRecorded(Duration.ofSeconds(1), Duration.ofSeconds(30));
     return event -> {
       if (event instanceof BackupRequested request) {
-        try {
-          job.handle(request);
-        } catch (java.io.IOException e) {
-          throw new UncheckedIOException("backup " + request.getBackupId() + " could not be stored", e);
+        if (recording.record("backup " + request.getBackupId(), () -> job.record(request))) {
+          backupRunner.wake();
         }
       }
     };

@@ -32,11 +32,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -58,11 +56,14 @@ import org.slf4j.LoggerFactory;
  * <p>Idempotent and crash-safe the way dumps are: each test is held through a {@link JobLedger} of its
  * own (collection {@code verifications}) with a lease its heartbeat renews, and its outcome is recorded
  * there before it is published. A replayed or redelivered completion of a backup already tested is
- * dropped; one whose verifier died mid-restore is tested again by the next once the lease runs out.
+ * dropped; a test whose verifier died mid-restore is taken over by the next once the lease runs out.
+ *
+ * <p>The consumer only {@link #record records} each completion; a job runner of its own
+ * ({@code concurrent-restores} threads) {@link #execute executes} the tests.
  *
  * <p>Only the backup itself can fail a test. The store or the scratch server being unreachable is the
- * verifier's own trouble: the error escapes, so the completion is redelivered, and the backup stays
- * "not verified yet" rather than being reported unrestorable.
+ * verifier's own trouble: the test is tried again after a backoff, and after the last attempt the
+ * backup stays "not verified yet" rather than being reported unrestorable.
  */
 public class RestoreVerification {
 
@@ -77,6 +78,7 @@ public class RestoreVerification {
   private final VerifierProperties verifier;
   private final WorkerProperties worker;
   private final Clock clock;
+  private final ScratchServerGuard guard;
   private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread thread = new Thread(r, "verification-heartbeats");
     thread.setDaemon(true);
@@ -95,6 +97,19 @@ public class RestoreVerification {
     this.verifier = verifier;
     this.worker = worker;
     this.clock = clock;
+    this.guard = new ScratchServerGuard(verifier.getDatabasePrefix(), verifier.isAllowSharedServer(), worker.getWorkDirectory());
+  }
+
+  /** Checks the scratch servers once at startup, in the background: a refusal is then logged from the start. */
+  public void checkScratchServers() {
+    if (verifier.isEnabled()) {
+      Thread.ofVirtual().name("scratch-server-check").start(() -> guard.checkAtStartup(engines.values()));
+    }
+  }
+
+  /** The restore tests' ledger, which their runner claims from. */
+  JobLedger ledger() {
+    return ledger;
   }
 
   @PreDestroy
@@ -102,67 +117,83 @@ public class RestoreVerification {
     heartbeats.shutdownNow();
   }
 
-  /** Tests {@code completed}'s backup once, unless verification is off, it is too old, or it is not a dump. */
-  public void handle(BackupCompleted completed) throws IOException {
-    String backupId = completed.getBackupId();
+  /**
+   * Records {@code completed}'s backup as a restore test to run, unless verification is off, it is
+   * too old, or it is not a dump; true if the test is new (or was given up and is tried afresh). A
+   * replayed or redelivered completion of a backup tested, being tested or waiting changes nothing.
+   */
+  public boolean record(BackupCompleted completed) {
     if (!verifier.isEnabled() || completed.getKind() == BackupKind.PITR_BASE || completed.getKind() == BackupKind.UNKNOWN) {
-      return;
+      return false;
     }
     if (completed.getCompletedAt().isBefore(clock.instant().minus(verifier.getMaxAge()))) {
-      log.debug("backup {} completed more than {} ago: not verified", backupId, verifier.getMaxAge());
-      return;
+      log.debug("backup {} completed more than {} ago: not verified", completed.getBackupId(), verifier.getMaxAge());
+      return false;
     }
-    String me = worker.getInstanceName();
-    while (true) {
-      Instant now = clock.instant();
-      switch (ledger.claim(backupId, me, now, now.plus(worker.getLeaseDuration()))) {
-        case JobLedger.Claim.Finished finished -> {
-          log.debug("backup {} was already verified: completion dropped", backupId);
-          return;
-        }
-        case JobLedger.Claim.Unannounced unannounced -> {
-          publisher.publish(Topics.BACKUP_EVENTS, completed.getAddonId(), EventCodec.get().decode(unannounced.outcome()));
-          ledger.announced(backupId);
-          return;
-        }
-        case JobLedger.Claim.Held held -> sleep(worker.getHeartbeatInterval());
-        case JobLedger.Claim.Taken taken -> {
-          long every = worker.getHeartbeatInterval().toMillis();
-          ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(
-              () -> renew(backupId, me), every, every, TimeUnit.MILLISECONDS);
-          try {
-            BackupVerified outcome = test(completed, taken.attempt());
-            if (outcome != null) {
-              settle(completed, outcome);
-            }
-          } catch (RuntimeException | IOException e) {
-            release(backupId, me);
-            throw e;
-          } finally {
-            heartbeat.cancel(false);
-          }
-          return;
-        }
-      }
-    }
+    return ledger.record(completed.getBackupId(), completed.getAddonId(), EventCodec.get().encode(completed), clock.instant());
   }
 
   /**
-   * The verifier's own trouble stopped the test: the redelivered completion takes it at once rather
-   * than after the lease. Best effort, and done even while the worker shuts down (the interrupt is kept).
+   * Runs one restore test a {@link dev.backstop.worker.job.JobRunner} claimed, or publishes the
+   * outcome an earlier verifier recorded but did not publish. The verifier's own trouble (scratch
+   * server, store, catalog) reschedules the test after its backoff, {@code attempts} times in all;
+   * then the test is given up without an outcome, and the backup stays "not verified yet".
    */
-  private void release(String backupId, String me) {
-    boolean interrupted = Thread.interrupted();
-    try {
-      ledger.release(backupId, me);
-    } catch (RuntimeException e) {
-      log.warn("backup {}: its restore test could not be given back; it waits for its lease to run out: {}", backupId,
-          e.toString());
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
+  public void execute(JobLedger.Job claimed) throws IOException {
+    BackupCompleted completed = (BackupCompleted) EventCodec.get().decode(claimed.request());
+    String backupId = completed.getBackupId();
+    if (claimed.unannouncedOutcome() != null) {
+      publisher.publish(Topics.BACKUP_EVENTS, completed.getAddonId(), EventCodec.get().decode(claimed.unannouncedOutcome()));
+      ledger.announced(backupId);
+      return;
     }
+    String me = worker.getInstanceName();
+    long every = worker.getHeartbeatInterval().toMillis();
+    ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(() -> renew(backupId, me), every, every, TimeUnit.MILLISECONDS);
+    try {
+      BackupVerified outcome;
+      try {
+        if (!scratchServer(() -> guard.permits(engineFor(completed)))) {
+          // a server holding other databases: no test, and none until a replay brings the completion again
+          ledger.abandon(claimed.id(), me, claimed.failures(), "the scratch server holds other databases");
+          return;
+        }
+        outcome = test(completed, claimed.attempt());
+      } catch (InterruptedIOException e) {
+        throw e;
+      } catch (IOException | RuntimeException e) {
+        if (Thread.currentThread().isInterrupted()) {
+          throw e;
+        }
+        tryLater(claimed, e);
+        return;
+      }
+      if (outcome != null) {
+        settle(completed, outcome);
+      }
+    } finally {
+      heartbeat.cancel(false);
+    }
+  }
+
+  /** Not the backup's fault: the test waits its backoff in the queue, or is given up after the last attempt. */
+  private void tryLater(JobLedger.Job claimed, Exception trouble) {
+    int failures = claimed.failures() + 1;
+    String reason = trouble.getMessage() == null ? trouble.toString() : trouble.getMessage();
+    String me = worker.getInstanceName();
+    if (failures >= verifier.getAttempts()) {
+      ledger.abandon(claimed.id(), me, failures, reason);
+      log.warn("backup {}: restore test given up after {} attempts, the backup stays not verified: {}", claimed.id(),
+          failures, reason);
+      return;
+    }
+    Duration wait = verifier.getRetryBackoff().multipliedBy(1L << Math.min(failures - 1, 20));
+    if (wait.compareTo(verifier.getMaxRetryBackoff()) > 0) {
+      wait = verifier.getMaxRetryBackoff();
+    }
+    ledger.reschedule(claimed.id(), me, clock.instant().plus(wait), failures, reason);
+    log.warn("backup {}: restore test attempt {} of {} could not run, tried again in {}: {}", claimed.id(), failures,
+        verifier.getAttempts(), wait, reason);
   }
 
   private void renew(String backupId, String me) {
@@ -271,9 +302,13 @@ public class RestoreVerification {
       if (mismatch != null) {
         return outcome(completed, false, mismatch, null, start);
       }
+      String shortfall = RestoredTables.shortfall(restored, completed.getExpectedTables());
+      if (shortfall != null) {
+        return outcome(completed, false, shortfall, restored, start);
+      }
       double seconds = (System.nanoTime() - start) / 1e9;
-      return outcome(completed, true, String.format(Locale.ROOT, "restored %s, %s into %s in %.1f s",
-          count(restored.tables(), "table"), count(restored.rows(), "row"), server, seconds), restored, start);
+      return outcome(completed, true, RestoredTables.summary(restored, completed.getExpectedTables(), server, seconds),
+          restored, start);
     }
   }
 
@@ -326,10 +361,6 @@ public class RestoreVerification {
       }
     }
     return cut == reason.length() ? reason : reason.substring(0, cut) + " (details left out: they may quote the backup's data)";
-  }
-
-  private static String count(long n, String noun) {
-    return String.format(Locale.ROOT, "%,d %s%s", n, noun, n == 1 ? "" : "s");
   }
 
   /**

@@ -14,9 +14,10 @@ import dev.backstop.worker.dump.DumpTarget;
 import dev.backstop.worker.dump.MysqlRestoreEngine;
 import dev.backstop.worker.dump.PostgresRestoreEngine;
 import dev.backstop.worker.dump.RestoreEngine;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import dev.backstop.worker.job.JobRunner;
+import dev.backstop.worker.messaging.UntilRecorded;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
@@ -39,22 +40,33 @@ public class VerificationConfiguration {
             new DumpTarget(my.getHost(), my.getPort(), "", my.getUser(), my.getPassword()), verifier.getRestoreTimeout()));
   }
 
+  /** Restore tests hold their own ledger (collection {@code verifications}): their queue, leases and outbox. */
   @Bean
   public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveStore store,
       ArchiveCipher cipher, EventPublisher publisher, Map<Engine, RestoreEngine> restoreEngines, VerifierProperties verifier,
       WorkerProperties worker, Clock clock) {
-    return new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher, publisher, restoreEngines,
-        verifier, worker, clock);
+    RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
+        publisher, restoreEngines, verifier, worker, clock);
+    verification.checkScratchServers();
+    return verification;
   }
 
+  /** Runs the recorded restore tests, {@code concurrent-restores} at once, and their retries. */
+  @Bean(destroyMethod = "close")
+  public JobRunner verificationRunner(RestoreVerification verification, VerifierProperties verifier, WorkerProperties worker,
+      Clock clock) {
+    return new JobRunner("restore-test", verification.ledger(), verification::execute, verifier.getConcurrentRestores(),
+        worker.getInstanceName(), worker.getLeaseDuration(), worker.getPollInterval(), verifier.getRetryBackoff(), clock).start();
+  }
+
+  /** Records each completion as a restore test and wakes the runner; the partition never waits for a restore. */
   @Bean
-  public Consumer<SpecificRecord> backupVerifications(RestoreVerification verification) {
+  public Consumer<SpecificRecord> backupVerifications(RestoreVerification verification, JobRunner verificationRunner) {
+    UntilRecorded recording = new UntilRecorded(Duration.ofSeconds(1), Duration.ofSeconds(30));
     return event -> {
       if (event instanceof BackupCompleted completed) {
-        try {
-          verification.handle(completed);
-        } catch (IOException e) {
-          throw new UncheckedIOException("backup " + completed.getBackupId() + " could not be verified", e);
+        if (recording.record("the restore test of backup " + completed.getBackupId(), () -> verification.record(completed))) {
+          verificationRunner.wake();
         }
       }
     };

@@ -55,6 +55,19 @@ class HostSlotsTest {
   }
 
   @Test
+  void a_look_before_planning_sees_whether_any_of_an_addons_hosts_has_a_slot_free() {
+    assertThat(slots.anyFree(java.util.List.of("db-1", "db-2"), 1, "b9", NOW)).as("nothing held yet").isTrue();
+    slots.acquire("db-1", 1, "b1", NOW, NOW.plusSeconds(30));
+    assertThat(slots.anyFree(java.util.List.of("db-1", "db-2"), 1, "b9", NOW)).as("db-2 is free").isTrue();
+    slots.acquire("db-2", 1, "b2", NOW, NOW.plusSeconds(30));
+    assertThat(slots.anyFree(java.util.List.of("db-1", "db-2"), 1, "b9", NOW)).isFalse();
+    assertThat(slots.anyFree(java.util.List.of("db-1", "db-2"), 1, "b1", NOW)).as("b1 holds one").isTrue();
+    assertThat(slots.anyFree(java.util.List.of("db-1", "db-2"), 1, "b9", NOW.plusSeconds(31))).as("leases ran out").isTrue();
+    slots.release("db-1#0", "b1");
+    assertThat(slots.anyFree(java.util.List.of("db-1", "db-2"), 1, "b9", NOW)).as("released").isTrue();
+  }
+
+  @Test
   void the_same_backup_asking_again_keeps_its_slot() {
     assertThat(slots.acquire("db-1", 1, "b1", NOW, NOW.plusSeconds(30))).contains("db-1#0");
     assertThat(slots.acquire("db-1", 1, "b1", NOW, NOW.plusSeconds(30))).contains("db-1#0");

@@ -80,4 +80,83 @@ class PostgresDumpEngineTest {
         new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "no_such_db_x1", LocalPostgres.USER, "x"), java.io.OutputStream.nullOutputStream(), dir))
         .hasMessageContaining("does not exist");
   }
+
+  @Test
+  void a_password_and_user_full_of_pgpass_syntax_reach_a_server_that_checks_them(@TempDir Path dir) throws Exception {
+    String password = MysqlDumpEngineTest.HOSTILE_PASSWORD + "\\:*";
+    String user = "bk:u#1 \\ é";
+    try (var cluster = dev.backstop.testing.PostgresCluster.primary(freePort()).requirePasswords()) {
+      cluster.psql("postgres", "create role \"" + user + "\" login password '" + password.replace("'", "''") + "'");
+      cluster.psql("postgres", "create database hostile_db owner \"" + user + "\"");
+      cluster.psql("hostile_db", "create table t(id int primary key); insert into t values (1), (2);"
+          + " alter table t owner to \"" + user + "\"");
+      var engine = new PostgresDumpEngine("pg_dump", Duration.ofMinutes(1));
+      DumpTarget target = new DumpTarget("127.0.0.1", cluster.port(), "hostile_db", user, password);
+      Path out = dir.resolve("dump");
+      Integer expected;
+      try (var file = Files.newOutputStream(out)) {
+        expected = CheckedDump.dump(engine, target, file, dir);
+      }
+
+      assertThat(expected).isEqualTo(1);
+      assertThat(LocalPostgres.run(List.of("pg_restore", "--list", out.toString()))).contains("TABLE public t");
+      // the server did check it: the same password without its last character is refused, and the
+      // reason names neither the password nor the private file it came from
+      Path work = Files.createDirectories(dir.resolve("work"));
+      Path scratch = Files.createDirectories(work.resolve("job-2"));
+      assertThatThrownBy(() -> engine.dump(new DumpTarget("127.0.0.1", cluster.port(), "hostile_db", user,
+          password.substring(0, password.length() - 1)), java.io.OutputStream.nullOutputStream(), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessageContaining("password authentication failed")
+          .hasMessageNotContaining("p@ss")
+          .hasMessageNotContaining(work.toString());
+    }
+  }
+
+  @Test
+  void the_tables_a_dump_must_define_are_counted_partitions_once_and_views_not(@TempDir Path dir) throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_unit");
+    try {
+      LocalPostgres.psql(db, "create table t(id int); create view v as select * from t;"
+          + " create table p(id int) partition by range (id);"
+          + " create table p1 partition of p for values from (0) to (10); create table p2 partition of p for values from (10) to (20);"
+          + " create schema other; create table other.o(id int)");
+      var engine = new PostgresDumpEngine("pg_dump", Duration.ofMinutes(1));
+      assertThat(engine.expectedTables(new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, db, LocalPostgres.USER, ""), dir))
+          .hasValue(4);
+    } finally {
+      LocalPostgres.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void a_dump_that_defines_no_table_of_a_database_that_has_some_fails(@TempDir Path dir) throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_unit");
+    String empty = LocalPostgres.createDatabase("backstop_unit_empty");
+    try {
+      LocalPostgres.psql(db, "create table t(id int)");
+      // a "pg_dump" that succeeds with a real dump of another, empty database
+      Path fake = dir.resolve("fake-pg_dump");
+      Files.writeString(fake, "#!/bin/sh\nexec pg_dump -Fc -h " + LocalPostgres.HOST + " -p " + LocalPostgres.PORT + " -U "
+          + LocalPostgres.USER + " " + empty + "\n");
+      fake.toFile().setExecutable(true);
+      DumpTarget target = new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, db, LocalPostgres.USER, "");
+
+      assertThatThrownBy(() -> CheckedDump.dump(new PostgresDumpEngine(fake.toString(), Duration.ofMinutes(1)), target,
+          java.io.OutputStream.nullOutputStream(), dir))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessageStartingWith("the dump defines no table although the database has 1 table");
+      var out = new java.io.ByteArrayOutputStream();
+      assertThat(CheckedDump.dump(new PostgresDumpEngine("pg_dump", Duration.ofMinutes(1)), target, out, dir)).isEqualTo(1);
+    } finally {
+      LocalPostgres.dropDatabase(db);
+      LocalPostgres.dropDatabase(empty);
+    }
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (var socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
 }

@@ -146,6 +146,74 @@ class RestoreEngineTest {
     }
   }
 
+  @Test
+  void a_mariadb_dump_with_views_triggers_routines_and_events_restores_as_a_user_of_its_own_dropped_afterwards() throws Exception {
+    String db = LocalMariadb.createDatabase("backstop_restore_src");
+    try {
+      LocalMariadb.sql(db, "create table orders (id int primary key, total int); create table audit (id int);"
+          + " insert into orders select seq, seq from seq_1_to_50;"
+          + " create view big as select * from orders where total > 10;"
+          + " create trigger logged after insert on orders for each row insert into audit values (new.id);"
+          + " create procedure touch() modifies sql data update orders set total = total;"
+          + " create function twice(x int) returns int deterministic return 2 * x;"
+          + " create event nightly on schedule every 1 day disable do delete from audit");
+      ByteArrayOutputStream dump = new ByteArrayOutputStream();
+      new MysqlDumpEngine("mysqldump", TIMEOUT).dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""),
+          dump, scratch);
+      assertThat(dump.toString(java.nio.charset.StandardCharsets.ISO_8859_1)).contains("DEFINER=`root`@`");
+
+      var restored = mariadb.restore("backstop_verify_unit_my2", new ByteArrayInputStream(dump.toByteArray()), scratch);
+
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 50));
+      assertThat(LocalMariadb.sql(null, "select count(*) from mysql.user where user = '"
+          + MysqlRestoreEngine.scratchUser("backstop_verify_unit_my2") + "'")).isEqualTo("0");
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my2'")).isEmpty();
+    } finally {
+      LocalMariadb.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void a_mariadb_restore_cannot_reach_another_database_and_a_switch_of_database_is_refused_before_it_runs() throws Exception {
+    String victim = LocalMariadb.createDatabase("backstop_restore_victim");
+    try {
+      byte[] reaching = ("CREATE TABLE a (i int);\nCREATE TABLE `" + victim + "`.b (i int);\n").getBytes();
+      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my3", new ByteArrayInputStream(reaching), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessageContaining("denied");
+
+      byte[] switching = ("CREATE TABLE a (i int);\nUSE `" + victim + "`;\nCREATE TABLE b (i int);\n").getBytes();
+      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my3", new ByteArrayInputStream(switching), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessage("the dump holds a statement that leaves the scratch database (USE at line 2): refused before it was run");
+
+      byte[] creating = ("CREATE TABLE a (i int);\n\nCREATE DATABASE /*!32312 IF NOT EXISTS*/ `backstop_restore_new`;\n").getBytes();
+      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my3", new ByteArrayInputStream(creating), scratch))
+          .hasMessageContaining("(CREATE DATABASE at line 3)");
+
+      assertThat(LocalMariadb.sql(victim, "show tables")).isEmpty();
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_restore_new'")).isEmpty();
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my3'")).isEmpty();
+    } finally {
+      LocalMariadb.dropDatabase(victim);
+    }
+  }
+
+  @Test
+  void the_scratch_servers_other_databases_are_listed_and_scratch_ones_are_not() throws Exception {
+    String mine = LocalMariadb.createDatabase("backstop_verify_unit");
+    String minePg = LocalPostgres.createDatabase("backstop_verify_unit");
+    try {
+      // the machine's servers hold a "test" database: exactly what a dedicated scratch server must not
+      assertThat(mariadb.otherDatabases("backstop_verify_", scratch)).contains("test").doesNotContain(mine, "mysql", "sys");
+      assertThat(postgres.otherDatabases("backstop_verify_", scratch)).contains("test")
+          .doesNotContain(minePg, "postgres", "template0", "template1");
+    } finally {
+      LocalMariadb.dropDatabase(mine);
+      LocalPostgres.dropDatabase(minePg);
+    }
+  }
+
   private byte[] pgDump(String db) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     new PostgresDumpEngine("pg_dump", TIMEOUT).dump(new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, db, LocalPostgres.USER, ""),

@@ -1,7 +1,6 @@
 package dev.backstop.worker.verify;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
@@ -38,6 +37,7 @@ import dev.backstop.worker.dump.PostgresRestoreEngine;
 import dev.backstop.worker.dump.ReplicaProbe;
 import dev.backstop.worker.dump.RestoreEngine;
 import dev.backstop.worker.job.BackupJob;
+import dev.backstop.worker.job.JobRunner;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
@@ -119,8 +119,8 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b1", new PostgresDumpEngine("pg_dump", TIMEOUT));
     RestoreVerification verification = verification(new VerifierProperties());
 
-    verification.handle(completed);
-    verification.handle(completed);
+    handle(verification, completed);
+    handle(verification, completed);
 
     List<BackupVerified> verified = verifications();
     assertThat(verified).hasSize(1);
@@ -128,7 +128,7 @@ class RestoreVerificationTest {
     assertThat(outcome.getPassed()).isTrue();
     assertThat(outcome.getTables()).isEqualTo(1);
     assertThat(outcome.getRows()).isEqualTo(300);
-    assertThat(outcome.getSummary()).matches("restored 1 table, 300 rows into PostgreSQL \\d+\\.\\d+ in \\d+\\.\\d s");
+    assertThat(outcome.getSummary()).matches("restored 1 of 1 table, 300 rows into PostgreSQL \\d+\\.\\d+ in \\d+\\.\\d s");
     assertThat(outcome.getBackupId()).isEqualTo("b1");
     String scratch = verification.scratchDatabase("b1", 1);
     assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = '" + scratch + "'")).isEqualTo("0");
@@ -136,19 +136,72 @@ class RestoreVerificationTest {
   }
 
   @Test
-  void an_unreachable_scratch_server_reports_nothing_and_gives_the_test_back_at_once() throws Exception {
+  void a_scratch_server_unreachable_for_two_attempts_reports_nothing_and_the_third_attempt_after_its_backoff_passes()
+      throws Exception {
     BackupCompleted completed = backUp("b7", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    RestoreEngine nowhere = new PostgresRestoreEngine("psql", "pg_restore",
-        new DumpTarget("127.0.0.1", 1, "postgres", LocalPostgres.USER, ""), TIMEOUT);
+    VerifierProperties properties = new VerifierProperties();
+    RestoreVerification verification = verification(properties, failingFirst(2, realEngine(properties)));
+    JobRunner runner = runner(verification);
 
-    assertThatThrownBy(() -> verification(new VerifierProperties(), nowhere).handle(completed))
-        .isInstanceOf(java.io.UncheckedIOException.class)
-        .hasMessageContaining("scratch server");
+    assertThat(verification.record(completed)).isTrue();
+    assertThat(runner.runNext()).isTrue();
     assertThat(verifications()).isEmpty();
+    clock.advance(Duration.ofSeconds(9));
+    assertThat(runner.runNext()).as("9 s into the first 10 s backoff").isFalse();
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(runner.runNext()).isTrue();
+    assertThat(verifications()).isEmpty();
+    clock.advance(Duration.ofSeconds(19));
+    assertThat(runner.runNext()).as("the second backoff is twice as long").isFalse();
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(runner.runNext()).isTrue();
 
-    // no lease to wait out: the redelivered completion is tested straight away
-    verification(new VerifierProperties()).handle(completed);
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
+    assertThat(verification.record(completed)).as("tested: a redelivered completion changes nothing").isFalse();
+  }
+
+  @Test
+  void a_scratch_server_down_for_every_attempt_leaves_the_backup_not_verified_until_its_completion_is_replayed()
+      throws Exception {
+    BackupCompleted completed = backUp("b8", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    VerifierProperties properties = new VerifierProperties();
+    int[] calls = {0};
+    RestoreVerification down = verification(properties, failingFirst(Integer.MAX_VALUE, realEngine(properties), calls));
+    JobRunner runner = runner(down);
+
+    down.record(completed);
+    for (int attempt = 1; attempt <= 8; attempt++) {
+      assertThat(runner.runNext()).as("attempt %d", attempt).isTrue();
+      clock.advance(Duration.ofMinutes(10));
+    }
+    assertThat(calls[0]).isEqualTo(8);
+    clock.advance(Duration.ofHours(1));
+    assertThat(runner.runNext()).as("given up after the 8th attempt").isFalse();
+    assertThat(verifications()).as("not reported unrestorable: the trouble was the verifier's").isEmpty();
+
+    RestoreVerification up = verification(properties);
+    assertThat(up.record(completed)).as("a replay within max-age tests it afresh").isTrue();
+    assertThat(runner(up).runNext()).isTrue();
+    assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
+  }
+
+  @Test
+  void the_eight_attempts_of_an_unreachable_scratch_server_span_about_twenty_minutes() throws Exception {
+    // 10 s doubling up to 10 min between them: 10+20+40+80+160+320+600 s
+    BackupCompleted completed = backUp("b9", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    VerifierProperties properties = new VerifierProperties();
+    int[] calls = {0};
+    RestoreVerification down = verification(properties, failingFirst(Integer.MAX_VALUE, realEngine(properties), calls));
+    JobRunner runner = runner(down);
+    java.time.Instant first = clock.instant();
+
+    down.record(completed);
+    while (calls[0] < 8) {
+      if (!runner.runNext()) {
+        clock.advance(Duration.ofSeconds(1));
+      }
+    }
+    assertThat(Duration.between(first, clock.instant())).isBetween(Duration.ofSeconds(1230), Duration.ofSeconds(1240));
   }
 
   @Test
@@ -176,7 +229,7 @@ class RestoreVerificationTest {
       file.write(b ^ 0x40);
     }
 
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
 
     BackupVerified outcome = verifications().get(0);
     assertThat(outcome.getPassed()).isFalse();
@@ -199,7 +252,7 @@ class RestoreVerificationTest {
     };
     BackupCompleted completed = backUp("b3", garbage);
 
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
 
     BackupVerified outcome = verifications().get(0);
     assertThat(outcome.getPassed()).isFalse();
@@ -211,10 +264,10 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b4", new PostgresDumpEngine("pg_dump", TIMEOUT));
     VerifierProperties off = new VerifierProperties();
     off.setEnabled(false);
-    verification(off).handle(completed);
+    handle(verification(off), completed);
 
     clock.advance(Duration.ofDays(2).plusMinutes(1));
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
 
     assertThat(verifications()).isEmpty();
   }
@@ -225,8 +278,8 @@ class RestoreVerificationTest {
     store.delete(completed.getArchiveKey());
     RestoreVerification verification = verification(new VerifierProperties());
 
-    verification.handle(completed);
-    verification.handle(completed);
+    handle(verification, completed);
+    handle(verification, completed);
 
     assertThat(verifications()).isEmpty();
   }
@@ -251,31 +304,157 @@ class RestoreVerificationTest {
       public void drop(String database, Path scratch) {}
     };
 
-    assertThatThrownBy(() -> verification(new VerifierProperties(), stopping).handle(completed))
-        .isInstanceOf(java.io.InterruptedIOException.class);
-    assertThat(Thread.interrupted()).isTrue();
+    RestoreVerification verification = verification(new VerifierProperties(), stopping);
+    verification.record(completed);
+    assertThat(runner(verification).runNext()).isTrue();
+    assertThat(Thread.interrupted()).as("the interrupt is kept for the runner's thread").isTrue();
     assertThat(verifications()).isEmpty();
 
-    verification(new VerifierProperties()).handle(completed);
+    handle(verification(new VerifierProperties()), completed);
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
   }
 
+  @Test
+  void a_restore_with_none_of_the_tables_the_backup_counted_does_not_pass() throws Exception {
+    String empty = LocalPostgres.createDatabase("backstop_verify_src_empty");
+    try {
+      // a dump of another, empty database, from a worker that counted 2 tables in the addon's: what an
+      // option smuggled into the tool produced before the worker checked dumps itself
+      DumpEngine elsewhere = new DumpEngine() {
+        @Override
+        public String dumpFileName(String database) {
+          return database + ".pgsql";
+        }
+
+        @Override
+        public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
+          new PostgresDumpEngine("pg_dump", TIMEOUT).dump(new DumpTarget(target.host(), target.port(), empty, target.user(),
+              target.password()), output, scratch);
+        }
+
+        @Override
+        public java.util.OptionalInt expectedTables(DumpTarget target, Path scratch) {
+          return java.util.OptionalInt.of(2);
+        }
+      };
+      BackupCompleted completed = backUp("b8", elsewhere);
+      assertThat(completed.getExpectedTables()).isEqualTo(2);
+
+      handle(verification(new VerifierProperties()), completed);
+
+      BackupVerified outcome = verifications().get(0);
+      assertThat(outcome.getPassed()).isFalse();
+      assertThat(outcome.getSummary()).isEqualTo("the restore created no table although the database had 2 tables when it was dumped");
+      assertThat(outcome.getTables()).isZero();
+    } finally {
+      LocalPostgres.dropDatabase(empty);
+    }
+  }
+
+  @Test
+  void the_backup_records_the_tables_it_counted_and_the_test_reports_how_many_of_them_it_restored() throws Exception {
+    LocalPostgres.psql(source, "create table lines (id int); create view recent as select * from orders");
+    BackupCompleted completed = backUp("b9", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    assertThat(completed.getExpectedTables()).isEqualTo(2);
+
+    handle(verification(new VerifierProperties()), completed);
+
+    assertThat(verifications().get(0).getSummary()).startsWith("restored 2 of 2 tables, 300 rows into PostgreSQL");
+  }
+
+  @Test
+  void no_restore_test_runs_on_a_scratch_server_holding_other_databases_unless_allowed() throws Exception {
+    BackupCompleted completed = backUp("b10", new PostgresDumpEngine("pg_dump", TIMEOUT));
+    // the machine's server holds a "test" database, and the other suites' leftovers
+    VerifierProperties strict = new VerifierProperties();
+    RestoreVerification refusing = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
+        publisher, Map.of(Engine.POSTGRESQL, restoreEngine(strict)), strict, worker, clock);
+
+    handle(refusing, completed);
+    assertThat(verifications()).isEmpty();
+    JobLedger tests = new JobLedger(database, "verifications");
+    assertThat(tests.state("b10")).as("given up, not tested").isEqualTo(JobLedger.State.PENDING);
+    assertThat(tests.claimNext("probe", clock.instant().plusSeconds(86_400), clock.instant().plusSeconds(86_430), List.of(), List.of()))
+        .as("never runnable again until its completion is replayed").isEmpty();
+
+    // allowed, the completion replayed is tested at once
+    handle(verification(new VerifierProperties()), completed);
+    assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
+  }
+
+  private RestoreEngine restoreEngine(VerifierProperties properties) {
+    return new PostgresRestoreEngine("psql", "pg_restore",
+        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, properties.getPostgresql().getPassword()),
+        TIMEOUT);
+  }
+
   private RestoreVerification verification(VerifierProperties properties) {
-    var pg = properties.getPostgresql();
-    return verification(properties, new PostgresRestoreEngine("psql", "pg_restore",
-        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, pg.getPassword()), TIMEOUT));
+    return verification(properties, realEngine(properties));
+  }
+
+  private static RestoreEngine realEngine(VerifierProperties properties) {
+    return new PostgresRestoreEngine("psql", "pg_restore", new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres",
+        LocalPostgres.USER, properties.getPostgresql().getPassword()), TIMEOUT);
+  }
+
+  private static RestoreEngine failingFirst(int failures, RestoreEngine engine) {
+    return failingFirst(failures, engine, new int[1]);
+  }
+
+  /** {@code engine}, behind a scratch server that refuses the first {@code failures} tests; {@code calls[0]} counts them. */
+  private static RestoreEngine failingFirst(int failures, RestoreEngine engine, int[] calls) {
+    return new RestoreEngine() {
+      @Override
+      public String serverName(Path scratch) throws ScratchServerException, IOException {
+        if (++calls[0] <= failures) {
+          throw new ScratchServerException("connection to server at \"127.0.0.1\", port 1 failed: Connection refused");
+        }
+        return engine.serverName(scratch);
+      }
+
+      @Override
+      public Restored restore(String database, java.io.InputStream dump, Path scratch)
+          throws ScratchServerException, DumpFailedException, IOException {
+        return engine.restore(database, dump, scratch);
+      }
+
+      @Override
+      public void drop(String database, Path scratch) throws ScratchServerException, IOException {
+        engine.drop(database, scratch);
+      }
+    };
+  }
+
+  /** The worker's restore-test runner, driven by the test one job at a time on its own thread. */
+  private JobRunner runner(RestoreVerification verification) {
+    return new JobRunner("restore-test", verification.ledger(), verification::execute, 1, worker.getInstanceName(),
+        worker.getLeaseDuration(), Duration.ofMillis(10), Duration.ofSeconds(1), clock);
+  }
+
+  /** What the consumer does with a completion, then what the runner does: records it and runs every test due. */
+  private void handle(RestoreVerification verification, BackupCompleted completed) {
+    verification.record(completed);
+    JobRunner runner = runner(verification);
+    for (int i = 0; i < 10 && runner.runNext(); i++) {
+      // each test due runs once; one waiting its backoff is not due
+    }
   }
 
   private RestoreVerification verification(VerifierProperties properties, RestoreEngine engine) {
+    // the machine's server holds other databases ("test", other suites' leftovers)
+    properties.setAllowSharedServer(true);
     return new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher, publisher,
         Map.of(Engine.POSTGRESQL, engine), properties, worker, clock);
   }
 
   private BackupCompleted backUp(String id, DumpEngine engine) throws IOException {
-    new BackupJob(addons, new JobLedger(database), new HostSlots(database), store, publisher, sealer,
+    JobLedger jobs = new JobLedger(database);
+    BackupJob job = new BackupJob(addons, jobs, new HostSlots(database), store, publisher, sealer,
         Map.of(Engine.POSTGRESQL, engine), Map.of(Engine.POSTGRESQL, node -> ReplicaProbe.ReplicaState.ok(Duration.ZERO)),
-        worker, clock, cipher, new BackstopProperties())
-        .handle(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
+        worker, clock, cipher, new BackstopProperties());
+    job.record(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
+    new JobRunner("backup", jobs, job::execute, 1, worker.getInstanceName(), worker.getLeaseDuration(), Duration.ofMillis(10),
+        worker.getRetryBackoff(), clock).runNext();
     BackupCompleted completed = published.stream().filter(BackupCompleted.class::isInstance).map(BackupCompleted.class::cast)
         .filter(c -> c.getBackupId().equals(id)).findFirst().orElseThrow(() -> new AssertionError("no completion: " + published));
     assertThat(completed.getArchiveKey()).endsWith(ArchiveCipher.SUFFIX);

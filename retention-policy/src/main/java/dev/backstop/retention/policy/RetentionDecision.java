@@ -13,7 +13,8 @@ public record RetentionDecision(Map<String, List<Reason>> kept, List<Pruned> pru
   /**
    * Why a rule keeps a backup, and until when it would if nothing changed.
    *
-   * @param until the end of the rule's window; null when the rule keeps it until newer backups replace it
+   * @param until the end of the rule's window; null when the rule keeps it until newer backups replace
+   *     it, which only happens while the addon takes backups (a paid plan, not removed)
    */
   public record Reason(String rule, String text, Instant until) {}
 
@@ -22,7 +23,8 @@ public record RetentionDecision(Map<String, List<Reason>> kept, List<Pruned> pru
 
   /**
    * When the backup would be deleted if no new backup came: the latest end of the windows keeping it;
-   * null when a count-based rule (newest success, last N manual) keeps it, or when it is not kept.
+   * null when a count-based rule (newest success, last N manual) keeps it until newer backups replace
+   * it (only while the addon takes backups), or when it is not kept.
    */
   public Instant expiresAt(String backupId) {
     List<Reason> reasons = kept.get(backupId);

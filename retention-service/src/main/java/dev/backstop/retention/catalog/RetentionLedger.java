@@ -11,6 +11,7 @@ import com.mongodb.client.model.ReplaceOneModel;
 import com.mongodb.client.model.ReplaceOptions;
 import com.mongodb.client.model.WriteModel;
 import dev.backstop.retention.config.RetentionProperties;
+import dev.backstop.retention.policy.ScheduledDates;
 import dev.backstop.retention.policy.StoredBackup;
 import dev.backstop.schemas.events.BackupKind;
 import java.time.Instant;
@@ -118,10 +119,24 @@ public class RetentionLedger {
     List<Record> records = new ArrayList<>();
     for (Entry b : addon(addonId).backups.values()) {
       if (!b.pruned && b.kind != null) {
-        records.add(new Record(new StoredBackup(b.id, b.kind, b.ok, b.takenAt), b.app, b.key));
+        records.add(new Record(b.stored(addonId), b.app, b.key));
       }
     }
     return records;
+  }
+
+  /**
+   * The addon's backups already pruned, as the policy counts them (a weekly copy is 7 days after the
+   * previous one, deleted or not; the 11th newest manual backup stays the 11th).
+   */
+  public synchronized List<StoredBackup> prunedBackups(String addonId) {
+    List<StoredBackup> pruned = new ArrayList<>();
+    for (Entry b : addon(addonId).backups.values()) {
+      if (b.pruned && b.kind != null && b.ok != null && b.takenAt != null) {
+        pruned.add(b.stored(addonId));
+      }
+    }
+    return pruned;
   }
 
   /** The addon's pruned backups whose grace period is over and whose archive is still to be deleted. */
@@ -298,6 +313,8 @@ public class RetentionLedger {
     Instant prunedAt;
     Instant purgeAfter;
     Instant purgedAt;
+    // derived from the id, kind and time (not stored): the local date a scheduled backup stands for
+    private StoredBackup stored;
 
     Entry(String id) {
       this.id = id;
@@ -316,6 +333,14 @@ public class RetentionLedger {
       e.purgeAfter = instant(d.getDate("purgeAfter"));
       e.purgedAt = instant(d.getDate("purgedAt"));
       return e;
+    }
+
+    /** The backup as the policy sees it; a scheduled backup's date read back from its id once. */
+    StoredBackup stored(String addonId) {
+      if (stored == null || stored.kind() != kind || stored.succeeded() != ok || !stored.takenAt().equals(takenAt)) {
+        stored = new StoredBackup(id, kind, ok, takenAt, ScheduledDates.derive(addonId, id, kind, takenAt));
+      }
+      return stored;
     }
 
     Entry copy() {

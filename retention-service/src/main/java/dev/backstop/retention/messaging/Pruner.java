@@ -139,8 +139,8 @@ public class Pruner {
       }
       var records = ledger.liveBackups(addonId).stream()
           .collect(Collectors.toMap(r -> r.backup().backupId(), Function.identity()));
-      var decision = RetentionPolicy.evaluate(policy.plan(), policy.zone(), now,
-          records.values().stream().map(RetentionLedger.Record::backup).toList());
+      var decision = RetentionPolicy.evaluate(policy.history(), policy.zone(), now,
+          records.values().stream().map(RetentionLedger.Record::backup).toList(), ledger.prunedBackups(addonId));
       for (var pruned : decision.pruned()) {
         var record = records.get(pruned.backup().backupId());
         prunes.add(new Keyed(addonId, new BackupPruned(pruned.backup().backupId(), addonId, record.appName(), now, pruned.reason())));

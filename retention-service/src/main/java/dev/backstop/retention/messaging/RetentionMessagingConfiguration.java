@@ -35,18 +35,18 @@ public class RetentionMessagingConfiguration {
       switch (message.getPayload()) {
         // a plan known late, or a downgrade, applies at the next evaluation
         case AddonRegistered e -> {
-          if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(),
+          if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getOccurredAt(), e.getAddon().getPlan(),
               e.getAddon().getSchedule().getTimezone(), false)) {
             pruner.requestEvaluation(e.getAddon().getAddonId(), isCatchingUp(message, clock, properties));
           }
         }
         case AddonChanged e -> {
-          if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getAddon().getPlan(),
+          if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getOccurredAt(), e.getAddon().getPlan(),
               e.getAddon().getSchedule().getTimezone(), false)) {
             pruner.requestEvaluation(e.getAddon().getAddonId(), isCatchingUp(message, clock, properties));
           }
         }
-        case AddonRemoved e -> catalog.recordPolicy(e.getAddonId(), e.getRevision(), null, null, true);
+        case AddonRemoved e -> catalog.recordPolicy(e.getAddonId(), e.getRevision(), e.getOccurredAt(), null, null, true);
         default -> { }
       }
     };

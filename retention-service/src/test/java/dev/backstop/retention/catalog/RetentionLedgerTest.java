@@ -92,4 +92,19 @@ class RetentionLedgerTest {
     ledger.recordOutcome("b3", "a", "app", BackupKind.SCHEDULED, true, t0.plusSeconds(2 * 86_400), "k3");
     assertThat(ledger.flushDue(true)).isTrue();
   }
+
+  @Test
+  void pruned_backups_still_count_and_a_scheduled_backup_carries_the_date_it_was_scheduled_for() {
+    var ledger = new RetentionLedger(database, properties);
+    // the scheduler's id of pg-nightly's scheduled backup for 2026-03-17, run late on the 18th
+    String scheduled = "747e599e9dcd40be8cc1f126";
+    ledger.recordOutcome(scheduled, "pg-nightly", "app", BackupKind.SCHEDULED, true, Instant.parse("2026-03-18T00:20:00Z"), "k1");
+    ledger.recordOutcome("manual-1", "pg-nightly", "app", BackupKind.MANUAL, true, t0, "k2");
+    ledger.markPruned("manual-1", "pg-nightly", "manual: beyond the last 10 kept by the starter plan", t0, t0);
+
+    assertThat(ledger.liveBackups("pg-nightly")).singleElement()
+        .satisfies(r -> assertThat(r.backup().scheduledFor()).isEqualTo(java.time.LocalDate.parse("2026-03-17")));
+    assertThat(ledger.prunedBackups("pg-nightly")).singleElement()
+        .satisfies(b -> assertThat(b.backupId()).isEqualTo("manual-1"));
+  }
 }

@@ -8,7 +8,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
+import java.time.LocalTime;
 import java.time.ZoneId;
+import java.time.ZonedDateTime;
 import java.time.zone.ZoneRules;
 import java.util.Optional;
 
@@ -17,9 +19,11 @@ import java.util.Optional;
  * plus a fixed offset inside that hour derived from the addon id, so that addons sharing an hour
  * spread over it and each lands at the same minute every time.
  *
- * <p>Daylight saving: a local time that does not exist (spring forward) fires at the first instant
- * after the gap; a local time that happens twice (fall back) fires at its first occurrence only. So
- * there is exactly one fire time per qualifying local date.
+ * <p>Daylight saving: on a spring-forward day, an addon whose local time falls in the skipped gap
+ * fires at its usual offset after the gap's end (02:17 in a skipped 02:00-03:00 fires at 03:17), so the
+ * addons of that hour keep their spread instead of all starting at 03:00:00; a local time that happens
+ * twice (fall back) fires at its first occurrence only. So there is exactly one fire time per
+ * qualifying local date.
  *
  * @param weekday null for a daily schedule
  */
@@ -59,7 +63,10 @@ public record BackupSchedule(int hour, ZoneId zone, Duration offsetInHour, DayOf
     ZoneRules rules = zone.getRules();
     var offsets = rules.getValidOffsets(local);
     if (offsets.isEmpty()) {
-      return rules.getTransition(local).getInstant();
+      // in the gap: the hour starts when the gap ends (or as usual, if only part of it is skipped), and the
+      // addon's offset counts from there
+      ZonedDateTime hourStart = ZonedDateTime.of(date, LocalTime.of(hour, 0), zone);
+      return hourStart.toInstant().plus(offsetInHour);
     }
     return local.atOffset(offsets.get(0)).toInstant();
   }

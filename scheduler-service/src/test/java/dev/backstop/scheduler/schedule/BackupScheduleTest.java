@@ -23,10 +23,29 @@ class BackupScheduleTest {
   }
 
   @Test
-  void an_hour_skipped_by_spring_forward_fires_when_the_gap_ends() {
-    // 2026-03-29 02:00 to 03:00 does not exist in Paris
+  void an_hour_skipped_by_spring_forward_fires_at_its_offset_after_the_gap() {
+    // 2026-03-29 02:00 to 03:00 does not exist in Paris: 02:30 fires at 03:30 CEST
     var schedule = new BackupSchedule(2, PARIS, Duration.ofMinutes(30), null);
-    assertThat(schedule.fireTime(LocalDate.parse("2026-03-29"))).isEqualTo(Instant.parse("2026-03-29T01:00:00Z"));
+    assertThat(schedule.fireTime(LocalDate.parse("2026-03-29"))).isEqualTo(Instant.parse("2026-03-29T01:30:00Z"));
+  }
+
+  @Test
+  void on_spring_forward_day_addons_of_the_skipped_hour_keep_their_spread() {
+    LocalDate springForward = LocalDate.parse("2026-03-29");
+    Set<Instant> fires = new HashSet<>();
+    for (int i = 0; i < 200; i++) {
+      var schedule = BackupSchedule.daily("addon-" + i, 2, PARIS);
+      Instant fire = schedule.fireTime(springForward);
+      // the usual minute, counted from 03:00 CEST, when the skipped hour would have ended
+      assertThat(fire).isEqualTo(Instant.parse("2026-03-29T01:00:00Z").plus(schedule.offsetInHour()));
+      assertThat(schedule.nextFireAfter(fire.minusSeconds(1))).isEqualTo(fire);
+      fires.add(fire);
+    }
+    assertThat(fires).hasSizeGreaterThan(150);
+    // Lord Howe skips half an hour (02:00 to 02:30): an offset in it counts from 02:30, once that day
+    var lordHowe = new BackupSchedule(2, ZoneId.of("Australia/Lord_Howe"), Duration.ofMinutes(10), null);
+    LocalDate lhSpring = LocalDate.parse("2026-10-04");
+    assertThat(lordHowe.fireTime(lhSpring).atZone(lordHowe.zone()).toLocalTime()).hasToString("02:40");
   }
 
   @Test
@@ -81,6 +100,8 @@ class BackupScheduleTest {
     assertThat(ScheduledBackupId.of("a", day, "SCHEDULED")).isEqualTo(ScheduledBackupId.of("a", day, "SCHEDULED")).hasSize(24);
     assertThat(ScheduledBackupId.of("a", day, "SCHEDULED")).isNotEqualTo(ScheduledBackupId.of("a", day.plusDays(1), "SCHEDULED"));
     assertThat(ScheduledBackupId.of("a", day, "SCHEDULED")).isNotEqualTo(ScheduledBackupId.of("a", day, "PITR_BASE"));
+    // retention reads the date back from the id with the same formula (retention-policy's ScheduledDates)
+    assertThat(ScheduledBackupId.of("pg-nightly", LocalDate.parse("2026-03-17"), "SCHEDULED")).isEqualTo("747e599e9dcd40be8cc1f126");
   }
 
   @Test

@@ -140,6 +140,23 @@ public final class ConnectionValues {
     return violations;
   }
 
+  /**
+   * The rules as a tool applies them where it runs: the same as {@link #check}, except that an empty
+   * password is allowed. The operator API requires one; a tool given none sends none, which is safe
+   * (and what servers that trust local connections, such as the scratch servers, are reached with).
+   */
+  public static List<Violation> checkForTool(String host, int port, String database, String user, String password) {
+    List<Violation> violations = new ArrayList<>();
+    checkHost(host).ifPresent(m -> violations.add(new Violation("host", m)));
+    checkPort(port).ifPresent(m -> violations.add(new Violation("port", m)));
+    checkDatabase(database).ifPresent(m -> violations.add(new Violation("database", m)));
+    checkUser(user).ifPresent(m -> violations.add(new Violation("user", m)));
+    if (password != null && !password.isEmpty()) {
+      checkPassword(password).ifPresent(m -> violations.add(new Violation("password", m)));
+    }
+    return violations;
+  }
+
   /** Throws {@link InvalidConnectionValue} unless every value passes: the last check before a tool runs. */
   public static void require(String host, int port, String database, String user, String password) {
     List<Violation> violations = check(host, port, database, user, password);

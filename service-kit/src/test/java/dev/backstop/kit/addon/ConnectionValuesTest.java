@@ -61,4 +61,13 @@ class ConnectionValuesTest {
         .hasMessageContaining("user").hasMessageContaining("password")
         .hasMessageNotContaining("secret").hasMessageNotContaining("part");
   }
+
+  @Test
+  void where_a_tool_runs_an_empty_password_is_no_password_but_a_line_break_is_still_refused() {
+    assertThat(ConnectionValues.checkForTool("127.0.0.1", 5432, "app", "postgres", "")).isEmpty();
+    assertThat(ConnectionValues.check("127.0.0.1", 5432, "app", "postgres", "")).extracting(ConnectionValues.Violation::field)
+        .containsExactly("password");
+    assertThat(ConnectionValues.checkForTool("127.0.0.1", 5432, "-A", "postgres", "x\nresult-file=/tmp/x"))
+        .extracting(ConnectionValues.Violation::field).containsExactly("database", "password");
+  }
 }

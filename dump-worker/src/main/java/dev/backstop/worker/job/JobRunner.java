@@ -1,0 +1,232 @@
+package dev.backstop.worker.job;
+
+import dev.backstop.worker.catalog.JobLedger;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the jobs recorded in a {@link JobLedger} on a bounded set of threads of its own, so that the
+ * consumer that records them never waits for one: a slow or unreachable database holds one runner
+ * thread for one attempt, never a partition of requests.
+ *
+ * <p>Each thread claims the runnable job that has waited longest (a job of an addon it does not
+ * already run first), runs it, and claims the next. A job that must wait — a transient failure's
+ * backoff, a host with no free dump slot — is {@link JobLedger#reschedule rescheduled} by its work
+ * and its thread moves on; a rescheduled job queues behind every job already runnable, so one
+ * addon's retries cannot starve the others. Threads sleep until {@link #wake} (a request was just
+ * recorded) or the poll interval, which finds the jobs that became runnable meanwhile: backoffs
+ * that ended, and jobs whose worker died (their lease ran out), on any instance.
+ *
+ * <p>A job whose work throws is given back: at once if this runner is stopping (another worker, or
+ * this one after its restart, takes it), after {@code errorBackoff} otherwise (the ledger or the
+ * broker is unreachable: trying it again at once would spin).
+ */
+public final class JobRunner implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
+
+  /**
+   * One claimed job's work. It records how the job ends itself (settled, or rescheduled with its
+   * backoff); an exception gives the job back to the queue.
+   */
+  @FunctionalInterface
+  public interface Work {
+    void run(JobLedger.Job job) throws IOException;
+  }
+
+  private final String name;
+  private final JobLedger ledger;
+  private final Work work;
+  private final int threads;
+  private final String owner;
+  private final Duration lease;
+  private final Duration pollInterval;
+  private final Duration errorBackoff;
+  private final Clock clock;
+  private final List<String> busyKeys = Collections.synchronizedList(new ArrayList<>());
+  private final List<String> runningIds = new ArrayList<>();
+  private final List<Thread> running = new ArrayList<>();
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition signalled = lock.newCondition();
+  private long signals;
+  private volatile boolean stopping;
+
+  /**
+   * @param name names the threads and log lines ("backup", "restore-test")
+   * @param owner this worker's name in the ledger's leases
+   */
+  public JobRunner(String name, JobLedger ledger, Work work, int threads, String owner, Duration lease, Duration pollInterval,
+      Duration errorBackoff, Clock clock) {
+    this.name = name;
+    this.ledger = ledger;
+    this.work = work;
+    this.threads = threads;
+    this.owner = owner;
+    this.lease = lease;
+    this.pollInterval = pollInterval;
+    this.errorBackoff = errorBackoff;
+    this.clock = clock;
+  }
+
+  /** Starts the runner's threads. */
+  public JobRunner start() {
+    lock.lock();
+    try {
+      for (int i = 0; i < threads; i++) {
+        Thread thread = new Thread(this::loop, name + "-runner-" + (i + 1));
+        thread.setDaemon(true);
+        running.add(thread);
+        thread.start();
+      }
+    } finally {
+      lock.unlock();
+    }
+    return this;
+  }
+
+  /** A job was just recorded: an idle thread claims it now rather than at its next poll. */
+  public void wake() {
+    lock.lock();
+    try {
+      signals++;
+      signalled.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Claims the runnable job that has waited longest and runs it on the calling thread; false if no
+   * job is runnable. The runner's threads call it in a loop; tests call it to run jobs one by one.
+   */
+  public boolean runNext() {
+    Instant now = clock.instant();
+    Optional<JobLedger.Job> claimed;
+    synchronized (busyKeys) {
+      claimed = ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys), List.copyOf(runningIds));
+      claimed.ifPresent(job -> {
+        busyKeys.add(job.key());
+        runningIds.add(job.id());
+      });
+    }
+    if (claimed.isEmpty()) {
+      return false;
+    }
+    JobLedger.Job job = claimed.get();
+    try {
+      work.run(job);
+    } catch (InterruptedIOException e) {
+      giveBack(job, Duration.ZERO, e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      if (stopping || Thread.currentThread().isInterrupted()) {
+        giveBack(job, Duration.ZERO, e.toString());
+      } else {
+        log.warn("{} {} could not run, tried again in {}: {}", name, job.id(), errorBackoff, e.toString(), e);
+        giveBack(job, errorBackoff, e.toString());
+      }
+    } finally {
+      synchronized (busyKeys) {
+        busyKeys.remove(job.key());
+        runningIds.remove(job.id());
+      }
+    }
+    return true;
+  }
+
+  /** Puts the job back in the queue; best effort: if even that fails, its lease runs out and it is taken over. */
+  private void giveBack(JobLedger.Job job, Duration after, String reason) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      ledger.reschedule(job.id(), owner, clock.instant().plus(after), job.failures(), "given back: " + reason);
+    } catch (RuntimeException e) {
+      log.warn("{} {} could not be given back; it is taken over once its lease runs out: {}", name, job.id(), e.toString());
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void loop() {
+    boolean claimsFailing = false;
+    while (!stopping) {
+      long seen;
+      lock.lock();
+      try {
+        seen = signals;
+      } finally {
+        lock.unlock();
+      }
+      boolean ran;
+      try {
+        ran = runNext();
+        if (claimsFailing) {
+          log.info("{} runner claims jobs again", name);
+          claimsFailing = false;
+        }
+      } catch (RuntimeException e) {
+        // the ledger is unreachable: the next poll tries again; one warning per outage and thread
+        if (!claimsFailing) {
+          log.warn("{} runner could not claim a job, trying again every {}: {}", name, pollInterval, e.toString());
+          claimsFailing = true;
+        }
+        ran = false;
+      }
+      if (Thread.interrupted() && stopping) {
+        return;
+      }
+      if (!ran) {
+        lock.lock();
+        try {
+          if (signals == seen && !stopping) {
+            signalled.await(pollInterval.toNanos(), TimeUnit.NANOSECONDS);
+          }
+        } catch (InterruptedException e) {
+          if (stopping) {
+            return;
+          }
+        } finally {
+          lock.unlock();
+        }
+      }
+    }
+  }
+
+  /**
+   * Stops claiming and interrupts the jobs running: each gives its job back (or, stopped where it
+   * cannot, leaves it to be taken over when its lease runs out). Waits a little for them.
+   */
+  @Override
+  public void close() {
+    stopping = true;
+    wake();
+    List<Thread> threadsToStop;
+    lock.lock();
+    try {
+      threadsToStop = List.copyOf(running);
+    } finally {
+      lock.unlock();
+    }
+    threadsToStop.forEach(Thread::interrupt);
+    for (Thread thread : threadsToStop) {
+      try {
+        thread.join(Duration.ofSeconds(10));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,212 @@
+package dev.backstop.worker.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import dev.backstop.testing.AdjustableClock;
+import dev.backstop.testing.MongoHandle;
+import dev.backstop.testing.TestMongo;
+import dev.backstop.worker.catalog.JobLedger;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The runner's scheduling against the real ledger queries, on the in-process store. */
+class JobRunnerTest {
+
+  private final AdjustableClock clock = new AdjustableClock();
+  private final List<String> ran = Collections.synchronizedList(new ArrayList<>());
+  private MongoHandle mongo;
+  private MongoClient client;
+  private JobLedger ledger;
+  private JobRunner runner;
+
+  @BeforeEach
+  void start() {
+    mongo = TestMongo.start();
+    client = MongoClients.create(mongo.uri());
+    ledger = new JobLedger(client.getDatabase("runner-" + System.nanoTime()));
+  }
+
+  @AfterEach
+  void stop() {
+    if (runner != null) {
+      runner.close();
+    }
+    client.close();
+    mongo.close();
+  }
+
+  private JobRunner runner(int threads, Duration poll, JobRunner.Work work) {
+    return new JobRunner("test", ledger, work, threads, "me", Duration.ofSeconds(30), poll, Duration.ofSeconds(5), clock);
+  }
+
+  private void record(String id, String key) {
+    ledger.record(id, key, id.getBytes(StandardCharsets.UTF_8), clock.instant());
+  }
+
+  /** Work that finishes its job, as a backup that completed records its outcome. */
+  private JobRunner.Work finishing() {
+    return job -> {
+      ran.add(job.id());
+      ledger.settle(job.id(), "me", JobLedger.State.DONE, new byte[] {1});
+      ledger.announced(job.id());
+    };
+  }
+
+  @Test
+  void a_recorded_job_starts_at_once_when_the_runner_is_woken_not_at_its_next_poll() {
+    runner = runner(1, Duration.ofMinutes(1), finishing()).start();
+    // the idle thread has looked once and sleeps its minute: only the wake-up can start the job in time
+    await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+
+    record("j1", "a");
+    runner.wake();
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> ran.contains("j1"));
+    assertThat(ledger.over("j1")).isTrue();
+  }
+
+  @Test
+  void jobs_are_claimed_oldest_first_and_an_addon_already_running_here_comes_after_the_others() {
+    record("a-1", "a");
+    clock.advance(Duration.ofSeconds(1));
+    record("a-2", "a");
+    clock.advance(Duration.ofSeconds(1));
+    record("b-1", "b");
+
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
+        .hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("a-1"));
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of("a"), List.of()))
+        .as("a's older job waits while a runs here").hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("b-1"));
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of("a", "b"), List.of()))
+        .as("nothing else to run: a's next job").hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("a-2"));
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).isEmpty();
+  }
+
+  @Test
+  void a_rescheduled_job_queues_behind_the_jobs_already_waiting_and_keeps_its_failure_count() {
+    record("retry", "a");
+    JobLedger.Job first = ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()).orElseThrow();
+    assertThat(ledger.reschedule("retry", "me", clock.instant().plusSeconds(10), 1, "connection refused")).isTrue();
+    record("other", "b");
+
+    clock.advance(Duration.ofSeconds(10));
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
+        .hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("other"));
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).hasValueSatisfying(job -> {
+      assertThat(job.id()).isEqualTo("retry");
+      assertThat(job.failures()).isEqualTo(1);
+      assertThat(job.attempt()).isEqualTo(first.attempt() + 1);
+      assertThat(job.takenOver()).isFalse();
+    });
+  }
+
+  @Test
+  void a_job_whose_worker_stopped_heartbeating_is_taken_over_once_its_lease_runs_out() {
+    record("j1", "a");
+    assertThat(ledger.claimNext("dead", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).isPresent();
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).as("lease live").isEmpty();
+
+    clock.advance(Duration.ofSeconds(31));
+    assertThat(ledger.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
+        .hasValueSatisfying(job -> assertThat(job.takenOver()).isTrue());
+    assertThat(ledger.renew("j1", "dead", clock.instant().plusSeconds(30))).as("the dead worker's lease is gone").isFalse();
+  }
+
+  @Test
+  void a_job_running_here_whose_lease_lapsed_is_not_taken_over_by_this_runners_other_threads() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    List<String> started = Collections.synchronizedList(new ArrayList<>());
+    runner = runner(2, Duration.ofMillis(20), job -> {
+      started.add(job.id());
+      try {
+        release.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        throw new InterruptedIOException();
+      }
+      finishing().run(job);
+    }).start();
+    record("j1", "a");
+    runner.wake();
+    await().atMost(Duration.ofSeconds(5)).until(() -> started.contains("j1"));
+
+    // the clock jumps past the lease before any heartbeat renews it (this work has none)
+    clock.advance(Duration.ofSeconds(31));
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> started.size() == 1);
+
+    release.countDown();
+    await().atMost(Duration.ofSeconds(5)).until(() -> ledger.over("j1"));
+    assertThat(started).containsExactly("j1");
+    assertThat(ran).containsExactly("j1");
+  }
+
+  @Test
+  void stopping_the_runner_interrupts_a_running_job_and_gives_it_back_for_the_next_worker_at_once() throws Exception {
+    CountDownLatch started = new CountDownLatch(1);
+    runner = runner(1, Duration.ofMillis(50), job -> {
+      started.countDown();
+      try {
+        Thread.sleep(Duration.ofMinutes(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("stopped");
+      }
+    }).start();
+    record("j1", "a");
+    runner.wake();
+    assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
+
+    runner.close();
+
+    assertThat(ledger.state("j1")).isEqualTo(JobLedger.State.PENDING);
+    assertThat(ledger.claimNext("next", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
+        .as("no lease to wait out").hasValueSatisfying(job -> assertThat(job.id()).isEqualTo("j1"));
+  }
+
+  @Test
+  void a_job_whose_work_fails_unexpectedly_is_given_back_after_the_error_backoff_not_at_once() {
+    runner = runner(1, Duration.ofMillis(20), job -> {
+      ran.add(job.id());
+      throw new IllegalStateException("the broker is unreachable");
+    });
+    record("j1", "a");
+
+    assertThat(runner.runNext()).isTrue();
+    assertThat(runner.runNext()).as("within the 5 s error backoff").isFalse();
+    clock.advance(Duration.ofSeconds(5));
+    assertThat(runner.runNext()).isTrue();
+    assertThat(ran).containsExactly("j1", "j1");
+  }
+
+  @Test
+  void several_threads_run_jobs_side_by_side_and_each_job_runs_once() {
+    CountDownLatch both = new CountDownLatch(2);
+    runner = runner(2, Duration.ofMillis(50), job -> {
+      both.countDown();
+      try {
+        // each job waits for the other: only two threads at once get past this
+        assertThat(both.await(5, TimeUnit.SECONDS)).isTrue();
+      } catch (InterruptedException e) {
+        throw new InterruptedIOException();
+      }
+      finishing().run(job);
+    }).start();
+    record("j1", "a");
+    record("j2", "b");
+    runner.wake();
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> ledger.over("j1") && ledger.over("j2"));
+    assertThat(ran).containsExactlyInAnyOrder("j1", "j2");
+  }
+}

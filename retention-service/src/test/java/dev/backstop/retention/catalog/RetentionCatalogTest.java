@@ -1,0 +1,34 @@
+package dev.backstop.retention.catalog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.backstop.retention.policy.PlanHistory;
+import dev.backstop.schemas.events.Plan;
+import dev.backstop.testing.TestMongoDatabases;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class RetentionCatalogTest {
+
+  @RegisterExtension static final TestMongoDatabases mongo = new TestMongoDatabases();
+  private final Instant t0 = Instant.parse("2026-11-01T01:00:00Z");
+
+  @Test
+  void every_revision_joins_the_plan_history_whatever_order_it_arrives_in() {
+    var catalog = new RetentionCatalog(mongo.fresh("catalog-history"));
+    catalog.recordPolicy("a", 1, t0, Plan.BUSINESS, "Europe/Paris", false);
+    catalog.recordPolicy("a", 3, t0.plusSeconds(300), null, null, true);
+    // revision 2 read late (a redelivery): too old for the current plan, still part of the history
+    assertThat(catalog.recordPolicy("a", 2, t0.plusSeconds(200), Plan.SANDBOX, "Europe/Paris", false)).isFalse();
+    catalog.recordPolicy("a", 2, t0.plusSeconds(200), Plan.SANDBOX, "Europe/Paris", false);
+
+    var policy = catalog.policies(List.of("a")).get("a");
+    assertThat(policy.plan()).as("a removed addon keeps the plan it had").isEqualTo(Plan.BUSINESS);
+    assertThat(policy.history().changes()).containsExactly(
+        new PlanHistory.Change(t0, Plan.BUSINESS),
+        new PlanHistory.Change(t0.plusSeconds(200), Plan.SANDBOX),
+        new PlanHistory.Change(t0.plusSeconds(300), null));
+  }
+}
