@@ -21,6 +21,7 @@ import dev.backstop.schemas.serde.EventDeserializer;
 import dev.backstop.testing.ConsumerGroups;
 import dev.backstop.testing.Events;
 import dev.backstop.testing.InProcessKafka;
+import dev.backstop.testing.LocalMariadb;
 import dev.backstop.testing.LocalPostgres;
 import dev.backstop.testing.MongoHandle;
 import dev.backstop.testing.TestMongo;
@@ -123,7 +124,14 @@ class JobRunnerIT {
         "--backstop.worker.work-directory=" + dir.resolve("work"),
         "--backstop.worker.connect-timeout=PT2S",
         "--backstop.worker.retry-backoff=PT3S",
-        // the machine's server holds other databases ("test", other suites' leftovers)
+        // restore tests on the suite's own servers, never the machine's (the verifier's defaults)
+        "--backstop.verifier.postgresql.host=" + LocalPostgres.HOST,
+        "--backstop.verifier.postgresql.port=" + LocalPostgres.PORT,
+        "--backstop.verifier.postgresql.user=" + LocalPostgres.USER,
+        "--backstop.verifier.mysql.host=" + LocalMariadb.HOST,
+        "--backstop.verifier.mysql.port=" + LocalMariadb.PORT,
+        "--backstop.verifier.mysql.user=" + LocalMariadb.USER,
+        // which hold the tests' own databases too
         "--backstop.verifier.allow-shared-server=true",
         "--backstop.worker.dump-attempts=3");
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 2), Duration.ofMinutes(1));
