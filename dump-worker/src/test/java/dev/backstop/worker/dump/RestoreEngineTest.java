@@ -203,14 +203,18 @@ class RestoreEngineTest {
   void the_scratch_servers_other_databases_are_listed_and_scratch_ones_are_not() throws Exception {
     String mine = LocalMariadb.createDatabase("backstop_verify_unit");
     String minePg = LocalPostgres.createDatabase("backstop_verify_unit");
+    // a database of someone else's: exactly what a dedicated scratch server must not hold
+    String other = LocalMariadb.createDatabase("someone_elses");
+    String otherPg = LocalPostgres.createDatabase("someone_elses");
     try {
-      // the machine's servers hold a "test" database: exactly what a dedicated scratch server must not
-      assertThat(mariadb.otherDatabases("backstop_verify_", scratch)).contains("test").doesNotContain(mine, "mysql", "sys");
-      assertThat(postgres.otherDatabases("backstop_verify_", scratch)).contains("test")
+      assertThat(mariadb.otherDatabases("backstop_verify_", scratch)).contains(other).doesNotContain(mine, "mysql", "sys");
+      assertThat(postgres.otherDatabases("backstop_verify_", scratch)).contains(otherPg)
           .doesNotContain(minePg, "postgres", "template0", "template1");
     } finally {
       LocalMariadb.dropDatabase(mine);
       LocalPostgres.dropDatabase(minePg);
+      LocalMariadb.dropDatabase(other);
+      LocalPostgres.dropDatabase(otherPg);
     }
   }
 

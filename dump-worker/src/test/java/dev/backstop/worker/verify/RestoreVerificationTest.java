@@ -365,12 +365,16 @@ class RestoreVerificationTest {
   @Test
   void no_restore_test_runs_on_a_scratch_server_holding_other_databases_unless_allowed() throws Exception {
     BackupCompleted completed = backUp("b10", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    // the machine's server holds a "test" database, and the other suites' leftovers
+    String other = LocalPostgres.createDatabase("someone_elses");
     VerifierProperties strict = new VerifierProperties();
     RestoreVerification refusing = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
         publisher, Map.of(Engine.POSTGRESQL, restoreEngine(strict)), strict, worker, clock);
 
-    handle(refusing, completed);
+    try {
+      handle(refusing, completed);
+    } finally {
+      LocalPostgres.dropDatabase(other);
+    }
     assertThat(verifications()).isEmpty();
     JobLedger tests = new JobLedger(database, "verifications");
     assertThat(tests.state("b10")).as("given up, not tested").isEqualTo(JobLedger.State.PENDING);
