@@ -416,7 +416,7 @@ class BackstopEndToEndIT {
     Cli backups = cli("--app", "my-app", "--addon", "pg-main", "backups");
     assertThat(backups.exit()).isZero();
     assertThat(backups.out()).containsPattern("\\|\\s+ID\\s+\\|\\s+CREATED AT\\s+\\|\\s+SIZE\\s+\\|\\s+STATUS\\s+\\|")
-        .containsPattern("\\| [0-9a-f]{24} \\| \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} CES?T \\| +\\d+(\\.\\d)? kB \\| done +\\|");
+        .containsPattern("\\| [0-9a-f]{24} \\| \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} CES?T +\\| +\\d+(\\.\\d)? kB \\| done +\\|");
 
     Cli created = cli("--app", "my-app", "--addon", "pg-main", "backups-create");
     assertThat(created.exit()).as(created.err()).isZero();
