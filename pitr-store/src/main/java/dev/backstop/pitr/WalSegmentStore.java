@@ -15,14 +15,17 @@ import java.util.Optional;
  */
 public interface WalSegmentStore {
 
+  /** What a put stored: plain bytes, bytes at rest (compressed and encrypted), SHA-256 of the plain bytes (hex). */
+  record StoredObject(String key, long plainBytes, long storedBytes, String sha256) {}
+
   /**
    * Stores WAL bytes {@code [start, start + plain.remaining())} of {@code segment} as a chunk, unless a
    * chunk of exactly that range exists. Durable when it returns: only then may the slot move past it.
    */
-  void putChunk(String addonId, WalSegmentName segment, Lsn start, ByteBuffer plain) throws IOException;
+  StoredObject putChunk(String addonId, WalSegmentName segment, Lsn start, ByteBuffer plain) throws IOException;
 
-  /** Stores a whole segment ({@code plain} holds exactly its bytes); returns the plain bytes' SHA-256 (hex). */
-  String putSegment(String addonId, WalSegmentName segment, byte[] plain) throws IOException;
+  /** Stores a whole segment ({@code plain} holds exactly its bytes). */
+  StoredObject putSegment(String addonId, WalSegmentName segment, byte[] plain) throws IOException;
 
   /** Stores a timeline's history file; done before any WAL of that timeline is stored. */
   void putHistory(String addonId, int timeline, byte[] content) throws IOException;
@@ -39,6 +42,9 @@ public interface WalSegmentStore {
 
   /** Every stored segment and chunk of a timeline, ordered by start then end. */
   List<StoredWal> list(String addonId, int timeline, long segmentSize) throws IOException;
+
+  /** Deletes the chunks of a segment; called only once the whole segment is stored. */
+  void deleteChunks(String addonId, WalSegmentName segment) throws IOException;
 
   /** Deletes one object (a chunk covered by its whole segment, or WAL older than the oldest kept base). */
   boolean delete(StoredWal wal) throws IOException;
