@@ -11,7 +11,6 @@ import dev.backstop.pitr.PitrKeys;
 import dev.backstop.pitr.StoredWal;
 import dev.backstop.pitr.WalContinuity;
 import dev.backstop.testing.PostgresCluster;
-import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -268,27 +267,25 @@ class WalStreamIT {
     }
   }
 
-  /** The classes WalFetch needs, copied where the server's user can read them (the build's are under /root). */
-  String fetchClasspath() throws IOException {
+  /**
+   * The classes WalFetch needs, copied where the server's user can read them (the build's are under /root).
+   * Found by their code sources: under Maven the test's own class path is a manifest-only booter jar.
+   */
+  String fetchClasspath() throws Exception {
     Path dir = sharedDir("walfetch-classpath");
     List<String> entries = new ArrayList<>();
     int i = 0;
-    for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-      Path source = Path.of(entry);
-      String name = source.getFileName().toString();
-      boolean classes = Files.isDirectory(source) && (Files.exists(source.resolve("dev/backstop/pitr/WalFetch.class"))
-          || Files.exists(source.resolve("dev/backstop/kit/archive/ArchiveCipher.class")));
-      boolean jar = name.endsWith(".jar") && (name.startsWith("tink") || name.startsWith("protobuf-java")
-          || name.startsWith("zstd-jni") || name.startsWith("slf4j-api") || name.startsWith("gson"));
-      if (classes) {
-        Path copy = dir.resolve("classes" + i++);
+    for (Class<?> type : List.of(dev.backstop.pitr.WalFetch.class, ArchiveCipher.class,
+        com.google.crypto.tink.Aead.class, com.google.protobuf.MessageLite.class, com.google.gson.Gson.class,
+        com.github.luben.zstd.Zstd.class, org.slf4j.LoggerFactory.class)) {
+      Path source = Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
+      Path copy = dir.resolve(i++ + "-" + source.getFileName());
+      if (Files.isDirectory(source)) {
         copyTree(source, copy);
-        entries.add(copy.toString());
-      } else if (jar) {
-        Path copy = dir.resolve(name);
+      } else {
         Files.copy(source, copy);
-        entries.add(copy.toString());
       }
+      entries.add(copy.toString());
     }
     run(List.of("chmod", "-R", "a+rX", dir.toString()));
     return String.join(":", entries);
