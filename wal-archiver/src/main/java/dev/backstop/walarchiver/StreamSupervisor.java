@@ -30,6 +30,9 @@ public final class StreamSupervisor implements AutoCloseable {
 
   private record Owned(StreamTarget target, long epoch, WalStream stream, Thread thread) {}
 
+  private final Duration auditInterval;
+  private java.time.Instant lastAudit = java.time.Instant.MIN;
+
   private final StreamLeases leases;
   private final Eligible eligible;
   private final Function<StreamTarget, WalStream> streams;
@@ -40,7 +43,8 @@ public final class StreamSupervisor implements AutoCloseable {
   private final Map<String, Owned> owned = new HashMap<>();
 
   StreamSupervisor(StreamLeases leases, Eligible eligible, Function<StreamTarget, WalStream> streams, Clock clock,
-      String owner, Duration lease, int maxStreams) {
+      String owner, Duration lease, int maxStreams, Duration auditInterval) {
+    this.auditInterval = auditInterval;
     this.leases = leases;
     this.eligible = eligible;
     this.streams = streams;
@@ -80,6 +84,25 @@ public final class StreamSupervisor implements AutoCloseable {
         Thread thread = Thread.ofPlatform().name("wal-stream-" + target.addonId()).daemon().start(stream);
         owned.put(target.addonId(), new Owned(target, epoch.getAsLong(), stream, thread));
         log.info("streaming WAL of {} (epoch {})", target, epoch.getAsLong());
+      }
+    }
+  }
+
+  /** Checks every owned stream's archive for holes, at most every {@code auditInterval}. */
+  public void auditIfDue() {
+    List<Owned> streams;
+    synchronized (this) {
+      if (clock.instant().isBefore(lastAudit.plus(auditInterval))) {
+        return;
+      }
+      lastAudit = clock.instant();
+      streams = List.copyOf(owned.values());
+    }
+    for (Owned o : streams) {
+      try {
+        o.stream().audit();
+      } catch (Exception e) {
+        log.warn("could not audit the WAL archive of {}: {}", o.target().addonId(), e.toString());
       }
     }
   }

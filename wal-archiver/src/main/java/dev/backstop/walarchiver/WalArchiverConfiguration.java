@@ -59,12 +59,13 @@ public class WalArchiverConfiguration {
       ArchiveCipher cipher, EventPublisher publisher, Clock clock,
       @Value("${backstop.wal-archiver.chunk-interval:200ms}") Duration chunkInterval,
       @Value("${backstop.wal-archiver.lease:30s}") Duration lease,
-      @Value("${backstop.wal-archiver.max-streams:200}") int maxStreams) throws IOException {
+      @Value("${backstop.wal-archiver.max-streams:200}") int maxStreams,
+      @Value("${backstop.wal-archiver.audit-interval:60s}") Duration auditInterval) throws IOException {
     ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(store, cipher, Files.createTempDirectory("wal-archiver"));
     String owner = "wal-archiver-" + UUID.randomUUID();
     return new StreamSupervisor(new StreamLeases(database), addons,
         target -> new WalStream(target, wal, clock, chunkInterval, new PublishingListener(target, publisher, clock)),
-        clock, owner, lease, maxStreams);
+        clock, owner, lease, maxStreams, auditInterval);
   }
 
   @Bean
@@ -87,6 +88,7 @@ public class WalArchiverConfiguration {
         timer.scheduleWithFixedDelay(() -> {
           try {
             supervisor.tick();
+            supervisor.auditIfDue();
           } catch (RuntimeException e) {
             log.warn("WAL stream supervision failed, trying again: {}", e.toString());
           }
