@@ -36,17 +36,21 @@ public final class WalFetch {
       throws Exception {
     byte[] master = Base64.getDecoder().decode(Files.readString(keyFile).strip());
     FilesystemArchiveStore store = new FilesystemArchiveStore(storeDir);
-    ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(store, new ArchiveCipher(store, master),
-        Files.createTempDirectory("walfetch"));
+    // reads stage nothing; the directory only satisfies the store's constructor and goes at once
+    Path scratch = Files.createTempDirectory("walfetch");
     Optional<byte[]> content;
-    int historyTli = WalSegmentName.historyTimeline(fileName);
-    if (historyTli > 0) {
-      content = wal.history(addonId, historyTli);
-    } else if (WalSegmentName.isSegment(fileName)) {
-      WalSegmentName segment = WalSegmentName.parse(fileName, segmentSize);
-      content = wal.fetchSegment(addonId, segment);
-    } else {
-      content = Optional.empty(); // .partial, .backup: not archived
+    try {
+      ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(store, new ArchiveCipher(store, master), scratch);
+      int historyTli = WalSegmentName.historyTimeline(fileName);
+      if (historyTli > 0) {
+        content = wal.history(addonId, historyTli);
+      } else if (WalSegmentName.isSegment(fileName)) {
+        content = wal.fetchSegment(addonId, WalSegmentName.parse(fileName, segmentSize));
+      } else {
+        content = Optional.empty(); // .partial, .backup: not archived
+      }
+    } finally {
+      Files.deleteIfExists(scratch);
     }
     if (content.isEmpty()) {
       return 1;

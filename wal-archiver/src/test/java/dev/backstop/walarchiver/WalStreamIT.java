@@ -64,7 +64,7 @@ class WalStreamIT {
   }
 
   @Test
-  void a_killed_stream_a_restart_and_a_promoted_standby_leave_every_committed_row_restorable() throws Exception {
+  void streams_killed_with_sigkill_or_mid_chunk_and_a_promoted_standby_leave_every_committed_row_restorable() throws Exception {
     PostgresCluster primary = PostgresCluster.primary(freePort());
     cleanup.add(primary);
     PostgresCluster standby = primary.replica(freePort());
@@ -93,32 +93,44 @@ class WalStreamIT {
       }
     };
 
-    // 1. the stream starts (creating the slot on the standby), then the base backup is taken from the standby
-    Path localState1 = Files.createTempDirectory("walarchiver-local");
-    WalStream first = new WalStream(target, new ArchiveWalSegmentStore(archive, cipher, localState1), Clock.systemUTC(),
-        Duration.ofMillis(200), listener);
-    Thread firstThread = Thread.ofPlatform().name("wal-stream-1").start(first);
-    cleanup.add(() -> { first.kill(); firstThread.join(5000); });
-    await().atMost(Duration.ofSeconds(20)).until(() -> first.durable() != null);
+    // 1. a stream starts in a JVM of its own (creating the slot on the standby), then the base backup is taken from the standby
+    Path childScratch = localDir("walarchiver-child");
+    Process child = new ProcessBuilder(javaBinary(), "-cp", System.getProperty("java.class.path"),
+        StreamProcess.class.getName(), storeDir.toString(), keyFile.toString(), childScratch.toString(), ADDON,
+        "127.0.0.1", Integer.toString(standby.port()))
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    cleanup.add(child::destroyForcibly);
+    await().atMost(Duration.ofSeconds(30)).until(() -> !archive.list(PitrKeys.walPrefix(ADDON, 1)).isEmpty());
     assertThat(standby.psql("postgres", "select count(*) from pg_replication_slots where slot_name = '" + target.slotName() + "'"))
         .isEqualTo("1");
     Path baseDir = sharedDir("base");
     run(List.of("pg_basebackup", "-h", "127.0.0.1", "-p", Integer.toString(standby.port()), "-U", "postgres",
         "-D", baseDir.resolve("tar").toString(), "-Ft", "-X", "none", "-c", "fast"));
 
-    // 2. a writer commits numbered rows on the primary; the stream is killed mid-chunk and its local state deleted
+    // 2. a writer commits numbered rows on the primary; the child is killed with SIGKILL and its local directory deleted
     Writer writer = new Writer(primary.port());
     cleanup.add(writer);
     writer.start();
     await().atMost(Duration.ofSeconds(20)).until(() -> writer.acked.get() > 300);
+    child.destroyForcibly().waitFor();
+    deleteTree(childScratch);
+
+    // 3. a stream in this JVM takes over from the slot, and is itself killed mid-chunk (its bytes in memory lost)
+    Path localState1 = localDir("walarchiver-local");
+    WalStream first = new WalStream(target, new ArchiveWalSegmentStore(archive, cipher, localState1), Clock.systemUTC(),
+        Duration.ofMillis(200), listener);
+    Thread firstThread = Thread.ofPlatform().name("wal-stream-1").start(first);
+    cleanup.add(() -> { first.kill(); firstThread.join(5000); });
+    long ackedAtTakeover = writer.acked.get();
+    await().atMost(Duration.ofSeconds(20)).until(() -> writer.acked.get() > ackedAtTakeover + 300 && first.durable() != null);
     first.kill();
     firstThread.join(5000);
     deleteTree(localState1);
     long ackedAtKill = writer.acked.get();
 
-    // 3. another stream takes over from the slot, with none of the first one's memory
+    // another takes over from the slot, with none of the first one's memory
     WalStream second = new WalStream(target, new ArchiveWalSegmentStore(archive, cipher,
-        Files.createTempDirectory("walarchiver-local")), Clock.systemUTC(), Duration.ofMillis(200), listener);
+        localDir("walarchiver-local")), Clock.systemUTC(), Duration.ofMillis(200), listener);
     Thread secondThread = Thread.ofPlatform().name("wal-stream-2").start(second);
     cleanup.add(() -> { second.stop(); secondThread.join(10_000); });
     await().atMost(Duration.ofSeconds(20)).until(() -> writer.acked.get() > ackedAtKill + 300);
@@ -148,7 +160,7 @@ class WalStreamIT {
     assertThat(restoredRows(baseDir.resolve("tar/base.tar"), storeDir, keyFile)).isEqualTo(committed);
 
     // 6. a segment deleted from the store is a hole the auditor finds
-    ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(archive, cipher, Files.createTempDirectory("walarchiver-audit"));
+    ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(archive, cipher, localDir("walarchiver-audit"));
     List<StoredWal> stored = wal.list(ADDON, 1, SEGMENT);
     Lsn from = stored.getFirst().start();
     Lsn to = stored.getLast().end();
@@ -293,6 +305,13 @@ class WalStreamIT {
 
   static String javaBinary() {
     return ProcessHandle.current().info().command().orElse("java");
+  }
+
+  /** A directory of this JVM's own, deleted after the test. */
+  Path localDir(String prefix) throws IOException {
+    Path dir = Files.createTempDirectory(prefix);
+    dirs.add(dir);
+    return dir;
   }
 
   Path sharedDir(String name) throws IOException {
