@@ -9,6 +9,7 @@ import dev.backstop.testing.ConsumerGroups;
 import dev.backstop.testing.InProcessKafka;
 import dev.backstop.testing.InProcessMongo;
 import dev.backstop.testing.MongoHandle;
+import dev.backstop.walarchiver.WalArchiverApplication;
 import dev.backstop.worker.WorkerApplication;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.dump.RestoreEngine;
@@ -100,6 +101,8 @@ public final class BackstopEmbedded implements AutoCloseable {
     // embedded restores into the machine's own servers, which hold other databases (a "test" one, the
     // developer's): allowed here only, and the verifier logs a WARN saying so
     common.put("backstop.verifier.allow-shared-server", "true");
+    // embedded addons usually point at the machine's shared server: no replication slot there unless asked for
+    common.put("backstop.wal-archiver.enabled", "false");
     common.putAll(options.extraProperties());
 
     List<ConfigurableApplicationContext> contexts = new ArrayList<>();
@@ -110,6 +113,7 @@ public final class BackstopEmbedded implements AutoCloseable {
       started.add(starter.submit(() -> run(WorkerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       started.add(starter.submit(() -> run(RetentionApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       started.add(starter.submit(() -> run(SchedulerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
+      started.add(starter.submit(() -> run(WalArchiverApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       for (Future<ConfigurableApplicationContext> f : started) {
         contexts.add(f.get());
       }
@@ -125,7 +129,7 @@ public final class BackstopEmbedded implements AutoCloseable {
     int partitions = contexts.get(0).getEnvironment().getProperty("backstop.kafka.partitions", Integer.class, 3);
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of(
         "gateway", 3 * partitions, "dump-worker", 2 * partitions, "restore-verifier", partitions, "retention", 2 * partitions,
-        "scheduler", partitions),
+        "scheduler", partitions, "wal-archiver", partitions),
         java.time.Duration.ofMinutes(2));
     String port = contexts.get(0).getEnvironment().getProperty("local.server.port");
     return new BackstopEmbedded(kafka, mongo, contexts, "http://127.0.0.1:" + port, operatorToken, data.resolve("archives"),
