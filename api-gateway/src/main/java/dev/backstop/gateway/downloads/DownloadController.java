@@ -7,7 +7,8 @@ import dev.backstop.gateway.backups.BackupListing;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.gateway.web.ApiProblem;
-import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveFormat;
+import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.gateway.config.GatewayProperties;
 import jakarta.servlet.http.HttpServletRequest;
@@ -39,8 +40,6 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
 public class DownloadController {
 
   private static final String NO_STORE = "no-store";
-  private static final MediaType GZIP = MediaType.parseMediaType("application/gzip");
-  private static final MediaType ZSTD = MediaType.parseMediaType("application/zstd");
 
   private final AddonCatalog addons;
   private static final String SENDFILE_SUPPORT = "org.apache.tomcat.sendfile.support";
@@ -49,7 +48,7 @@ public class DownloadController {
   private static final String SENDFILE_END = "org.apache.tomcat.sendfile.end";
 
   private final BackupListing listing;
-  private final ArchiveCipher cipher;
+  private final ArchiveReader archives;
   private final ArchiveStore store;
   private final SignedLinks links;
   private final AppTokens tokens;
@@ -57,12 +56,12 @@ public class DownloadController {
 
   private final int responseBuffer;
 
-  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveCipher cipher,
+  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveReader archives,
       GatewayProperties properties, AppTokens tokens, OperatorAuthInterceptor auth) {
     this.tokens = tokens;
     this.auth = auth;
     this.responseBuffer = Math.toIntExact(properties.getSocketWriteBuffer().toBytes());
-    this.cipher = cipher;
+    this.archives = archives;
     this.addons = addons;
     this.listing = listing;
     this.store = store;
@@ -132,7 +131,7 @@ public class DownloadController {
   private ResponseEntity<StreamingResponseBody> stream(Row row, String range, HttpServletRequest request,
       HttpServletResponse response) throws IOException {
     requireDone(row);
-    boolean encrypted = ArchiveCipher.isEncrypted(row.archiveKey());
+    boolean encrypted = ArchiveReader.isEncrypted(row.archiveKey());
     long size;
     try {
       // an encrypted archive is served as the plaintext it holds, whose size the listing knows
@@ -161,7 +160,7 @@ public class DownloadController {
     StreamingResponseBody body = encrypted ? decrypt(row, offset, length)
         : sendfile(row, start, end, request) ? null : copy(() -> store.open(row.archiveKey(), offset), length);
     var entity = ResponseEntity.status(status)
-        .contentType(row.archiveName().endsWith(".zst") ? ZSTD : GZIP)
+        .contentType(MediaType.parseMediaType(ArchiveFormat.ofName(row.archiveName()).mediaType()))
         .contentLength(length)
         .header(HttpHeaders.ACCEPT_RANGES, "bytes")
         .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(row.archiveName()).build().toString())
@@ -201,7 +200,7 @@ public class DownloadController {
   /** The plaintext, decrypted a segment at a time and handed to the response whole (no copy in between). */
   private StreamingResponseBody decrypt(Row row, long offset, long length) {
     return out -> {
-      try (InputStream in = cipher.open(row.addonId(), row.archiveKey(), offset, length)) {
+      try (InputStream in = archives.plaintext(row.addonId(), row.archiveKey(), offset, length)) {
         in.transferTo(out);
       }
     };

@@ -1,6 +1,6 @@
 package dev.backstop.worker.config;
 
-import dev.backstop.worker.archive.ArchiveFormat;
+import dev.backstop.kit.archive.ArchiveFormat;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;

@@ -12,6 +12,9 @@ import java.util.OptionalInt;
  */
 public interface DumpEngine {
 
+  /** Which of this engine's dump failures are worth another attempt. */
+  FailureClassifier failures();
+
   /** File name of the dump inside the archive, e.g. {@code mydb.pgsql}. */
   String dumpFileName(String database);
 

@@ -18,6 +18,11 @@ import java.util.concurrent.TimeUnit;
  */
 public class MysqlDumpEngine implements DumpEngine {
 
+  @Override
+  public FailureClassifier failures() {
+    return MysqlFailures.CLASSIFIER;
+  }
+
   /** Base tables of one schema: what its dump must define. Views, sequences and system versioning aside. */
   static final String COUNT_TABLES = "select count(*) from information_schema.tables where table_type = 'BASE TABLE' "
       + "and table_schema = ";

@@ -31,6 +31,11 @@ import java.util.Map;
  */
 public class MysqlRestoreEngine implements RestoreEngine {
 
+  @Override
+  public FailureClassifier failures() {
+    return MysqlFailures.CLASSIFIER;
+  }
+
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   private final String mysql;

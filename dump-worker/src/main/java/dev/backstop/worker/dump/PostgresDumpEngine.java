@@ -17,6 +17,11 @@ import java.util.OptionalInt;
  */
 public class PostgresDumpEngine implements DumpEngine {
 
+  @Override
+  public FailureClassifier failures() {
+    return PostgresFailures.CLASSIFIER;
+  }
+
   /**
    * The tables a dump defines and a restore recreates: ordinary tables and partitions (each once, their
    * partitioned parents not), outside the schemas pg_dump leaves out ({@code information_schema},

@@ -25,6 +25,11 @@ import java.util.List;
  */
 public class PostgresRestoreEngine implements RestoreEngine {
 
+  @Override
+  public FailureClassifier failures() {
+    return PostgresFailures.CLASSIFIER;
+  }
+
   /** Counts the restored tables (partitions, not their parents) and, exactly, their rows, in one query. */
   static final String COUNT_TABLES_AND_ROWS = "select count(*), coalesce(sum((xpath('/row/c/text()', query_to_xml("
       + "format('select count(*) as c from only %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint), 0) "

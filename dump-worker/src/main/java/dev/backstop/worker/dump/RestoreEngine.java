@@ -13,6 +13,12 @@ import java.util.List;
 public interface RestoreEngine {
 
   /**
+   * Which of this engine's restore failures are the scratch server's passing trouble (tried again)
+   * rather than the dump's.
+   */
+  FailureClassifier failures();
+
+  /**
    * What the restores run on, e.g. {@code PostgreSQL 15.20}: part of what a verification reports.
    *
    * @throws ScratchServerException the scratch server cannot be reached or refuses Backstop

@@ -1,5 +1,6 @@
 package dev.backstop.worker.job;
 
+import dev.backstop.kit.archive.ArchiveFormat;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
@@ -30,7 +31,6 @@ import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.CheckedDump;
 import dev.backstop.worker.dump.DumpEngine;
 import dev.backstop.worker.dump.DumpFailedException;
-import dev.backstop.worker.dump.DumpFailures;
 import dev.backstop.worker.dump.DumpPlanner;
 import dev.backstop.worker.dump.DumpTarget;
 import dev.backstop.worker.dump.ReplicaProbe;
@@ -296,7 +296,7 @@ public class BackupJob {
               log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
               return;
             }
-            if (attempt >= properties.getDumpAttempts() || !DumpFailures.isTransient(e.getMessage())) {
+            if (attempt >= properties.getDumpAttempts() || !engine.failures().isTransient(e.getMessage())) {
               fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
               return;
             }

@@ -1,7 +1,6 @@
 package dev.backstop.worker.verify;
 
-import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
-import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
@@ -15,19 +14,15 @@ import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.DumpFailedException;
-import dev.backstop.worker.dump.DumpFailures;
 import dev.backstop.worker.dump.RestoreEngine;
 import jakarta.annotation.PreDestroy;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
@@ -41,9 +36,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,8 +63,7 @@ public class RestoreVerification {
 
   private final JobLedger ledger;
   private final AddonCatalog addons;
-  private final ArchiveStore store;
-  private final ArchiveCipher cipher;
+  private final ArchiveReader archives;
   private final EventPublisher publisher;
   private final Map<Engine, RestoreEngine> engines;
   private final VerifierProperties verifier;
@@ -85,13 +76,12 @@ public class RestoreVerification {
     return thread;
   });
 
-  public RestoreVerification(JobLedger ledger, AddonCatalog addons, ArchiveStore store, ArchiveCipher cipher,
+  public RestoreVerification(JobLedger ledger, AddonCatalog addons, ArchiveReader archives,
       EventPublisher publisher, Map<Engine, RestoreEngine> engines, VerifierProperties verifier, WorkerProperties worker,
       Clock clock) {
     this.ledger = ledger;
     this.addons = addons;
-    this.store = store;
-    this.cipher = cipher;
+    this.archives = archives;
     this.publisher = publisher;
     this.engines = engines;
     this.verifier = verifier;
@@ -262,9 +252,9 @@ public class RestoreVerification {
   private BackupVerified testOnce(BackupCompleted completed, RestoreEngine engine, String server, String database,
       Path scratch) throws IOException, Unreadable {
     long start = System.nanoTime();
-    InputStream plaintext;
+    ArchiveReader.Unpacked archive;
     try {
-      plaintext = open(completed);
+      archive = archives.unpack(completed.getAddonId(), completed.getArchiveKey(), completed.getArchiveName());
     } catch (ArchiveStore.NoSuchArchiveException e) {
       // pruned before its turn came (a short-lived manual backup, a replay): nothing left to prove, nothing to report
       BackupVerified none = outcome(completed, false, "the archive was pruned before its restore test", null, start);
@@ -274,7 +264,7 @@ public class RestoreVerification {
       log.info("backup {}: its archive was pruned before its restore test", completed.getBackupId());
       return null;
     }
-    try (ReadBack archive = new ReadBack(plaintext, completed.getArchiveName())) {
+    try (archive) {
       RestoreEngine.Restored restored;
       try {
         InputStream dump = archive.dump();
@@ -286,7 +276,7 @@ public class RestoreVerification {
         throw new ScratchServerUnavailable(e.getMessage());
       } catch (DumpFailedException e) {
         stopIfShuttingDown();
-        if (DumpFailures.isTransient(e.getMessage())) {
+        if (engine.failures().isTransient(e.getMessage())) {
           throw new ScratchServerUnavailable(e.getMessage());
         }
         return outcome(completed, false, "the restore into " + server + " failed: " + withoutData(e.getMessage()), null, start);
@@ -295,7 +285,7 @@ public class RestoreVerification {
       }
       String mismatch;
       try {
-        mismatch = archive.finish(completed.getSizeBytes(), completed.getSha256());
+        mismatch = archive.check(completed.getSizeBytes(), completed.getSha256());
       } catch (IOException e) {
         throw new Unreadable(e.getMessage());
       }
@@ -373,11 +363,6 @@ public class RestoreVerification {
     }
   }
 
-  private InputStream open(BackupCompleted completed) throws IOException {
-    String key = completed.getArchiveKey();
-    return ArchiveCipher.isEncrypted(key) ? cipher.open(completed.getAddonId(), key, 0) : store.open(key, 0);
-  }
-
   private BackupVerified outcome(BackupCompleted completed, boolean passed, String summary, RestoreEngine.Restored restored,
       long startNanos) {
     return new BackupVerified(completed.getBackupId(), completed.getAddonId(), completed.getAppName(), clock.instant(), passed,
@@ -396,76 +381,6 @@ public class RestoreVerification {
       return verifier.getDatabasePrefix() + HexFormat.of().formatHex(hash, 0, 8) + "_" + attempt;
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
-    }
-  }
-
-  /**
-   * The archive as a customer downloads it, unpacked as they would (tar, then zstd or gzip by its
-   * name), with the bytes it is made of counted and hashed on the way.
-   */
-  private static final class ReadBack implements AutoCloseable {
-
-    private final MessageDigest sha256;
-    private final DigestInputStream raw;
-    private final String archiveName;
-    private TarArchiveInputStream tar;
-    private long size;
-
-    ReadBack(InputStream plaintext, String archiveName) {
-      try {
-        sha256 = MessageDigest.getInstance("SHA-256");
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-      raw = new DigestInputStream(new BufferedInputStream(plaintext, 1 << 20), sha256) {
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-          int n = super.read(b, off, len);
-          size += Math.max(n, 0);
-          return n;
-        }
-
-        @Override
-        public int read() throws IOException {
-          int b = super.read();
-          size += b < 0 ? 0 : 1;
-          return b;
-        }
-      };
-      this.archiveName = archiveName;
-    }
-
-    /** The dump file's bytes, or null if the archive holds none. Reading starts here, where errors are classified. */
-    InputStream dump() throws IOException {
-      InputStream unpacked = archiveName.endsWith(".zst") ? new ZstdInputStreamNoFinalizer(raw) : new GZIPInputStream(raw, 1 << 16);
-      tar = new TarArchiveInputStream(unpacked);
-      TarArchiveEntry entry = tar.getNextEntry();
-      while (entry != null && !entry.isFile()) {
-        entry = tar.getNextEntry();
-      }
-      return entry == null ? null : tar;
-    }
-
-    /** Reads what the restore left unread; returns why the archive is not the one announced, or null. */
-    String finish(long expectedSize, String expectedSha256) throws IOException {
-      raw.transferTo(OutputStream.nullOutputStream());
-      String actual = HexFormat.of().formatHex(sha256.digest());
-      if (size != expectedSize) {
-        return "the archive read back is " + size + " bytes, not the " + expectedSize + " its backup recorded";
-      }
-      if (!actual.equals(expectedSha256)) {
-        return "the archive read back does not match its SHA-256 (" + actual + ", recorded " + expectedSha256 + ")";
-      }
-      return null;
-    }
-
-    @Override
-    public void close() throws IOException {
-      if (tar != null) {
-        tar.close();
-      } else {
-        raw.close();
-      }
     }
   }
 

@@ -1,7 +1,7 @@
 package dev.backstop.worker.verify;
 
 import com.mongodb.client.MongoDatabase;
-import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.events.BackupCompleted;
@@ -42,10 +42,10 @@ public class VerificationConfiguration {
 
   /** Restore tests hold their own ledger (collection {@code verifications}): their queue, leases and outbox. */
   @Bean
-  public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveStore store,
-      ArchiveCipher cipher, EventPublisher publisher, Map<Engine, RestoreEngine> restoreEngines, VerifierProperties verifier,
+  public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveReader archives,
+      EventPublisher publisher, Map<Engine, RestoreEngine> restoreEngines, VerifierProperties verifier,
       WorkerProperties worker, Clock clock) {
-    RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
+    RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications"), addons, archives,
         publisher, restoreEngines, verifier, worker, clock);
     verification.checkScratchServers();
     return verification;

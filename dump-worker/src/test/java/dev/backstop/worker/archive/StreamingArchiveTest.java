@@ -1,5 +1,6 @@
 package dev.backstop.worker.archive;
 
+import dev.backstop.kit.archive.ArchiveFormat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -86,7 +86,7 @@ class ReplicaIT {
     };
     assertThatThrownBy(() -> engine.dump(target(replica), conflicting, work))
         .isInstanceOf(DumpFailedException.class)
-        .satisfies(e -> assertThat(DumpFailures.isTransient(e.getMessage())).as(e.getMessage()).isTrue())
+        .satisfies(e -> assertThat(engine.failures().isTransient(e.getMessage())).as(e.getMessage()).isTrue())
         .hasMessageContaining("conflict with recovery");
 
     ByteArrayOutputStream dump = new ByteArrayOutputStream();

@@ -97,6 +97,11 @@ class BackupJobTest {
     };
     DumpEngine fake = new DumpEngine() {
       @Override
+      public dev.backstop.worker.dump.FailureClassifier failures() {
+        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      }
+
+      @Override
       public String dumpFileName(String database) {
         return database + ".pgsql";
       }

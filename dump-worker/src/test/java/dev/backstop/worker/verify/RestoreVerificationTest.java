@@ -6,6 +6,7 @@ import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
 import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.archive.FilesystemArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
@@ -241,6 +242,11 @@ class RestoreVerificationTest {
   void a_dump_the_engine_cannot_restore_does_not_pass_with_the_restore_tools_reason() throws Exception {
     DumpEngine garbage = new DumpEngine() {
       @Override
+      public dev.backstop.worker.dump.FailureClassifier failures() {
+        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      }
+
+      @Override
       public String dumpFileName(String database) {
         return database + ".pgsql";
       }
@@ -290,6 +296,11 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b6", new PostgresDumpEngine("pg_dump", TIMEOUT));
     RestoreEngine stopping = new RestoreEngine() {
       @Override
+      public dev.backstop.worker.dump.FailureClassifier failures() {
+        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      }
+
+      @Override
       public String serverName(Path scratch) {
         return "PostgreSQL 15";
       }
@@ -321,6 +332,11 @@ class RestoreVerificationTest {
       // a dump of another, empty database, from a worker that counted 2 tables in the addon's: what an
       // option smuggled into the tool produced before the worker checked dumps itself
       DumpEngine elsewhere = new DumpEngine() {
+      @Override
+      public dev.backstop.worker.dump.FailureClassifier failures() {
+        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      }
+
         @Override
         public String dumpFileName(String database) {
           return database + ".pgsql";
@@ -367,7 +383,7 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b10", new PostgresDumpEngine("pg_dump", TIMEOUT));
     // the machine's server holds a "test" database, and the other suites' leftovers
     VerifierProperties strict = new VerifierProperties();
-    RestoreVerification refusing = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
+    RestoreVerification refusing = new RestoreVerification(new JobLedger(database, "verifications"), addons, new ArchiveReader(store, cipher),
         publisher, Map.of(Engine.POSTGRESQL, restoreEngine(strict)), strict, worker, clock);
 
     handle(refusing, completed);
@@ -404,6 +420,11 @@ class RestoreVerificationTest {
   /** {@code engine}, behind a scratch server that refuses the first {@code failures} tests; {@code calls[0]} counts them. */
   private static RestoreEngine failingFirst(int failures, RestoreEngine engine, int[] calls) {
     return new RestoreEngine() {
+      @Override
+      public dev.backstop.worker.dump.FailureClassifier failures() {
+        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      }
+
       @Override
       public String serverName(Path scratch) throws ScratchServerException, IOException {
         if (++calls[0] <= failures) {
@@ -443,7 +464,7 @@ class RestoreVerificationTest {
   private RestoreVerification verification(VerifierProperties properties, RestoreEngine engine) {
     // the machine's server holds other databases ("test", other suites' leftovers)
     properties.setAllowSharedServer(true);
-    return new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher, publisher,
+    return new RestoreVerification(new JobLedger(database, "verifications"), addons, new ArchiveReader(store, cipher), publisher,
         Map.of(Engine.POSTGRESQL, engine), properties, worker, clock);
   }
 
