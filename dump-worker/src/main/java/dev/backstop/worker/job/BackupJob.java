@@ -86,11 +86,7 @@ public class BackupJob {
   private final Clock clock;
   private final ArchiveCipher cipher;
   private final boolean encrypt;
-  private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread thread = new Thread(r, "job-heartbeats");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final JobLifecycle lifecycle;
 
   public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
       SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
@@ -107,11 +103,13 @@ public class BackupJob {
     this.probes = probes;
     this.properties = properties;
     this.clock = clock;
+    this.lifecycle = new JobLifecycle("backup", ledger, publisher, properties.getInstanceName(), properties.getLeaseDuration(),
+        properties.getHeartbeatInterval(), clock);
   }
 
   @PreDestroy
   void stopHeartbeats() {
-    heartbeats.shutdownNow();
+    lifecycle.close();
   }
 
   /**
@@ -139,25 +137,16 @@ public class BackupJob {
    */
   public void execute(JobLedger.Job claimed) throws IOException {
     BackupRequested request = (BackupRequested) EventCodec.get().decode(claimed.request());
-    if (claimed.unannouncedOutcome() != null) {
-      // its worker died between recording the outcome and publishing it: publish that outcome, do not dump again
-      SpecificRecord outcome = EventCodec.get().decode(claimed.unannouncedOutcome());
-      publisher.publish(Topics.BACKUP_EVENTS, request.getAddonId(), outcome);
-      ledger.announced(request.getBackupId());
-      log.info("backup {}: published the outcome its previous worker recorded", request.getBackupId());
+    if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
       return;
     }
     if (claimed.takenOver()) {
       log.warn("backup {}: its previous worker stopped heartbeating; taking the job over", request.getBackupId());
     }
-    RunningJob job = new RunningJob(request, properties.getInstanceName(), ledger, slots, publisher, clock,
-        properties.getLeaseDuration());
-    long every = properties.getHeartbeatInterval().toMillis();
-    ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(job::beat, every, every, TimeUnit.MILLISECONDS);
-    try {
+    RunningJob job = new RunningJob(request, lifecycle, slots, publisher, clock);
+    try (JobLifecycle.Heartbeat heartbeat = lifecycle.heartbeat(job::beat)) {
       prepare(request, job, claimed);
     } finally {
-      heartbeat.cancel(false);
       if (job.slot() != null) {
         slots.release(job.slot(), request.getBackupId());
       }
@@ -337,18 +326,13 @@ public class BackupJob {
           request.getBackupId(), addon.addonId(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
           dumpNanos / 1_000_000, assemblyNanos / 1_000_000, storeNanos / 1_000_000);
     } finally {
-      deleteTree(scratch);
+      JobLifecycle.deleteTree(scratch);
     }
   }
 
   /** Records the outcome, then publishes it; an outcome of a job this worker no longer holds is dropped. */
   private void settle(BackupRequested request, JobLedger.State state, SpecificRecord outcome) {
-    if (!ledger.settle(request.getBackupId(), properties.getInstanceName(), state, EventCodec.get().encode(outcome))) {
-      log.warn("backup {}: another worker took the job over; this worker's outcome is dropped", request.getBackupId());
-      return;
-    }
-    publisher.publish(Topics.BACKUP_EVENTS, request.getAddonId(), outcome);
-    ledger.announced(request.getBackupId());
+    lifecycle.settle(request.getBackupId(), request.getAddonId(), state, outcome);
   }
 
   private void fail(BackupRequested request, String node, String reason) {
@@ -357,11 +341,4 @@ public class BackupJob {
     log.warn("backup {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
   }
 
-  private static void deleteTree(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      log.warn("could not clean {}: {}", root, e.getMessage());
-    }
-  }
 }

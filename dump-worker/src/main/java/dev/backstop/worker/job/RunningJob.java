@@ -23,27 +23,22 @@ final class RunningJob {
   private static final Logger log = LoggerFactory.getLogger(RunningJob.class);
 
   private final BackupRequested request;
-  private final String worker;
-  private final JobLedger ledger;
+  private final JobLifecycle lifecycle;
   private final HostSlots slots;
   private final EventPublisher publisher;
   private final Clock clock;
-  private final Duration lease;
   private volatile StreamingArchive archive;
   private volatile String slot;
   private volatile int attempt = 1;
   private volatile boolean lost;
   private long reportedBytes = -1;
 
-  RunningJob(BackupRequested request, String worker, JobLedger ledger, HostSlots slots, EventPublisher publisher, Clock clock,
-      Duration lease) {
+  RunningJob(BackupRequested request, JobLifecycle lifecycle, HostSlots slots, EventPublisher publisher, Clock clock) {
     this.request = request;
-    this.worker = worker;
-    this.ledger = ledger;
+    this.lifecycle = lifecycle;
     this.slots = slots;
     this.publisher = publisher;
     this.clock = clock;
-    this.lease = lease;
   }
 
   void dumping(StreamingArchive archive, int attempt) {
@@ -66,8 +61,8 @@ final class RunningJob {
   /** One heartbeat; runs on the heartbeat thread. Never throws: a failed beat is retried by the next. */
   void beat() {
     try {
-      Instant until = clock.instant().plus(lease);
-      if (!lost && !ledger.renew(request.getBackupId(), worker, until)) {
+      Instant until = lifecycle.leaseEnd();
+      if (!lost && !lifecycle.renew(request.getBackupId(), until)) {
         lost = true;
         log.warn("backup {}: another worker took the job over; this dump is abandoned", request.getBackupId());
         StreamingArchive current = archive;
@@ -84,7 +79,7 @@ final class RunningJob {
       if (current != null && current.dumpedBytes() != reportedBytes) {
         reportedBytes = current.dumpedBytes();
         publisher.publish(Topics.BACKUP_PROGRESS, request.getAddonId(), new BackupProgress(request.getBackupId(),
-            request.getAddonId(), request.getAppName(), clock.instant(), reportedBytes, current.storedBytes(), attempt, worker));
+            request.getAddonId(), request.getAppName(), clock.instant(), reportedBytes, current.storedBytes(), attempt, lifecycle.owner()));
       }
     } catch (RuntimeException e) {
       log.warn("backup {}: heartbeat failed, retried at the next one: {}", request.getBackupId(), e.toString());

@@ -15,6 +15,7 @@ import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.dump.DumpFailedException;
 import dev.backstop.worker.dump.RestoreEngine;
+import dev.backstop.worker.job.JobLifecycle;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.io.InputStream;
@@ -70,11 +71,7 @@ public class RestoreVerification {
   private final WorkerProperties worker;
   private final Clock clock;
   private final ScratchServerGuard guard;
-  private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread thread = new Thread(r, "verification-heartbeats");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final JobLifecycle lifecycle;
 
   public RestoreVerification(JobLedger ledger, AddonCatalog addons, ArchiveReader archives,
       EventPublisher publisher, Map<Engine, RestoreEngine> engines, VerifierProperties verifier, WorkerProperties worker,
@@ -87,6 +84,8 @@ public class RestoreVerification {
     this.verifier = verifier;
     this.worker = worker;
     this.clock = clock;
+    this.lifecycle = new JobLifecycle("restore test", ledger, publisher, worker.getInstanceName(), worker.getLeaseDuration(),
+        worker.getHeartbeatInterval(), clock);
     this.guard = new ScratchServerGuard(verifier.getDatabasePrefix(), verifier.isAllowSharedServer(), worker.getWorkDirectory());
   }
 
@@ -104,7 +103,7 @@ public class RestoreVerification {
 
   @PreDestroy
   void stopHeartbeats() {
-    heartbeats.shutdownNow();
+    lifecycle.close();
   }
 
   /**
@@ -132,15 +131,11 @@ public class RestoreVerification {
   public void execute(JobLedger.Job claimed) throws IOException {
     BackupCompleted completed = (BackupCompleted) EventCodec.get().decode(claimed.request());
     String backupId = completed.getBackupId();
-    if (claimed.unannouncedOutcome() != null) {
-      publisher.publish(Topics.BACKUP_EVENTS, completed.getAddonId(), EventCodec.get().decode(claimed.unannouncedOutcome()));
-      ledger.announced(backupId);
+    if (lifecycle.publishRecordedOutcome(claimed, completed.getAddonId())) {
       return;
     }
     String me = worker.getInstanceName();
-    long every = worker.getHeartbeatInterval().toMillis();
-    ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(() -> renew(backupId, me), every, every, TimeUnit.MILLISECONDS);
-    try {
+    try (JobLifecycle.Heartbeat heartbeat = lifecycle.leaseHeartbeat(backupId)) {
       BackupVerified outcome;
       try {
         if (!scratchServer(() -> guard.permits(engineFor(completed)))) {
@@ -161,8 +156,6 @@ public class RestoreVerification {
       if (outcome != null) {
         settle(completed, outcome);
       }
-    } finally {
-      heartbeat.cancel(false);
     }
   }
 
@@ -186,25 +179,13 @@ public class RestoreVerification {
         verifier.getAttempts(), wait, reason);
   }
 
-  private void renew(String backupId, String me) {
-    try {
-      if (!ledger.renew(backupId, me, clock.instant().plus(worker.getLeaseDuration()))) {
-        log.warn("backup {}: another verifier took the test over", backupId);
-      }
-    } catch (RuntimeException e) {
-      log.warn("backup {}: verification heartbeat failed, retried at the next one: {}", backupId, e.toString());
-    }
-  }
 
   /** Records the outcome, then publishes it; the outcome of a test another verifier took over is dropped. */
   private void settle(BackupCompleted completed, BackupVerified outcome) {
     JobLedger.State state = outcome.getPassed() ? JobLedger.State.DONE : JobLedger.State.FAILED;
-    if (!ledger.settle(completed.getBackupId(), worker.getInstanceName(), state, EventCodec.get().encode(outcome))) {
-      log.warn("backup {}: another verifier took the test over; this outcome is dropped", completed.getBackupId());
+    if (!lifecycle.settle(completed.getBackupId(), completed.getAddonId(), state, outcome)) {
       return;
     }
-    publisher.publish(Topics.BACKUP_EVENTS, completed.getAddonId(), outcome);
-    ledger.announced(completed.getBackupId());
     if (outcome.getPassed()) {
       log.info("backup {} of addon {} verified: {}", completed.getBackupId(), completed.getAddonId(), outcome.getSummary());
     } else {
@@ -245,7 +226,7 @@ public class RestoreVerification {
         }
       }
     } finally {
-      deleteTree(scratch);
+      JobLifecycle.deleteTree(scratch);
     }
   }
 
@@ -320,7 +301,7 @@ public class RestoreVerification {
         throw new IllegalStateException("backup " + completed.getBackupId() + ": addon " + completed.getAddonId()
             + " is not in this worker's catalog yet");
       }
-      sleep(Duration.ofMillis(200));
+      JobLifecycle.sleep(Duration.ofMillis(200));
     }
   }
 
@@ -398,20 +379,4 @@ public class RestoreVerification {
     }
   }
 
-  private static void sleep(Duration wait) throws IOException {
-    try {
-      Thread.sleep(wait);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while waiting");
-    }
-  }
-
-  private static void deleteTree(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      log.warn("could not clean {}: {}", root, e.getMessage());
-    }
-  }
 }
