@@ -1,5 +1,7 @@
 package dev.backstop.worker.job;
 
+import dev.backstop.worker.backup.BackupJob;
+
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.serde.EventCodec;

@@ -30,14 +30,14 @@ import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
-import dev.backstop.worker.dump.DumpEngine;
-import dev.backstop.worker.dump.DumpFailedException;
-import dev.backstop.worker.dump.DumpTarget;
-import dev.backstop.worker.dump.PostgresDumpEngine;
-import dev.backstop.worker.dump.PostgresRestoreEngine;
-import dev.backstop.worker.dump.ReplicaProbe;
-import dev.backstop.worker.dump.RestoreEngine;
-import dev.backstop.worker.job.BackupJob;
+import dev.backstop.worker.engine.DumpEngine;
+import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.postgres.PostgresDumpEngine;
+import dev.backstop.worker.postgres.PostgresRestoreEngine;
+import dev.backstop.worker.engine.ReplicaProbe;
+import dev.backstop.worker.engine.RestoreEngine;
+import dev.backstop.worker.backup.BackupJob;
 import dev.backstop.worker.job.JobRunner;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -242,8 +242,8 @@ class RestoreVerificationTest {
   void a_dump_the_engine_cannot_restore_does_not_pass_with_the_restore_tools_reason() throws Exception {
     DumpEngine garbage = new DumpEngine() {
       @Override
-      public dev.backstop.worker.dump.FailureClassifier failures() {
-        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
       }
 
       @Override
@@ -296,8 +296,8 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b6", new PostgresDumpEngine("pg_dump", TIMEOUT));
     RestoreEngine stopping = new RestoreEngine() {
       @Override
-      public dev.backstop.worker.dump.FailureClassifier failures() {
-        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
       }
 
       @Override
@@ -333,8 +333,8 @@ class RestoreVerificationTest {
       // option smuggled into the tool produced before the worker checked dumps itself
       DumpEngine elsewhere = new DumpEngine() {
       @Override
-      public dev.backstop.worker.dump.FailureClassifier failures() {
-        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
       }
 
         @Override
@@ -421,8 +421,8 @@ class RestoreVerificationTest {
   private static RestoreEngine failingFirst(int failures, RestoreEngine engine, int[] calls) {
     return new RestoreEngine() {
       @Override
-      public dev.backstop.worker.dump.FailureClassifier failures() {
-        return dev.backstop.worker.dump.PostgresFailures.CLASSIFIER;
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
       }
 
       @Override
