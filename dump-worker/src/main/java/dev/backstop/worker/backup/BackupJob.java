@@ -104,8 +104,8 @@ public class BackupJob {
     this.probes = probes;
     this.properties = properties;
     this.clock = clock;
-    this.lifecycle = new JobLifecycle("backup", ledger, publisher, properties.getInstanceName(), properties.getLeaseDuration(),
-        properties.getHeartbeatInterval(), clock);
+    this.lifecycle = new JobLifecycle("backup", ledger, publisher, properties.instanceName(), properties.leaseDuration(),
+        properties.heartbeatInterval(), clock);
   }
 
   @PreDestroy
@@ -160,8 +160,8 @@ public class BackupJob {
       // the addons topic and the requests topic are read independently: a brand-new addon may lag its
       // first request. It waits in the queue for the registration, up to addon-wait after it was recorded
       Instant now = clock.instant();
-      if (now.isBefore(claimed.recordedAt().plus(properties.getAddonWait()))) {
-        ledger.reschedule(request.getBackupId(), properties.getInstanceName(), now.plus(ADDON_LOOK_AGAIN), claimed.failures(),
+      if (now.isBefore(claimed.recordedAt().plus(properties.addonWait()))) {
+        ledger.reschedule(request.getBackupId(), properties.instanceName(), now.plus(ADDON_LOOK_AGAIN), claimed.failures(),
             "addon " + request.getAddonId() + " not registered yet");
         return;
       }
@@ -183,7 +183,7 @@ public class BackupJob {
       return;
     }
     List<String> hosts = addon.nodes().stream().map(DatabaseNode::getHost).distinct().toList();
-    if (!slots.anyFree(hosts, properties.getDumpsPerHost(), request.getBackupId(), clock.instant())) {
+    if (!slots.anyFree(hosts, properties.dumpsPerHost(), request.getBackupId(), clock.instant())) {
       waitForSlot(request, claimed, String.join(", ", hosts));
       return;
     }
@@ -203,7 +203,7 @@ public class BackupJob {
     ReplicaProbe probe = probes.get(addon.engine());
     var decision = DumpPlanner.choose(addon.plan(), addon.nodes(),
         node -> probe.probe(new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password)),
-        new DumpPlanner.SecondaryRules(properties.getMaxReplicationLag(), properties.isFallBackToPrimary()));
+        new DumpPlanner.SecondaryRules(properties.maxReplicationLag(), properties.fallBackToPrimary()));
     if (decision instanceof DumpPlanner.Refusal refusal) {
       fail(request, null, refusal.reason());
       return;
@@ -222,7 +222,7 @@ public class BackupJob {
    */
   private boolean takeHostSlot(BackupRequested request, String host, RunningJob job, JobLedger.Job claimed) {
     Instant now = clock.instant();
-    var slot = slots.acquire(host, properties.getDumpsPerHost(), request.getBackupId(), now, now.plus(properties.getLeaseDuration()));
+    var slot = slots.acquire(host, properties.dumpsPerHost(), request.getBackupId(), now, now.plus(properties.leaseDuration()));
     if (slot.isPresent()) {
       job.holdsSlot(slot.get());
       return true;
@@ -234,8 +234,8 @@ public class BackupJob {
   /** The job waits its turn in the queue (rescheduled shortly, no failure counted), not on this thread. */
   private void waitForSlot(BackupRequested request, JobLedger.Job claimed, String hosts) {
     log.info("backup {}: {} dumps already run on {}; it waits for one to end", request.getBackupId(),
-        properties.getDumpsPerHost(), hosts);
-    ledger.reschedule(request.getBackupId(), properties.getInstanceName(), clock.instant().plus(properties.getHostSlotRetry()),
+        properties.dumpsPerHost(), hosts);
+    ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(properties.hostSlotRetry()),
         claimed.failures(), "waiting for a dump slot on " + hosts);
   }
 
@@ -243,20 +243,20 @@ public class BackupJob {
       RunningJob job, JobLedger.Job claimed) throws IOException {
     Instant startedAt = claimed.startedAt() != null ? claimed.startedAt() : clock.instant();
     int attempt = claimed.failures() + 1;
-    ledger.started(request.getBackupId(), properties.getInstanceName(), startedAt);
+    ledger.started(request.getBackupId(), properties.instanceName(), startedAt);
     if (attempt == 1 || claimed.takenOver()) {
       // a retry after a transient failure continues the backup that started, under its first start time
       publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupStarted(request.getBackupId(), addon.addonId(),
           addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
-          properties.getInstanceName()));
+          properties.instanceName()));
     }
     log.info("backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.addonId(), choice.label(),
         choice.why(), attempt);
 
-    Files.createDirectories(properties.getWorkDirectory());
-    Path scratch = Files.createTempDirectory(properties.getWorkDirectory(), request.getBackupId() + "-");
+    Files.createDirectories(properties.workDirectory());
+    Path scratch = Files.createTempDirectory(properties.workDirectory(), request.getBackupId() + "-");
     try {
-      var format = properties.getArchiveFormat();
+      var format = properties.archiveFormat();
       String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
       String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
       StreamingArchive.Packed packed;
@@ -267,7 +267,7 @@ public class BackupJob {
       Integer expectedTables = null;
       try {
         try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
-            properties.getCompressionThreads(), scratch)) {
+            properties.compressionThreads(), scratch)) {
           job.dumping(archive, attempt);
           try {
             long dumpStart = System.nanoTime();
@@ -286,15 +286,15 @@ public class BackupJob {
               log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
               return;
             }
-            if (attempt >= properties.getDumpAttempts() || !engine.failures().isTransient(e.getMessage())) {
+            if (attempt >= properties.dumpAttempts() || !engine.failures().isTransient(e.getMessage())) {
               fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
               return;
             }
-            Duration wait = properties.getRetryBackoff().multipliedBy(1L << (attempt - 1));
+            Duration wait = properties.retryBackoff().multipliedBy(1L << (attempt - 1));
             log.warn("backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
-                addon.addonId(), attempt, properties.getDumpAttempts(), wait, e.getMessage());
+                addon.addonId(), attempt, properties.dumpAttempts(), wait, e.getMessage());
             // the backoff waits in the queue: this thread moves on to other addons' jobs
-            ledger.reschedule(request.getBackupId(), properties.getInstanceName(), clock.instant().plus(wait), attempt,
+            ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt,
                 e.getMessage());
             return;
           }

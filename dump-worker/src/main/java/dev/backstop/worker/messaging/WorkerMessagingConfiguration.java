@@ -28,16 +28,16 @@ public class WorkerMessagingConfiguration {
   @Bean
   public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
     return Map.of(
-        Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getPsql(), properties.getDumpTimeout(),
-            properties.getConnectTimeout()),
-        Engine.MYSQL, new MysqlDumpEngine(properties.getMysqldump(), properties.getMysql(), properties.getDumpTimeout()));
+        Engine.POSTGRESQL, new PostgresDumpEngine(properties.pgDump(), properties.psql(), properties.dumpTimeout(),
+            properties.connectTimeout()),
+        Engine.MYSQL, new MysqlDumpEngine(properties.mysqldump(), properties.mysql(), properties.dumpTimeout()));
   }
 
   @Bean
   public Map<Engine, ReplicaProbe> replicaProbes(WorkerProperties properties) {
     return Map.of(
-        Engine.POSTGRESQL, new PostgresReplicaProbe(properties.getPsql(), properties.getWorkDirectory()),
-        Engine.MYSQL, new MysqlReplicaProbe(properties.getMysql(), properties.getWorkDirectory()));
+        Engine.POSTGRESQL, new PostgresReplicaProbe(properties.psql(), properties.workDirectory()),
+        Engine.MYSQL, new MysqlReplicaProbe(properties.mysql(), properties.workDirectory()));
   }
 
   @Bean
@@ -48,8 +48,8 @@ public class WorkerMessagingConfiguration {
   /** Runs the recorded backups, {@code concurrent-dumps} at once, apart from the consumer that records them. */
   @Bean(destroyMethod = "close")
   public JobRunner backupRunner(BackupJob job, JobLedger ledger, WorkerProperties properties, Clock clock) {
-    return new JobRunner("backup", ledger, job::execute, properties.getConcurrentDumps(), properties.getInstanceName(),
-        properties.getLeaseDuration(), properties.getPollInterval(), properties.getRetryBackoff(), clock).start();
+    return new JobRunner("backup", ledger, job::execute, properties.concurrentDumps(), properties.instanceName(),
+        properties.leaseDuration(), properties.pollInterval(), properties.retryBackoff(), clock).start();
   }
 
   /**

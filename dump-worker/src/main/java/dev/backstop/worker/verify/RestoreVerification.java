@@ -84,14 +84,14 @@ public class RestoreVerification {
     this.verifier = verifier;
     this.worker = worker;
     this.clock = clock;
-    this.lifecycle = new JobLifecycle("restore test", ledger, publisher, worker.getInstanceName(), worker.getLeaseDuration(),
-        worker.getHeartbeatInterval(), clock);
-    this.guard = new ScratchServerGuard(verifier.getDatabasePrefix(), verifier.isAllowSharedServer(), worker.getWorkDirectory());
+    this.lifecycle = new JobLifecycle("restore test", ledger, publisher, worker.instanceName(), worker.leaseDuration(),
+        worker.heartbeatInterval(), clock);
+    this.guard = new ScratchServerGuard(verifier.databasePrefix(), verifier.allowSharedServer(), worker.workDirectory());
   }
 
   /** Checks the scratch servers once at startup, in the background: a refusal is then logged from the start. */
   public void checkScratchServers() {
-    if (verifier.isEnabled()) {
+    if (verifier.enabled()) {
       Thread.ofVirtual().name("scratch-server-check").start(() -> guard.checkAtStartup(engines.values()));
     }
   }
@@ -112,11 +112,11 @@ public class RestoreVerification {
    * replayed or redelivered completion of a backup tested, being tested or waiting changes nothing.
    */
   public boolean record(BackupCompleted completed) {
-    if (!verifier.isEnabled() || completed.getKind() == BackupKind.PITR_BASE || completed.getKind() == BackupKind.UNKNOWN) {
+    if (!verifier.enabled() || completed.getKind() == BackupKind.PITR_BASE || completed.getKind() == BackupKind.UNKNOWN) {
       return false;
     }
-    if (completed.getCompletedAt().isBefore(clock.instant().minus(verifier.getMaxAge()))) {
-      log.debug("backup {} completed more than {} ago: not verified", completed.getBackupId(), verifier.getMaxAge());
+    if (completed.getCompletedAt().isBefore(clock.instant().minus(verifier.maxAge()))) {
+      log.debug("backup {} completed more than {} ago: not verified", completed.getBackupId(), verifier.maxAge());
       return false;
     }
     return ledger.record(completed.getBackupId(), completed.getAddonId(), EventCodec.get().encode(completed), clock.instant());
@@ -134,7 +134,7 @@ public class RestoreVerification {
     if (lifecycle.publishRecordedOutcome(claimed, completed.getAddonId())) {
       return;
     }
-    String me = worker.getInstanceName();
+    String me = worker.instanceName();
     try (JobLifecycle.Heartbeat heartbeat = lifecycle.leaseHeartbeat(backupId)) {
       BackupVerified outcome;
       try {
@@ -163,20 +163,20 @@ public class RestoreVerification {
   private void tryLater(JobLedger.Job claimed, Exception trouble) {
     int failures = claimed.failures() + 1;
     String reason = trouble.getMessage() == null ? trouble.toString() : trouble.getMessage();
-    String me = worker.getInstanceName();
-    if (failures >= verifier.getAttempts()) {
+    String me = worker.instanceName();
+    if (failures >= verifier.attempts()) {
       ledger.abandon(claimed.id(), me, failures, reason);
       log.warn("backup {}: restore test given up after {} attempts, the backup stays not verified: {}", claimed.id(),
           failures, reason);
       return;
     }
-    Duration wait = verifier.getRetryBackoff().multipliedBy(1L << Math.min(failures - 1, 20));
-    if (wait.compareTo(verifier.getMaxRetryBackoff()) > 0) {
-      wait = verifier.getMaxRetryBackoff();
+    Duration wait = verifier.retryBackoff().multipliedBy(1L << Math.min(failures - 1, 20));
+    if (wait.compareTo(verifier.maxRetryBackoff()) > 0) {
+      wait = verifier.maxRetryBackoff();
     }
     ledger.reschedule(claimed.id(), me, clock.instant().plus(wait), failures, reason);
     log.warn("backup {}: restore test attempt {} of {} could not run, tried again in {}: {}", claimed.id(), failures,
-        verifier.getAttempts(), wait, reason);
+        verifier.attempts(), wait, reason);
   }
 
 
@@ -201,8 +201,8 @@ public class RestoreVerification {
   private BackupVerified test(BackupCompleted completed, int attempt) throws IOException {
     long start = System.nanoTime();
     RestoreEngine engine = engineFor(completed);
-    Files.createDirectories(worker.getWorkDirectory());
-    Path scratch = Files.createTempDirectory(worker.getWorkDirectory(), "verify-" + completed.getBackupId() + "-");
+    Files.createDirectories(worker.workDirectory());
+    Path scratch = Files.createTempDirectory(worker.workDirectory(), "verify-" + completed.getBackupId() + "-");
     try {
       String server = scratchServer(() -> engine.serverName(scratch));
       // a test taken over leaves its database behind, under its own attempt's name: drop those first
@@ -239,7 +239,7 @@ public class RestoreVerification {
     } catch (ArchiveStore.NoSuchArchiveException e) {
       // pruned before its turn came (a short-lived manual backup, a replay): nothing left to prove, nothing to report
       BackupVerified none = outcome(completed, false, "the archive was pruned before its restore test", null, start);
-      if (ledger.settle(completed.getBackupId(), worker.getInstanceName(), JobLedger.State.FAILED, EventCodec.get().encode(none))) {
+      if (ledger.settle(completed.getBackupId(), worker.instanceName(), JobLedger.State.FAILED, EventCodec.get().encode(none))) {
         ledger.announced(completed.getBackupId());
       }
       log.info("backup {}: its archive was pruned before its restore test", completed.getBackupId());
@@ -285,7 +285,7 @@ public class RestoreVerification {
 
   /** The engine of the backup's addon, waiting a little for an addon this worker has not heard of yet. */
   private RestoreEngine engineFor(BackupCompleted completed) throws IOException {
-    long deadline = System.nanoTime() + worker.getAddonWait().toNanos();
+    long deadline = System.nanoTime() + worker.addonWait().toNanos();
     while (true) {
       var addon = addons.find(completed.getAddonId());
       if (addon.isPresent()) {
@@ -348,7 +348,7 @@ public class RestoreVerification {
       long startNanos) {
     return new BackupVerified(completed.getBackupId(), completed.getAddonId(), completed.getAppName(), clock.instant(), passed,
         summary, restored == null ? 0 : restored.tables(), restored == null ? 0 : restored.rows(),
-        (System.nanoTime() - startNanos) / 1_000_000, worker.getInstanceName());
+        (System.nanoTime() - startNanos) / 1_000_000, worker.instanceName());
   }
 
   /**
@@ -359,7 +359,7 @@ public class RestoreVerification {
   String scratchDatabase(String backupId, int attempt) {
     try {
       byte[] hash = MessageDigest.getInstance("SHA-256").digest(backupId.getBytes(StandardCharsets.UTF_8));
-      return verifier.getDatabasePrefix() + HexFormat.of().formatHex(hash, 0, 8) + "_" + attempt;
+      return verifier.databasePrefix() + HexFormat.of().formatHex(hash, 0, 8) + "_" + attempt;
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

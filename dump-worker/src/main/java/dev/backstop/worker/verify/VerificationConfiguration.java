@@ -30,14 +30,14 @@ public class VerificationConfiguration {
 
   @Bean
   public Map<Engine, RestoreEngine> restoreEngines(VerifierProperties verifier, WorkerProperties worker) {
-    var pg = verifier.getPostgresql();
-    var my = verifier.getMysql();
+    var pg = verifier.postgresql();
+    var my = verifier.mysql();
     return Map.of(
-        Engine.POSTGRESQL, new PostgresRestoreEngine(worker.getPsql(), verifier.getPgRestore(),
-            new DumpTarget(pg.getHost(), pg.getPort(), pg.getMaintenanceDatabase() == null ? "postgres" : pg.getMaintenanceDatabase(),
-                pg.getUser(), pg.getPassword()), verifier.getRestoreTimeout()),
-        Engine.MYSQL, new MysqlRestoreEngine(worker.getMysql(),
-            new DumpTarget(my.getHost(), my.getPort(), "", my.getUser(), my.getPassword()), verifier.getRestoreTimeout()));
+        Engine.POSTGRESQL, new PostgresRestoreEngine(worker.psql(), verifier.pgRestore(),
+            new DumpTarget(pg.host(), pg.port(), pg.maintenanceDatabase() == null ? "postgres" : pg.maintenanceDatabase(),
+                pg.user(), pg.password()), verifier.restoreTimeout()),
+        Engine.MYSQL, new MysqlRestoreEngine(worker.mysql(),
+            new DumpTarget(my.host(), my.port(), "", my.user(), my.password()), verifier.restoreTimeout()));
   }
 
   /** Restore tests hold their own ledger (collection {@code verifications}): their queue, leases and outbox. */
@@ -55,8 +55,8 @@ public class VerificationConfiguration {
   @Bean(destroyMethod = "close")
   public JobRunner verificationRunner(RestoreVerification verification, VerifierProperties verifier, WorkerProperties worker,
       Clock clock) {
-    return new JobRunner("restore-test", verification.ledger(), verification::execute, verifier.getConcurrentRestores(),
-        worker.getInstanceName(), worker.getLeaseDuration(), worker.getPollInterval(), verifier.getRetryBackoff(), clock).start();
+    return new JobRunner("restore-test", verification.ledger(), verification::execute, verifier.concurrentRestores(),
+        worker.instanceName(), worker.leaseDuration(), worker.pollInterval(), verifier.retryBackoff(), clock).start();
   }
 
   /** Records each completion as a restore test and wakes the runner; the partition never waits for a restore. */

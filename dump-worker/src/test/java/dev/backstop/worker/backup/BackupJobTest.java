@@ -88,6 +88,7 @@ class BackupJobTest {
   private DuringDump duringDump = output -> {};
   private Duration retryBackoff = Duration.ofMillis(10);
   private WorkerProperties properties;
+  private Duration addonWait = Duration.ofMillis(100);
 
   private BackupJob job(Path archives) {
     EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
@@ -119,11 +120,8 @@ class BackupJobTest {
         duringDump.run(output);
       }
     };
-    properties = new WorkerProperties();
-    properties.setWorkDirectory(dir.resolve("work"));
-    properties.setAddonWait(Duration.ofMillis(100));
-    properties.setRetryBackoff(retryBackoff);
-    properties.setHeartbeatInterval(Duration.ofMillis(20));
+    properties = WorkerProperties.bind(Map.of("work-directory", dir.resolve("work"), "addon-wait", addonWait,
+        "retry-backoff", retryBackoff, "heartbeat-interval", "20ms"));
     var store = new FilesystemArchiveStore(archives);
     cipher = new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(SecretSealer.newBase64Key()));
     return new BackupJob(addons, ledger, slots, store, publisher, sealer,
@@ -140,8 +138,8 @@ class BackupJobTest {
 
   /** The worker's job runner, driven by the test one job at a time on its own thread. */
   private JobRunner runner(BackupJob job) {
-    return new JobRunner("backup", ledger, job::execute, 1, properties.getInstanceName(), properties.getLeaseDuration(),
-        Duration.ofMillis(10), properties.getRetryBackoff(), clock);
+    return new JobRunner("backup", ledger, job::execute, 1, properties.instanceName(), properties.leaseDuration(),
+        Duration.ofMillis(10), properties.retryBackoff(), clock);
   }
 
   /** What the consumer does with a request, then what the runner does: records it and runs it to its end. */
@@ -256,8 +254,8 @@ class BackupJobTest {
 
   @Test
   void a_request_that_outruns_its_addons_registration_waits_in_the_queue_and_runs_once_the_addon_is_known() throws Exception {
+    addonWait = Duration.ofSeconds(30);
     BackupJob job = job(dir.resolve("archives"));
-    properties.setAddonWait(Duration.ofSeconds(30));
     JobRunner runner = runner(job);
     job.record(new BackupRequested("b16", "pg-2", "app", BackupKind.MANUAL, clock.instant(), null));
 
@@ -426,7 +424,7 @@ class BackupJobTest {
 
     assertThat(runner.runNext()).as("the thread comes back at once").isTrue();
     assertThat(ledger.state("b13")).isEqualTo(JobLedger.State.PENDING);
-    clock.advance(properties.getHostSlotRetry());
+    clock.advance(properties.hostSlotRetry());
     assertThat(runner.runNext()).as("looked again, still no slot").isTrue();
     assertThat(attempts).isZero();
     assertThat(published).isEmpty();
@@ -457,7 +455,7 @@ class BackupJobTest {
 
     for (int look = 0; look < 5; look++) {
       assertThat(runner.runNext()).isTrue();
-      clock.advance(properties.getHostSlotRetry());
+      clock.advance(properties.hostSlotRetry());
     }
     assertThat(probed).as("no replica probed while every host is busy").isZero();
     assertThat(published).isEmpty();

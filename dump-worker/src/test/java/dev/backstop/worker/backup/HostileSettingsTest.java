@@ -90,11 +90,8 @@ class HostileSettingsTest {
     client = MongoClients.create(mongo.uri());
     var database = client.getDatabase("worker-" + System.nanoTime());
     addons = new AddonCatalog(database);
-    properties = new WorkerProperties();
-    properties.setWorkDirectory(dir.resolve("work"));
-    properties.setAddonWait(Duration.ofMillis(100));
-    properties.setRetryBackoff(Duration.ofMillis(10));
-    properties.setHeartbeatInterval(Duration.ofMillis(50));
+    properties = WorkerProperties.bind(Map.of("work-directory", dir.resolve("work"), "addon-wait", "100ms",
+        "retry-backoff", "10ms", "heartbeat-interval", "50ms"));
     var store = new FilesystemArchiveStore(dir.resolve("archives"));
     BackstopProperties backstop = new BackstopProperties();
     backstop.getArchive().setEncrypt(false);
@@ -238,8 +235,8 @@ class HostileSettingsTest {
   /** What the consumer does with a request, then what the runner does: records it and runs it until it ends. */
   private void run(BackupRequested request) throws InterruptedException {
     job.record(request);
-    JobRunner runner = new JobRunner("backup", ledger, job::execute, 1, properties.getInstanceName(),
-        properties.getLeaseDuration(), Duration.ofMillis(10), properties.getRetryBackoff(), Clock.systemUTC());
+    JobRunner runner = new JobRunner("backup", ledger, job::execute, 1, properties.instanceName(),
+        properties.leaseDuration(), Duration.ofMillis(10), properties.retryBackoff(), Clock.systemUTC());
     long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
     while (!ledger.over(request.getBackupId()) && System.nanoTime() < deadline) {
       if (!runner.runNext()) {
