@@ -26,21 +26,6 @@ import org.springframework.context.annotation.Configuration;
 public class WorkerMessagingConfiguration {
 
   @Bean
-  public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
-    return Map.of(
-        Engine.POSTGRESQL, new PostgresDumpEngine(properties.pgDump(), properties.psql(), properties.dumpTimeout(),
-            properties.connectTimeout()),
-        Engine.MYSQL, new MysqlDumpEngine(properties.mysqldump(), properties.mysql(), properties.dumpTimeout()));
-  }
-
-  @Bean
-  public Map<Engine, ReplicaProbe> replicaProbes(WorkerProperties properties) {
-    return Map.of(
-        Engine.POSTGRESQL, new PostgresReplicaProbe(properties.psql(), properties.workDirectory()),
-        Engine.MYSQL, new MysqlReplicaProbe(properties.mysql(), properties.workDirectory()));
-  }
-
-  @Bean
   public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
     return catalog.consumer();
   }

@@ -28,18 +28,6 @@ import org.springframework.context.annotation.Configuration;
 @Configuration
 public class VerificationConfiguration {
 
-  @Bean
-  public Map<Engine, RestoreEngine> restoreEngines(VerifierProperties verifier, WorkerProperties worker) {
-    var pg = verifier.postgresql();
-    var my = verifier.mysql();
-    return Map.of(
-        Engine.POSTGRESQL, new PostgresRestoreEngine(worker.psql(), verifier.pgRestore(),
-            new DumpTarget(pg.host(), pg.port(), pg.maintenanceDatabase() == null ? "postgres" : pg.maintenanceDatabase(),
-                pg.user(), pg.password()), verifier.restoreTimeout()),
-        Engine.MYSQL, new MysqlRestoreEngine(worker.mysql(),
-            new DumpTarget(my.host(), my.port(), "", my.user(), my.password()), verifier.restoreTimeout()));
-  }
-
   /** Restore tests hold their own ledger (collection {@code verifications}): their queue, leases and outbox. */
   @Bean
   public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveReader archives,

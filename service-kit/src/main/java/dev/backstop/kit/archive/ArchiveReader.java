@@ -99,10 +99,18 @@ public final class ArchiveReader {
       };
     }
 
+    /**
+     * The archive's members in turn, for readers that need each of them (a PITR base backup's data
+     * directory); a dump's reader takes {@link #dump} instead. Call one of the two, once.
+     */
+    public TarArchiveInputStream members() throws IOException {
+      tar = new TarArchiveInputStream(format.decompressing(raw));
+      return tar;
+    }
+
     /** The dump file's bytes (the archive's first regular file), or null if the archive holds none. */
     public InputStream dump() throws IOException {
-      tar = new TarArchiveInputStream(format.decompressing(raw));
-      TarArchiveEntry entry = tar.getNextEntry();
+      TarArchiveEntry entry = members().getNextEntry();
       while (entry != null && !entry.isFile()) {
         entry = tar.getNextEntry();
       }
