@@ -1,15 +1,13 @@
 package dev.backstop.worker.backup;
 
-import dev.backstop.worker.job.JobLifecycle;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.worker.archive.StreamingArchive;
 import dev.backstop.worker.catalog.HostSlots;
-import dev.backstop.worker.catalog.JobLedger;
+import dev.backstop.worker.job.JobLifecycle;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

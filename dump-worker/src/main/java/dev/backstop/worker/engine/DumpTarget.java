@@ -1,8 +1,8 @@
 package dev.backstop.worker.engine;
 
-import dev.backstop.kit.addon.ConnectionValues;
 import dev.backstop.kit.addon.ConnectionValues.InvalidConnectionValue;
 import dev.backstop.kit.addon.ConnectionValues.Violation;
+import dev.backstop.kit.addon.ConnectionValues;
 import dev.backstop.schemas.events.DatabaseNode;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

@@ -1,8 +1,7 @@
 package dev.backstop.worker.engine;
 
-import dev.backstop.worker.postgres.PostgresFailures;
 import dev.backstop.worker.mysql.MysqlFailures;
-
+import dev.backstop.worker.postgres.PostgresFailures;
 import java.util.List;
 import java.util.Locale;
 

@@ -1,8 +1,7 @@
 package dev.backstop.worker.engine;
 
-import dev.backstop.worker.postgres.PostgresDumpEngine;
 import dev.backstop.worker.mysql.MysqlDumpEngine;
-
+import dev.backstop.worker.postgres.PostgresDumpEngine;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

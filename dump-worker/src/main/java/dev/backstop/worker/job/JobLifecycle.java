@@ -1,10 +1,9 @@
 package dev.backstop.worker.job;
 
-import dev.backstop.worker.backup.BackupJob;
-
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.serde.EventCodec;
+import dev.backstop.worker.backup.BackupJob;
 import dev.backstop.worker.catalog.JobLedger;
 import java.io.IOException;
 import java.io.InterruptedIOException;

@@ -1,21 +1,13 @@
 package dev.backstop.worker.messaging;
 
 import dev.backstop.schemas.events.BackupRequested;
-import dev.backstop.schemas.events.Engine;
-import dev.backstop.worker.catalog.AddonCatalog;
-import dev.backstop.worker.config.WorkerProperties;
-import dev.backstop.worker.engine.DumpEngine;
-import dev.backstop.worker.mysql.MysqlDumpEngine;
-import dev.backstop.worker.postgres.PostgresDumpEngine;
-import dev.backstop.worker.mysql.MysqlReplicaProbe;
-import dev.backstop.worker.postgres.PostgresReplicaProbe;
-import dev.backstop.worker.engine.ReplicaProbe;
-import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.backup.BackupJob;
+import dev.backstop.worker.catalog.AddonCatalog;
+import dev.backstop.worker.catalog.JobLedger;
+import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.job.JobRunner;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.springframework.context.annotation.Bean;

@@ -1,13 +1,12 @@
 package dev.backstop.worker.mysql;
 
 import dev.backstop.worker.engine.DumpEngine;
-import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.DumpFailedException;
-import dev.backstop.worker.engine.FailureClassifier;
+import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
+import dev.backstop.worker.engine.FailureClassifier;
 import dev.backstop.worker.engine.Scrubber;
 import dev.backstop.worker.engine.TableSpotter;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

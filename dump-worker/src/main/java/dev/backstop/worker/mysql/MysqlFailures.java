@@ -1,7 +1,6 @@
 package dev.backstop.worker.mysql;
 
 import dev.backstop.worker.engine.FailureClassifier;
-
 import java.util.List;
 
 /** How MySQL's and MariaDB's clients ({@code mysqldump}, {@code mysql}) say a failure passes. */

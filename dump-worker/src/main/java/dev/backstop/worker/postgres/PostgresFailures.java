@@ -1,7 +1,6 @@
 package dev.backstop.worker.postgres;
 
 import dev.backstop.worker.engine.FailureClassifier;
-
 import java.util.List;
 
 /** How PostgreSQL's tools ({@code pg_dump}, {@code pg_restore}, {@code psql}, libpq) say a failure passes. */

@@ -1,11 +1,10 @@
 package dev.backstop.worker.postgres;
 
-import dev.backstop.worker.engine.ReplicaProbe;
-import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
+import dev.backstop.worker.engine.ReplicaProbe;
 import dev.backstop.worker.engine.Scrubber;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,12 +1,11 @@
 package dev.backstop.worker.postgres;
 
-import dev.backstop.worker.engine.RestoreEngine;
-import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.DumpFailedException;
-import dev.backstop.worker.engine.FailureClassifier;
+import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
+import dev.backstop.worker.engine.FailureClassifier;
+import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.engine.Scrubber;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

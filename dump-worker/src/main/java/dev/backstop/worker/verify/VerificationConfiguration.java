@@ -2,7 +2,6 @@ package dev.backstop.worker.verify;
 
 import com.mongodb.client.MongoDatabase;
 import dev.backstop.kit.archive.ArchiveReader;
-import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.Engine;
@@ -10,9 +9,6 @@ import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
-import dev.backstop.worker.engine.DumpTarget;
-import dev.backstop.worker.mysql.MysqlRestoreEngine;
-import dev.backstop.worker.postgres.PostgresRestoreEngine;
 import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.job.JobRunner;
 import dev.backstop.worker.messaging.UntilRecorded;

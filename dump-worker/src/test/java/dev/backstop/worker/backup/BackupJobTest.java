@@ -1,6 +1,5 @@
 package dev.backstop.worker.backup;
 
-import dev.backstop.worker.job.JobRunner;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.mongodb.client.MongoClient;
@@ -23,6 +22,7 @@ import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.engine.DumpEngine;
+import dev.backstop.worker.job.JobRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,5 @@
 package dev.backstop.worker.backup;
 
-import dev.backstop.worker.job.JobRunner;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
@@ -29,6 +28,7 @@ import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.job.JobRunner;
 import dev.backstop.worker.mysql.MysqlDumpEngine;
 import dev.backstop.worker.mysql.MysqlReplicaProbe;
 import dev.backstop.worker.postgres.PostgresDumpEngine;

@@ -1,10 +1,5 @@
 package dev.backstop.worker.engine;
 
-import dev.backstop.worker.postgres.PostgresDumpEngine;
-import dev.backstop.worker.postgres.PostgresReplicaProbe;
-import dev.backstop.worker.mysql.MysqlDumpEngine;
-import dev.backstop.worker.mysql.MysqlReplicaProbe;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -12,6 +7,10 @@ import static org.awaitility.Awaitility.await;
 import dev.backstop.testing.MariadbCluster;
 import dev.backstop.testing.PostgresCluster;
 import dev.backstop.worker.engine.ReplicaProbe.ReplicaState;
+import dev.backstop.worker.mysql.MysqlDumpEngine;
+import dev.backstop.worker.mysql.MysqlReplicaProbe;
+import dev.backstop.worker.postgres.PostgresDumpEngine;
+import dev.backstop.worker.postgres.PostgresReplicaProbe;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

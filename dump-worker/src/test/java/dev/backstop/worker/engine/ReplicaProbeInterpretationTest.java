@@ -1,11 +1,10 @@
 package dev.backstop.worker.engine;
 
-import dev.backstop.worker.postgres.PostgresReplicaProbe;
-import dev.backstop.worker.mysql.MysqlReplicaProbe;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.worker.engine.ReplicaProbe.ReplicaState;
+import dev.backstop.worker.mysql.MysqlReplicaProbe;
+import dev.backstop.worker.postgres.PostgresReplicaProbe;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -1,15 +1,14 @@
 package dev.backstop.worker.engine;
 
-import dev.backstop.worker.postgres.PostgresDumpEngine;
-import dev.backstop.worker.postgres.PostgresRestoreEngine;
-import dev.backstop.worker.mysql.MysqlDumpEngine;
-import dev.backstop.worker.mysql.MysqlRestoreEngine;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.testing.LocalMariadb;
 import dev.backstop.testing.LocalPostgres;
+import dev.backstop.worker.mysql.MysqlDumpEngine;
+import dev.backstop.worker.mysql.MysqlRestoreEngine;
+import dev.backstop.worker.postgres.PostgresDumpEngine;
+import dev.backstop.worker.postgres.PostgresRestoreEngine;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

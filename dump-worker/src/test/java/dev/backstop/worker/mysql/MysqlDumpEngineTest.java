@@ -1,15 +1,14 @@
 package dev.backstop.worker.mysql;
 
-import dev.backstop.worker.engine.DumpTarget;
-import dev.backstop.worker.engine.DumpFailedException;
-import dev.backstop.worker.engine.ExternalCommand;
-import dev.backstop.worker.engine.Scrubber;
-import dev.backstop.worker.engine.CheckedDump;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.testing.LocalMariadb;
+import dev.backstop.worker.engine.CheckedDump;
+import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.ExternalCommand;
+import dev.backstop.worker.engine.Scrubber;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,20 +1,17 @@
 package dev.backstop.worker.postgres;
 
-import dev.backstop.worker.mysql.MysqlDumpEngineTest;
-import dev.backstop.worker.engine.DumpTarget;
-import dev.backstop.worker.engine.DumpFailedException;
-import dev.backstop.worker.engine.CheckedDump;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.testing.LocalPostgres;
+import dev.backstop.worker.engine.CheckedDump;
+import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.mysql.MysqlDumpEngineTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
