@@ -210,12 +210,13 @@ class BackupJobTest {
 
     attempts = 0;
     for (int i = 0; i < 5; i++) {
-      failures.add("mysqldump failed: Got error: 2002: Can't connect to MySQL server on 'db' (115)");
+      // the fake engine is a PostgreSQL one: its classifier reads libpq's words
+      failures.add("pg_dump failed: connection to server at \"db\" (10.0.0.5), port 5432 failed: Connection refused");
     }
     handle(job(dir.resolve("archives")), request("b7"));
     assertThat(attempts).isEqualTo(3);
     assertThat(published).last().isInstanceOfSatisfying(BackupFailed.class,
-        failed -> assertThat(failed.getReason()).endsWith("(115) (after 3 attempts)"));
+        failed -> assertThat(failed.getReason()).endsWith("Connection refused (after 3 attempts)"));
   }
 
   @Test
