@@ -1,6 +1,7 @@
 package dev.backstop.gateway.schedule;
 
 import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.kit.addon.BackupTime;
 import dev.backstop.gateway.addons.AddonRegistry;
 import dev.backstop.gateway.web.ApiProblem;
 import dev.backstop.schemas.events.BackupSchedule;
@@ -60,12 +61,12 @@ public class ScheduleController {
       throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addonId + " was removed: it has no schedule");
     }
     Document current = addon.schedule();
-    ScheduleAt at;
+    BackupTime at;
     try {
-      ZoneId zone = ScheduleAt.zone(change.timezone() != null ? change.timezone() : current.getString("timezone"));
+      ZoneId zone = BackupTime.zone(change.timezone() != null ? change.timezone() : current.getString("timezone"));
       at = change.scheduleAt() != null
-          ? ScheduleAt.parse(change.scheduleAt(), zone)
-          : new ScheduleAt(change.hour() != null ? change.hour() : current.getInteger("hour"), zone);
+          ? BackupTime.parse(change.scheduleAt(), zone)
+          : new BackupTime(change.hour() != null ? change.hour() : current.getInteger("hour"), zone);
     } catch (IllegalArgumentException e) {
       throw ApiProblem.badRequest(e.getMessage());
     }
@@ -88,7 +89,7 @@ public class ScheduleController {
   private ScheduleView view(Document schedule, boolean removed) {
     // a removed addon keeps its backups until they age out, but none is taken any more
     boolean enabled = schedule.getBoolean("enabled") && !removed;
-    ScheduleAt at = new ScheduleAt(schedule.getInteger("hour"), ZoneId.of(schedule.getString("timezone")));
+    BackupTime at = new BackupTime(schedule.getInteger("hour"), ZoneId.of(schedule.getString("timezone")));
     String message = enabled
         ? "Periodic backups will be done daily at " + at.describe(clock.instant())
         : removed ? "Periodic backups are stopped: the addon was removed" : "Periodic backups are disabled";

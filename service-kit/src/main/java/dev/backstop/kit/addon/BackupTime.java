@@ -1,4 +1,4 @@
-package dev.backstop.gateway.schedule;
+package dev.backstop.kit.addon;
 
 import java.time.DateTimeException;
 import java.time.Instant;
@@ -16,7 +16,13 @@ import java.util.stream.Stream;
  * The hour of the daily backup as customers write it ({@code 3}, {@code 3:00}, {@code "4:00 UTC"},
  * {@code "4:00 Europe/Paris"}) and as the platform answers it ({@code 6:00 CET}).
  */
-public record ScheduleAt(int hour, ZoneId zone) {
+public record BackupTime(int hour, ZoneId zone) {
+
+  public BackupTime {
+    if (hour < 0 || hour > 23 || zone == null) {
+      throw new IllegalArgumentException("a backup time is an hour from 0 to 23 in a time zone, not " + hour + " " + zone);
+    }
+  }
 
   /** What {@link #parse} accepts, in the words of its error messages. */
   public static final String ACCEPTED =
@@ -31,7 +37,7 @@ public record ScheduleAt(int hour, ZoneId zone) {
    *
    * @throws IllegalArgumentException with a message that says what is accepted
    */
-  public static ScheduleAt parse(String text, ZoneId defaultZone) {
+  public static BackupTime parse(String text, ZoneId defaultZone) {
     Matcher m = FORM.matcher(text == null ? "" : text.trim());
     if (!m.matches()) {
       throw new IllegalArgumentException("cannot read '" + text + "' as a backup time: use " + ACCEPTED);
@@ -45,7 +51,7 @@ public record ScheduleAt(int hour, ZoneId zone) {
           "backups are scheduled on the hour, so '" + text.trim() + "' cannot be used: use " + hour + ":00");
     }
     ZoneId zone = m.group(3) == null ? defaultZone : zone(m.group(3));
-    return new ScheduleAt(hour, zone);
+    return new BackupTime(hour, zone);
   }
 
   /** An IANA zone id (Europe/Paris, UTC) or a short id Java knows (CET, EST), in any letter case (utc, europe/paris). */

@@ -1,4 +1,4 @@
-package dev.backstop.gateway.schedule;
+package dev.backstop.kit.addon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -10,7 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class ScheduleAtTest {
+class BackupTimeTest {
 
   private static final ZoneId PARIS = ZoneId.of("Europe/Paris");
   private static final Instant WINTER = Instant.parse("2026-11-21T12:00:00Z");
@@ -27,52 +27,52 @@ class ScheduleAtTest {
       "4:00 utc, 4, UTC",
       "4:00 europe/paris, 4, Europe/Paris"})
   void accepted_forms(String text, int hour, String zone) {
-    assertThat(ScheduleAt.parse(text, PARIS)).isEqualTo(new ScheduleAt(hour, ZoneId.of(zone)));
+    assertThat(BackupTime.parse(text, PARIS)).isEqualTo(new BackupTime(hour, ZoneId.of(zone)));
   }
 
   @Test
   void an_hour_alone_is_in_the_callers_zone() {
-    assertThat(ScheduleAt.parse("3", ZoneId.of("Asia/Tokyo")).zone()).isEqualTo(ZoneId.of("Asia/Tokyo"));
+    assertThat(BackupTime.parse("3", ZoneId.of("Asia/Tokyo")).zone()).isEqualTo(ZoneId.of("Asia/Tokyo"));
   }
 
   @Test
   void hour_24_is_refused_with_what_is_accepted() {
-    assertThatThrownBy(() -> ScheduleAt.parse("24", PARIS))
-        .hasMessage("hour 24 does not exist: use " + ScheduleAt.ACCEPTED);
+    assertThatThrownBy(() -> BackupTime.parse("24", PARIS))
+        .hasMessage("hour 24 does not exist: use " + BackupTime.ACCEPTED);
   }
 
   @Test
   void half_hours_are_refused() {
-    assertThatThrownBy(() -> ScheduleAt.parse("4:30", PARIS))
+    assertThatThrownBy(() -> BackupTime.parse("4:30", PARIS))
         .hasMessageContaining("on the hour").hasMessageContaining("use 4:00");
   }
 
   @Test
   void an_unknown_zone_is_refused() {
-    assertThatThrownBy(() -> ScheduleAt.parse("4:00 Mars/Olympus", PARIS))
+    assertThatThrownBy(() -> BackupTime.parse("4:00 Mars/Olympus", PARIS))
         .hasMessageContaining("unknown time zone 'Mars/Olympus'");
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"", "four", "4pm", "-1", "4:00 UTC extra"})
   void garbage_is_refused(String text) {
-    assertThatThrownBy(() -> ScheduleAt.parse(text, PARIS)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining(ScheduleAt.ACCEPTED);
+    assertThatThrownBy(() -> BackupTime.parse(text, PARIS)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(BackupTime.ACCEPTED);
   }
 
   @Test
   void described_with_the_zone_abbreviation_of_the_season() {
-    assertThat(new ScheduleAt(6, PARIS).describe(WINTER)).isEqualTo("6:00 CET");
-    assertThat(new ScheduleAt(6, PARIS).describe(SUMMER)).isEqualTo("6:00 CEST");
-    assertThat(new ScheduleAt(4, ZoneId.of("UTC")).describe(WINTER)).isEqualTo("4:00 UTC");
-    assertThat(new ScheduleAt(4, ZoneId.of("America/New_York")).describe(WINTER)).isEqualTo("4:00 EST");
+    assertThat(new BackupTime(6, PARIS).describe(WINTER)).isEqualTo("6:00 CET");
+    assertThat(new BackupTime(6, PARIS).describe(SUMMER)).isEqualTo("6:00 CEST");
+    assertThat(new BackupTime(4, ZoneId.of("UTC")).describe(WINTER)).isEqualTo("4:00 UTC");
+    assertThat(new BackupTime(4, ZoneId.of("America/New_York")).describe(WINTER)).isEqualTo("4:00 EST");
   }
 
   @Test
   void the_abbreviation_is_that_of_the_next_run_across_a_change() {
     // 2026-10-25 is the fall-back day in Paris: at 02:00 UTC on the 24th, the next 6:00 is in CEST
-    assertThat(new ScheduleAt(6, PARIS).describe(Instant.parse("2026-10-24T02:00:00Z"))).isEqualTo("6:00 CEST");
+    assertThat(new BackupTime(6, PARIS).describe(Instant.parse("2026-10-24T02:00:00Z"))).isEqualTo("6:00 CEST");
     // after that day's 6:00, the next one is on the 25th, in CET
-    assertThat(new ScheduleAt(6, PARIS).describe(Instant.parse("2026-10-24T05:00:00Z"))).isEqualTo("6:00 CET");
+    assertThat(new BackupTime(6, PARIS).describe(Instant.parse("2026-10-24T05:00:00Z"))).isEqualTo("6:00 CET");
   }
 }
