@@ -1,22 +1,21 @@
 package dev.backstop.worker.backup;
 
+import dev.backstop.kit.addon.Addon;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
+import dev.backstop.schemas.events.AddonSpec;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
-import dev.backstop.schemas.events.DatabaseNode;
 import dev.backstop.schemas.events.Engine;
-import dev.backstop.schemas.events.Plan;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.schemas.serde.EventCodec;
 import dev.backstop.worker.archive.StreamingArchive;
-import dev.backstop.worker.catalog.AddonCatalog.Addon;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.JobLedger;
@@ -162,7 +161,7 @@ public class BackupJob {
       return;
     }
     Addon addon = found.get();
-    if (addon.plan() == Plan.SANDBOX) {
+    if (!addon.hasBackups()) {
       fail(request, null, "Sandbox plans have no backups");
       return;
     }
@@ -175,26 +174,28 @@ public class BackupJob {
       fail(request, null, addon.engine() + " databases cannot be dumped by this worker");
       return;
     }
-    List<String> hosts = addon.nodes().stream().map(DatabaseNode::getHost).distinct().toList();
+    List<String> hosts = addon.nodes().stream().map(Addon.Node::host).distinct().toList();
     if (!slots.anyFree(hosts, properties.dumpsPerHost(), request.getBackupId(), clock.instant())) {
       waitForSlot(request, claimed, String.join(", ", hosts));
       return;
     }
+    // the events' shape of the addon: what the planner and the settings' checks read
+    AddonSpec spec = addon.toSpec();
     String password;
     try {
-      password = sealer.open(addon.addonId(), addon.password());
+      password = sealer.open(addon.id(), spec.getPassword());
     } catch (IllegalStateException e) {
       fail(request, null, "the stored credentials cannot be read: " + e.getMessage());
       return;
     }
     // settings stored before the operator API checked them, or replayed, never reach a tool
-    String invalid = DumpTarget.refusal(addon.nodes(), addon.database(), addon.user(), password);
+    String invalid = DumpTarget.refusal(spec.getNodes(), addon.database(), addon.user(), password);
     if (invalid != null) {
       fail(request, null, invalid);
       return;
     }
     ReplicaProbe probe = probes.get(addon.engine());
-    var decision = DumpPlanner.choose(addon.plan(), addon.nodes(),
+    var decision = DumpPlanner.choose(addon.plan(), spec.getNodes(),
         node -> probe.probe(new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password)),
         new DumpPlanner.SecondaryRules(properties.maxReplicationLag(), properties.fallBackToPrimary()));
     if (decision instanceof DumpPlanner.Refusal refusal) {
@@ -239,11 +240,11 @@ public class BackupJob {
     ledger.started(request.getBackupId(), properties.instanceName(), startedAt);
     if (attempt == 1 || claimed.takenOver()) {
       // a retry after a transient failure continues the backup that started, under its first start time
-      publisher.publish(Topics.BACKUP_EVENTS, addon.addonId(), new BackupStarted(request.getBackupId(), addon.addonId(),
+      publisher.publish(Topics.BACKUP_EVENTS, addon.id(), new BackupStarted(request.getBackupId(), addon.id(),
           addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
           properties.instanceName()));
     }
-    log.info("backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.addonId(), choice.label(),
+    log.info("backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.id(), choice.label(),
         choice.why(), attempt);
 
     Files.createDirectories(properties.workDirectory());
@@ -251,7 +252,7 @@ public class BackupJob {
     try {
       var format = properties.archiveFormat();
       String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
-      String key = addon.addonId() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
+      String key = addon.id() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
       StreamingArchive.Packed packed;
       // durations for the log line, where operators see where a slow backup's time went
       long dumpNanos = 0;
@@ -268,7 +269,7 @@ public class BackupJob {
             dumpNanos = System.nanoTime() - dumpStart;
             // size and SHA-256 are those of the plaintext archive: what customers download and check
             packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
-                encrypt ? file -> cipher.encrypting(addon.addonId(), key, file) : file -> file);
+                encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
             assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
           } catch (DumpFailedException e) {
             if (Thread.currentThread().isInterrupted()) {
@@ -285,7 +286,7 @@ public class BackupJob {
             }
             Duration wait = properties.retryBackoff().multipliedBy(1L << (attempt - 1));
             log.warn("backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
-                addon.addonId(), attempt, properties.dumpAttempts(), wait, e.getMessage());
+                addon.id(), attempt, properties.dumpAttempts(), wait, e.getMessage());
             // the backoff waits in the queue: this thread moves on to other addons' jobs
             ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt,
                 e.getMessage());
@@ -313,11 +314,11 @@ public class BackupJob {
         fail(request, choice.label(), "the archive could not be stored: " + e.getMessage());
         return;
       }
-      settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.addonId(), addon.appName(),
+      settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.id(), addon.appName(),
           request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), choice.why(), key,
           archiveName, packed.size(), packed.sha256(), expectedTables));
       log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; dump {} ms, archive {} ms, store {} ms)",
-          request.getBackupId(), addon.addonId(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
+          request.getBackupId(), addon.id(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
           dumpNanos / 1_000_000, assemblyNanos / 1_000_000, storeNanos / 1_000_000);
     } finally {
       JobLifecycle.deleteTree(scratch);
