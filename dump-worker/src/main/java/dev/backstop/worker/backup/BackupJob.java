@@ -35,6 +35,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -284,7 +285,8 @@ public class BackupJob {
               fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
               return;
             }
-            Duration wait = properties.retryBackoff().multipliedBy(1L << (attempt - 1));
+            // dump-attempts bounds the doubling: no cap of its own
+            Duration wait = JobLifecycle.backoff(properties.retryBackoff(), attempt, ChronoUnit.FOREVER.getDuration());
             log.warn("backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
                 addon.id(), attempt, properties.dumpAttempts(), wait, e.getMessage());
             // the backoff waits in the queue: this thread moves on to other addons' jobs

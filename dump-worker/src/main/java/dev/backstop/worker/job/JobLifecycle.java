@@ -145,6 +145,15 @@ public final class JobLifecycle implements AutoCloseable {
     return true;
   }
 
+  /**
+   * The wait before the attempt after {@code failures} failed ones: {@code first}, doubling after each
+   * further failure, never more than {@code max}.
+   */
+  public static Duration backoff(Duration first, int failures, Duration max) {
+    Duration wait = first.multipliedBy(1L << Math.min(Math.max(failures - 1, 0), 20));
+    return wait.compareTo(max) > 0 ? max : wait;
+  }
+
   /** Stops the heartbeats (the worker is shutting down). */
   @Override
   public void close() {

@@ -163,10 +163,7 @@ public class RestoreVerification {
           failures, reason);
       return;
     }
-    Duration wait = verifier.retryBackoff().multipliedBy(1L << Math.min(failures - 1, 20));
-    if (wait.compareTo(verifier.maxRetryBackoff()) > 0) {
-      wait = verifier.maxRetryBackoff();
-    }
+    Duration wait = JobLifecycle.backoff(verifier.retryBackoff(), failures, verifier.maxRetryBackoff());
     ledger.reschedule(claimed.id(), me, clock.instant().plus(wait), failures, reason);
     log.warn("backup {}: restore test attempt {} of {} could not run, tried again in {}: {}", claimed.id(), failures,
         verifier.attempts(), wait, reason);
