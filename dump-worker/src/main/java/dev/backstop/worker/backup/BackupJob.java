@@ -6,7 +6,6 @@ import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
-import dev.backstop.schemas.events.AddonSpec;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
@@ -180,34 +179,32 @@ public class BackupJob {
       waitForSlot(request, claimed, String.join(", ", hosts));
       return;
     }
-    // the events' shape of the addon: what the planner and the settings' checks read
-    AddonSpec spec = addon.toSpec();
     String password;
     try {
-      password = sealer.open(addon.id(), spec.getPassword());
+      password = sealer.open(addon.id(), addon.toSpec().getPassword());
     } catch (IllegalStateException e) {
       fail(request, null, "the stored credentials cannot be read: " + e.getMessage());
       return;
     }
     // settings stored before the operator API checked them, or replayed, never reach a tool
-    String invalid = DumpTarget.refusal(spec.getNodes(), addon.database(), addon.user(), password);
+    String invalid = DumpTarget.refusal(addon.nodes(), addon.database(), addon.user(), password);
     if (invalid != null) {
       fail(request, null, invalid);
       return;
     }
     ReplicaProbe probe = probes.get(addon.engine());
-    var decision = DumpPlanner.choose(addon.plan(), spec.getNodes(),
-        node -> probe.probe(new DumpTarget(node.getHost(), node.getPort(), addon.database(), addon.user(), password)),
+    var decision = DumpPlanner.choose(addon.plan(), addon.nodes(),
+        node -> probe.probe(new DumpTarget(node.host(), node.port(), addon.database(), addon.user(), password)),
         new DumpPlanner.SecondaryRules(properties.maxReplicationLag(), properties.fallBackToPrimary()));
     if (decision instanceof DumpPlanner.Refusal refusal) {
       fail(request, null, refusal.reason());
       return;
     }
     DumpPlanner.Choice choice = (DumpPlanner.Choice) decision;
-    if (!takeHostSlot(request, choice.node().getHost(), job, claimed)) {
+    if (!takeHostSlot(request, choice.node().host(), job, claimed)) {
       return;
     }
-    run(request, addon, choice, engine, new DumpTarget(choice.node().getHost(), choice.node().getPort(), addon.database(),
+    run(request, addon, choice, engine, new DumpTarget(choice.node().host(), choice.node().port(), addon.database(),
         addon.user(), password), job, claimed);
   }
 

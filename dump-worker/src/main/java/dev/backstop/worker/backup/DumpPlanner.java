@@ -1,6 +1,6 @@
 package dev.backstop.worker.backup;
 
-import dev.backstop.schemas.events.DatabaseNode;
+import dev.backstop.kit.addon.Addon;
 import dev.backstop.schemas.events.NodeRole;
 import dev.backstop.schemas.events.Plan;
 import dev.backstop.worker.engine.ReplicaProbe.ReplicaState;
@@ -17,7 +17,7 @@ public final class DumpPlanner {
   public sealed interface Decision {}
 
   /** The node to dump and the reason it was chosen, as it appears in events. */
-  public record Choice(DatabaseNode node, String why) implements Decision {
+  public record Choice(Addon.Node node, String why) implements Decision {
     public String label() {
       return DumpPlanner.label(node);
     }
@@ -37,15 +37,15 @@ public final class DumpPlanner {
    * is dumped if the rules allow it (a backup on the primary beats none), and the reason names each
    * secondary's problem. Other plans have only a primary.
    */
-  public static Decision choose(Plan plan, List<DatabaseNode> nodes, Function<DatabaseNode, ReplicaState> probe,
+  public static Decision choose(Plan plan, List<Addon.Node> nodes, Function<Addon.Node, ReplicaState> probe,
       SecondaryRules rules) {
-    Optional<DatabaseNode> primary = nodes.stream().filter(n -> n.getRole() == NodeRole.PRIMARY).findFirst();
+    Optional<Addon.Node> primary = nodes.stream().filter(n -> n.role() == NodeRole.PRIMARY).findFirst();
     if (plan != Plan.BUSINESS) {
       return primary.<Decision>map(n -> new Choice(n, plan.name().toLowerCase() + " plan: dumped on the primary"))
           .orElse(new Refusal("the addon has no primary node to dump"));
     }
     List<String> problems = new ArrayList<>();
-    for (DatabaseNode secondary : nodes.stream().filter(n -> n.getRole() == NodeRole.SECONDARY).toList()) {
+    for (Addon.Node secondary : nodes.stream().filter(n -> n.role() == NodeRole.SECONDARY).toList()) {
       ReplicaState state = probe.apply(secondary);
       if (!state.replicating()) {
         problems.add(label(secondary) + " " + state.problem());
@@ -66,8 +66,8 @@ public final class DumpPlanner {
     return new Choice(primary.get(), why + ": dumped on the primary");
   }
 
-  static String label(DatabaseNode node) {
-    return node.getRole() + "@" + node.getHost() + ":" + node.getPort();
+  static String label(Addon.Node node) {
+    return node.role() + "@" + node.host() + ":" + node.port();
   }
 
   private static String seconds(Duration lag) {

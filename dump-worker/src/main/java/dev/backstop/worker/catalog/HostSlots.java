@@ -12,6 +12,7 @@ import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.ById;
+import dev.backstop.kit.store.StoredRecords;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -20,7 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import dev.backstop.kit.store.StoredRecords;
 import org.bson.codecs.pojo.annotations.BsonId;
 import org.springframework.stereotype.Component;
 

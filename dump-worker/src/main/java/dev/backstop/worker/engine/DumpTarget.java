@@ -1,9 +1,9 @@
 package dev.backstop.worker.engine;
 
+import dev.backstop.kit.addon.Addon;
 import dev.backstop.kit.addon.ConnectionValues.InvalidConnectionValue;
 import dev.backstop.kit.addon.ConnectionValues.Violation;
 import dev.backstop.kit.addon.ConnectionValues;
-import dev.backstop.schemas.events.DatabaseNode;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -33,10 +33,10 @@ public record DumpTarget(String host, int port, String database, String user, St
    * Why an addon's settings cannot be dumped, naming each offending field and never its value; null when
    * every node's settings pass. Checked once per backup, before a probe or a dump runs anything.
    */
-  public static String refusal(List<DatabaseNode> nodes, String database, String user, String password) {
+  public static String refusal(List<Addon.Node> nodes, String database, String user, String password) {
     LinkedHashSet<String> problems = new LinkedHashSet<>();
-    for (DatabaseNode node : nodes) {
-      ConnectionValues.checkForTool(node.getHost(), node.getPort(), database, user, password)
+    for (Addon.Node node : nodes) {
+      ConnectionValues.checkForTool(node.host(), node.port(), database, user, password)
           .forEach(v -> problems.add(v.toString()));
     }
     return problems.isEmpty() ? null : "invalid connection settings: " + String.join("; ", problems);

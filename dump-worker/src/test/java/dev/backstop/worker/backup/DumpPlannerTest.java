@@ -2,7 +2,7 @@ package dev.backstop.worker.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.backstop.schemas.events.DatabaseNode;
+import dev.backstop.kit.addon.Addon;
 import dev.backstop.schemas.events.NodeRole;
 import dev.backstop.schemas.events.Plan;
 import dev.backstop.worker.backup.DumpPlanner.Choice;
@@ -16,9 +16,9 @@ import org.junit.jupiter.api.Test;
 
 class DumpPlannerTest {
 
-  private final DatabaseNode primary = new DatabaseNode(NodeRole.PRIMARY, "p", 5432);
-  private final DatabaseNode secondary = new DatabaseNode(NodeRole.SECONDARY, "s", 5433);
-  private final DatabaseNode other = new DatabaseNode(NodeRole.SECONDARY, "t", 5434);
+  private final Addon.Node primary = new Addon.Node(NodeRole.PRIMARY, "p", 5432);
+  private final Addon.Node secondary = new Addon.Node(NodeRole.SECONDARY, "s", 5433);
+  private final Addon.Node other = new Addon.Node(NodeRole.SECONDARY, "t", 5434);
   private final SecondaryRules rules = new SecondaryRules(Duration.ofMinutes(5), true);
 
   @Test
@@ -33,14 +33,14 @@ class DumpPlannerTest {
 
   @Test
   void a_lagging_secondary_is_passed_over_for_the_next_one() {
-    Map<DatabaseNode, ReplicaState> states = Map.of(secondary, ReplicaState.ok(Duration.ofMinutes(7)), other, ReplicaState.ok(Duration.ZERO));
+    Map<Addon.Node, ReplicaState> states = Map.of(secondary, ReplicaState.ok(Duration.ofMinutes(7)), other, ReplicaState.ok(Duration.ZERO));
     var decision = DumpPlanner.choose(Plan.BUSINESS, List.of(primary, secondary, other), states::get, rules);
     assertThat(decision).isInstanceOfSatisfying(Choice.class, choice -> assertThat(choice.node()).isEqualTo(other));
   }
 
   @Test
   void business_falls_back_to_the_primary_when_no_secondary_qualifies_and_says_why() {
-    Map<DatabaseNode, ReplicaState> states = Map.of(secondary, ReplicaState.ok(Duration.ofMinutes(7)),
+    Map<Addon.Node, ReplicaState> states = Map.of(secondary, ReplicaState.ok(Duration.ofMinutes(7)),
         other, ReplicaState.broken("not streaming from its primary (WAL receiver: none)"));
     var decision = DumpPlanner.choose(Plan.BUSINESS, List.of(primary, secondary, other), states::get, rules);
     assertThat(decision).isInstanceOfSatisfying(Choice.class, choice -> {
