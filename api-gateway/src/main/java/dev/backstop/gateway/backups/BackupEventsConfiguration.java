@@ -1,6 +1,6 @@
 package dev.backstop.gateway.backups;
 
-import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.kit.addon.KnownAddons;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
@@ -20,7 +20,7 @@ import org.springframework.context.annotation.Configuration;
 public class BackupEventsConfiguration {
 
   @Bean
-  public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
+  public Consumer<SpecificRecord> addonEvents(KnownAddons catalog) {
     return catalog.consumer();
   }
 

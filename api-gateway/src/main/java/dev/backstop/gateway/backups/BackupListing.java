@@ -85,8 +85,25 @@ public class BackupListing {
       // already at this stage or further: a repeat or a late event; a replayed one may just have re-added a pruned id
     }
     if (status == Status.PRUNED) {
-      addons.updateOne(eq("_id", addonId), Updates.pull("ids", id));
+      // pruned ids are kept apart: retention still counts them (see prunedOf)
+      addons.updateOne(eq("_id", addonId), Updates.combine(Updates.pull("ids", id), Updates.addToSet("pruned", id)));
     }
+  }
+
+  /** The addon's pruned backups (pruned since the listing kept them), in no particular order. */
+  public List<Row> prunedOf(String addonId) {
+    Document ids = addons.find(eq("_id", addonId)).first();
+    if (ids == null || ids.getList("pruned", String.class, List.of()).isEmpty()) {
+      return List.of();
+    }
+    List<Row> rows = new ArrayList<>();
+    for (Document d : backups.find(in("_id", ids.getList("pruned", String.class)))) {
+      Row row = toRow(d);
+      if (row.status() == Status.PRUNED && addonId.equals(row.addonId())) {
+        rows.add(row);
+      }
+    }
+    return rows;
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.backstop.gateway.downloads;
 
-import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.kit.addon.Addon;
+import dev.backstop.kit.addon.KnownAddons;
 import dev.backstop.gateway.auth.AppTokens;
 import dev.backstop.gateway.auth.OperatorAuthInterceptor;
 import dev.backstop.gateway.backups.BackupListing;
@@ -42,7 +43,7 @@ public class DownloadController {
   private static final MediaType GZIP = MediaType.parseMediaType("application/gzip");
   private static final MediaType ZSTD = MediaType.parseMediaType("application/zstd");
 
-  private final AddonCatalog addons;
+  private final KnownAddons addons;
   private static final String SENDFILE_SUPPORT = "org.apache.tomcat.sendfile.support";
   private static final String SENDFILE_FILENAME = "org.apache.tomcat.sendfile.filename";
   private static final String SENDFILE_START = "org.apache.tomcat.sendfile.start";
@@ -57,7 +58,7 @@ public class DownloadController {
 
   private final int responseBuffer;
 
-  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveCipher cipher,
+  public DownloadController(KnownAddons addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveCipher cipher,
       GatewayProperties properties, AppTokens tokens, OperatorAuthInterceptor auth) {
     this.tokens = tokens;
     this.auth = auth;
@@ -224,7 +225,7 @@ public class DownloadController {
     };
   }
 
-  private AddonCatalog.Addon requireAddon(String appName, String addonId) {
+  private Addon requireAddon(String appName, String addonId) {
     return addons.findForApp(appName, addonId)
         .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
   }
