@@ -62,7 +62,7 @@ public class DownloadController {
       GatewayProperties properties, AppTokens tokens, OperatorAuthInterceptor auth) {
     this.tokens = tokens;
     this.auth = auth;
-    this.responseBuffer = Math.toIntExact(properties.getSocketWriteBuffer().toBytes());
+    this.responseBuffer = Math.toIntExact(properties.socketWriteBuffer().toBytes());
     this.cipher = cipher;
     this.addons = addons;
     this.listing = listing;

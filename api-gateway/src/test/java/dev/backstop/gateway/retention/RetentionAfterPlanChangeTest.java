@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
-import org.bson.Document;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -37,9 +36,8 @@ class RetentionAfterPlanChangeTest {
   }
 
   private static void done(BackupListing listing, String id, Instant at) {
-    listing.advance(id, Status.DONE, new Document("addonId", "pg").append("appName", "shop").append("kind", "MANUAL")
-        .append("createdAt", at).append("startedAt", at).append("completedAt", at.plusSeconds(60))
-        .append("archiveKey", "shop/pg/" + id + ".zst").append("size", 10L));
+    listing.advance(id, Status.DONE, BackupListing.Stage.requested("pg", "shop", "MANUAL", at).started("db-1", "primary", at)
+        .completed(10L, "00", "shop/pg/" + id + ".zst", id + ".zst", at.plusSeconds(60)));
   }
 
   @Test
