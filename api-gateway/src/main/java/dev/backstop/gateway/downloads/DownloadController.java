@@ -1,6 +1,7 @@
 package dev.backstop.gateway.downloads;
 
-import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.kit.addon.Addon;
+import dev.backstop.kit.addon.KnownAddons;
 import dev.backstop.gateway.auth.AppTokens;
 import dev.backstop.gateway.auth.OperatorAuthInterceptor;
 import dev.backstop.gateway.backups.BackupListing;
@@ -41,7 +42,7 @@ public class DownloadController {
 
   private static final String NO_STORE = "no-store";
 
-  private final AddonCatalog addons;
+  private final KnownAddons addons;
   private static final String SENDFILE_SUPPORT = "org.apache.tomcat.sendfile.support";
   private static final String SENDFILE_FILENAME = "org.apache.tomcat.sendfile.filename";
   private static final String SENDFILE_START = "org.apache.tomcat.sendfile.start";
@@ -56,11 +57,11 @@ public class DownloadController {
 
   private final int responseBuffer;
 
-  public DownloadController(AddonCatalog addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveReader archives,
+  public DownloadController(KnownAddons addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveReader archives,
       GatewayProperties properties, AppTokens tokens, OperatorAuthInterceptor auth) {
     this.tokens = tokens;
     this.auth = auth;
-    this.responseBuffer = Math.toIntExact(properties.getSocketWriteBuffer().toBytes());
+    this.responseBuffer = Math.toIntExact(properties.socketWriteBuffer().toBytes());
     this.archives = archives;
     this.addons = addons;
     this.listing = listing;
@@ -223,7 +224,7 @@ public class DownloadController {
     };
   }
 
-  private AddonCatalog.Addon requireAddon(String appName, String addonId) {
+  private Addon requireAddon(String appName, String addonId) {
     return addons.findForApp(appName, addonId)
         .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
   }

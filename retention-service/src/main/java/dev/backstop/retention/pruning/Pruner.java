@@ -1,4 +1,4 @@
-package dev.backstop.retention.messaging;
+package dev.backstop.retention.pruning;
 
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
@@ -44,7 +44,7 @@ public class Pruner {
 
   private final RetentionCatalog catalog;
   private final RetentionLedger ledger;
-  private final PartitionOwnership ownership;
+  private final AddonOwnership ownership;
   private final ArchiveStore store;
   private final EventPublisher publisher;
   private final Clock clock;
@@ -54,7 +54,7 @@ public class Pruner {
   private final Object evaluating = new Object();
   private volatile long lastCatchUp;
 
-  public Pruner(RetentionCatalog catalog, RetentionLedger ledger, PartitionOwnership ownership, ArchiveStore store,
+  public Pruner(RetentionCatalog catalog, RetentionLedger ledger, AddonOwnership ownership, ArchiveStore store,
       EventPublisher publisher, Clock clock, RetentionProperties properties) {
     this.catalog = catalog;
     this.ledger = ledger;
@@ -93,7 +93,7 @@ public class Pruner {
   /** Runs the deferred evaluations once no old event has been read for the settle time. */
   @Scheduled(fixedDelay = 1000)
   public void evaluateDeferred() {
-    if (deferred.isEmpty() || System.nanoTime() - lastCatchUp < properties.getSettleTime().toNanos()) {
+    if (deferred.isEmpty() || System.nanoTime() - lastCatchUp < properties.settleTime().toNanos()) {
       return;
     }
     // they stay deferred until evaluated: meanwhile the consumer keeps holding its writes back
@@ -150,7 +150,7 @@ public class Pruner {
     publisher.publishAll(Topics.BACKUP_EVENTS, prunes);
     for (Keyed keyed : prunes) {
       BackupPruned pruned = (BackupPruned) keyed.event();
-      ledger.markPruned(pruned.getBackupId(), pruned.getAddonId(), pruned.getReason(), now, now.plus(properties.getDownloadGrace()));
+      ledger.markPruned(pruned.getBackupId(), pruned.getAddonId(), pruned.getReason(), now, now.plus(properties.downloadGrace()));
       log.info("pruned backup {} of addon {} (archive deleted after the download grace period): {}",
           pruned.getBackupId(), pruned.getAddonId(), pruned.getReason());
     }

@@ -1,10 +1,11 @@
-package dev.backstop.scheduler.messaging;
+package dev.backstop.scheduler.schedule;
 
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.scheduler.catalog.ScheduleCatalog;
 import dev.backstop.scheduler.config.SchedulerProperties;
 import dev.backstop.scheduler.schedule.ScheduledBackupId;
 import dev.backstop.schemas.Topics;
+import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import java.time.Clock;
 import java.time.Instant;
@@ -12,7 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.scheduling.annotation.SchedulingConfigurer;
+import org.springframework.scheduling.config.FixedDelayTask;
+import org.springframework.scheduling.config.ScheduledTaskRegistrar;
 import org.springframework.stereotype.Component;
 
 /**
@@ -21,7 +24,7 @@ import org.springframework.stereotype.Component;
  * id, dropped downstream) rather than skipping one.
  */
 @Component
-public class ScheduleTicker {
+public class ScheduleTicker implements SchedulingConfigurer {
 
   private static final Logger log = LoggerFactory.getLogger(ScheduleTicker.class);
 
@@ -37,9 +40,10 @@ public class ScheduleTicker {
     this.properties = properties;
   }
 
-  @Scheduled(fixedDelayString = "${backstop.scheduler.tick:PT15S}", initialDelayString = "${backstop.scheduler.tick:PT15S}")
-  public void scheduledTick() {
-    tick();
+  /** Ticks every {@code backstop.scheduler.tick}, the first one a tick after start-up. */
+  @Override
+  public void configureTasks(ScheduledTaskRegistrar registrar) {
+    registrar.addFixedDelayTask(new FixedDelayTask(this::tick, properties.tick(), properties.tick()));
   }
 
   /** Handles every entry due now; returns how many requests it emitted. */
@@ -47,10 +51,10 @@ public class ScheduleTicker {
     int emitted = 0;
     Instant now = clock.instant();
     while (true) {
-      var claimed = catalog.claimDue(now, properties.getBatchSize());
+      var claimed = catalog.claimDue(now, properties.batchSize());
       List<ScheduleCatalog.Advance> handled = new ArrayList<>();
       for (var entry : claimed) {
-        var due = entry.schedule().dueAt(entry.nextRunAt(), now).orElseThrow();
+        var due = recurrence(entry).dueAt(entry.nextRunAt(), now).orElseThrow();
         // a schedule moved later in the day after today's run must not request today twice
         if (!due.date().equals(entry.lastRequestedFor())) {
           String backupId = ScheduledBackupId.of(entry.addonId(), due.date(), entry.kind().name());
@@ -67,5 +71,12 @@ public class ScheduleTicker {
         return emitted;
       }
     }
+  }
+
+  private static RecurringBackup recurrence(ScheduleCatalog.Entry entry) {
+    var at = entry.at();
+    return entry.kind() == BackupKind.PITR_BASE
+        ? RecurringBackup.weekly(entry.addonId(), at.hour(), at.zone())
+        : RecurringBackup.daily(entry.addonId(), at.hour(), at.zone());
   }
 }

@@ -27,9 +27,9 @@ import java.util.Optional;
  *
  * @param weekday null for a daily schedule
  */
-public record BackupSchedule(int hour, ZoneId zone, Duration offsetInHour, DayOfWeek weekday) {
+public record RecurringBackup(int hour, ZoneId zone, Duration offsetInHour, DayOfWeek weekday) {
 
-  public BackupSchedule {
+  public RecurringBackup {
     if (hour < 0 || hour > 23) {
       throw new IllegalArgumentException("hour must be 0 to 23, was " + hour);
     }
@@ -39,17 +39,17 @@ public record BackupSchedule(int hour, ZoneId zone, Duration offsetInHour, DayOf
   }
 
   /** The daily scheduled backup of {@code addonId}, spread deterministically across {@code hour}. */
-  public static BackupSchedule daily(String addonId, int hour, ZoneId zone) {
-    return new BackupSchedule(hour, zone, spread(addonId), null);
+  public static RecurringBackup daily(String addonId, int hour, ZoneId zone) {
+    return new RecurringBackup(hour, zone, spread(addonId), null);
   }
 
   /**
    * The weekly point-in-time base backup of {@code addonId}: at its hour, on a weekday derived from
    * its id so that base backups of many addons spread over the week too.
    */
-  public static BackupSchedule weekly(String addonId, int hour, ZoneId zone) {
+  public static RecurringBackup weekly(String addonId, int hour, ZoneId zone) {
     byte[] digest = digest("weekly|" + addonId);
-    return new BackupSchedule(hour, zone, spread(addonId), DayOfWeek.of(1 + (digest[3] & 0xff) % 7));
+    return new RecurringBackup(hour, zone, spread(addonId), DayOfWeek.of(1 + (digest[3] & 0xff) % 7));
   }
 
   /** Whether a backup stands for this local date. */

@@ -11,13 +11,13 @@ import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-class BackupScheduleTest {
+class RecurringBackupTest {
 
   private static final ZoneId PARIS = ZoneId.of("Europe/Paris");
 
   @Test
   void default_one_oclock_paris_fires_at_midnight_utc_in_winter_and_23h_in_summer() {
-    var schedule = new BackupSchedule(1, PARIS, Duration.ZERO, null);
+    var schedule = new RecurringBackup(1, PARIS, Duration.ZERO, null);
     assertThat(schedule.fireTime(LocalDate.parse("2026-12-01"))).isEqualTo(Instant.parse("2026-12-01T00:00:00Z"));
     assertThat(schedule.fireTime(LocalDate.parse("2026-07-01"))).isEqualTo(Instant.parse("2026-06-30T23:00:00Z"));
   }
@@ -25,7 +25,7 @@ class BackupScheduleTest {
   @Test
   void an_hour_skipped_by_spring_forward_fires_at_its_offset_after_the_gap() {
     // 2026-03-29 02:00 to 03:00 does not exist in Paris: 02:30 fires at 03:30 CEST
-    var schedule = new BackupSchedule(2, PARIS, Duration.ofMinutes(30), null);
+    var schedule = new RecurringBackup(2, PARIS, Duration.ofMinutes(30), null);
     assertThat(schedule.fireTime(LocalDate.parse("2026-03-29"))).isEqualTo(Instant.parse("2026-03-29T01:30:00Z"));
   }
 
@@ -34,7 +34,7 @@ class BackupScheduleTest {
     LocalDate springForward = LocalDate.parse("2026-03-29");
     Set<Instant> fires = new HashSet<>();
     for (int i = 0; i < 200; i++) {
-      var schedule = BackupSchedule.daily("addon-" + i, 2, PARIS);
+      var schedule = RecurringBackup.daily("addon-" + i, 2, PARIS);
       Instant fire = schedule.fireTime(springForward);
       // the usual minute, counted from 03:00 CEST, when the skipped hour would have ended
       assertThat(fire).isEqualTo(Instant.parse("2026-03-29T01:00:00Z").plus(schedule.offsetInHour()));
@@ -43,7 +43,7 @@ class BackupScheduleTest {
     }
     assertThat(fires).hasSizeGreaterThan(150);
     // Lord Howe skips half an hour (02:00 to 02:30): an offset in it counts from 02:30, once that day
-    var lordHowe = new BackupSchedule(2, ZoneId.of("Australia/Lord_Howe"), Duration.ofMinutes(10), null);
+    var lordHowe = new RecurringBackup(2, ZoneId.of("Australia/Lord_Howe"), Duration.ofMinutes(10), null);
     LocalDate lhSpring = LocalDate.parse("2026-10-04");
     assertThat(lordHowe.fireTime(lhSpring).atZone(lordHowe.zone()).toLocalTime()).hasToString("02:40");
   }
@@ -51,7 +51,7 @@ class BackupScheduleTest {
   @Test
   void an_hour_repeated_by_fall_back_fires_once_at_its_first_occurrence() {
     // 2026-10-25 02:00 to 03:00 happens twice in Paris: first at UTC+2
-    var schedule = new BackupSchedule(2, PARIS, Duration.ofMinutes(15), null);
+    var schedule = new RecurringBackup(2, PARIS, Duration.ofMinutes(15), null);
     assertThat(schedule.fireTime(LocalDate.parse("2026-10-25"))).isEqualTo(Instant.parse("2026-10-25T00:15:00Z"));
     Instant afterFirst = Instant.parse("2026-10-25T00:15:00Z");
     assertThat(schedule.nextFireAfter(afterFirst)).isEqualTo(Instant.parse("2026-10-26T01:15:00Z"));
@@ -59,7 +59,7 @@ class BackupScheduleTest {
 
   @Test
   void lord_howe_half_hour_shift_still_fires_once_per_local_day() {
-    var schedule = new BackupSchedule(1, ZoneId.of("Australia/Lord_Howe"), Duration.ofMinutes(45), null);
+    var schedule = new RecurringBackup(1, ZoneId.of("Australia/Lord_Howe"), Duration.ofMinutes(45), null);
     Set<LocalDate> days = new HashSet<>();
     Instant t = Instant.parse("2026-01-01T00:00:00Z");
     for (int i = 0; i < 400; i++) {
@@ -71,7 +71,7 @@ class BackupScheduleTest {
 
   @Test
   void a_scheduler_down_for_three_days_owes_one_request_for_the_latest_day() {
-    var schedule = new BackupSchedule(1, ZoneId.of("UTC"), Duration.ZERO, null);
+    var schedule = new RecurringBackup(1, ZoneId.of("UTC"), Duration.ZERO, null);
     Instant backAt = Instant.parse("2026-11-21T10:00:00Z");
     assertThat(schedule.latestDueDate(backAt)).isEqualTo(LocalDate.parse("2026-11-21"));
     assertThat(schedule.nextFireAfter(backAt)).isEqualTo(Instant.parse("2026-11-22T01:00:00Z"));
@@ -82,8 +82,8 @@ class BackupScheduleTest {
   void addons_sharing_an_hour_spread_over_it_and_keep_their_minute() {
     Set<Long> minutes = new HashSet<>();
     for (int i = 0; i < 200; i++) {
-      var schedule = BackupSchedule.daily("addon-" + i, 1, PARIS);
-      assertThat(schedule.offsetInHour()).isEqualTo(BackupSchedule.daily("addon-" + i, 1, PARIS).offsetInHour());
+      var schedule = RecurringBackup.daily("addon-" + i, 1, PARIS);
+      assertThat(schedule.offsetInHour()).isEqualTo(RecurringBackup.daily("addon-" + i, 1, PARIS).offsetInHour());
       minutes.add(schedule.offsetInHour().toMinutes());
     }
     assertThat(minutes).hasSizeGreaterThan(40);
@@ -91,7 +91,7 @@ class BackupScheduleTest {
 
   @Test
   void hour_24_is_refused() {
-    assertThatThrownBy(() -> new BackupSchedule(24, PARIS, Duration.ZERO, null)).hasMessageContaining("0 to 23");
+    assertThatThrownBy(() -> new RecurringBackup(24, PARIS, Duration.ZERO, null)).hasMessageContaining("0 to 23");
   }
 
   @Test
@@ -106,8 +106,8 @@ class BackupScheduleTest {
 
   @Test
   void weekly_base_backups_run_on_one_weekday_derived_from_the_addon() {
-    var schedule = BackupSchedule.weekly("pg-1", 1, PARIS);
-    assertThat(schedule.weekday()).isEqualTo(BackupSchedule.weekly("pg-1", 1, PARIS).weekday());
+    var schedule = RecurringBackup.weekly("pg-1", 1, PARIS);
+    assertThat(schedule.weekday()).isEqualTo(RecurringBackup.weekly("pg-1", 1, PARIS).weekday());
     Instant t = Instant.parse("2026-01-01T00:00:00Z");
     Set<java.time.DayOfWeek> days = new HashSet<>();
     for (int i = 0; i < 60; i++) {
