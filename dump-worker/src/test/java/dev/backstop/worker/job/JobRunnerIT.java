@@ -123,7 +123,9 @@ class JobRunnerIT {
         "--backstop.worker.work-directory=" + dir.resolve("work"),
         "--backstop.worker.connect-timeout=PT2S",
         "--backstop.worker.retry-backoff=PT3S",
-        "--backstop.worker.dump-attempts=3");
+        "--backstop.worker.dump-attempts=3",
+        // the machine's PostgreSQL holds other databases (this suite's own sources among them)
+        "--backstop.verifier.allow-shared-server=true");
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 2), Duration.ofMinutes(1));
     listener = new Thread(this::listen, "events");
     listener.setDaemon(true);
