@@ -161,7 +161,8 @@ public class DownloadController {
     StreamingResponseBody body = encrypted ? decrypt(row, offset, length)
         : sendfile(row, start, end, request) ? null : copy(() -> store.open(row.archiveKey(), offset), length);
     var entity = ResponseEntity.status(status)
-        .contentType(MediaType.parseMediaType(ArchiveFormat.ofName(row.archiveName()).mediaType()))
+        .contentType(MediaType.parseMediaType(ArchiveFormat.byName(row.archiveName()).map(ArchiveFormat::mediaType)
+            .orElse(MediaType.APPLICATION_OCTET_STREAM_VALUE)))
         .contentLength(length)
         .header(HttpHeaders.ACCEPT_RANGES, "bytes")
         .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(row.archiveName()).build().toString())

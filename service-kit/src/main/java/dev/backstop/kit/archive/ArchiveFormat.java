@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.Optional;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
@@ -83,15 +84,25 @@ public enum ArchiveFormat {
 
   /**
    * The format of an archive named {@code archiveName} (the name its backup recorded, which the writer
-   * made from {@link #extension}). A name of no known format is refused rather than read as one.
+   * made from {@link #extension}), known by its compression's suffix ({@code .zst}, {@code .gz}: names of
+   * archives written before the {@code .tar.} infix end so too). A name of no known format is refused
+   * rather than read as one.
    */
   public static ArchiveFormat ofName(String archiveName) {
-    for (ArchiveFormat format : values()) {
-      if (archiveName != null && archiveName.endsWith(format.extension)) {
-        return format;
+    return byName(archiveName).orElseThrow(() ->
+        new IllegalArgumentException("archive " + archiveName + " is in no known format (.tar.zst, .tar.gz)"));
+  }
+
+  /** {@link #ofName}, or empty for a name of no known format. */
+  public static Optional<ArchiveFormat> byName(String archiveName) {
+    if (archiveName != null) {
+      for (ArchiveFormat format : values()) {
+        if (archiveName.endsWith(format.extension.substring(format.extension.lastIndexOf('.')))) {
+          return Optional.of(format);
+        }
       }
     }
-    throw new IllegalArgumentException("archive " + archiveName + " is in no known format (.tar.zst, .tar.gz)");
+    return Optional.empty();
   }
 
   /** What HTTP calls it: {@code application/zstd} or {@code application/gzip}. */
