@@ -1,7 +1,7 @@
 package dev.backstop.bench;
 
 import dev.backstop.retention.RetentionApplication;
-import dev.backstop.retention.messaging.Pruner;
+import dev.backstop.retention.pruning.Pruner;
 import dev.backstop.retention.policy.RetentionPolicy;
 import dev.backstop.retention.policy.StoredBackup;
 import dev.backstop.schemas.Topics;

@@ -2,8 +2,8 @@ package dev.backstop.bench;
 
 import com.mongodb.client.MongoClients;
 import dev.backstop.scheduler.SchedulerApplication;
-import dev.backstop.scheduler.messaging.ScheduleTicker;
-import dev.backstop.scheduler.schedule.BackupSchedule;
+import dev.backstop.scheduler.schedule.ScheduleTicker;
+import dev.backstop.scheduler.schedule.RecurringBackup;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
@@ -68,14 +68,14 @@ public final class SchedulerBench {
 
       long t0 = System.nanoTime();
       int dueInHour = 0;
-      java.util.Map<String, BackupSchedule> schedulesById = new java.util.HashMap<>();
+      java.util.Map<String, RecurringBackup> schedulesById = new java.util.HashMap<>();
       for (int i = 0; i < addons; i++) {
         // a third at 01:00 Paris (the default), the rest over the other hours and a few zones
         boolean atOne = i % 3 == 0;
         int hour = atOne ? 1 : 2 + i % 22;
         String zone = atOne ? "Europe/Paris" : List.of("Europe/Paris", "UTC", "America/New_York").get(i % 3);
         addonEvents.accept(Events.registered(Events.addon("addon-" + i, "app-" + i, Plan.STARTER, hour, zone), clock.instant()));
-        BackupSchedule schedule = BackupSchedule.daily("addon-" + i, hour, ZoneId.of(zone));
+        RecurringBackup schedule = RecurringBackup.daily("addon-" + i, hour, ZoneId.of(zone));
         schedulesById.put("addon-" + i, schedule);
         // due in the hour: the third at 01:00 Paris, and whichever others' hour falls in it
         if (schedule.nextFireAfter(clock.instant()).isBefore(hourEnd)) {

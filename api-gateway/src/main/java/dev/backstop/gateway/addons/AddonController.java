@@ -1,12 +1,12 @@
 package dev.backstop.gateway.addons;
 
+import dev.backstop.kit.addon.Addon;
+import dev.backstop.kit.addon.KnownAddons;
 import dev.backstop.gateway.web.ApiProblem;
 import jakarta.validation.Valid;
 import java.net.URI;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import org.bson.Document;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -20,25 +20,34 @@ import org.springframework.web.bind.annotation.RestController;
 public class AddonController {
 
   private final AddonRegistry registry;
-  private final AddonCatalog catalog;
+  private final KnownAddons catalog;
 
-  public AddonController(AddonRegistry registry, AddonCatalog catalog) {
+  public AddonController(AddonRegistry registry, KnownAddons catalog) {
     this.registry = registry;
     this.catalog = catalog;
   }
 
   /** The addon as the API shows it: no credentials. */
   public record AddonView(String id, String appName, String engine, String plan, String database, String status,
-      List<Map<String, Object>> nodes, Map<String, Object> schedule) {
+      List<NodeView> nodes, ScheduleView schedule) {
 
-    static AddonView of(AddonCatalog.Addon a) {
-      return new AddonView(a.id(), a.appName(), a.engine().toLowerCase(Locale.ROOT), a.plan().toLowerCase(Locale.ROOT),
+    static AddonView of(Addon a) {
+      return new AddonView(a.id(), a.appName(), lower(a.engine()), lower(a.plan()),
           a.database(), a.removed() ? "removed" : "running",
-          a.nodes().stream().map(n -> Map.<String, Object>of("role", n.getString("role").toLowerCase(Locale.ROOT),
-              "host", n.getString("host"), "port", n.getInteger("port"))).toList(),
-          a.schedule() == null ? Map.of() : new Document(a.schedule()));
+          a.nodes().stream().map(n -> new NodeView(lower(n.role()), n.host(), n.port())).toList(),
+          new ScheduleView(a.schedule().enabled(), a.schedule().at().hour(), a.schedule().at().zone().getId()));
+    }
+
+    private static String lower(Enum<?> value) {
+      return value.name().toLowerCase(Locale.ROOT);
     }
   }
+
+  /** A database server of the addon. */
+  public record NodeView(String role, String host, int port) {}
+
+  /** The daily backup time, as registered. */
+  public record ScheduleView(boolean enabled, int hour, String timezone) {}
 
   @PutMapping("/v1/addons/{addonId}")
   public ResponseEntity<AddonView> register(@PathVariable String addonId, @Valid @RequestBody AddonRegistration registration) {
@@ -57,7 +66,7 @@ public class AddonController {
 
   @GetMapping("/v1/apps/{appName}/addons")
   public List<AddonView> ofApp(@PathVariable String appName) {
-    List<AddonCatalog.Addon> addons = catalog.ofApp(appName);
+    List<Addon> addons = catalog.ofApp(appName);
     if (addons.isEmpty()) {
       throw ApiProblem.notFound("no app " + appName);
     }

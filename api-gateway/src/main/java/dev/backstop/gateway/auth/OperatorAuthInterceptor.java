@@ -34,9 +34,9 @@ public class OperatorAuthInterceptor implements WebMvcConfigurer {
   private final AppTokens tokens;
 
   public OperatorAuthInterceptor(GatewayProperties properties, AppTokens tokens) {
-    this.operator = ("Bearer " + properties.getOperatorToken()).getBytes(StandardCharsets.UTF_8);
+    this.operator = ("Bearer " + properties.operatorToken()).getBytes(StandardCharsets.UTF_8);
     // changes when the operator token is replaced, which ends the links made with the old one
-    this.operatorTokenId = "operator-" + AppTokens.hash(properties.getOperatorToken()).substring(0, 12);
+    this.operatorTokenId = "operator-" + AppTokens.hash(properties.operatorToken()).substring(0, 12);
     this.tokens = tokens;
   }
 

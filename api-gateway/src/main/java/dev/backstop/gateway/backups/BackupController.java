@@ -1,6 +1,7 @@
 package dev.backstop.gateway.backups;
 
-import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.kit.addon.Addon;
+import dev.backstop.kit.addon.KnownAddons;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.gateway.web.ApiProblem;
@@ -25,13 +26,13 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping("/v1/apps/{appName}/addons/{addonId}/backups")
 public class BackupController {
 
-  private final AddonCatalog addons;
+  private final KnownAddons addons;
   private final BackupListing listing;
   private final EventPublisher publisher;
   private final Clock clock;
   private final BackupProgressBoard progress;
 
-  public BackupController(AddonCatalog addons, BackupListing listing, EventPublisher publisher, Clock clock,
+  public BackupController(KnownAddons addons, BackupListing listing, EventPublisher publisher, Clock clock,
       BackupProgressBoard progress) {
     this.progress = progress;
     this.addons = addons;
@@ -55,7 +56,7 @@ public class BackupController {
       return new BackupView(r.id(), str(r.createdAt()), r.size(), r.status().name().toLowerCase(Locale.ROOT),
           r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT), r.node(), r.nodeReason(), r.archiveName(), r.sha256(),
           r.reason(), str(r.completedAt()),
-          r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveCipher.isEncrypted(r.archiveKey()), progress,
+          r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveReader.isEncrypted(r.archiveKey()), progress,
           r.verification() == null ? null : r.verification().passed(),
           r.verification() == null ? null : VerificationView.of(r.verification()));
     }
@@ -95,7 +96,7 @@ public class BackupController {
     if (addon.removed()) {
       throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addonId + " was removed: no new backups");
     }
-    if ("SANDBOX".equals(addon.plan())) {
+    if (!addon.hasBackups()) {
       throw ApiProblem.conflict("sandbox-has-no-backups", "No backups on Sandbox plans",
           "Sandbox plans have no backups: upgrade addon " + addonId + " to Starter or Business to back it up");
     }
@@ -109,7 +110,7 @@ public class BackupController {
         .body(BackupView.of(row, progress));
   }
 
-  private AddonCatalog.Addon requireAddon(String appName, String addonId) {
+  private Addon requireAddon(String appName, String addonId) {
     return addons.findForApp(appName, addonId)
         .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
   }

@@ -1,6 +1,7 @@
 package dev.backstop.gateway.backups;
 
-import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.kit.addon.KnownAddons;
+import dev.backstop.gateway.backups.BackupListing.Stage;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
@@ -11,7 +12,6 @@ import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.BackupVerified;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
-import org.bson.Document;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -20,7 +20,7 @@ import org.springframework.context.annotation.Configuration;
 public class BackupEventsConfiguration {
 
   @Bean
-  public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
+  public Consumer<SpecificRecord> addonEvents(KnownAddons catalog) {
     return catalog.consumer();
   }
 
@@ -54,38 +54,26 @@ public class BackupEventsConfiguration {
       }
       switch (event) {
         case BackupStarted e -> listing.advance(e.getBackupId(), Status.RUNNING,
-            base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt()).append("node", e.getNode())
-                .append("nodeReason", e.getNodeReason())
-                .append("startedAt", e.getStartedAt()));
+            Stage.requested(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
+                .started(e.getNode(), e.getNodeReason(), e.getStartedAt()));
         case BackupCompleted e -> listing.advance(e.getBackupId(), Status.DONE,
-            base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
-                .append("node", e.getNode())
-                .append("nodeReason", e.getNodeReason())
-                .append("startedAt", e.getStartedAt())
-                .append("size", e.getSizeBytes())
-                .append("sha256", e.getSha256())
-                .append("archiveKey", e.getArchiveKey())
-                .append("archiveName", e.getArchiveName())
-                .append("completedAt", e.getCompletedAt()));
+            Stage.requested(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
+                .started(e.getNode(), e.getNodeReason(), e.getStartedAt())
+                .completed(e.getSizeBytes(), e.getSha256(), e.getArchiveKey(), e.getArchiveName(), e.getCompletedAt()));
         case BackupFailed e -> listing.advance(e.getBackupId(), Status.FAILED,
-            base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
-                .append("node", e.getNode())
-                .append("reason", e.getReason())
-                .append("completedAt", e.getFailedAt()));
+            Stage.requested(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
+                .started(e.getNode(), null, null)
+                .failed(e.getReason(), e.getFailedAt()));
         case BackupVerified e -> listing.verified(e.getBackupId(), new BackupListing.Verification(e.getPassed(),
             e.getVerifiedAt(), e.getSummary(), e.getTables(), e.getRows()));
         case BackupPruned e -> listing.advance(e.getBackupId(), Status.PRUNED,
-            new Document("addonId", e.getAddonId()).append("appName", e.getAppName()).append("reason", e.getReason()));
+            Stage.pruned(e.getAddonId(), e.getAppName(), e.getReason()));
         default -> { }
       }
     };
   }
 
-  static Document requested(BackupRequested e) {
-    return base(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt());
-  }
-
-  private static Document base(String addonId, String appName, String kind, java.time.Instant requestedAt) {
-    return new Document("addonId", addonId).append("appName", appName).append("kind", kind).append("createdAt", requestedAt);
+  static Stage requested(BackupRequested e) {
+    return Stage.requested(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt());
   }
 }

@@ -1,6 +1,7 @@
 package dev.backstop.gateway.backups;
 
 import dev.backstop.kit.catalog.ById;
+import dev.backstop.kit.store.StoredRecords;
 import static com.mongodb.client.model.Filters.eq;
 import static com.mongodb.client.model.Filters.in;
 import static com.mongodb.client.model.Filters.lt;
@@ -47,6 +48,35 @@ public class BackupListing {
       Instant completedAt, Instant startedAt, Verification verification) {}
 
   /** How the restore test of a done backup went. */
+  /**
+   * What one event tells of a backup; fields left null are not written, so each event sets only what it knows.
+   */
+  public record Stage(String addonId, String appName, String kind, Instant createdAt, String node, String nodeReason,
+      Instant startedAt, Long size, String sha256, String archiveKey, String archiveName, String reason, Instant completedAt) {
+
+    /** A requested backup: pending. */
+    public static Stage requested(String addonId, String appName, String kind, Instant requestedAt) {
+      return new Stage(addonId, appName, kind, requestedAt, null, null, null, null, null, null, null, null, null);
+    }
+
+    public static Stage pruned(String addonId, String appName, String reason) {
+      return new Stage(addonId, appName, null, null, null, null, null, null, null, null, null, reason, null);
+    }
+
+    public Stage started(String onNode, String whyThatNode, Instant at) {
+      return new Stage(addonId, appName, kind, createdAt, onNode, whyThatNode, at, size, sha256, archiveKey, archiveName, reason,
+          completedAt);
+    }
+
+    public Stage completed(Long bytes, String digest, String key, String name, Instant at) {
+      return new Stage(addonId, appName, kind, createdAt, node, nodeReason, startedAt, bytes, digest, key, name, reason, at);
+    }
+
+    public Stage failed(String why, Instant at) {
+      return new Stage(addonId, appName, kind, createdAt, node, nodeReason, startedAt, size, sha256, archiveKey, archiveName, why, at);
+    }
+  }
+
   public record Verification(boolean passed, Instant at, String summary, int tables, long rows) {}
 
   private final MongoCollection<Document> backups;
@@ -67,15 +97,15 @@ public class BackupListing {
    * secondary indexes. The id is added before the backup is written and removed after it is pruned,
    * so a crash in between leaves at worst a pruned id behind, which listings skip and then drop.
    */
-  public void advance(String id, Status status, Document fields) {
-    String addonId = fields.getString("addonId");
+  public void advance(String id, Status status, Stage fields) {
+    String addonId = fields.addonId();
     if (status != Status.PRUNED) {
       addons.updateOne(eq("_id", addonId), Updates.addToSet("ids", id), new UpdateOptions().upsert(true));
     }
     List<Bson> updates = new ArrayList<>();
     updates.add(Updates.set("status", status.name()));
     updates.add(Updates.set("rank", status.rank));
-    fields.forEach((k, v) -> updates.add(Updates.set(k, v instanceof Instant i ? Date.from(i) : v)));
+    StoredRecords.toBson(fields).forEach((k, v) -> updates.add(Updates.set(k, v)));
     try {
       backups.updateOne(ById.filter(id, lt("rank", status.rank)), Updates.combine(updates), new UpdateOptions().upsert(true));
     } catch (MongoWriteException e) {
@@ -85,8 +115,25 @@ public class BackupListing {
       // already at this stage or further: a repeat or a late event; a replayed one may just have re-added a pruned id
     }
     if (status == Status.PRUNED) {
-      addons.updateOne(eq("_id", addonId), Updates.pull("ids", id));
+      // pruned ids are kept apart: retention still counts them (see prunedOf)
+      addons.updateOne(eq("_id", addonId), Updates.combine(Updates.pull("ids", id), Updates.addToSet("pruned", id)));
     }
+  }
+
+  /** The addon's pruned backups (pruned since the listing kept them), in no particular order. */
+  public List<Row> prunedOf(String addonId) {
+    Document ids = addons.find(eq("_id", addonId)).first();
+    if (ids == null || ids.getList("pruned", String.class, List.of()).isEmpty()) {
+      return List.of();
+    }
+    List<Row> rows = new ArrayList<>();
+    for (Document d : backups.find(in("_id", ids.getList("pruned", String.class)))) {
+      Row row = toRow(d);
+      if (row.status() == Status.PRUNED && addonId.equals(row.addonId())) {
+        rows.add(row);
+      }
+    }
+    return rows;
   }
 
   /**

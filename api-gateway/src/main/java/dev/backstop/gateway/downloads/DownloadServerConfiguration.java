@@ -17,7 +17,7 @@ class DownloadServerConfiguration {
   TomcatConnectorCustomizer downloadSocketBuffers(GatewayProperties properties) {
     return connector -> {
       connector.setProperty("socket.directBuffer", "true");
-      connector.setProperty("socket.appWriteBufSize", Long.toString(properties.getSocketWriteBuffer().toBytes()));
+      connector.setProperty("socket.appWriteBufSize", Long.toString(properties.socketWriteBuffer().toBytes()));
     };
   }
 }

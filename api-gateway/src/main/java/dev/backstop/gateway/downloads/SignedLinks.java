@@ -1,6 +1,7 @@
 package dev.backstop.gateway.downloads;
 
 import dev.backstop.gateway.web.ApiProblem;
+import dev.backstop.gateway.config.GatewayProperties;
 import dev.backstop.kit.config.BackstopProperties;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -11,7 +12,6 @@ import java.time.Instant;
 import java.util.Base64;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
-import org.springframework.beans.factory.annotation.Value;
 
 import org.springframework.stereotype.Component;
 
@@ -32,9 +32,9 @@ public class SignedLinks {
   private final Clock clock;
   private final Duration ttl;
 
-  public SignedLinks(BackstopProperties properties, Clock clock, @Value("${backstop.gateway.link-ttl:PT10M}") Duration ttl) {
+  public SignedLinks(BackstopProperties properties, GatewayProperties gateway, Clock clock) {
     this.clock = clock;
-    this.ttl = ttl;
+    this.ttl = gateway.linkTtl();
     try {
       // a key of its own, so that a link signature says nothing about the key sealing passwords
       Mac derive = Mac.getInstance("HmacSHA256");

@@ -1,10 +1,10 @@
 package dev.backstop.gateway.retention;
 
-import dev.backstop.gateway.addons.AddonCatalog;
 import dev.backstop.gateway.backups.BackupListing;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.gateway.web.ApiProblem;
+import dev.backstop.kit.addon.KnownAddons;
 import dev.backstop.retention.policy.PlanHistory;
 import dev.backstop.retention.policy.RetentionDecision;
 import dev.backstop.retention.policy.RetentionPolicy;
@@ -29,11 +29,11 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 public class RetentionController {
 
-  private final AddonCatalog addons;
+  private final KnownAddons addons;
   private final BackupListing listing;
   private final Clock clock;
 
-  public RetentionController(AddonCatalog addons, BackupListing listing, Clock clock) {
+  public RetentionController(KnownAddons addons, BackupListing listing, Clock clock) {
     this.addons = addons;
     this.listing = listing;
     this.clock = clock;
@@ -53,17 +53,16 @@ public class RetentionController {
   public RetentionView explain(@PathVariable String appName, @PathVariable String addonId) {
     var addon = addons.findForApp(appName, addonId)
         .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
-    Plan plan = Plan.valueOf(addon.plan());
-    ZoneId zone = ZoneId.of(addon.schedule().getString("timezone"));
+    Plan plan = addon.plan();
+    ZoneId zone = addon.schedule().at().zone();
     Instant now = clock.instant();
     List<Row> rows = listing.ofAddon(addonId).stream()
         .filter(r -> r.status() == Status.DONE || r.status() == Status.FAILED)
         .toList();
     List<StoredBackup> stored = rows.stream().map(r -> stored(addonId, r)).toList();
-    // the listing forgets pruned backups and the catalog keeps the current plan only: the retention
-    // service decides on the whole history and the plans each backup was taken under, so after a plan
-    // change this view can keep more than the service does (never less for backups taken under this plan)
-    RetentionDecision decision = RetentionPolicy.evaluate(PlanHistory.always(plan), zone, now, stored, List.of());
+    List<StoredBackup> pruned = listing.prunedOf(addonId).stream().map(r -> stored(addonId, r)).toList();
+    // the same inputs the retention service decides on: each backup judged by the plan it was taken under
+    RetentionDecision decision = RetentionPolicy.evaluate(planHistory(addonId, plan), zone, now, stored, pruned);
 
     List<KeptBackup> kept = rows.stream()
         .filter(r -> decision.kept().containsKey(r.id()))
@@ -78,6 +77,14 @@ public class RetentionController {
     return new RetentionView(plan.name().toLowerCase(Locale.ROOT), zone.getId(), now.toString(), kept, wouldPrune);
   }
 
+  /** The plans of every revision the gateway applied; an addon recorded before histories were kept has always had its plan. */
+  private PlanHistory planHistory(String addonId, Plan plan) {
+    List<PlanHistory.Change> changes = addons.planChanges(addonId).stream()
+        .map(c -> new PlanHistory.Change(c.at(), c.plan()))
+        .toList();
+    return changes.isEmpty() ? PlanHistory.always(plan) : new PlanHistory(changes);
+  }
+
   /**
    * The record retention decides on: taken when the dump started, or when it failed; a scheduled
    * backup stands for the date it was scheduled for, read back from its id as the service does.
@@ -85,13 +92,18 @@ public class RetentionController {
   private static StoredBackup stored(String addonId, Row r) {
     BackupKind kind = BackupKind.valueOf(r.kind());
     Instant takenAt = takenAt(r);
-    return new StoredBackup(r.id(), kind, r.status() == Status.DONE, takenAt, ScheduledDates.derive(addonId, r.id(), kind, takenAt));
+    return new StoredBackup(r.id(), kind, succeeded(r), takenAt, ScheduledDates.derive(addonId, r.id(), kind, takenAt));
   }
 
   private static Instant takenAt(Row r) {
-    if (r.status() == Status.DONE && r.startedAt() != null) {
+    if (succeeded(r) && r.startedAt() != null) {
       return r.startedAt();
     }
     return r.completedAt() != null ? r.completedAt() : r.createdAt();
+  }
+
+  /** A pruned backup no longer says whether it had succeeded: one with an archive had. */
+  private static boolean succeeded(Row r) {
+    return r.status() == Status.DONE || r.status() == Status.PRUNED && r.archiveKey() != null;
   }
 }

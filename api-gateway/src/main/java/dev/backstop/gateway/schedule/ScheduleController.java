@@ -1,15 +1,16 @@
 package dev.backstop.gateway.schedule;
 
-import dev.backstop.gateway.addons.AddonCatalog;
+import dev.backstop.kit.addon.Addon;
+import dev.backstop.kit.addon.DailySchedule;
+import dev.backstop.kit.addon.KnownAddons;
+import dev.backstop.kit.addon.BackupTime;
 import dev.backstop.gateway.addons.AddonRegistry;
 import dev.backstop.gateway.web.ApiProblem;
-import dev.backstop.schemas.events.BackupSchedule;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.Size;
 import java.time.Clock;
 import java.time.ZoneId;
-import org.bson.Document;
 import org.springframework.validation.annotation.Validated;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -24,11 +25,11 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping("/v1/apps/{appName}/addons/{addonId}/schedule")
 public class ScheduleController {
 
-  private final AddonCatalog catalog;
+  private final KnownAddons catalog;
   private final AddonRegistry registry;
   private final Clock clock;
 
-  public ScheduleController(AddonCatalog catalog, AddonRegistry registry, Clock clock) {
+  public ScheduleController(KnownAddons catalog, AddonRegistry registry, Clock clock) {
     this.catalog = catalog;
     this.registry = registry;
     this.clock = clock;
@@ -59,36 +60,36 @@ public class ScheduleController {
     if (addon.removed()) {
       throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addonId + " was removed: it has no schedule");
     }
-    Document current = addon.schedule();
-    ScheduleAt at;
+    DailySchedule current = addon.schedule();
+    BackupTime at;
     try {
-      ZoneId zone = ScheduleAt.zone(change.timezone() != null ? change.timezone() : current.getString("timezone"));
+      ZoneId zone = change.timezone() != null ? BackupTime.zone(change.timezone()) : current.at().zone();
       at = change.scheduleAt() != null
-          ? ScheduleAt.parse(change.scheduleAt(), zone)
-          : new ScheduleAt(change.hour() != null ? change.hour() : current.getInteger("hour"), zone);
+          ? BackupTime.parse(change.scheduleAt(), zone)
+          : new BackupTime(change.hour() != null ? change.hour() : current.at().hour(), zone);
     } catch (IllegalArgumentException e) {
       throw ApiProblem.badRequest(e.getMessage());
     }
     boolean timeGiven = change.scheduleAt() != null || change.hour() != null;
-    boolean enabled = change.enabled() != null ? change.enabled() : timeGiven || current.getBoolean("enabled");
-    registry.changeSchedule(addonId, new BackupSchedule(enabled, at.hour(), at.zone().getId()));
+    boolean enabled = change.enabled() != null ? change.enabled() : timeGiven || current.enabled();
+    registry.changeSchedule(addonId, new DailySchedule(enabled, at));
     return view(catalog.find(addonId).orElseThrow().schedule(), false);
   }
 
-  private AddonCatalog.Addon backedUpAddon(String appName, String addonId) {
+  private Addon backedUpAddon(String appName, String addonId) {
     var addon = catalog.findForApp(appName, addonId)
         .orElseThrow(() -> ApiProblem.notFound("no addon " + addonId + " in app " + appName));
-    if ("SANDBOX".equals(addon.plan())) {
+    if (!addon.hasBackups()) {
       throw ApiProblem.conflict("sandbox-has-no-backups", "No backups on Sandbox plans",
           "Sandbox plans have no backups, so no backup schedule: upgrade addon " + addonId + " to Starter or Business");
     }
     return addon;
   }
 
-  private ScheduleView view(Document schedule, boolean removed) {
+  private ScheduleView view(DailySchedule schedule, boolean removed) {
     // a removed addon keeps its backups until they age out, but none is taken any more
-    boolean enabled = schedule.getBoolean("enabled") && !removed;
-    ScheduleAt at = new ScheduleAt(schedule.getInteger("hour"), ZoneId.of(schedule.getString("timezone")));
+    boolean enabled = schedule.enabled() && !removed;
+    BackupTime at = schedule.at();
     String message = enabled
         ? "Periodic backups will be done daily at " + at.describe(clock.instant())
         : removed ? "Periodic backups are stopped: the addon was removed" : "Periodic backups are disabled";

@@ -3,10 +3,10 @@ package dev.backstop.gateway.backups;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.gateway.backups.BackupListing.Row;
+import dev.backstop.gateway.backups.BackupListing.Stage;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.testing.TestMongoDatabases;
 import java.time.Instant;
-import org.bson.Document;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -22,15 +22,19 @@ class BackupListingTest {
     listing = new BackupListing(mongo.fresh("listing"));
   }
 
-  private static Document of(String addonId, Instant createdAt) {
-    return new Document("addonId", addonId).append("appName", "app").append("kind", "MANUAL").append("createdAt", createdAt);
+  private static Stage of(String addonId, Instant createdAt) {
+    return Stage.requested(addonId, "app", "MANUAL", createdAt);
+  }
+
+  private static Stage sized(Stage stage, long size) {
+    return stage.completed(size, null, null, null, null);
   }
 
   @Test
   void listsAnAddonsBackupsNewestFirstAndNoOtherAddons() {
     listing.advance("b1", Status.PENDING, of("a", t0));
     listing.advance("b2", Status.PENDING, of("a", t0.plusSeconds(3600)));
-    listing.advance("b1", Status.DONE, of("a", t0).append("size", 10L));
+    listing.advance("b1", Status.DONE, sized(of("a", t0), 10L));
     listing.advance("x1", Status.DONE, of("other", t0.plusSeconds(60)));
 
     assertThat(listing.ofAddon("a")).extracting(Row::id, Row::status)
@@ -43,7 +47,7 @@ class BackupListingTest {
   void aPrunedBackupLeavesTheListingEvenWhenItsRequestIsReplayedAfterThePrune() {
     listing.advance("b1", Status.DONE, of("a", t0));
     listing.advance("b2", Status.DONE, of("a", t0.plusSeconds(60)));
-    listing.advance("b1", Status.PRUNED, new Document("addonId", "a").append("appName", "app").append("reason", "r"));
+    listing.advance("b1", Status.PRUNED, Stage.pruned("a", "app", "r"));
     // the requests topic is read independently of the events topic: its PENDING may come last
     listing.advance("b1", Status.PENDING, of("a", t0));
     listing.advance("b1", Status.DONE, of("a", t0));
@@ -56,9 +60,9 @@ class BackupListingTest {
   @Test
   void aStatusNeverGoesBackAndARepeatChangesNothing() {
     listing.advance("b1", Status.PENDING, of("a", t0));
-    listing.advance("b1", Status.FAILED, of("a", t0).append("reason", "connection refused"));
+    listing.advance("b1", Status.FAILED, of("a", t0).failed("connection refused", null));
     listing.advance("b1", Status.RUNNING, of("a", t0));
-    listing.advance("b1", Status.FAILED, of("a", t0).append("reason", "connection refused"));
+    listing.advance("b1", Status.FAILED, of("a", t0).failed("connection refused", null));
 
     assertThat(listing.ofAddon("a")).singleElement().satisfies(row -> {
       assertThat(row.status()).isEqualTo(Status.FAILED);
@@ -75,14 +79,14 @@ class BackupListingTest {
     listing.verified("b1", passed);
     assertThat(listing.find("a", "b1")).map(Row::verification).isEmpty();
 
-    listing.advance("b1", Status.DONE, of("a", t0).append("size", 10L));
+    listing.advance("b1", Status.DONE, sized(of("a", t0), 10L));
     listing.verified("b1", passed);
-    listing.advance("b1", Status.DONE, of("a", t0).append("size", 10L));
+    listing.advance("b1", Status.DONE, sized(of("a", t0), 10L));
     listing.verified("b1", passed);
     assertThat(listing.ofAddon("a")).singleElement().extracting(Row::verification).isEqualTo(passed);
 
     listing.advance("b2", Status.DONE, of("a", t0));
-    listing.advance("b2", Status.PRUNED, new Document("addonId", "a").append("appName", "app").append("reason", "r"));
+    listing.advance("b2", Status.PRUNED, Stage.pruned("a", "app", "r"));
     listing.verified("b2", passed);
     assertThat(listing.find("a", "b2")).isEmpty();
   }

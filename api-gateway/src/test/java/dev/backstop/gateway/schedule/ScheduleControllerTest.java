@@ -7,25 +7,29 @@ import static org.mockito.Mockito.doAnswer;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
-import dev.backstop.gateway.addons.AddonCatalog;
 import dev.backstop.gateway.addons.AddonRegistry;
-import dev.backstop.schemas.events.BackupSchedule;
+import dev.backstop.kit.addon.Addon;
+import dev.backstop.kit.addon.BackupTime;
+import dev.backstop.kit.addon.DailySchedule;
+import dev.backstop.kit.addon.KnownAddons;
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.schemas.events.Plan;
+import java.time.ZoneId;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
-import org.bson.Document;
 import org.junit.jupiter.api.Test;
 
 /** The schedule endpoint on an addon whose daily backups were turned off. */
 class ScheduleControllerTest {
 
-  private final AddonCatalog catalog = mock(AddonCatalog.class);
+  private final KnownAddons catalog = mock(KnownAddons.class);
   private final AddonRegistry registry = mock(AddonRegistry.class);
-  private final AtomicReference<Document> schedule =
-      new AtomicReference<>(new Document("enabled", false).append("hour", 1).append("timezone", "Europe/Paris"));
+  private final AtomicReference<DailySchedule> schedule =
+      new AtomicReference<>(new DailySchedule(false, new BackupTime(1, ZoneId.of("Europe/Paris"))));
   private final ScheduleController controller =
       new ScheduleController(catalog, registry, Clock.fixed(Instant.parse("2026-11-21T12:00:00Z"), ZoneOffset.UTC));
 
@@ -33,14 +37,14 @@ class ScheduleControllerTest {
     when(catalog.findForApp(eq("my-app"), eq("pg"))).thenAnswer(i -> Optional.of(addon()));
     when(catalog.find(eq("pg"))).thenAnswer(i -> Optional.of(addon()));
     doAnswer(i -> {
-      BackupSchedule s = i.getArgument(1);
-      schedule.set(new Document("enabled", s.getEnabled()).append("hour", s.getHour()).append("timezone", s.getTimezone()));
+      schedule.set(i.getArgument(1));
       return null;
     }).when(registry).changeSchedule(eq("pg"), any());
   }
 
-  private AddonCatalog.Addon addon() {
-    return new AddonCatalog.Addon("pg", "my-app", "POSTGRESQL", "STARTER", "db", List.of(), schedule.get(), false, 3);
+  private Addon addon() {
+    return new Addon("pg", "my-app", Engine.POSTGRESQL, Plan.STARTER, "db", "u", new Addon.SealedPassword("k", new byte[0]),
+        List.of(), schedule.get(), false, 3);
   }
 
   @Test
@@ -52,7 +56,7 @@ class ScheduleControllerTest {
 
   @Test
   void turning_backups_off_keeps_the_time() {
-    schedule.set(new Document("enabled", true).append("hour", 4).append("timezone", "UTC"));
+    schedule.set(new DailySchedule(true, new BackupTime(4, ZoneId.of("UTC"))));
     var view = controller.set("my-app", "pg", new ScheduleController.ScheduleChange(null, null, null, false));
     assertThat(view.enabled()).isFalse();
     assertThat(view.hour()).isEqualTo(4);

@@ -14,7 +14,6 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -58,10 +57,9 @@ class DownloadHardeningTest extends RunningGateway {
     Path file = Files.createTempFile("archive", ".gz");
     Files.write(file, ARCHIVE);
     store.put(key, file);
-    listing.advance(id, BackupListing.Status.DONE, new Document("addonId", addonId).append("appName", app)
-        .append("kind", "MANUAL").append("createdAt", Instant.now()).append("size", (long) ARCHIVE.length)
-        .append("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(ARCHIVE)))
-        .append("archiveKey", key).append("archiveName", id + ".sql.gz"));
+    listing.advance(id, BackupListing.Status.DONE, BackupListing.Stage.requested(addonId, app, "MANUAL", Instant.now())
+        .completed((long) ARCHIVE.length, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(ARCHIVE)), key,
+            id + ".sql.gz", null));
     return id;
   }
 

@@ -7,7 +7,10 @@ import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
+import dev.backstop.kit.addon.Addon;
 import dev.backstop.kit.catalog.RevisionGuard;
+import dev.backstop.kit.store.StoredRecords;
+import org.bson.codecs.pojo.annotations.BsonId;
 import dev.backstop.retention.policy.PlanHistory;
 import dev.backstop.schemas.events.Plan;
 import java.time.Instant;
@@ -39,30 +42,42 @@ public class RetentionCatalog {
   /** The policy inputs an addon carries: its plan now, its zone, and the plans it has been on. */
   public record AddonPolicy(Plan plan, ZoneId zone, PlanHistory history) {}
 
+  /** What retention keeps of an addon: its plan now and the zone its days are counted in, at a revision. */
+  public record StoredPolicy(@BsonId String addonId, Plan plan, ZoneId zone, Boolean removed, Long revision) {}
+
   /**
-   * Stores the addon's plan and zone if {@code revision} is newer; a removed addon keeps the plan it had.
-   * Every revision's plan (null: removed) also joins the addon's plan history at {@code occurredAt},
-   * whatever order revisions arrive in: each backup is kept by the plan it was taken under.
+   * Stores the addon's plan and zone if its revision is newer. Every revision's plan also joins the
+   * addon's plan history at {@code occurredAt}, whatever order revisions arrive in: each backup is kept
+   * by the plan it was taken under.
    */
-  public boolean recordPolicy(String addonId, long revision, Instant occurredAt, Plan plan, String zone, boolean removed) {
-    var update = plan == null
-        ? Updates.set("removed", removed)
-        : Updates.combine(Updates.set("plan", plan.name()), Updates.set("zone", zone), Updates.set("removed", removed));
-    boolean newer = RevisionGuard.applyIfNewer(policies, addonId, revision, update);
-    Document change = new Document("at", Date.from(occurredAt));
-    change.append("plan", removed ? null : plan == null ? null : plan.name());
+  public boolean recordPolicy(Addon addon, Instant occurredAt) {
+    boolean newer = RevisionGuard.applyIfNewer(policies, addon.id(), addon.revision(),
+        StoredRecords.setAll(new StoredPolicy(addon.id(), addon.plan(), addon.schedule().at().zone(), false, null), "",
+            "_id", "revision"));
+    recordPlan(addon.id(), addon.revision(), occurredAt, addon.plan());
+    return newer;
+  }
+
+  /** The addon was removed at {@code revision}: it keeps the plan it had, and its history says removed from then on. */
+  public boolean recordRemoval(String addonId, long revision, Instant occurredAt) {
+    boolean newer = RevisionGuard.applyIfNewer(policies, addonId, revision, Updates.set("removed", true));
+    recordPlan(addonId, revision, occurredAt, null);
+    return newer;
+  }
+
+  private void recordPlan(String addonId, long revision, Instant occurredAt, Plan plan) {
+    Document change = new Document("at", Date.from(occurredAt)).append("plan", plan == null ? null : plan.name());
     // idempotent: a replayed revision writes the same entry again
     policies.updateOne(eq("_id", addonId), Updates.set("plans.r" + revision, change), new UpdateOptions().upsert(true));
-    return newer;
   }
 
   /** The known policies of many addons, in one query; addons without a known plan are absent. */
   public Map<String, AddonPolicy> policies(Collection<String> addonIds) {
     Map<String, AddonPolicy> found = new HashMap<>();
     policies.find(in("_id", addonIds)).forEach(d -> {
-      if (d.getString("plan") != null) {
-        Plan plan = Plan.valueOf(d.getString("plan"));
-        found.put(d.getString("_id"), new AddonPolicy(plan, ZoneId.of(d.getString("zone")), history(d, plan)));
+      StoredPolicy stored = StoredRecords.fromBson(d.toBsonDocument(), StoredPolicy.class);
+      if (stored.plan() != null) {
+        found.put(stored.addonId(), new AddonPolicy(stored.plan(), stored.zone(), history(d, stored.plan())));
       }
     });
     return found;

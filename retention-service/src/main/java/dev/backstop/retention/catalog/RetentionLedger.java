@@ -171,7 +171,7 @@ public class RetentionLedger {
    * flush rewrites thousands of addons, flushing takes at most a fifth of the time.
    */
   public synchronized boolean flushDue(boolean catchingUp) {
-    if (changesSinceFlush >= properties.getFlushChanges()) {
+    if (changesSinceFlush >= properties.flushChanges()) {
       return true;
     }
     if (catchingUp || acknowledgements.isEmpty() && dirty.isEmpty()) {
@@ -179,7 +179,7 @@ public class RetentionLedger {
     }
     long now = System.nanoTime();
     return now - lastChange >= IDLE_NANOS
-        || now - lastFlushEnded >= Math.max(properties.getFlushInterval().toNanos(), 4 * lastFlushTook);
+        || now - lastFlushEnded >= Math.max(properties.flushInterval().toNanos(), 4 * lastFlushTook);
   }
 
   /**
@@ -262,7 +262,7 @@ public class RetentionLedger {
   }
 
   private void evictClean() {
-    int excess = cache.size() - properties.getCachedAddons();
+    int excess = cache.size() - properties.cachedAddons();
     for (var it = cache.entrySet().iterator(); excess > 0 && it.hasNext(); ) {
       if (!dirty.contains(it.next().getKey())) {
         it.remove();

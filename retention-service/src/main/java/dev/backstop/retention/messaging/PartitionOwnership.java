@@ -1,6 +1,7 @@
 package dev.backstop.retention.messaging;
 
 import dev.backstop.retention.catalog.RetentionLedger;
+import dev.backstop.retention.pruning.AddonOwnership;
 import dev.backstop.schemas.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
@@ -18,7 +19,7 @@ import org.springframework.stereotype.Component;
  * when partitions move, pending changes are flushed (and their offsets committed) before they go.
  */
 @Component
-public class PartitionOwnership implements KafkaBindingRebalanceListener {
+public class PartitionOwnership implements KafkaBindingRebalanceListener, AddonOwnership {
 
   static final String BINDING = "backupEvents-in-0";
 

@@ -1,7 +1,9 @@
 package dev.backstop.retention.messaging;
 
+import dev.backstop.kit.addon.Addon;
 import dev.backstop.retention.catalog.RetentionCatalog;
 import dev.backstop.retention.catalog.RetentionLedger;
+import dev.backstop.retention.pruning.Pruner;
 import dev.backstop.retention.config.RetentionProperties;
 import dev.backstop.schemas.events.AddonChanged;
 import dev.backstop.schemas.events.AddonRegistered;
@@ -35,18 +37,16 @@ public class RetentionMessagingConfiguration {
       switch (message.getPayload()) {
         // a plan known late, or a downgrade, applies at the next evaluation
         case AddonRegistered e -> {
-          if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getOccurredAt(), e.getAddon().getPlan(),
-              e.getAddon().getSchedule().getTimezone(), false)) {
+          if (catalog.recordPolicy(Addon.of(e.getAddon(), e.getRevision()), e.getOccurredAt())) {
             pruner.requestEvaluation(e.getAddon().getAddonId(), isCatchingUp(message, clock, properties));
           }
         }
         case AddonChanged e -> {
-          if (catalog.recordPolicy(e.getAddon().getAddonId(), e.getRevision(), e.getOccurredAt(), e.getAddon().getPlan(),
-              e.getAddon().getSchedule().getTimezone(), false)) {
+          if (catalog.recordPolicy(Addon.of(e.getAddon(), e.getRevision()), e.getOccurredAt())) {
             pruner.requestEvaluation(e.getAddon().getAddonId(), isCatchingUp(message, clock, properties));
           }
         }
-        case AddonRemoved e -> catalog.recordPolicy(e.getAddonId(), e.getRevision(), e.getOccurredAt(), null, null, true);
+        case AddonRemoved e -> catalog.recordRemoval(e.getAddonId(), e.getRevision(), e.getOccurredAt());
         default -> { }
       }
     };
@@ -76,7 +76,7 @@ public class RetentionMessagingConfiguration {
           case BackupFailed e ->
               ledger.recordOutcome(e.getBackupId(), e.getAddonId(), e.getAppName(), e.getKind(), false, e.getFailedAt(), null);
           case BackupPruned e -> ledger.markPruned(e.getBackupId(), e.getAddonId(), e.getReason(), e.getPrunedAt(),
-              e.getPrunedAt().plus(properties.getDownloadGrace()));
+              e.getPrunedAt().plus(properties.downloadGrace()));
           // other events, and records that could not be read (null, logged by the deserializer)
           case null, default -> { }
         }
@@ -135,6 +135,6 @@ public class RetentionMessagingConfiguration {
 
   private static boolean isOld(Object timestamp, Clock clock, RetentionProperties properties) {
     return timestamp instanceof Long written
-        && Duration.between(Instant.ofEpochMilli(written), clock.instant()).compareTo(properties.getCatchUpAge()) > 0;
+        && Duration.between(Instant.ofEpochMilli(written), clock.instant()).compareTo(properties.catchUpAge()) > 0;
   }
 }

@@ -10,14 +10,22 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 class RetentionLedgerTest {
 
   @RegisterExtension static final TestMongoDatabases mongo = new TestMongoDatabases();
   private MongoDatabase database;
-  private final RetentionProperties properties = new RetentionProperties();
+  private RetentionProperties properties = properties(Map.of());
+
+  /** The properties a service started with {@code settings} binds (the defaults for the rest). */
+  private static RetentionProperties properties(Map<String, String> settings) {
+    return new Binder(new MapConfigurationPropertySource(settings)).bindOrCreate("backstop.retention", RetentionProperties.class);
+  }
   private final Instant t0 = Instant.parse("2026-11-01T01:00:00Z");
 
   @BeforeEach
@@ -79,8 +87,7 @@ class RetentionLedgerTest {
 
   @Test
   void while_catching_up_writes_wait_for_the_evaluations_unless_too_many_changes_pile_up() throws Exception {
-    properties.setFlushInterval(Duration.ZERO);
-    properties.setFlushChanges(3);
+    properties = properties(Map.of("backstop.retention.flush-interval", "0s", "backstop.retention.flush-changes", "3"));
     var ledger = new RetentionLedger(database, properties);
     ledger.recordOutcome("b1", "a", "app", BackupKind.SCHEDULED, true, t0, "k1");
     ledger.afterNextFlush(() -> { });

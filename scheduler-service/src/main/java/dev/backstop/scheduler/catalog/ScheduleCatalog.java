@@ -1,6 +1,5 @@
 package dev.backstop.scheduler.catalog;
 
-import dev.backstop.kit.catalog.ById;
 import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
 import static com.mongodb.client.model.Filters.lt;
@@ -13,18 +12,20 @@ import com.mongodb.client.model.Indexes;
 import com.mongodb.client.model.Projections;
 import com.mongodb.client.model.Sorts;
 import com.mongodb.client.model.Updates;
+import dev.backstop.kit.addon.BackupTime;
+import dev.backstop.kit.catalog.ById;
 import dev.backstop.kit.catalog.RevisionGuard;
-import dev.backstop.scheduler.schedule.BackupSchedule;
+import dev.backstop.kit.store.StoredRecords;
 import dev.backstop.schemas.events.BackupKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
-import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.UUID;
 import org.bson.Document;
+import org.bson.codecs.pojo.annotations.BsonId;
 import org.bson.conversions.Bson;
 import org.springframework.stereotype.Component;
 
@@ -44,20 +45,25 @@ public class ScheduleCatalog {
   public static final Duration CLAIM_TTL = Duration.ofSeconds(45);
 
   private final MongoCollection<Document> schedules;
+  private final MongoCollection<StoredEntry> entries;
 
   public ScheduleCatalog(MongoDatabase database) {
     this.schedules = database.getCollection("schedules");
+    this.entries = StoredRecords.collection(database, "schedules", StoredEntry.class);
     schedules.createIndex(Indexes.ascending("nextRunAt"));
     schedules.createIndex(Indexes.ascending("claimToken"));
   }
 
-  /** A claimed entry, as stored. */
-  public record Entry(String id, String addonId, BackupKind kind, String appName, int hour, ZoneId zone,
-      Instant nextRunAt, String claimToken, LocalDate lastRequestedFor) {
-    public BackupSchedule schedule() {
-      return kind == BackupKind.PITR_BASE ? BackupSchedule.weekly(addonId, hour, zone) : BackupSchedule.daily(addonId, hour, zone);
-    }
-  }
+  /** What an entry requests backups of, and when: the addon's app and backup time; null once the addon is removed. */
+  public record Target(String appName, BackupTime at) {}
+
+  /** An entry as stored; {@code nextRunAt} null: never due. */
+  public record StoredEntry(@BsonId String id, String addonId, BackupKind kind, Target state, Instant nextRunAt,
+      String claimToken, Instant claimUntil, LocalDate lastRequestedFor, Long revision) {}
+
+  /** A claimed entry. */
+  public record Entry(String id, String addonId, BackupKind kind, String appName, BackupTime at,
+      Instant nextRunAt, String claimToken, LocalDate lastRequestedFor) {}
 
   public static String entryId(String addonId, BackupKind kind) {
     return addonId + "|" + kind.name();
@@ -68,11 +74,11 @@ public class ScheduleCatalog {
    * revision changes nothing, so redelivery and replay are harmless. {@code nextRunAt} null means
    * "never" (sandbox, disabled, removed, or a kind the addon does not have).
    */
-  public boolean apply(String addonId, BackupKind kind, long revision, Document state, Instant nextRunAt) {
+  public boolean apply(String addonId, BackupKind kind, long revision, Target state, Instant nextRunAt) {
     return RevisionGuard.applyIfNewer(schedules, entryId(addonId, kind), revision, Updates.combine(
         Updates.set("addonId", addonId),
         Updates.set("kind", kind.name()),
-        Updates.set("state", state),
+        Updates.set("state", state == null ? null : StoredRecords.toBson(state)),
         Updates.set("nextRunAt", nextRunAt == null ? null : Date.from(nextRunAt))));
   }
 
@@ -89,12 +95,9 @@ public class ScheduleCatalog {
     schedules.updateMany(ById.filter(new Document("$in", ids), lte("nextRunAt", Date.from(now)), claimFree(now)),
         Updates.combine(Updates.set("claimToken", token), Updates.set("claimUntil", Date.from(now.plus(CLAIM_TTL)))));
     List<Entry> claimed = new ArrayList<>();
-    for (Document doc : schedules.find(eq("claimToken", token))) {
-      Document state = doc.get("state", Document.class);
-      claimed.add(new Entry(doc.getString("_id"), doc.getString("addonId"), BackupKind.valueOf(doc.getString("kind")),
-          state.getString("appName"), state.getInteger("hour"), ZoneId.of(state.getString("timezone")),
-          doc.getDate("nextRunAt").toInstant(), token,
-          doc.getString("lastRequestedFor") == null ? null : LocalDate.parse(doc.getString("lastRequestedFor"))));
+    for (StoredEntry e : entries.find(eq("claimToken", token))) {
+      claimed.add(new Entry(e.id(), e.addonId(), e.kind(), e.state().appName(), e.state().at(), e.nextRunAt(), token,
+          e.lastRequestedFor()));
     }
     return claimed;
   }
@@ -129,7 +132,7 @@ public class ScheduleCatalog {
       if (current != null && current.toInstant().equals(a.entry().nextRunAt())) {
         writes.add(new com.mongodb.client.model.UpdateOneModel<>(eq("_id", a.entry().id()), Updates.combine(
             Updates.set("nextRunAt", Date.from(a.nextRunAt())),
-            Updates.set("lastRequestedFor", a.requestedFor().toString()),
+            Updates.set("lastRequestedFor", a.requestedFor()),
             Updates.unset("claimToken"),
             Updates.unset("claimUntil"))));
       }

@@ -10,7 +10,7 @@ import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.Updates;
 import dev.backstop.scheduler.SchedulerApplication;
-import dev.backstop.scheduler.schedule.BackupSchedule;
+import dev.backstop.scheduler.schedule.RecurringBackup;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.AddonRegistered;
 import dev.backstop.schemas.events.BackupKind;
@@ -134,9 +134,9 @@ class SchedulerHighAvailabilityIT {
       var spec = registered.getAddon();
       ZoneId zone = ZoneId.of(spec.getSchedule().getTimezone());
       for (BackupKind kind : List.of(BackupKind.SCHEDULED, BackupKind.PITR_BASE)) {
-        BackupSchedule schedule = kind == BackupKind.SCHEDULED
-            ? BackupSchedule.daily(spec.getAddonId(), spec.getSchedule().getHour(), zone)
-            : BackupSchedule.weekly(spec.getAddonId(), spec.getSchedule().getHour(), zone);
+        RecurringBackup schedule = kind == BackupKind.SCHEDULED
+            ? RecurringBackup.daily(spec.getAddonId(), spec.getSchedule().getHour(), zone)
+            : RecurringBackup.weekly(spec.getAddonId(), spec.getSchedule().getHour(), zone);
         List<LocalDate> expected = new ArrayList<>();
         for (Instant fire = schedule.nextFireAfter(registeredAt); !fire.isAfter(end); fire = schedule.nextFireAfter(fire)) {
           expected.add(LocalDate.ofInstant(fire, zone));

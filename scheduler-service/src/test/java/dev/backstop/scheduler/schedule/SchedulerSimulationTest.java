@@ -33,7 +33,7 @@ class SchedulerSimulationTest {
   }
 
   /** Runs the ticker's stepping; {@code down} says whether the scheduler is down at a tick. */
-  private static Map<LocalDate, List<Instant>> simulate(BackupSchedule schedule, java.util.function.Predicate<Instant> down) {
+  private static Map<LocalDate, List<Instant>> simulate(RecurringBackup schedule, java.util.function.Predicate<Instant> down) {
     Map<LocalDate, List<Instant>> requests = new HashMap<>();
     Instant nextRunAt = schedule.nextFireAfter(START);
     for (Instant now = START; now.isBefore(END); now = now.plus(TICK)) {
@@ -53,7 +53,7 @@ class SchedulerSimulationTest {
   @MethodSource("zonesAndHours")
   void every_local_day_gets_exactly_one_request_within_a_tick_of_its_time(String zoneId, int hour) {
     ZoneId zone = ZoneId.of(zoneId);
-    BackupSchedule schedule = BackupSchedule.daily("addon-" + zoneId + hour, hour, zone);
+    RecurringBackup schedule = RecurringBackup.daily("addon-" + zoneId + hour, hour, zone);
 
     var requests = simulate(schedule, now -> false);
 
@@ -72,7 +72,7 @@ class SchedulerSimulationTest {
   @MethodSource("zonesAndHours")
   void downtime_never_doubles_a_day_and_a_long_outage_owes_one_request(String zoneId, int hour) {
     ZoneId zone = ZoneId.of(zoneId);
-    BackupSchedule schedule = BackupSchedule.daily("addon-" + hour, hour, zone);
+    RecurringBackup schedule = RecurringBackup.daily("addon-" + hour, hour, zone);
     Random random = new Random(zoneId.hashCode() * 31L + hour);
     List<Instant[]> outages = new ArrayList<>();
     for (Instant t = START; t.isBefore(END); t = t.plus(Duration.ofDays(10 + random.nextInt(20)))) {

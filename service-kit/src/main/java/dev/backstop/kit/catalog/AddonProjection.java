@@ -4,6 +4,7 @@ import dev.backstop.schemas.events.AddonChanged;
 import dev.backstop.schemas.events.AddonRegistered;
 import dev.backstop.schemas.events.AddonRemoved;
 import dev.backstop.schemas.events.AddonSpec;
+import java.time.Instant;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 
@@ -14,13 +15,23 @@ public interface AddonProjection {
 
   boolean markRemoved(String addonId, long revision);
 
+  /** As {@link #upsert(AddonSpec, long)}, for projections that also keep when each revision happened. */
+  default boolean upsert(AddonSpec addon, long revision, Instant occurredAt) {
+    return upsert(addon, revision);
+  }
+
+  /** As {@link #markRemoved(String, long)}, for projections that also keep when each revision happened. */
+  default boolean markRemoved(String addonId, long revision, Instant occurredAt) {
+    return markRemoved(addonId, revision);
+  }
+
   /** The handler that feeds this projection from the addons topic. */
   default Consumer<SpecificRecord> consumer() {
     return event -> {
       switch (event) {
-        case AddonRegistered e -> upsert(e.getAddon(), e.getRevision());
-        case AddonChanged e -> upsert(e.getAddon(), e.getRevision());
-        case AddonRemoved e -> markRemoved(e.getAddonId(), e.getRevision());
+        case AddonRegistered e -> upsert(e.getAddon(), e.getRevision(), e.getOccurredAt());
+        case AddonChanged e -> upsert(e.getAddon(), e.getRevision(), e.getOccurredAt());
+        case AddonRemoved e -> markRemoved(e.getAddonId(), e.getRevision(), e.getOccurredAt());
         default -> { }
       }
     };
