@@ -352,7 +352,7 @@ async function main() {
       const text = (await tested.textContent()).trim();
       check(text === '✓ Restore tested', `the status cell says "${text}"`);
       const title = (await tested.getAttribute('title')) || '';
-      check(/^restored \d+ tables?, [\d,]+ rows? into PostgreSQL /.test(title), `its tooltip is "${title}"`);
+      check(/^restored \d+ (of \d+ )?tables?, [\d,]+ rows? into PostgreSQL /.test(title), `its tooltip is "${title}"`);
       const res = await api('GET', `${ADDON_API}/backups/${backupId}`);
       check(res.json.verified === true && res.json.verification.summary === title.replace(/ \([^)]*\)$/, ''),
         `the API says verified=${res.json.verified}, "${res.json.verification && res.json.verification.summary}"`);

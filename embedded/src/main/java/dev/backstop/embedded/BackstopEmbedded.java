@@ -3,12 +3,16 @@ package dev.backstop.embedded;
 import dev.backstop.gateway.GatewayApplication;
 import dev.backstop.retention.RetentionApplication;
 import dev.backstop.scheduler.SchedulerApplication;
+import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.ConsumerGroups;
 import dev.backstop.testing.InProcessKafka;
 import dev.backstop.testing.InProcessMongo;
 import dev.backstop.testing.MongoHandle;
+import dev.backstop.walarchiver.WalArchiverApplication;
 import dev.backstop.worker.WorkerApplication;
+import dev.backstop.worker.config.VerifierProperties;
+import dev.backstop.worker.dump.RestoreEngine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -41,8 +45,9 @@ public final class BackstopEmbedded implements AutoCloseable {
    *
    * @param dataDirectory where the broker log, the store, the archives and the generated secrets live
    * @param gatewayPort HTTP port of the gateway; 0 picks a free one
-   * @param kafkaPort broker port; 0 picks a free one (fine for a fresh directory only)
-   * @param kafkaControllerPort controller port, stored in the quorum: keep it fixed across restarts
+   * @param kafkaPort broker port; 0 for the one this data directory used last if free, else a free one
+   * @param kafkaControllerPort controller port, stored in the quorum; 0 for the one this data directory used
+   *     last, or a free one on a fresh directory
    * @param clock the clock all services read; tests move it forward
    * @param extraProperties further settings, as {@code name=value}, for every service
    * @param mongoUri a MongoDB to use instead of the in-process store under the data directory; null for that store
@@ -51,7 +56,7 @@ public final class BackstopEmbedded implements AutoCloseable {
       Map<String, String> extraProperties, String mongoUri) {
 
     public static Options defaults(Path dataDirectory) {
-      return new Options(dataDirectory, 8080, 19092, 19093, Clock.systemUTC(), Map.of(), null);
+      return new Options(dataDirectory, 8080, 0, 0, Clock.systemUTC(), Map.of(), null);
     }
   }
 
@@ -61,15 +66,17 @@ public final class BackstopEmbedded implements AutoCloseable {
   private final String gatewayUrl;
   private final String operatorToken;
   private final Path archiveDirectory;
+  private final Path workDirectory;
 
   private BackstopEmbedded(InProcessKafka kafka, MongoHandle mongo, List<ConfigurableApplicationContext> contexts,
-      String gatewayUrl, String operatorToken, Path archiveDirectory) {
+      String gatewayUrl, String operatorToken, Path archiveDirectory, Path workDirectory) {
     this.kafka = kafka;
     this.mongo = mongo;
     this.contexts = contexts;
     this.gatewayUrl = gatewayUrl;
     this.operatorToken = operatorToken;
     this.archiveDirectory = archiveDirectory;
+    this.workDirectory = workDirectory;
   }
 
   public static BackstopEmbedded start(Options options) {
@@ -94,6 +101,8 @@ public final class BackstopEmbedded implements AutoCloseable {
     // embedded restores into the machine's own servers, which hold other databases (a "test" one, the
     // developer's): allowed here only, and the verifier logs a WARN saying so
     common.put("backstop.verifier.allow-shared-server", "true");
+    // embedded addons usually point at the machine's shared server: no replication slot there unless asked for
+    common.put("backstop.wal-archiver.enabled", "false");
     common.putAll(options.extraProperties());
 
     List<ConfigurableApplicationContext> contexts = new ArrayList<>();
@@ -104,6 +113,7 @@ public final class BackstopEmbedded implements AutoCloseable {
       started.add(starter.submit(() -> run(WorkerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       started.add(starter.submit(() -> run(RetentionApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       started.add(starter.submit(() -> run(SchedulerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
+      started.add(starter.submit(() -> run(WalArchiverApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       for (Future<ConfigurableApplicationContext> f : started) {
         contexts.add(f.get());
       }
@@ -119,10 +129,11 @@ public final class BackstopEmbedded implements AutoCloseable {
     int partitions = contexts.get(0).getEnvironment().getProperty("backstop.kafka.partitions", Integer.class, 3);
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of(
         "gateway", 3 * partitions, "dump-worker", 2 * partitions, "restore-verifier", partitions, "retention", 2 * partitions,
-        "scheduler", partitions),
+        "scheduler", partitions, "wal-archiver", partitions),
         java.time.Duration.ofMinutes(2));
     String port = contexts.get(0).getEnvironment().getProperty("local.server.port");
-    return new BackstopEmbedded(kafka, mongo, contexts, "http://127.0.0.1:" + port, operatorToken, data.resolve("archives"));
+    return new BackstopEmbedded(kafka, mongo, contexts, "http://127.0.0.1:" + port, operatorToken, data.resolve("archives"),
+        data.resolve("work"));
   }
 
   private static ConfigurableApplicationContext run(SpringApplicationBuilder builder, Clock clock, Map<String, String> common,
@@ -149,6 +160,27 @@ public final class BackstopEmbedded implements AutoCloseable {
 
   public Path archiveDirectory() {
     return archiveDirectory;
+  }
+
+  /**
+   * The scratch servers restore tests go to, one line per engine, each saying whether it answers: found
+   * with its version, or not reachable and why. Asks them now, up to {@link RestoreServers#PATIENCE} each.
+   */
+  public List<String> restoreTestServers() {
+    ConfigurableApplicationContext worker = contexts.get(1);
+    VerifierProperties verifier = worker.getBean(VerifierProperties.class);
+    @SuppressWarnings("unchecked")
+    Map<Engine, RestoreEngine> engines = worker.getBean("restoreEngines", Map.class);
+    try {
+      Files.createDirectories(workDirectory);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return List.of(
+        RestoreServers.describe("PostgreSQL", verifier.getPostgresql().toString(),
+            "BACKSTOP_VERIFIER_POSTGRESQL_HOST/_PORT/_USER/_PASSWORD", engines.get(Engine.POSTGRESQL), workDirectory),
+        RestoreServers.describe("MySQL/MariaDB", verifier.getMysql().toString(),
+            "BACKSTOP_VERIFIER_MYSQL_HOST/_PORT/_USER/_PASSWORD", engines.get(Engine.MYSQL), workDirectory));
   }
 
   @Override
@@ -196,12 +228,15 @@ public final class BackstopEmbedded implements AutoCloseable {
   public static void main(String[] args) throws InterruptedException {
     Path data = Path.of(".backstop-data");
     int port = 8080;
+    int kafkaPort = 0;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--data-dir" -> data = Path.of(args[++i]);
         case "--port" -> port = Integer.parseInt(args[++i]);
+        case "--kafka-port" -> kafkaPort = Integer.parseInt(args[++i]);
         case "-h", "--help" -> {
-          System.out.println("usage: backstop-embedded [--data-dir DIR] [--port N]");
+          System.out.println("usage: backstop-embedded [--data-dir DIR] [--port N] [--kafka-port N]");
+          System.out.println("  Kafka's ports default to those the data directory used last, free ones on a new directory");
           return;
         }
         default -> {
@@ -211,8 +246,16 @@ public final class BackstopEmbedded implements AutoCloseable {
       }
     }
     var defaults = Options.defaults(data);
-    BackstopEmbedded backstop = start(new Options(defaults.dataDirectory(), port, defaults.kafkaPort(),
-        defaults.kafkaControllerPort(), defaults.clock(), Map.of(), null));
+    BackstopEmbedded backstop;
+    try {
+      backstop = start(new Options(defaults.dataDirectory(), port, kafkaPort, defaults.kafkaControllerPort(), defaults.clock(),
+          Map.of(), null));
+    } catch (IllegalStateException e) {
+      String reason = String.valueOf(e.getMessage());
+      System.err.println(reason.startsWith("Backstop did not start") ? reason : "Backstop did not start: " + reason);
+      System.exit(1);
+      return;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(backstop::close, "backstop-shutdown"));
     System.out.println();
     System.out.println("Backstop is running");
@@ -220,6 +263,9 @@ public final class BackstopEmbedded implements AutoCloseable {
     System.out.println("  operator token   in " + data.toAbsolutePath().resolve("operator-token"));
     System.out.println("  kafka            " + backstop.kafkaBootstrapServers());
     System.out.println("  data directory   " + data.toAbsolutePath());
+    List<String> restoreServers = backstop.restoreTestServers();
+    System.out.println("  restore tests    " + restoreServers.get(0));
+    restoreServers.subList(1, restoreServers.size()).forEach(line -> System.out.println("                   " + line));
     System.out.println("Stop with Ctrl-C.");
     Thread.currentThread().join();
   }

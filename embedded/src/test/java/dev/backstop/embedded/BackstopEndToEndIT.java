@@ -71,11 +71,11 @@ class BackstopEndToEndIT {
     data = Files.createTempDirectory("backstop-e2e");
     mongo = dev.backstop.testing.TestMongo.start();
     backstop = BackstopEmbedded.start(new BackstopEmbedded.Options(data, 0, 0, 0, clock,
-        Map.of("backstop.scheduler.tick", "PT1S",
+        ScratchServers.with(Map.of("backstop.scheduler.tick", "PT1S",
             // a refused connection is retried: quickly here
             "backstop.worker.retry-backoff", "PT1S",
             // archives of pruned backups are deleted at once, so the test can see it
-            "backstop.retention.download-grace", "PT0S"), mongo.uri()));
+            "backstop.retention.download-grace", "PT0S")), mongo.uri()));
 
     database = LocalPostgres.createDatabase("backstop_e2e");
     databases.add(database);
@@ -98,6 +98,15 @@ class BackstopEndToEndIT {
       mongo.close();
     }
     databases.forEach(LocalPostgres::dropDatabase);
+  }
+
+  @Test
+  void the_start_up_report_finds_the_scratch_servers_restore_tests_go_to() {
+    assertThat(backstop.restoreTestServers()).satisfiesExactly(
+        postgres -> assertThat(postgres).matches("PostgreSQL \\d+\\.\\d+ at " + LocalPostgres.USER + "@" + LocalPostgres.HOST + ":"
+            + LocalPostgres.PORT + " \\(found\\)"),
+        mariadb -> assertThat(mariadb).matches("MariaDB [\\d.]+ at " + dev.backstop.testing.LocalMariadb.USER + "@"
+            + dev.backstop.testing.LocalMariadb.HOST + ":" + dev.backstop.testing.LocalMariadb.PORT + " \\(found\\)"));
   }
 
   @Test
@@ -154,7 +163,7 @@ class BackstopEndToEndIT {
     assertThat(verified.get("verified").asBoolean()).as(verified.toString()).isTrue();
     assertThat(verified.get("verification").get("tables").asInt()).isEqualTo(2);
     assertThat(verified.get("verification").get("rows").asLong()).isEqualTo(25_000);
-    assertThat(verified.get("verification").get("summary").asString()).startsWith("restored 2 tables, 25,000 rows into PostgreSQL ");
+    assertThat(verified.get("verification").get("summary").asString()).startsWith("restored 2 of 2 tables, 25,000 rows into PostgreSQL ");
 
     HttpResponse<byte[]> latest = http.send(request("/v1/apps/my-app/addons/pg-main/backups/latest/archive").GET().build(),
         HttpResponse.BodyHandlers.ofByteArray());
@@ -263,7 +272,8 @@ class BackstopEndToEndIT {
     String id = json.readTree(post("/v1/apps/my-app/addons/pg-down/backups").body()).get("id").asString();
 
     JsonNode failed = awaitStatus("my-app", "pg-down", id, "failed");
-    assertThat(failed.get("reason").asString()).startsWith("pg_dump failed").contains("Connection refused")
+    // the first tool to reach the server is psql, counting the tables the dump must hold
+    assertThat(failed.get("reason").asString()).startsWith("psql failed").contains("Connection refused")
         .endsWith("(after 3 attempts)");
     assertThat(topicText(Topics.BACKUP_EVENTS)).contains("Connection refused");
     HttpResponse<String> download = get("/v1/apps/my-app/addons/pg-down/backups/" + id + "/archive");
@@ -360,7 +370,7 @@ class BackstopEndToEndIT {
       assertThat(done.get("nodeReason").asString()).contains("starter plan");
       JsonNode verified = awaitVerified("shop", "my-1", id);
       assertThat(verified.get("verified").asBoolean()).as(verified.toString()).isTrue();
-      assertThat(verified.get("verification").get("summary").asString()).startsWith("restored 2 tables, 3,000 rows into MariaDB ");
+      assertThat(verified.get("verification").get("summary").asString()).startsWith("restored 2 of 2 tables, 3,000 rows into MariaDB ");
 
       byte[] archive = http.send(request("/v1/apps/shop/addons/my-1/backups/" + id + "/archive").GET().build(),
           HttpResponse.BodyHandlers.ofByteArray()).body();
@@ -401,12 +411,12 @@ class BackstopEndToEndIT {
   void the_cli_lists_creates_downloads_resumes_and_configures_like_the_reference_one() throws Exception {
     Cli addons = cli("--app", "my-app", "addons");
     assertThat(addons.exit()).isZero();
-    assertThat(addons.out()).contains("|   ADDON    |").contains("| postgresql | pg-main    | starter | running |");
+    assertThat(addons.out()).contains("|   ADDON    |").contains("| PostgreSQL | pg-main    | postgresql-starter | running |");
 
     Cli backups = cli("--app", "my-app", "--addon", "pg-main", "backups");
     assertThat(backups.exit()).isZero();
     assertThat(backups.out()).containsPattern("\\|\\s+ID\\s+\\|\\s+CREATED AT\\s+\\|\\s+SIZE\\s+\\|\\s+STATUS\\s+\\|")
-        .containsPattern("\\| [0-9a-f]{24} \\| \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} CES?T \\| +\\d+(\\.\\d)? kB \\| done +\\|");
+        .containsPattern("\\| [0-9a-f]{24} \\| \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} CES?T +\\| +\\d+(\\.\\d)? kB \\| done +\\|");
 
     Cli created = cli("--app", "my-app", "--addon", "pg-main", "backups-create");
     assertThat(created.exit()).as(created.err()).isZero();

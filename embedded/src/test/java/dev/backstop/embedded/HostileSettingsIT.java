@@ -60,7 +60,7 @@ class HostileSettingsIT {
     data = Files.createTempDirectory("backstop-hostile");
     mongo = dev.backstop.testing.TestMongo.start();
     backstop = BackstopEmbedded.start(new BackstopEmbedded.Options(data, 0, 0, 0, new AdjustableClock(),
-        Map.of("backstop.worker.retry-backoff", "PT1S"), mongo.uri()));
+        ScratchServers.with(Map.of("backstop.worker.retry-backoff", "PT1S")), mongo.uri()));
 
     mysqlDatabase = LocalMariadb.createDatabase("backstop_hostile");
     cleanUp.add(() -> LocalMariadb.dropDatabase(mysqlDatabase));

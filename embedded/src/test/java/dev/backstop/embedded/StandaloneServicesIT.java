@@ -55,13 +55,15 @@ class StandaloneServicesIT {
     for (String service : SERVICES) {
       int port = freePort();
       ports.put(service, port);
-      processes.add(launch(service, dir, service, Map.of(
+      Map<String, String> env = new LinkedHashMap<>(ScratchServers.environment());
+      env.putAll(Map.of(
           "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
           "MONGODB_URI", mongo.uri(),
           "PORT", Integer.toString(port),
           "BACKSTOP_ARCHIVE_DIR", dir.resolve("archives").toString(),
           "BACKSTOP_SECRETS_KEY", key,
-          "BACKSTOP_OPERATOR_TOKEN", TOKEN)));
+          "BACKSTOP_OPERATOR_TOKEN", TOKEN));
+      processes.add(launch(service, dir, service, env));
     }
   }
 

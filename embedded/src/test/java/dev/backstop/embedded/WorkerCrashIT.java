@@ -77,7 +77,8 @@ class WorkerCrashIT {
     LocalPostgres.psql(database, "CREATE TABLE t(id int primary key, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
     for (String name : WORKERS) {
       int port = freePort();
-      Process process = StandaloneServicesIT.launch("dump-worker", dir, name, Map.of(
+      Map<String, String> env = new java.util.LinkedHashMap<>(ScratchServers.environment());
+      env.putAll(Map.of(
           "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
           "MONGODB_URI", mongo.uri(),
           "PORT", Integer.toString(port),
@@ -88,6 +89,7 @@ class WorkerCrashIT {
           "BACKSTOP_WORKER_HEARTBEATINTERVAL", "PT2S",
           // the group notices a dead worker after its session timeout; Kafka's default is 45 s
           "SPRING_APPLICATION_JSON", "{\"spring.cloud.stream.kafka.binder.consumerProperties\":{\"session.timeout.ms\":\"10000\"}}"));
+      Process process = StandaloneServicesIT.launch("dump-worker", dir, name, env);
       workers.add(process);
       await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
           .failFast(name + " exited; see " + dir.resolve(name + ".log"), () -> !process.isAlive())

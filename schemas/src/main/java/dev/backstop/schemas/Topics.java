@@ -26,6 +26,15 @@ public final class Topics {
   /** BackupProgress of running dumps (dump-worker); kept a day, never replayed into state. */
   public static final String BACKUP_PROGRESS = "backstop.backup-progress";
 
+  /**
+   * PitrWindowChanged, WalTimelineSwitched, WalGapDetected (wal-archiver): the record of each addon's
+   * recoverable window, so it keeps its whole history like the backup events.
+   */
+  public static final String PITR_EVENTS = "backstop.pitr-events";
+
+  /** WalArchived, every few seconds per streaming addon (wal-archiver); kept a day, like backup progress. */
+  public static final String PITR_PROGRESS = "backstop.pitr-progress";
+
   private static final Map<String, String> KEEP_A_DAY =
       Map.of("retention.ms", Long.toString(24L * 3600 * 1000), "cleanup.policy", "delete");
 
@@ -40,6 +49,8 @@ public final class Topics {
         new NewTopic(ADDONS, partitions, replicationFactor).configs(KEEP_FOREVER),
         new NewTopic(BACKUP_REQUESTS, partitions, replicationFactor).configs(KEEP_FOREVER),
         new NewTopic(BACKUP_EVENTS, partitions, replicationFactor).configs(KEEP_FOREVER),
-        new NewTopic(BACKUP_PROGRESS, partitions, replicationFactor).configs(KEEP_A_DAY));
+        new NewTopic(BACKUP_PROGRESS, partitions, replicationFactor).configs(KEEP_A_DAY),
+        new NewTopic(PITR_EVENTS, partitions, replicationFactor).configs(KEEP_FOREVER),
+        new NewTopic(PITR_PROGRESS, partitions, replicationFactor).configs(KEEP_A_DAY));
   }
 }

@@ -31,15 +31,31 @@ public final class InProcessKafka implements AutoCloseable {
   }
 
   /**
-   * Formats {@code dir} on first use and starts the broker. A port of 0 picks a free one; the
-   * embedded mode passes fixed ports because the controller's address is part of the stored quorum.
+   * Formats {@code dir} on first use and starts the broker. A port of 0 is, on a directory formatted
+   * before, the one it used last (the controller's address is part of the stored quorum; the broker's is
+   * taken again only if free), and on a new directory a free one, remembered for the next start.
+   *
+   * @throws IllegalStateException a port given, or the controller port the directory keeps, is taken
    */
   public static InProcessKafka start(Path dir, int brokerPort, int controllerPort) {
     try {
       Files.createDirectories(dir);
-      int port = brokerPort == 0 ? freePort() : brokerPort;
-      int cport = controllerPort == 0 ? freePort() : controllerPort;
       Path logDir = dir.resolve("log");
+      Path config = dir.resolve("server.properties");
+      Properties last = new Properties();
+      if (Files.exists(logDir.resolve("meta.properties")) && Files.exists(config)) {
+        try (var in = Files.newInputStream(config)) {
+          last.load(in);
+        }
+      }
+      int lastPort = portIn(last.getProperty("advertised.listeners"));
+      int lastControllerPort = portIn(last.getProperty("controller.quorum.voters"));
+      int port = brokerPort != 0 ? requireFree(brokerPort, "Kafka's port " + brokerPort + " is taken")
+          : lastPort != 0 && isFree(lastPort) ? lastPort : freePort();
+      int cport = controllerPort != 0 ? requireFree(controllerPort, "Kafka's controller port " + controllerPort + " is taken")
+          : lastControllerPort != 0 ? requireFree(lastControllerPort, "Kafka's controller port " + lastControllerPort
+              + ", kept in the quorum under " + dir + ", is taken: does another Backstop run on this data directory?")
+          : freePort();
       Properties props = new Properties();
       props.put("process.roles", "broker,controller");
       props.put("node.id", "1");
@@ -62,7 +78,6 @@ public final class InProcessKafka implements AutoCloseable {
       props.put("log.retention.ms", "-1");
       props.put("auto.create.topics.enable", "true");
 
-      Path config = dir.resolve("server.properties");
       try (var out = Files.newOutputStream(config)) {
         props.store(out, "in-process Kafka broker written by Backstop; regenerated at each start");
       }
@@ -107,6 +122,33 @@ public final class InProcessKafka implements AutoCloseable {
     if (exit != 0) {
       throw new IllegalStateException("formatting the Kafka log failed: " + output.toString(StandardCharsets.UTF_8));
     }
+  }
+
+  /** The port of the last {@code host:port} in a listener or voter list; 0 for none. */
+  private static int portIn(String addresses) {
+    if (addresses == null || addresses.lastIndexOf(':') < 0) {
+      return 0;
+    }
+    try {
+      return Integer.parseInt(addresses.substring(addresses.lastIndexOf(':') + 1).trim());
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  private static boolean isFree(int port) {
+    try (ServerSocket socket = new ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      return true;
+    } catch (IOException taken) {
+      return false;
+    }
+  }
+
+  private static int requireFree(int port, String otherwise) {
+    if (!isFree(port)) {
+      throw new IllegalStateException(otherwise);
+    }
+    return port;
   }
 
   static int freePort() throws IOException {

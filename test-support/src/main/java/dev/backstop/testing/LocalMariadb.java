@@ -7,12 +7,23 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-/** The machine's MariaDB (127.0.0.1:3306, root without a password) driven through the mysql client. */
+/**
+ * The tests' MariaDB driven through the mysql client: the suite's own server, started on a free port when
+ * this class is first used, unless the environment names one ({@link SuiteServers}); {@code root} without
+ * a password.
+ */
 public final class LocalMariadb {
 
-  public static final String HOST = System.getenv().getOrDefault("BACKSTOP_TEST_MYHOST", "127.0.0.1");
-  public static final int PORT = Integer.parseInt(System.getenv().getOrDefault("BACKSTOP_TEST_MYPORT", "3306"));
-  public static final String USER = System.getenv().getOrDefault("BACKSTOP_TEST_MYUSER", "root");
+  public static final String HOST;
+  public static final int PORT;
+  public static final String USER;
+
+  static {
+    SuiteServers.Server server = SuiteServers.mariadb();
+    HOST = server.host();
+    PORT = server.port();
+    USER = server.user();
+  }
 
   private LocalMariadb() {}
 
@@ -33,7 +44,7 @@ public final class LocalMariadb {
     if (database != null) {
       command.add(database);
     }
-    return LocalPostgres.run(command).trim();
+    return Commands.run(command).trim();
   }
 
   /**

@@ -1,22 +1,27 @@
 package dev.backstop.testing;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 /**
- * The machine's PostgreSQL (127.0.0.1:5432, user postgres) driven through psql and pg_restore: throwaway
- * databases with known rows, restores, and row counts to compare.
+ * The tests' PostgreSQL driven through psql and pg_restore: throwaway databases with known rows, restores,
+ * and row counts to compare. The server is the suite's own, started on a free port when this class is
+ * first used, unless the environment names one ({@link SuiteServers}); superuser {@code postgres}, trust
+ * authentication.
  */
 public final class LocalPostgres {
 
-  public static final String HOST = System.getenv().getOrDefault("BACKSTOP_TEST_PGHOST", "127.0.0.1");
-  public static final int PORT = Integer.parseInt(System.getenv().getOrDefault("BACKSTOP_TEST_PGPORT", "5432"));
-  public static final String USER = System.getenv().getOrDefault("BACKSTOP_TEST_PGUSER", "postgres");
+  public static final String HOST;
+  public static final int PORT;
+  public static final String USER;
+
+  static {
+    SuiteServers.Server server = SuiteServers.postgres();
+    HOST = server.host();
+    PORT = server.port();
+    USER = server.user();
+  }
 
   private LocalPostgres() {}
 
@@ -43,19 +48,8 @@ public final class LocalPostgres {
         "-U", USER, "-d", database, dump.toString()));
   }
 
+  /** Runs a command line tool; fails with its output unless it exits 0 (see {@link Commands}). */
   public static String run(List<String> command) {
-    try {
-      Process process = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true).start();
-      byte[] out = process.getInputStream().readAllBytes();
-      if (!process.waitFor(5, TimeUnit.MINUTES) || process.exitValue() != 0) {
-        throw new IllegalStateException(command.get(0) + " failed: " + new String(out, StandardCharsets.UTF_8));
-      }
-      return new String(out, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new IllegalStateException(command.get(0) + " could not run", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return Commands.run(command);
   }
 }

@@ -29,9 +29,33 @@ public final class MariadbCluster implements AutoCloseable {
 
   /** A new server, started, with {@code serverId} (unique among its replication partners). */
   public static MariadbCluster start(int port, int serverId) {
+    return create(port, dir -> List.of(
+        "server-id=" + serverId,
+        "log-bin=" + dir.resolve("binlog"),
+        "binlog-format=ROW",
+        "gtid-strict-mode=1"));
+  }
+
+  /**
+   * A new server, started, set up like Debian's own ({@code utf8mb4}, no binary log, so that creating
+   * triggers and functions needs no extra privilege), for tests that need any MariaDB: the suite's own
+   * server ({@link SuiteServers}). If it does not start (its port taken meanwhile), its files are
+   * deleted before the failure is thrown.
+   */
+  public static MariadbCluster standalone(int port) {
+    return create(port, dir -> List.of("character-set-server=utf8mb4", "collation-server=utf8mb4_general_ci"));
+  }
+
+  private static MariadbCluster create(int port, java.util.function.Function<Path, List<String>> settings) {
+    Path dir;
     try {
-      Path dir = Files.createTempDirectory("backstop-mariadb");
-      Files.writeString(dir.resolve("my.cnf"), String.join("\n",
+      dir = Files.createTempDirectory("backstop-mariadb");
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    MariadbCluster cluster = new MariadbCluster(dir, port);
+    try {
+      List<String> lines = new ArrayList<>(List.of(
           "[mariadbd]",
           "datadir=" + dir.resolve("data"),
           "port=" + port,
@@ -39,29 +63,47 @@ public final class MariadbCluster implements AutoCloseable {
           "socket=" + dir.resolve("mysqld.sock"),
           "pid-file=" + dir.resolve("mysqld.pid"),
           "log-error=" + dir.resolve("error.log"),
-          "server-id=" + serverId,
-          "log-bin=" + dir.resolve("binlog"),
-          "binlog-format=ROW",
-          "gtid-strict-mode=1",
           "skip-name-resolve",
           "innodb-buffer-pool-size=32M",
-          "innodb-log-file-size=16M",
-          "") + "\n");
+          "innodb-log-file-size=16M"));
+      lines.addAll(settings.apply(dir));
+      Files.writeString(dir.resolve("my.cnf"), String.join("\n", lines) + "\n");
       if (ROOT) {
-        LocalPostgres.run(List.of("chown", "-R", "mysql:mysql", dir.toString()));
+        Commands.run(List.of("chown", "-R", "mysql:mysql", dir.toString()));
       }
       List<String> install = new ArrayList<>(List.of("mariadb-install-db", "--defaults-file=" + dir.resolve("my.cnf"),
           "--auth-root-authentication-method=socket", "--skip-test-db"));
       if (ROOT) {
         install.add("--user=mysql");
       }
-      LocalPostgres.run(install);
-      MariadbCluster cluster = new MariadbCluster(dir, port);
+      Commands.run(install);
       cluster.startServer();
       return cluster;
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+    } catch (IOException | RuntimeException e) {
+      cluster.close();
+      throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
     }
+  }
+
+  /** Where its data, socket and logs live. */
+  public Path directory() {
+    return dir;
+  }
+
+  /** Stops the server a killed test run left running in {@code dir}, if any, and deletes its files. */
+  static void reclaim(Path dir) {
+    try {
+      long pid = Long.parseLong(Files.readString(dir.resolve("mysqld.pid")).trim());
+      // a throwaway: no clean shutdown needed; the pid must still be that server, not a reused number
+      ProcessHandle.of(pid).filter(p -> p.info().command().map(c -> c.endsWith("mariadbd") || c.endsWith("mysqld")).orElse(false))
+          .ifPresent(p -> {
+            p.destroyForcibly();
+            p.onExit().orTimeout(30, TimeUnit.SECONDS).exceptionally(t -> p).join();
+          });
+    } catch (IOException | NumberFormatException noServer) {
+      // nothing running there
+    }
+    new MariadbCluster(dir, 0).close();
   }
 
   public int port() {
@@ -70,7 +112,7 @@ public final class MariadbCluster implements AutoCloseable {
 
   /** Runs SQL as root through the socket; returns the rows, tab-separated, without headers. */
   public String sql(String sql) {
-    return LocalPostgres.run(List.of("mariadb", "--socket=" + dir.resolve("mysqld.sock"), "-u", "root", "-N", "-B", "-e", sql)).trim();
+    return Commands.run(List.of("mariadb", "--socket=" + dir.resolve("mysqld.sock"), "-u", "root", "-N", "-B", "-e", sql)).trim();
   }
 
   /** Makes this server a GTID replica of {@code primary}, replicating as {@code user}. */
@@ -98,8 +140,18 @@ public final class MariadbCluster implements AutoCloseable {
     }
   }
 
+  /** mariadbd lives in /usr/sbin, which is not on a user's PATH on Debian. */
+  private static String serverBinary() {
+    for (String candidate : List.of("/usr/sbin/mariadbd", "/usr/sbin/mysqld")) {
+      if (Files.isExecutable(Path.of(candidate))) {
+        return candidate;
+      }
+    }
+    return "mariadbd";
+  }
+
   private void startServer() throws IOException {
-    List<String> command = new ArrayList<>(List.of("mariadbd", "--defaults-file=" + dir.resolve("my.cnf")));
+    List<String> command = new ArrayList<>(List.of(serverBinary(), "--defaults-file=" + dir.resolve("my.cnf")));
     if (ROOT) {
       command.add("--user=mysql");
     }

@@ -34,6 +34,35 @@ public final class PostgresCluster implements AutoCloseable {
     return cluster;
   }
 
+  /**
+   * A new cluster, started, set up like the machine's own Debian server (UTF-8, {@code C.UTF-8}) so that
+   * tests see no difference: the suite's own server ({@link SuiteServers}). If it does not start (its
+   * port taken meanwhile), its files are deleted before the failure is thrown.
+   */
+  public static PostgresCluster standalone(int port) {
+    Path dir = newDirectory();
+    PostgresCluster cluster = new PostgresCluster(dir, port);
+    try {
+      asServerUser(List.of(bin("initdb"), "-D", dir.resolve("data").toString(), "--auth=trust", "--no-sync", "-U", "postgres",
+          "--encoding=UTF8", "--locale=C.UTF-8"), dir);
+      cluster.start();
+      return cluster;
+    } catch (RuntimeException e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  /** Where its data, socket and log live. */
+  public Path directory() {
+    return dir;
+  }
+
+  /** Stops the server a killed test run left running in {@code dir}, if any, and deletes its files. */
+  static void reclaim(Path dir) {
+    new PostgresCluster(dir, 0).close();
+  }
+
   /** A streaming replica of this cluster ({@code pg_basebackup -R}), started, with {@code settings} (name=value) added. */
   public PostgresCluster replica(int replicaPort, String... settings) {
     Path replicaDir = newDirectory();
@@ -93,7 +122,7 @@ public final class PostgresCluster implements AutoCloseable {
 
   /** Runs SQL as postgres in {@code database}; returns what psql printed, unaligned and without headers. */
   public String psql(String database, String sql) {
-    return LocalPostgres.run(List.of("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+    return Commands.run(List.of("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
         "-p", Integer.toString(port), "-U", "postgres", "-d", database, "-c", sql)).trim();
   }
 
@@ -125,7 +154,7 @@ public final class PostgresCluster implements AutoCloseable {
     try {
       Path dir = Files.createTempDirectory("backstop-pg");
       if (ROOT) {
-        LocalPostgres.run(List.of("chown", "postgres:postgres", dir.toString()));
+        Commands.run(List.of("chown", "postgres:postgres", dir.toString()));
       }
       return dir;
     } catch (IOException e) {
@@ -153,13 +182,34 @@ public final class PostgresCluster implements AutoCloseable {
     }
   }
 
-  /** The server's own binaries ({@code pg_config --bindir}); initdb and pg_ctl are not on PATH on Debian. */
+  /**
+   * The server's own binaries: initdb and pg_ctl are not on PATH on Debian, and pg_config comes with a
+   * development package. The newest {@code /usr/lib/postgresql/<major>/bin}, as Debian's client wrappers
+   * pick, else what pg_config says, else PATH.
+   */
   private static String bin(String tool) {
-    return Path.of(BinDir.PATH, tool).toString();
+    return BinDir.PATH == null ? tool : Path.of(BinDir.PATH, tool).toString();
   }
 
-  /** Asked once, when first needed. */
+  /** Looked up once, when first needed. */
   private static final class BinDir {
-    static final String PATH = LocalPostgres.run(List.of("pg_config", "--bindir")).trim();
+    static final String PATH = find();
+
+    private static String find() {
+      try (Stream<Path> versions = Files.list(Path.of("/usr/lib/postgresql"))) {
+        var newest = versions.filter(v -> v.getFileName().toString().matches("\\d+") && Files.isExecutable(v.resolve("bin/initdb")))
+            .max(Comparator.comparingInt(v -> Integer.parseInt(v.getFileName().toString())));
+        if (newest.isPresent()) {
+          return newest.get().resolve("bin").toString();
+        }
+      } catch (IOException notDebian) {
+        // fall through
+      }
+      try {
+        return Commands.run(List.of("pg_config", "--bindir")).trim();
+      } catch (IllegalStateException noPgConfig) {
+        return null;
+      }
+    }
   }
 }

@@ -56,7 +56,7 @@ public class BackupController {
       return new BackupView(r.id(), str(r.createdAt()), r.size(), r.status().name().toLowerCase(Locale.ROOT),
           r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT), r.node(), r.nodeReason(), r.archiveName(), r.sha256(),
           r.reason(), str(r.completedAt()),
-          r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveCipher.isEncrypted(r.archiveKey()), progress,
+          r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveReader.isEncrypted(r.archiveKey()), progress,
           r.verification() == null ? null : r.verification().passed(),
           r.verification() == null ? null : VerificationView.of(r.verification()));
     }

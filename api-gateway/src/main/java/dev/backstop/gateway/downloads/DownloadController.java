@@ -8,7 +8,8 @@ import dev.backstop.gateway.backups.BackupListing;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.gateway.web.ApiProblem;
-import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveFormat;
+import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.gateway.config.GatewayProperties;
 import jakarta.servlet.http.HttpServletRequest;
@@ -40,8 +41,6 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
 public class DownloadController {
 
   private static final String NO_STORE = "no-store";
-  private static final MediaType GZIP = MediaType.parseMediaType("application/gzip");
-  private static final MediaType ZSTD = MediaType.parseMediaType("application/zstd");
 
   private final KnownAddons addons;
   private static final String SENDFILE_SUPPORT = "org.apache.tomcat.sendfile.support";
@@ -50,7 +49,7 @@ public class DownloadController {
   private static final String SENDFILE_END = "org.apache.tomcat.sendfile.end";
 
   private final BackupListing listing;
-  private final ArchiveCipher cipher;
+  private final ArchiveReader archives;
   private final ArchiveStore store;
   private final SignedLinks links;
   private final AppTokens tokens;
@@ -58,12 +57,12 @@ public class DownloadController {
 
   private final int responseBuffer;
 
-  public DownloadController(KnownAddons addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveCipher cipher,
+  public DownloadController(KnownAddons addons, BackupListing listing, ArchiveStore store, SignedLinks links, ArchiveReader archives,
       GatewayProperties properties, AppTokens tokens, OperatorAuthInterceptor auth) {
     this.tokens = tokens;
     this.auth = auth;
     this.responseBuffer = Math.toIntExact(properties.socketWriteBuffer().toBytes());
-    this.cipher = cipher;
+    this.archives = archives;
     this.addons = addons;
     this.listing = listing;
     this.store = store;
@@ -133,7 +132,7 @@ public class DownloadController {
   private ResponseEntity<StreamingResponseBody> stream(Row row, String range, HttpServletRequest request,
       HttpServletResponse response) throws IOException {
     requireDone(row);
-    boolean encrypted = ArchiveCipher.isEncrypted(row.archiveKey());
+    boolean encrypted = ArchiveReader.isEncrypted(row.archiveKey());
     long size;
     try {
       // an encrypted archive is served as the plaintext it holds, whose size the listing knows
@@ -162,7 +161,8 @@ public class DownloadController {
     StreamingResponseBody body = encrypted ? decrypt(row, offset, length)
         : sendfile(row, start, end, request) ? null : copy(() -> store.open(row.archiveKey(), offset), length);
     var entity = ResponseEntity.status(status)
-        .contentType(row.archiveName().endsWith(".zst") ? ZSTD : GZIP)
+        .contentType(MediaType.parseMediaType(ArchiveFormat.byName(row.archiveName()).map(ArchiveFormat::mediaType)
+            .orElse(MediaType.APPLICATION_OCTET_STREAM_VALUE)))
         .contentLength(length)
         .header(HttpHeaders.ACCEPT_RANGES, "bytes")
         .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(row.archiveName()).build().toString())
@@ -202,7 +202,7 @@ public class DownloadController {
   /** The plaintext, decrypted a segment at a time and handed to the response whole (no copy in between). */
   private StreamingResponseBody decrypt(Row row, long offset, long length) {
     return out -> {
-      try (InputStream in = cipher.open(row.addonId(), row.archiveKey(), offset, length)) {
+      try (InputStream in = archives.plaintext(row.addonId(), row.archiveKey(), offset, length)) {
         in.transferTo(out);
       }
     };

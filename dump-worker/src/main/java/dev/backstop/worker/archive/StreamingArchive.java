@@ -1,5 +1,6 @@
 package dev.backstop.worker.archive;
 
+import dev.backstop.kit.archive.ArchiveFormat;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;

@@ -12,6 +12,7 @@ import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.ById;
+import dev.backstop.kit.store.StoredRecords;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -20,7 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.bson.Document;
+import org.bson.codecs.pojo.annotations.BsonId;
 import org.springframework.stereotype.Component;
 
 /**
@@ -31,10 +32,23 @@ import org.springframework.stereotype.Component;
 @Component
 public class HostSlots {
 
-  private final MongoCollection<Document> slots;
+  /**
+   * A slot as stored (collection {@code host_slots}, id {@code <host>#<n>}).
+   *
+   * @param holder the backup holding it; null when free
+   * @param leaseUntil when the holder's lease runs out: a slot whose lease ran out is free
+   */
+  public record Slot(@BsonId String id, String holder, Instant leaseUntil) {
+
+    boolean freeFor(String backupId, Instant now) {
+      return holder == null || holder.equals(backupId) || leaseUntil == null || leaseUntil.isBefore(now);
+    }
+  }
+
+  private final MongoCollection<Slot> slots;
 
   public HostSlots(MongoDatabase database) {
-    this.slots = database.getCollection("host_slots");
+    this.slots = StoredRecords.collection(database, "host_slots", Slot.class);
   }
 
   /** Takes a free slot of {@code host} for {@code backupId}, if one of the {@code limit} is free; returns its id. */
@@ -71,12 +85,11 @@ public class HostSlots {
         ids.add(host + "#" + i);
       }
     });
-    Map<Object, Document> held = new HashMap<>();
-    slots.find(in("_id", ids)).forEach(doc -> held.put(doc.get("_id"), doc));
+    Map<String, Slot> held = new HashMap<>();
+    slots.find(in("_id", ids)).forEach(slot -> held.put(slot.id(), slot));
     for (String id : ids) {
-      Document slot = held.get(id);
-      if (slot == null || slot.get("holder") == null || backupId.equals(slot.get("holder"))
-          || slot.getDate("leaseUntil").toInstant().isBefore(now)) {
+      Slot slot = held.get(id);
+      if (slot == null || slot.freeFor(backupId, now)) {
         return true;
       }
     }

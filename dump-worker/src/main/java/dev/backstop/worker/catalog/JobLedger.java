@@ -18,14 +18,16 @@ import com.mongodb.client.model.Indexes;
 import com.mongodb.client.model.Sorts;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.ById;
+import dev.backstop.kit.store.StoredRecords;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Date;
 import java.util.List;
 import java.util.Optional;
-import org.bson.conversions.Bson;
 import org.bson.Document;
+import org.bson.codecs.pojo.annotations.BsonId;
+import org.bson.conversions.Bson;
 import org.bson.types.Binary;
 import org.springframework.stereotype.Component;
 
@@ -70,10 +72,26 @@ public class JobLedger {
   public record Job(String id, String key, byte[] request, int attempt, int failures, boolean takenOver,
       Instant startedAt, Instant recordedAt, byte[] unannouncedOutcome) {}
 
+  /**
+   * A job as stored (collection {@code jobs} or {@code verifications}), read through service-kit's
+   * record codec. Fields a job gets later in its life (or that a worker of an earlier version did not
+   * write) are null until then.
+   *
+   * @param notBefore when a pending job becomes runnable
+   * @param attempts how many times it was claimed
+   * @param outcome the encoded outcome event, once settled
+   * @param announced whether the outcome is published (absent on jobs settled before the outbox: published)
+   * @param abandoned given up after its last attempt, until its request comes again
+   */
+  public record StoredJob(@BsonId String id, State state, String key, byte[] request, Instant recordedAt, Instant notBefore,
+      Integer attempts, Integer failures, Instant leaseUntil, String owner, Instant startedAt, byte[] outcome,
+      Boolean announced, Boolean abandoned, String lastFailure) {}
+
   /** The {@code notBefore} of a job given up: later than any claim. */
   private static final Date NEVER = Date.from(Instant.parse("9999-12-31T00:00:00Z"));
 
   private final MongoCollection<Document> jobs;
+  private final MongoCollection<StoredJob> stored;
 
   /** The dump jobs' ledger (collection {@code jobs}). */
   @org.springframework.beans.factory.annotation.Autowired
@@ -84,6 +102,7 @@ public class JobLedger {
   /** A ledger of other jobs run once per backup, such as restore tests, in a collection of their own. */
   public JobLedger(MongoDatabase database, String collection) {
     this.jobs = database.getCollection(collection);
+    this.stored = StoredRecords.collection(database, collection, StoredJob.class);
     jobs.createIndex(Indexes.ascending("state", "notBefore"));
   }
 
@@ -111,10 +130,10 @@ public class JobLedger {
         throw e;
       }
     }
-    jobs.updateOne(ById.filter(id, exists("request", false)), Updates.combine(Updates.set("request", new Binary(request)),
+    stored.updateOne(ById.filter(id, exists("request", false)), Updates.combine(Updates.set("request", new Binary(request)),
         Updates.set("key", key), Updates.set("notBefore", Date.from(now))));
     // a job given up after its last attempt is tried afresh when its request comes again (a replay)
-    return jobs.updateOne(ById.filter(id, eq("state", State.PENDING.name()), eq("abandoned", true)), Updates.combine(
+    return stored.updateOne(ById.filter(id, eq("state", State.PENDING.name()), eq("abandoned", true)), Updates.combine(
         Updates.set("abandoned", false), Updates.set("failures", 0), Updates.set("notBefore", Date.from(now))))
         .getModifiedCount() == 1;
   }
@@ -143,7 +162,7 @@ public class JobLedger {
     for (Bson filter : preferences) {
       // several workers race for the same oldest job: whoever loses looks again
       for (int race = 0; race < 5; race++) {
-        Document seen = jobs.find(filter).sort(Sorts.ascending("notBefore")).limit(1).first();
+        StoredJob seen = stored.find(filter).sort(Sorts.ascending("notBefore")).limit(1).first();
         if (seen == null) {
           break;
         }
@@ -156,25 +175,24 @@ public class JobLedger {
     return Optional.empty();
   }
 
-  private Optional<Job> take(Document seen, String owner, Instant now, Instant leaseUntil) {
-    State state = State.valueOf(seen.getString("state"));
+  private Optional<Job> take(StoredJob seen, String owner, Instant now, Instant leaseUntil) {
+    State state = seen.state();
     Bson condition = state == State.PENDING
-        ? ById.filter(seen.get("_id"), eq("state", state.name()), lte("notBefore", Date.from(now)))
-        : ById.filter(seen.get("_id"), eq("state", state.name()), eq("owner", seen.getString("owner")),
+        ? ById.filter(seen.id(), eq("state", state.name()), lte("notBefore", Date.from(now)))
+        : ById.filter(seen.id(), eq("state", state.name()), eq("owner", seen.owner()),
             lt("leaseUntil", Date.from(now)));
     Bson update = Updates.combine(Updates.set("state", state == State.PENDING ? State.RUNNING.name() : state.name()),
         Updates.set("owner", owner), Updates.set("leaseUntil", Date.from(leaseUntil)), Updates.inc("attempts", 1));
-    Document before = jobs.findOneAndUpdate(condition, update);
+    StoredJob before = stored.findOneAndUpdate(condition, update);
     if (before == null) {
       return Optional.empty();
     }
-    Binary outcome = state == State.DONE || state == State.FAILED ? before.get("outcome", Binary.class) : null;
-    Date startedAt = before.getDate("startedAt");
+    byte[] outcome = state == State.DONE || state == State.FAILED ? before.outcome() : null;
     // a job recorded by a worker of the previous version has no time of its own: the time it got its request
-    Date recordedAt = before.getDate(before.containsKey("recordedAt") ? "recordedAt" : "notBefore");
-    return Optional.of(new Job(before.getString("_id"), before.getString("key"), before.get("request", Binary.class).getData(),
-        before.getInteger("attempts", 0) + 1, before.getInteger("failures", 0), state == State.RUNNING,
-        startedAt == null ? null : startedAt.toInstant(), recordedAt.toInstant(), outcome == null ? null : outcome.getData()));
+    Instant recordedAt = before.recordedAt() != null ? before.recordedAt() : before.notBefore();
+    return Optional.of(new Job(before.id(), before.key(), before.request(),
+        (before.attempts() == null ? 0 : before.attempts()) + 1, before.failures() == null ? 0 : before.failures(),
+        state == State.RUNNING, before.startedAt(), recordedAt, outcome));
   }
 
   /**
@@ -184,7 +202,7 @@ public class JobLedger {
    * another worker has taken the job over.
    */
   public boolean reschedule(String id, String owner, Instant notBefore, int failures, String reason) {
-    return jobs.updateOne(ById.filter(id, eq("owner", owner), eq("state", State.RUNNING.name())), Updates.combine(
+    return stored.updateOne(ById.filter(id, eq("owner", owner), eq("state", State.RUNNING.name())), Updates.combine(
         Updates.set("state", State.PENDING.name()), Updates.set("owner", null), Updates.set("leaseUntil", new Date(0)),
         Updates.set("notBefore", Date.from(notBefore)), Updates.set("failures", failures),
         Updates.set("lastFailure", reason))).getMatchedCount() == 1;
@@ -196,7 +214,7 @@ public class JobLedger {
    * it over.
    */
   public boolean abandon(String id, String owner, int failures, String reason) {
-    return jobs.updateOne(ById.filter(id, eq("owner", owner), eq("state", State.RUNNING.name())), Updates.combine(
+    return stored.updateOne(ById.filter(id, eq("owner", owner), eq("state", State.RUNNING.name())), Updates.combine(
         Updates.set("state", State.PENDING.name()), Updates.set("owner", null), Updates.set("leaseUntil", new Date(0)),
         Updates.set("notBefore", NEVER), Updates.set("abandoned", true), Updates.set("failures", failures),
         Updates.set("lastFailure", reason))).getMatchedCount() == 1;
@@ -204,26 +222,26 @@ public class JobLedger {
 
   /** The job's state, or null if it was never recorded nor claimed. */
   public State state(String id) {
-    Document job = jobs.find(eq("_id", id)).first();
-    return job == null ? null : State.valueOf(job.getString("state"));
+    StoredJob job = stored.find(eq("_id", id)).first();
+    return job == null ? null : job.state();
   }
 
   /** True once the job has ended and its outcome is published: nothing is left to do for it. */
   public boolean over(String id) {
-    Document job = jobs.find(eq("_id", id)).first();
-    return job != null && !job.getString("state").equals(State.RUNNING.name())
-        && !job.getString("state").equals(State.PENDING.name()) && job.getBoolean("announced", true);
+    StoredJob job = stored.find(eq("_id", id)).first();
+    return job != null && job.state() != State.RUNNING && job.state() != State.PENDING
+        && !Boolean.FALSE.equals(job.announced());
   }
 
   /** Records when the backup started, once: a worker taking the job over keeps the first time. */
   public void started(String backupId, String owner, Instant startedAt) {
-    jobs.updateOne(ById.filter(backupId, eq("owner", owner), exists("startedAt", false)),
+    stored.updateOne(ById.filter(backupId, eq("owner", owner), exists("startedAt", false)),
         Updates.set("startedAt", Date.from(startedAt)));
   }
 
   /** Extends the lease of a job {@code owner} still holds; false if another worker has taken it over. */
   public boolean renew(String backupId, String owner, Instant leaseUntil) {
-    return jobs.updateOne(ById.filter(backupId, eq("owner", owner), eq("state", State.RUNNING.name())),
+    return stored.updateOne(ById.filter(backupId, eq("owner", owner), eq("state", State.RUNNING.name())),
         Updates.set("leaseUntil", Date.from(leaseUntil))).getMatchedCount() == 1;
   }
 
@@ -232,13 +250,13 @@ public class JobLedger {
    * means another worker took it over: this worker's outcome must not be published.
    */
   public boolean settle(String backupId, String owner, State state, byte[] outcome) {
-    return jobs.updateOne(ById.filter(backupId, eq("owner", owner), eq("state", State.RUNNING.name())),
+    return stored.updateOne(ById.filter(backupId, eq("owner", owner), eq("state", State.RUNNING.name())),
         Updates.combine(Updates.set("state", state.name()), Updates.set("outcome", new Binary(outcome)),
             Updates.set("announced", false))).getMatchedCount() == 1;
   }
 
   /** The outcome event is on the topic: the job is over for every worker. */
   public void announced(String backupId) {
-    jobs.updateOne(ById.filter(backupId, ne("state", State.RUNNING.name())), Updates.set("announced", true));
+    stored.updateOne(ById.filter(backupId, ne("state", State.RUNNING.name())), Updates.set("announced", true));
   }
 }

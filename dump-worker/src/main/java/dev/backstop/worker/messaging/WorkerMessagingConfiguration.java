@@ -1,21 +1,13 @@
 package dev.backstop.worker.messaging;
 
 import dev.backstop.schemas.events.BackupRequested;
-import dev.backstop.schemas.events.Engine;
+import dev.backstop.worker.backup.BackupJob;
 import dev.backstop.worker.catalog.AddonCatalog;
-import dev.backstop.worker.config.WorkerProperties;
-import dev.backstop.worker.dump.DumpEngine;
-import dev.backstop.worker.dump.MysqlDumpEngine;
-import dev.backstop.worker.dump.PostgresDumpEngine;
-import dev.backstop.worker.dump.MysqlReplicaProbe;
-import dev.backstop.worker.dump.PostgresReplicaProbe;
-import dev.backstop.worker.dump.ReplicaProbe;
 import dev.backstop.worker.catalog.JobLedger;
-import dev.backstop.worker.job.BackupJob;
+import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.job.JobRunner;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.springframework.context.annotation.Bean;
@@ -26,21 +18,6 @@ import org.springframework.context.annotation.Configuration;
 public class WorkerMessagingConfiguration {
 
   @Bean
-  public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
-    return Map.of(
-        Engine.POSTGRESQL, new PostgresDumpEngine(properties.getPgDump(), properties.getPsql(), properties.getDumpTimeout(),
-            properties.getConnectTimeout()),
-        Engine.MYSQL, new MysqlDumpEngine(properties.getMysqldump(), properties.getMysql(), properties.getDumpTimeout()));
-  }
-
-  @Bean
-  public Map<Engine, ReplicaProbe> replicaProbes(WorkerProperties properties) {
-    return Map.of(
-        Engine.POSTGRESQL, new PostgresReplicaProbe(properties.getPsql(), properties.getWorkDirectory()),
-        Engine.MYSQL, new MysqlReplicaProbe(properties.getMysql(), properties.getWorkDirectory()));
-  }
-
-  @Bean
   public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
     return catalog.consumer();
   }
@@ -48,8 +25,8 @@ public class WorkerMessagingConfiguration {
   /** Runs the recorded backups, {@code concurrent-dumps} at once, apart from the consumer that records them. */
   @Bean(destroyMethod = "close")
   public JobRunner backupRunner(BackupJob job, JobLedger ledger, WorkerProperties properties, Clock clock) {
-    return new JobRunner("backup", ledger, job::execute, properties.getConcurrentDumps(), properties.getInstanceName(),
-        properties.getLeaseDuration(), properties.getPollInterval(), properties.getRetryBackoff(), clock).start();
+    return new JobRunner("backup", ledger, job::execute, properties.concurrentDumps(), properties.instanceName(),
+        properties.leaseDuration(), properties.pollInterval(), properties.retryBackoff(), clock).start();
   }
 
   /**

@@ -1,10 +1,8 @@
 package dev.backstop.worker.verify;
 
-import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
-import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
-import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupVerified;
@@ -14,36 +12,24 @@ import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
-import dev.backstop.worker.dump.DumpFailedException;
-import dev.backstop.worker.dump.DumpFailures;
-import dev.backstop.worker.dump.RestoreEngine;
+import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.RestoreEngine;
+import dev.backstop.worker.job.JobLifecycle;
 import jakarta.annotation.PreDestroy;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,38 +57,34 @@ public class RestoreVerification {
 
   private final JobLedger ledger;
   private final AddonCatalog addons;
-  private final ArchiveStore store;
-  private final ArchiveCipher cipher;
+  private final ArchiveReader archives;
   private final EventPublisher publisher;
   private final Map<Engine, RestoreEngine> engines;
   private final VerifierProperties verifier;
   private final WorkerProperties worker;
   private final Clock clock;
   private final ScratchServerGuard guard;
-  private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread thread = new Thread(r, "verification-heartbeats");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final JobLifecycle lifecycle;
 
-  public RestoreVerification(JobLedger ledger, AddonCatalog addons, ArchiveStore store, ArchiveCipher cipher,
+  public RestoreVerification(JobLedger ledger, AddonCatalog addons, ArchiveReader archives,
       EventPublisher publisher, Map<Engine, RestoreEngine> engines, VerifierProperties verifier, WorkerProperties worker,
       Clock clock) {
     this.ledger = ledger;
     this.addons = addons;
-    this.store = store;
-    this.cipher = cipher;
+    this.archives = archives;
     this.publisher = publisher;
     this.engines = engines;
     this.verifier = verifier;
     this.worker = worker;
     this.clock = clock;
-    this.guard = new ScratchServerGuard(verifier.getDatabasePrefix(), verifier.isAllowSharedServer(), worker.getWorkDirectory());
+    this.lifecycle = new JobLifecycle("restore test", ledger, publisher, worker.instanceName(), worker.leaseDuration(),
+        worker.heartbeatInterval(), clock);
+    this.guard = new ScratchServerGuard(verifier.databasePrefix(), verifier.allowSharedServer(), worker.workDirectory());
   }
 
   /** Checks the scratch servers once at startup, in the background: a refusal is then logged from the start. */
   public void checkScratchServers() {
-    if (verifier.isEnabled()) {
+    if (verifier.enabled()) {
       Thread.ofVirtual().name("scratch-server-check").start(() -> guard.checkAtStartup(engines.values()));
     }
   }
@@ -114,7 +96,7 @@ public class RestoreVerification {
 
   @PreDestroy
   void stopHeartbeats() {
-    heartbeats.shutdownNow();
+    lifecycle.close();
   }
 
   /**
@@ -123,11 +105,11 @@ public class RestoreVerification {
    * replayed or redelivered completion of a backup tested, being tested or waiting changes nothing.
    */
   public boolean record(BackupCompleted completed) {
-    if (!verifier.isEnabled() || completed.getKind() == BackupKind.PITR_BASE || completed.getKind() == BackupKind.UNKNOWN) {
+    if (!verifier.enabled() || completed.getKind() == BackupKind.PITR_BASE || completed.getKind() == BackupKind.UNKNOWN) {
       return false;
     }
-    if (completed.getCompletedAt().isBefore(clock.instant().minus(verifier.getMaxAge()))) {
-      log.debug("backup {} completed more than {} ago: not verified", completed.getBackupId(), verifier.getMaxAge());
+    if (completed.getCompletedAt().isBefore(clock.instant().minus(verifier.maxAge()))) {
+      log.debug("backup {} completed more than {} ago: not verified", completed.getBackupId(), verifier.maxAge());
       return false;
     }
     return ledger.record(completed.getBackupId(), completed.getAddonId(), EventCodec.get().encode(completed), clock.instant());
@@ -142,15 +124,11 @@ public class RestoreVerification {
   public void execute(JobLedger.Job claimed) throws IOException {
     BackupCompleted completed = (BackupCompleted) EventCodec.get().decode(claimed.request());
     String backupId = completed.getBackupId();
-    if (claimed.unannouncedOutcome() != null) {
-      publisher.publish(Topics.BACKUP_EVENTS, completed.getAddonId(), EventCodec.get().decode(claimed.unannouncedOutcome()));
-      ledger.announced(backupId);
+    if (lifecycle.publishRecordedOutcome(claimed, completed.getAddonId())) {
       return;
     }
-    String me = worker.getInstanceName();
-    long every = worker.getHeartbeatInterval().toMillis();
-    ScheduledFuture<?> heartbeat = heartbeats.scheduleAtFixedRate(() -> renew(backupId, me), every, every, TimeUnit.MILLISECONDS);
-    try {
+    String me = worker.instanceName();
+    try (JobLifecycle.Heartbeat heartbeat = lifecycle.leaseHeartbeat(backupId)) {
       BackupVerified outcome;
       try {
         if (!scratchServer(() -> guard.permits(engineFor(completed)))) {
@@ -171,8 +149,6 @@ public class RestoreVerification {
       if (outcome != null) {
         settle(completed, outcome);
       }
-    } finally {
-      heartbeat.cancel(false);
     }
   }
 
@@ -180,41 +156,26 @@ public class RestoreVerification {
   private void tryLater(JobLedger.Job claimed, Exception trouble) {
     int failures = claimed.failures() + 1;
     String reason = trouble.getMessage() == null ? trouble.toString() : trouble.getMessage();
-    String me = worker.getInstanceName();
-    if (failures >= verifier.getAttempts()) {
+    String me = worker.instanceName();
+    if (failures >= verifier.attempts()) {
       ledger.abandon(claimed.id(), me, failures, reason);
       log.warn("backup {}: restore test given up after {} attempts, the backup stays not verified: {}", claimed.id(),
           failures, reason);
       return;
     }
-    Duration wait = verifier.getRetryBackoff().multipliedBy(1L << Math.min(failures - 1, 20));
-    if (wait.compareTo(verifier.getMaxRetryBackoff()) > 0) {
-      wait = verifier.getMaxRetryBackoff();
-    }
+    Duration wait = JobLifecycle.backoff(verifier.retryBackoff(), failures, verifier.maxRetryBackoff());
     ledger.reschedule(claimed.id(), me, clock.instant().plus(wait), failures, reason);
     log.warn("backup {}: restore test attempt {} of {} could not run, tried again in {}: {}", claimed.id(), failures,
-        verifier.getAttempts(), wait, reason);
+        verifier.attempts(), wait, reason);
   }
 
-  private void renew(String backupId, String me) {
-    try {
-      if (!ledger.renew(backupId, me, clock.instant().plus(worker.getLeaseDuration()))) {
-        log.warn("backup {}: another verifier took the test over", backupId);
-      }
-    } catch (RuntimeException e) {
-      log.warn("backup {}: verification heartbeat failed, retried at the next one: {}", backupId, e.toString());
-    }
-  }
 
   /** Records the outcome, then publishes it; the outcome of a test another verifier took over is dropped. */
   private void settle(BackupCompleted completed, BackupVerified outcome) {
     JobLedger.State state = outcome.getPassed() ? JobLedger.State.DONE : JobLedger.State.FAILED;
-    if (!ledger.settle(completed.getBackupId(), worker.getInstanceName(), state, EventCodec.get().encode(outcome))) {
-      log.warn("backup {}: another verifier took the test over; this outcome is dropped", completed.getBackupId());
+    if (!lifecycle.settle(completed.getBackupId(), completed.getAddonId(), state, outcome)) {
       return;
     }
-    publisher.publish(Topics.BACKUP_EVENTS, completed.getAddonId(), outcome);
-    ledger.announced(completed.getBackupId());
     if (outcome.getPassed()) {
       log.info("backup {} of addon {} verified: {}", completed.getBackupId(), completed.getAddonId(), outcome.getSummary());
     } else {
@@ -230,8 +191,8 @@ public class RestoreVerification {
   private BackupVerified test(BackupCompleted completed, int attempt) throws IOException {
     long start = System.nanoTime();
     RestoreEngine engine = engineFor(completed);
-    Files.createDirectories(worker.getWorkDirectory());
-    Path scratch = Files.createTempDirectory(worker.getWorkDirectory(), "verify-" + completed.getBackupId() + "-");
+    Files.createDirectories(worker.workDirectory());
+    Path scratch = Files.createTempDirectory(worker.workDirectory(), "verify-" + completed.getBackupId() + "-");
     try {
       String server = scratchServer(() -> engine.serverName(scratch));
       // a test taken over leaves its database behind, under its own attempt's name: drop those first
@@ -255,26 +216,26 @@ public class RestoreVerification {
         }
       }
     } finally {
-      deleteTree(scratch);
+      JobLifecycle.deleteTree(scratch);
     }
   }
 
   private BackupVerified testOnce(BackupCompleted completed, RestoreEngine engine, String server, String database,
       Path scratch) throws IOException, Unreadable {
     long start = System.nanoTime();
-    InputStream plaintext;
+    ArchiveReader.Unpacked archive;
     try {
-      plaintext = open(completed);
+      archive = archives.unpack(completed.getAddonId(), completed.getArchiveKey(), completed.getArchiveName());
     } catch (ArchiveStore.NoSuchArchiveException e) {
       // pruned before its turn came (a short-lived manual backup, a replay): nothing left to prove, nothing to report
       BackupVerified none = outcome(completed, false, "the archive was pruned before its restore test", null, start);
-      if (ledger.settle(completed.getBackupId(), worker.getInstanceName(), JobLedger.State.FAILED, EventCodec.get().encode(none))) {
+      if (ledger.settle(completed.getBackupId(), worker.instanceName(), JobLedger.State.FAILED, EventCodec.get().encode(none))) {
         ledger.announced(completed.getBackupId());
       }
       log.info("backup {}: its archive was pruned before its restore test", completed.getBackupId());
       return null;
     }
-    try (ReadBack archive = new ReadBack(plaintext, completed.getArchiveName())) {
+    try (archive) {
       RestoreEngine.Restored restored;
       try {
         InputStream dump = archive.dump();
@@ -286,7 +247,7 @@ public class RestoreVerification {
         throw new ScratchServerUnavailable(e.getMessage());
       } catch (DumpFailedException e) {
         stopIfShuttingDown();
-        if (DumpFailures.isTransient(e.getMessage())) {
+        if (engine.failures().isTransient(e.getMessage())) {
           throw new ScratchServerUnavailable(e.getMessage());
         }
         return outcome(completed, false, "the restore into " + server + " failed: " + withoutData(e.getMessage()), null, start);
@@ -295,7 +256,7 @@ public class RestoreVerification {
       }
       String mismatch;
       try {
-        mismatch = archive.finish(completed.getSizeBytes(), completed.getSha256());
+        mismatch = archive.check(completed.getSizeBytes(), completed.getSha256());
       } catch (IOException e) {
         throw new Unreadable(e.getMessage());
       }
@@ -314,7 +275,7 @@ public class RestoreVerification {
 
   /** The engine of the backup's addon, waiting a little for an addon this worker has not heard of yet. */
   private RestoreEngine engineFor(BackupCompleted completed) throws IOException {
-    long deadline = System.nanoTime() + worker.getAddonWait().toNanos();
+    long deadline = System.nanoTime() + worker.addonWait().toNanos();
     while (true) {
       var addon = addons.find(completed.getAddonId());
       if (addon.isPresent()) {
@@ -330,7 +291,7 @@ public class RestoreVerification {
         throw new IllegalStateException("backup " + completed.getBackupId() + ": addon " + completed.getAddonId()
             + " is not in this worker's catalog yet");
       }
-      sleep(Duration.ofMillis(200));
+      JobLifecycle.sleep(Duration.ofMillis(200));
     }
   }
 
@@ -373,16 +334,11 @@ public class RestoreVerification {
     }
   }
 
-  private InputStream open(BackupCompleted completed) throws IOException {
-    String key = completed.getArchiveKey();
-    return ArchiveCipher.isEncrypted(key) ? cipher.open(completed.getAddonId(), key, 0) : store.open(key, 0);
-  }
-
   private BackupVerified outcome(BackupCompleted completed, boolean passed, String summary, RestoreEngine.Restored restored,
       long startNanos) {
     return new BackupVerified(completed.getBackupId(), completed.getAddonId(), completed.getAppName(), clock.instant(), passed,
         summary, restored == null ? 0 : restored.tables(), restored == null ? 0 : restored.rows(),
-        (System.nanoTime() - startNanos) / 1_000_000, worker.getInstanceName());
+        (System.nanoTime() - startNanos) / 1_000_000, worker.instanceName());
   }
 
   /**
@@ -393,79 +349,9 @@ public class RestoreVerification {
   String scratchDatabase(String backupId, int attempt) {
     try {
       byte[] hash = MessageDigest.getInstance("SHA-256").digest(backupId.getBytes(StandardCharsets.UTF_8));
-      return verifier.getDatabasePrefix() + HexFormat.of().formatHex(hash, 0, 8) + "_" + attempt;
+      return verifier.databasePrefix() + HexFormat.of().formatHex(hash, 0, 8) + "_" + attempt;
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
-    }
-  }
-
-  /**
-   * The archive as a customer downloads it, unpacked as they would (tar, then zstd or gzip by its
-   * name), with the bytes it is made of counted and hashed on the way.
-   */
-  private static final class ReadBack implements AutoCloseable {
-
-    private final MessageDigest sha256;
-    private final DigestInputStream raw;
-    private final String archiveName;
-    private TarArchiveInputStream tar;
-    private long size;
-
-    ReadBack(InputStream plaintext, String archiveName) {
-      try {
-        sha256 = MessageDigest.getInstance("SHA-256");
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-      raw = new DigestInputStream(new BufferedInputStream(plaintext, 1 << 20), sha256) {
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-          int n = super.read(b, off, len);
-          size += Math.max(n, 0);
-          return n;
-        }
-
-        @Override
-        public int read() throws IOException {
-          int b = super.read();
-          size += b < 0 ? 0 : 1;
-          return b;
-        }
-      };
-      this.archiveName = archiveName;
-    }
-
-    /** The dump file's bytes, or null if the archive holds none. Reading starts here, where errors are classified. */
-    InputStream dump() throws IOException {
-      InputStream unpacked = archiveName.endsWith(".zst") ? new ZstdInputStreamNoFinalizer(raw) : new GZIPInputStream(raw, 1 << 16);
-      tar = new TarArchiveInputStream(unpacked);
-      TarArchiveEntry entry = tar.getNextEntry();
-      while (entry != null && !entry.isFile()) {
-        entry = tar.getNextEntry();
-      }
-      return entry == null ? null : tar;
-    }
-
-    /** Reads what the restore left unread; returns why the archive is not the one announced, or null. */
-    String finish(long expectedSize, String expectedSha256) throws IOException {
-      raw.transferTo(OutputStream.nullOutputStream());
-      String actual = HexFormat.of().formatHex(sha256.digest());
-      if (size != expectedSize) {
-        return "the archive read back is " + size + " bytes, not the " + expectedSize + " its backup recorded";
-      }
-      if (!actual.equals(expectedSha256)) {
-        return "the archive read back does not match its SHA-256 (" + actual + ", recorded " + expectedSha256 + ")";
-      }
-      return null;
-    }
-
-    @Override
-    public void close() throws IOException {
-      if (tar != null) {
-        tar.close();
-      } else {
-        raw.close();
-      }
     }
   }
 
@@ -483,20 +369,4 @@ public class RestoreVerification {
     }
   }
 
-  private static void sleep(Duration wait) throws IOException {
-    try {
-      Thread.sleep(wait);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while waiting");
-    }
-  }
-
-  private static void deleteTree(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      log.warn("could not clean {}: {}", root, e.getMessage());
-    }
-  }
 }

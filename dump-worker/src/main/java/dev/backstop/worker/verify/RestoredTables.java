@@ -1,6 +1,6 @@
 package dev.backstop.worker.verify;
 
-import dev.backstop.worker.dump.RestoreEngine.Restored;
+import dev.backstop.worker.engine.RestoreEngine.Restored;
 import java.util.Locale;
 
 /**

@@ -1,8 +1,7 @@
 package dev.backstop.worker.verify;
 
 import com.mongodb.client.MongoDatabase;
-import dev.backstop.kit.archive.ArchiveCipher;
-import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.Engine;
@@ -10,10 +9,7 @@ import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
-import dev.backstop.worker.dump.DumpTarget;
-import dev.backstop.worker.dump.MysqlRestoreEngine;
-import dev.backstop.worker.dump.PostgresRestoreEngine;
-import dev.backstop.worker.dump.RestoreEngine;
+import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.job.JobRunner;
 import dev.backstop.worker.messaging.UntilRecorded;
 import java.time.Clock;
@@ -28,24 +24,12 @@ import org.springframework.context.annotation.Configuration;
 @Configuration
 public class VerificationConfiguration {
 
-  @Bean
-  public Map<Engine, RestoreEngine> restoreEngines(VerifierProperties verifier, WorkerProperties worker) {
-    var pg = verifier.getPostgresql();
-    var my = verifier.getMysql();
-    return Map.of(
-        Engine.POSTGRESQL, new PostgresRestoreEngine(worker.getPsql(), verifier.getPgRestore(),
-            new DumpTarget(pg.getHost(), pg.getPort(), pg.getMaintenanceDatabase() == null ? "postgres" : pg.getMaintenanceDatabase(),
-                pg.getUser(), pg.getPassword()), verifier.getRestoreTimeout()),
-        Engine.MYSQL, new MysqlRestoreEngine(worker.getMysql(),
-            new DumpTarget(my.getHost(), my.getPort(), "", my.getUser(), my.getPassword()), verifier.getRestoreTimeout()));
-  }
-
   /** Restore tests hold their own ledger (collection {@code verifications}): their queue, leases and outbox. */
   @Bean
-  public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveStore store,
-      ArchiveCipher cipher, EventPublisher publisher, Map<Engine, RestoreEngine> restoreEngines, VerifierProperties verifier,
+  public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveReader archives,
+      EventPublisher publisher, Map<Engine, RestoreEngine> restoreEngines, VerifierProperties verifier,
       WorkerProperties worker, Clock clock) {
-    RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
+    RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications"), addons, archives,
         publisher, restoreEngines, verifier, worker, clock);
     verification.checkScratchServers();
     return verification;
@@ -55,8 +39,8 @@ public class VerificationConfiguration {
   @Bean(destroyMethod = "close")
   public JobRunner verificationRunner(RestoreVerification verification, VerifierProperties verifier, WorkerProperties worker,
       Clock clock) {
-    return new JobRunner("restore-test", verification.ledger(), verification::execute, verifier.getConcurrentRestores(),
-        worker.getInstanceName(), worker.getLeaseDuration(), worker.getPollInterval(), verifier.getRetryBackoff(), clock).start();
+    return new JobRunner("restore-test", verification.ledger(), verification::execute, verifier.concurrentRestores(),
+        worker.instanceName(), worker.leaseDuration(), worker.pollInterval(), verifier.retryBackoff(), clock).start();
   }
 
   /** Records each completion as a restore test and wakes the runner; the partition never waits for a restore. */

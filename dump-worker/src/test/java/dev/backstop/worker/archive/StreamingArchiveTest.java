@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.luben.zstd.ZstdInputStream;
+import dev.backstop.kit.archive.ArchiveFormat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

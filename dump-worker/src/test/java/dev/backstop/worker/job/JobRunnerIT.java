@@ -21,15 +21,16 @@ import dev.backstop.schemas.serde.EventDeserializer;
 import dev.backstop.testing.ConsumerGroups;
 import dev.backstop.testing.Events;
 import dev.backstop.testing.InProcessKafka;
+import dev.backstop.testing.LocalMariadb;
 import dev.backstop.testing.LocalPostgres;
 import dev.backstop.testing.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.WorkerApplication;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.URI;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,9 +47,9 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
@@ -123,6 +124,15 @@ class JobRunnerIT {
         "--backstop.worker.work-directory=" + dir.resolve("work"),
         "--backstop.worker.connect-timeout=PT2S",
         "--backstop.worker.retry-backoff=PT3S",
+        // restore tests on the suite's own servers, never the machine's (the verifier's defaults)
+        "--backstop.verifier.postgresql.host=" + LocalPostgres.HOST,
+        "--backstop.verifier.postgresql.port=" + LocalPostgres.PORT,
+        "--backstop.verifier.postgresql.user=" + LocalPostgres.USER,
+        "--backstop.verifier.mysql.host=" + LocalMariadb.HOST,
+        "--backstop.verifier.mysql.port=" + LocalMariadb.PORT,
+        "--backstop.verifier.mysql.user=" + LocalMariadb.USER,
+        // which hold the tests' own databases too
+        "--backstop.verifier.allow-shared-server=true",
         "--backstop.worker.dump-attempts=3");
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 2), Duration.ofMinutes(1));
     listener = new Thread(this::listen, "events");

@@ -6,6 +6,7 @@ import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
 import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.archive.FilesystemArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
@@ -24,20 +25,20 @@ import dev.backstop.testing.Events;
 import dev.backstop.testing.LocalPostgres;
 import dev.backstop.testing.MongoHandle;
 import dev.backstop.testing.TestMongo;
+import dev.backstop.worker.backup.BackupJob;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
-import dev.backstop.worker.dump.DumpEngine;
-import dev.backstop.worker.dump.DumpFailedException;
-import dev.backstop.worker.dump.DumpTarget;
-import dev.backstop.worker.dump.PostgresDumpEngine;
-import dev.backstop.worker.dump.PostgresRestoreEngine;
-import dev.backstop.worker.dump.ReplicaProbe;
-import dev.backstop.worker.dump.RestoreEngine;
-import dev.backstop.worker.job.BackupJob;
+import dev.backstop.worker.engine.DumpEngine;
+import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.ReplicaProbe;
+import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.job.JobRunner;
+import dev.backstop.worker.postgres.PostgresDumpEngine;
+import dev.backstop.worker.postgres.PostgresRestoreEngine;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
@@ -93,9 +94,7 @@ class RestoreVerificationTest {
     addons = new AddonCatalog(database);
     store = new FilesystemArchiveStore(dir.resolve("archives"));
     cipher = new ArchiveCipher(store, Base64.getDecoder().decode(SecretSealer.newBase64Key()));
-    worker = new WorkerProperties();
-    worker.setWorkDirectory(dir.resolve("work"));
-    worker.setHeartbeatInterval(Duration.ofMillis(50));
+    worker = WorkerProperties.bind(Map.of("work-directory", dir.resolve("work"), "heartbeat-interval", "50ms"));
     source = LocalPostgres.createDatabase("backstop_verify_src");
     LocalPostgres.psql(source, "create table orders (id int primary key, note text);"
         + " insert into orders select g, md5(g::text) from generate_series(1, 300) g");
@@ -117,7 +116,7 @@ class RestoreVerificationTest {
   @Test
   void a_completed_backup_is_restored_and_reported_verified_once_however_often_its_completion_arrives() throws Exception {
     BackupCompleted completed = backUp("b1", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    RestoreVerification verification = verification(new VerifierProperties());
+    RestoreVerification verification = verification(VerifierProperties.bind(Map.of()));
 
     handle(verification, completed);
     handle(verification, completed);
@@ -139,7 +138,7 @@ class RestoreVerificationTest {
   void a_scratch_server_unreachable_for_two_attempts_reports_nothing_and_the_third_attempt_after_its_backoff_passes()
       throws Exception {
     BackupCompleted completed = backUp("b7", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    VerifierProperties properties = new VerifierProperties();
+    VerifierProperties properties = VerifierProperties.bind(Map.of());
     RestoreVerification verification = verification(properties, failingFirst(2, realEngine(properties)));
     JobRunner runner = runner(verification);
 
@@ -164,7 +163,7 @@ class RestoreVerificationTest {
   void a_scratch_server_down_for_every_attempt_leaves_the_backup_not_verified_until_its_completion_is_replayed()
       throws Exception {
     BackupCompleted completed = backUp("b8", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    VerifierProperties properties = new VerifierProperties();
+    VerifierProperties properties = VerifierProperties.bind(Map.of());
     int[] calls = {0};
     RestoreVerification down = verification(properties, failingFirst(Integer.MAX_VALUE, realEngine(properties), calls));
     JobRunner runner = runner(down);
@@ -189,7 +188,7 @@ class RestoreVerificationTest {
   void the_eight_attempts_of_an_unreachable_scratch_server_span_about_twenty_minutes() throws Exception {
     // 10 s doubling up to 10 min between them: 10+20+40+80+160+320+600 s
     BackupCompleted completed = backUp("b9", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    VerifierProperties properties = new VerifierProperties();
+    VerifierProperties properties = VerifierProperties.bind(Map.of());
     int[] calls = {0};
     RestoreVerification down = verification(properties, failingFirst(Integer.MAX_VALUE, realEngine(properties), calls));
     JobRunner runner = runner(down);
@@ -229,7 +228,7 @@ class RestoreVerificationTest {
       file.write(b ^ 0x40);
     }
 
-    handle(verification(new VerifierProperties()), completed);
+    handle(verification(VerifierProperties.bind(Map.of())), completed);
 
     BackupVerified outcome = verifications().get(0);
     assertThat(outcome.getPassed()).isFalse();
@@ -240,6 +239,11 @@ class RestoreVerificationTest {
   @Test
   void a_dump_the_engine_cannot_restore_does_not_pass_with_the_restore_tools_reason() throws Exception {
     DumpEngine garbage = new DumpEngine() {
+      @Override
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
+      }
+
       @Override
       public String dumpFileName(String database) {
         return database + ".pgsql";
@@ -252,7 +256,7 @@ class RestoreVerificationTest {
     };
     BackupCompleted completed = backUp("b3", garbage);
 
-    handle(verification(new VerifierProperties()), completed);
+    handle(verification(VerifierProperties.bind(Map.of())), completed);
 
     BackupVerified outcome = verifications().get(0);
     assertThat(outcome.getPassed()).isFalse();
@@ -262,12 +266,11 @@ class RestoreVerificationTest {
   @Test
   void a_backup_completed_longer_ago_than_the_max_age_is_not_tested_and_verification_can_be_turned_off() throws Exception {
     BackupCompleted completed = backUp("b4", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    VerifierProperties off = new VerifierProperties();
-    off.setEnabled(false);
+    VerifierProperties off = VerifierProperties.bind(Map.of("enabled", false));
     handle(verification(off), completed);
 
     clock.advance(Duration.ofDays(2).plusMinutes(1));
-    handle(verification(new VerifierProperties()), completed);
+    handle(verification(VerifierProperties.bind(Map.of())), completed);
 
     assertThat(verifications()).isEmpty();
   }
@@ -276,7 +279,7 @@ class RestoreVerificationTest {
   void a_backup_pruned_before_its_test_is_not_reported_at_all() throws Exception {
     BackupCompleted completed = backUp("b5", new PostgresDumpEngine("pg_dump", TIMEOUT));
     store.delete(completed.getArchiveKey());
-    RestoreVerification verification = verification(new VerifierProperties());
+    RestoreVerification verification = verification(VerifierProperties.bind(Map.of()));
 
     handle(verification, completed);
     handle(verification, completed);
@@ -289,6 +292,11 @@ class RestoreVerificationTest {
       throws Exception {
     BackupCompleted completed = backUp("b6", new PostgresDumpEngine("pg_dump", TIMEOUT));
     RestoreEngine stopping = new RestoreEngine() {
+      @Override
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
+      }
+
       @Override
       public String serverName(Path scratch) {
         return "PostgreSQL 15";
@@ -304,13 +312,13 @@ class RestoreVerificationTest {
       public void drop(String database, Path scratch) {}
     };
 
-    RestoreVerification verification = verification(new VerifierProperties(), stopping);
+    RestoreVerification verification = verification(VerifierProperties.bind(Map.of()), stopping);
     verification.record(completed);
     assertThat(runner(verification).runNext()).isTrue();
     assertThat(Thread.interrupted()).as("the interrupt is kept for the runner's thread").isTrue();
     assertThat(verifications()).isEmpty();
 
-    handle(verification(new VerifierProperties()), completed);
+    handle(verification(VerifierProperties.bind(Map.of())), completed);
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
   }
 
@@ -321,6 +329,11 @@ class RestoreVerificationTest {
       // a dump of another, empty database, from a worker that counted 2 tables in the addon's: what an
       // option smuggled into the tool produced before the worker checked dumps itself
       DumpEngine elsewhere = new DumpEngine() {
+      @Override
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
+      }
+
         @Override
         public String dumpFileName(String database) {
           return database + ".pgsql";
@@ -340,7 +353,7 @@ class RestoreVerificationTest {
       BackupCompleted completed = backUp("b8", elsewhere);
       assertThat(completed.getExpectedTables()).isEqualTo(2);
 
-      handle(verification(new VerifierProperties()), completed);
+      handle(verification(VerifierProperties.bind(Map.of())), completed);
 
       BackupVerified outcome = verifications().get(0);
       assertThat(outcome.getPassed()).isFalse();
@@ -357,7 +370,7 @@ class RestoreVerificationTest {
     BackupCompleted completed = backUp("b9", new PostgresDumpEngine("pg_dump", TIMEOUT));
     assertThat(completed.getExpectedTables()).isEqualTo(2);
 
-    handle(verification(new VerifierProperties()), completed);
+    handle(verification(VerifierProperties.bind(Map.of())), completed);
 
     assertThat(verifications().get(0).getSummary()).startsWith("restored 2 of 2 tables, 300 rows into PostgreSQL");
   }
@@ -365,12 +378,16 @@ class RestoreVerificationTest {
   @Test
   void no_restore_test_runs_on_a_scratch_server_holding_other_databases_unless_allowed() throws Exception {
     BackupCompleted completed = backUp("b10", new PostgresDumpEngine("pg_dump", TIMEOUT));
-    // the machine's server holds a "test" database, and the other suites' leftovers
-    VerifierProperties strict = new VerifierProperties();
-    RestoreVerification refusing = new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher,
+    String other = LocalPostgres.createDatabase("someone_elses");
+    VerifierProperties strict = VerifierProperties.bind(Map.of());
+    RestoreVerification refusing = new RestoreVerification(new JobLedger(database, "verifications"), addons, new ArchiveReader(store, cipher),
         publisher, Map.of(Engine.POSTGRESQL, restoreEngine(strict)), strict, worker, clock);
 
-    handle(refusing, completed);
+    try {
+      handle(refusing, completed);
+    } finally {
+      LocalPostgres.dropDatabase(other);
+    }
     assertThat(verifications()).isEmpty();
     JobLedger tests = new JobLedger(database, "verifications");
     assertThat(tests.state("b10")).as("given up, not tested").isEqualTo(JobLedger.State.PENDING);
@@ -378,13 +395,13 @@ class RestoreVerificationTest {
         .as("never runnable again until its completion is replayed").isEmpty();
 
     // allowed, the completion replayed is tested at once
-    handle(verification(new VerifierProperties()), completed);
+    handle(verification(VerifierProperties.bind(Map.of())), completed);
     assertThat(verifications()).singleElement().extracting(BackupVerified::getPassed).isEqualTo(true);
   }
 
   private RestoreEngine restoreEngine(VerifierProperties properties) {
     return new PostgresRestoreEngine("psql", "pg_restore",
-        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, properties.getPostgresql().getPassword()),
+        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, properties.postgresql().password()),
         TIMEOUT);
   }
 
@@ -394,7 +411,7 @@ class RestoreVerificationTest {
 
   private static RestoreEngine realEngine(VerifierProperties properties) {
     return new PostgresRestoreEngine("psql", "pg_restore", new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres",
-        LocalPostgres.USER, properties.getPostgresql().getPassword()), TIMEOUT);
+        LocalPostgres.USER, properties.postgresql().password()), TIMEOUT);
   }
 
   private static RestoreEngine failingFirst(int failures, RestoreEngine engine) {
@@ -404,6 +421,11 @@ class RestoreVerificationTest {
   /** {@code engine}, behind a scratch server that refuses the first {@code failures} tests; {@code calls[0]} counts them. */
   private static RestoreEngine failingFirst(int failures, RestoreEngine engine, int[] calls) {
     return new RestoreEngine() {
+      @Override
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
+      }
+
       @Override
       public String serverName(Path scratch) throws ScratchServerException, IOException {
         if (++calls[0] <= failures) {
@@ -427,8 +449,8 @@ class RestoreVerificationTest {
 
   /** The worker's restore-test runner, driven by the test one job at a time on its own thread. */
   private JobRunner runner(RestoreVerification verification) {
-    return new JobRunner("restore-test", verification.ledger(), verification::execute, 1, worker.getInstanceName(),
-        worker.getLeaseDuration(), Duration.ofMillis(10), Duration.ofSeconds(1), clock);
+    return new JobRunner("restore-test", verification.ledger(), verification::execute, 1, worker.instanceName(),
+        worker.leaseDuration(), Duration.ofMillis(10), Duration.ofSeconds(1), clock);
   }
 
   /** What the consumer does with a completion, then what the runner does: records it and runs every test due. */
@@ -442,9 +464,11 @@ class RestoreVerificationTest {
 
   private RestoreVerification verification(VerifierProperties properties, RestoreEngine engine) {
     // the machine's server holds other databases ("test", other suites' leftovers)
-    properties.setAllowSharedServer(true);
-    return new RestoreVerification(new JobLedger(database, "verifications"), addons, store, cipher, publisher,
-        Map.of(Engine.POSTGRESQL, engine), properties, worker, clock);
+    VerifierProperties shared = new VerifierProperties(properties.enabled(), properties.maxAge(), properties.restoreTimeout(),
+        properties.databasePrefix(), properties.postgresql(), properties.mysql(), true, properties.pgRestore(),
+        properties.concurrentRestores(), properties.attempts(), properties.retryBackoff(), properties.maxRetryBackoff());
+    return new RestoreVerification(new JobLedger(database, "verifications"), addons, new ArchiveReader(store, cipher), publisher,
+        Map.of(Engine.POSTGRESQL, engine), shared, worker, clock);
   }
 
   private BackupCompleted backUp(String id, DumpEngine engine) throws IOException {
@@ -453,8 +477,8 @@ class RestoreVerificationTest {
         Map.of(Engine.POSTGRESQL, engine), Map.of(Engine.POSTGRESQL, node -> ReplicaProbe.ReplicaState.ok(Duration.ZERO)),
         worker, clock, cipher, new BackstopProperties());
     job.record(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
-    new JobRunner("backup", jobs, job::execute, 1, worker.getInstanceName(), worker.getLeaseDuration(), Duration.ofMillis(10),
-        worker.getRetryBackoff(), clock).runNext();
+    new JobRunner("backup", jobs, job::execute, 1, worker.instanceName(), worker.leaseDuration(), Duration.ofMillis(10),
+        worker.retryBackoff(), clock).runNext();
     BackupCompleted completed = published.stream().filter(BackupCompleted.class::isInstance).map(BackupCompleted.class::cast)
         .filter(c -> c.getBackupId().equals(id)).findFirst().orElseThrow(() -> new AssertionError("no completion: " + published));
     assertThat(completed.getArchiveKey()).endsWith(ArchiveCipher.SUFFIX);

@@ -10,6 +10,10 @@ import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.BackupVerified;
+import dev.backstop.schemas.events.PitrWindowChanged;
+import dev.backstop.schemas.events.WalArchived;
+import dev.backstop.schemas.events.WalGapDetected;
+import dev.backstop.schemas.events.WalTimelineSwitched;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -47,7 +51,11 @@ public final class EventCodec {
           BackupFailed.class,
           BackupPruned.class,
           BackupVerified.class,
-          BackupProgress.class);
+          BackupProgress.class,
+          PitrWindowChanged.class,
+          WalTimelineSwitched.class,
+          WalGapDetected.class,
+          WalArchived.class);
 
   private static final byte MARKER_1 = (byte) 0xC3;
   private static final byte MARKER_2 = (byte) 0x01;

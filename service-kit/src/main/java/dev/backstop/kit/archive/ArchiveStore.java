@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -54,6 +55,15 @@ public interface ArchiveStore {
   default Optional<SeekableByteChannel> openChannel(String key) throws IOException {
     return Optional.empty();
   }
+
+  /**
+   * The keys of every archive stored whole whose key starts with {@code prefix}, in ascending (UTF-8 byte,
+   * i.e. {@link String#compareTo} for ASCII keys) order. A prefix is matched as a string, not as a folder:
+   * {@code "a/b"} lists {@code a/b/c} and {@code a/bc}; pass {@code "a/b/"} for a folder. Archives being
+   * written are not listed. Callers use it for small, bounded prefixes (one addon's WAL of one timeline),
+   * so the whole answer is returned at once.
+   */
+  List<String> list(String prefix) throws IOException;
 
   /** Deletes the archive. Idempotent: returns false, and does nothing, when it is already gone. */
   boolean delete(String key) throws IOException;

@@ -12,6 +12,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -127,6 +129,32 @@ public class FilesystemArchiveStore implements ArchiveStore {
   @Override
   public boolean exists(String key) {
     return Files.isRegularFile(resolve(key));
+  }
+
+  @Override
+  public List<String> list(String prefix) throws IOException {
+    if (prefix.startsWith("/") || ("/" + prefix).contains("/../") || ("/" + prefix).endsWith("/..")) {
+      throw new IllegalArgumentException("archive prefix escapes the store: " + prefix);
+    }
+    // walk only the deepest folder the prefix names whole; the rest of the prefix filters names
+    int slash = prefix.lastIndexOf('/');
+    Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash)).normalize();
+    if (!start.startsWith(root) || !Files.isDirectory(start)) {
+      return List.of();
+    }
+    List<String> keys = new ArrayList<>();
+    try (var walk = Files.walk(start)) {
+      walk.filter(Files::isRegularFile)
+          // a put's hidden staging file is not an archive yet
+          .filter(p -> !p.getFileName().toString().startsWith("."))
+          .map(p -> root.relativize(p).toString().replace(java.io.File.separatorChar, '/'))
+          .filter(k -> k.startsWith(prefix))
+          .forEach(keys::add);
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+    keys.sort(null);
+    return keys;
   }
 
   @Override

@@ -274,6 +274,26 @@ public class S3ArchiveStore implements ArchiveStore, AutoCloseable {
     }
   }
 
+  /** ListObjectsV2 pages under the prefix; S3 already returns keys in ascending UTF-8 byte order. */
+  @Override
+  public List<String> list(String keyPrefix) throws IOException {
+    if (keyPrefix.startsWith("/") || ("/" + keyPrefix).contains("/../") || ("/" + keyPrefix).endsWith("/..")) {
+      throw new IllegalArgumentException("archive prefix escapes the store: " + keyPrefix);
+    }
+    List<String> keys = new ArrayList<>();
+    try {
+      String full = prefix + keyPrefix;
+      for (var page : client.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(full))) {
+        for (var object : page.contents()) {
+          keys.add(object.key().substring(prefix.length()));
+        }
+      }
+    } catch (SdkException e) {
+      throw failure("listing of " + keyPrefix, e);
+    }
+    return keys;
+  }
+
   /** Closes the S3 client. */
   @Override
   public void close() {

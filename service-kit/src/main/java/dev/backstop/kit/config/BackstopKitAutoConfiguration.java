@@ -142,4 +142,12 @@ public class BackstopKitAutoConfiguration {
   public dev.backstop.kit.archive.ArchiveCipher archiveCipher(ArchiveStore store, BackstopProperties properties) {
     return new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(properties.getSecrets().getKey()));
   }
+
+  /** The one way services read an archive back (decrypting it when it was stored encrypted). */
+  @Bean
+  @ConditionalOnMissingBean
+  public dev.backstop.kit.archive.ArchiveReader archiveReader(ArchiveStore store,
+      org.springframework.beans.factory.ObjectProvider<dev.backstop.kit.archive.ArchiveCipher> cipher) {
+    return new dev.backstop.kit.archive.ArchiveReader(store, cipher.getIfAvailable());
+  }
 }

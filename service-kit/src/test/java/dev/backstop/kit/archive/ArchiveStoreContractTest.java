@@ -156,6 +156,31 @@ abstract class ArchiveStoreContractTest {
   }
 
   @Test
+  void list_gives_the_stored_keys_under_a_prefix_in_order_and_nothing_else() throws IOException {
+    for (String key : new String[] {"a1/pitr/wal/00000001/b", "a1/pitr/wal/00000001/a/2", "a1/pitr/wal/00000001/a/1",
+        "a1/pitr/wal/00000002/x", "a1/backup/archive", "a10/pitr/wal/00000001/z"}) {
+      store.put(key, file("f", key.getBytes()));
+    }
+
+    assertThat(store.list("a1/pitr/wal/00000001/"))
+        .containsExactly("a1/pitr/wal/00000001/a/1", "a1/pitr/wal/00000001/a/2", "a1/pitr/wal/00000001/b");
+    assertThat(store.list("a1/pitr/wal/0000000"))
+        .containsExactly("a1/pitr/wal/00000001/a/1", "a1/pitr/wal/00000001/a/2", "a1/pitr/wal/00000001/b",
+            "a1/pitr/wal/00000002/x");
+    assertThat(store.list("a1/")).hasSize(5).doesNotContain("a10/pitr/wal/00000001/z");
+    assertThat(store.list("nothing/here/")).isEmpty();
+  }
+
+  @Test
+  void a_deleted_archive_is_no_longer_listed() throws IOException {
+    store.put("a/w/1", file("f", new byte[] {1}));
+    store.put("a/w/2", file("f", new byte[] {2}));
+    store.delete("a/w/1");
+
+    assertThat(store.list("a/w/")).containsExactly("a/w/2");
+  }
+
+  @Test
   void sizeAndExists() throws IOException {
     store.put("a/b/c", file("c", randomBytes(4567, 3)));
 

@@ -1,0 +1,54 @@
+package dev.backstop.worker;
+
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.worker.config.VerifierProperties;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.DumpEngine;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.ReplicaProbe;
+import dev.backstop.worker.engine.RestoreEngine;
+import dev.backstop.worker.mysql.MysqlDumpEngine;
+import dev.backstop.worker.mysql.MysqlReplicaProbe;
+import dev.backstop.worker.mysql.MysqlRestoreEngine;
+import dev.backstop.worker.postgres.PostgresDumpEngine;
+import dev.backstop.worker.postgres.PostgresReplicaProbe;
+import dev.backstop.worker.postgres.PostgresRestoreEngine;
+import java.util.Map;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The database engines this worker serves, each with its tools as configured: what dumps, probes
+ * replicas and restores. A new engine is a package of its own ({@code postgres}, {@code mysql}) and a
+ * line in each map here.
+ */
+@Configuration
+public class EngineConfiguration {
+
+  @Bean
+  public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
+    return Map.of(
+        Engine.POSTGRESQL, new PostgresDumpEngine(properties.pgDump(), properties.psql(), properties.dumpTimeout(),
+            properties.connectTimeout()),
+        Engine.MYSQL, new MysqlDumpEngine(properties.mysqldump(), properties.mysql(), properties.dumpTimeout()));
+  }
+
+  @Bean
+  public Map<Engine, ReplicaProbe> replicaProbes(WorkerProperties properties) {
+    return Map.of(
+        Engine.POSTGRESQL, new PostgresReplicaProbe(properties.psql(), properties.workDirectory()),
+        Engine.MYSQL, new MysqlReplicaProbe(properties.mysql(), properties.workDirectory()));
+  }
+
+  @Bean
+  public Map<Engine, RestoreEngine> restoreEngines(VerifierProperties verifier, WorkerProperties worker) {
+    var pg = verifier.postgresql();
+    var my = verifier.mysql();
+    return Map.of(
+        Engine.POSTGRESQL, new PostgresRestoreEngine(worker.psql(), verifier.pgRestore(),
+            new DumpTarget(pg.host(), pg.port(), pg.maintenanceDatabase() == null ? "postgres" : pg.maintenanceDatabase(),
+                pg.user(), pg.password()), verifier.restoreTimeout()),
+        Engine.MYSQL, new MysqlRestoreEngine(worker.mysql(),
+            new DumpTarget(my.host(), my.port(), "", my.user(), my.password()), verifier.restoreTimeout()));
+  }
+}

@@ -1,0 +1,338 @@
+package dev.backstop.worker.backup;
+
+import dev.backstop.kit.addon.Addon;
+import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.kit.config.BackstopProperties;
+import dev.backstop.kit.messaging.EventPublisher;
+import dev.backstop.schemas.Topics;
+import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.schemas.events.BackupRequested;
+import dev.backstop.schemas.events.BackupStarted;
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.schemas.secret.SecretSealer;
+import dev.backstop.schemas.serde.EventCodec;
+import dev.backstop.worker.archive.StreamingArchive;
+import dev.backstop.worker.catalog.AddonCatalog;
+import dev.backstop.worker.catalog.HostSlots;
+import dev.backstop.worker.catalog.JobLedger;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.CheckedDump;
+import dev.backstop.worker.engine.DumpEngine;
+import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.ReplicaProbe;
+import dev.backstop.worker.job.JobLifecycle;
+import dev.backstop.worker.job.JobRunner;
+import jakarta.annotation.PreDestroy;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.avro.specific.SpecificRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * Turns one BackupRequested into a stored archive and exactly one BackupCompleted or BackupFailed.
+ * Every failure the customer can act on (refused connection, wrong password, unknown database,
+ * timeout) ends as BackupFailed with the reason, and so does an archive that cannot be packed or
+ * stored; only Kafka and MongoDB errors escape, and the {@link JobRunner} gives the job back.
+ *
+ * <p>The consumer only {@link #record records} a request in the {@link JobLedger}; a
+ * {@link JobRunner} {@link #execute executes} the job on a thread of its own. A transient dump
+ * failure reschedules the job after its backoff, and a host without a free dump slot reschedules it
+ * shortly: neither holds a thread, so other addons' backups run meanwhile.
+ *
+ * <p>Crashes: the job is held with a lease its heartbeat renews; a worker killed mid-dump has its
+ * job taken over by the next runner to see the lease run out. Archives are stored under a name no
+ * listing shows until the outcome event is published, and the outcome is recorded before it is
+ * published.
+ */
+@Component
+public class BackupJob {
+
+  private static final Logger log = LoggerFactory.getLogger(BackupJob.class);
+
+  /** How soon a request for an addon not registered yet looks for it again. */
+  private static final Duration ADDON_LOOK_AGAIN = Duration.ofMillis(250);
+
+  private final AddonCatalog addons;
+  private final JobLedger ledger;
+  private final HostSlots slots;
+  private final ArchiveStore store;
+  private final EventPublisher publisher;
+  private final SecretSealer sealer;
+  private final Map<Engine, DumpEngine> engines;
+  private final Map<Engine, ReplicaProbe> probes;
+  private final WorkerProperties properties;
+  private final Clock clock;
+  private final ArchiveCipher cipher;
+  private final boolean encrypt;
+  private final JobLifecycle lifecycle;
+
+  public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
+      SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
+      ArchiveCipher cipher, BackstopProperties backstop) {
+    this.cipher = cipher;
+    this.encrypt = backstop.getArchive().isEncrypt();
+    this.addons = addons;
+    this.ledger = ledger;
+    this.slots = slots;
+    this.store = store;
+    this.publisher = publisher;
+    this.sealer = sealer;
+    this.engines = engines;
+    this.probes = probes;
+    this.properties = properties;
+    this.clock = clock;
+    this.lifecycle = new JobLifecycle("backup", ledger, publisher, properties.instanceName(), properties.leaseDuration(),
+        properties.heartbeatInterval(), clock);
+  }
+
+  @PreDestroy
+  void stopHeartbeats() {
+    lifecycle.close();
+  }
+
+  /**
+   * Records the request as a job to run, and returns: the consumer never waits for a dump, so one
+   * slow database holds back no other request. True if the job is new; a redelivered or replayed
+   * request of a job that is queued, running or finished changes nothing.
+   */
+  public boolean record(BackupRequested request) {
+    if (request.getKind() == BackupKind.PITR_BASE || request.getKind() == BackupKind.UNKNOWN) {
+      // base backups for point-in-time recovery are the PITR service's, which is not part of this worker
+      log.debug("backup {} is a {} request: not a dump, left to its own service", request.getBackupId(), request.getKind());
+      return false;
+    }
+    boolean recorded = ledger.record(request.getBackupId(), request.getAddonId(), EventCodec.get().encode(request), clock.instant());
+    if (!recorded) {
+      log.info("backup {} is already known: request dropped", request.getBackupId());
+    }
+    return recorded;
+  }
+
+  /**
+   * Runs one job a {@link JobRunner} claimed: publishes the outcome an earlier worker recorded but did
+   * not publish, or takes a dump slot and dumps once. Waiting (a transient failure's backoff, a host
+   * with no free slot) reschedules the job instead of holding this thread.
+   */
+  public void execute(JobLedger.Job claimed) throws IOException {
+    BackupRequested request = (BackupRequested) EventCodec.get().decode(claimed.request());
+    if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
+      return;
+    }
+    if (claimed.takenOver()) {
+      log.warn("backup {}: its previous worker stopped heartbeating; taking the job over", request.getBackupId());
+    }
+    RunningJob job = new RunningJob(request, lifecycle, slots, publisher, clock);
+    try (JobLifecycle.Heartbeat heartbeat = lifecycle.heartbeat(job::beat)) {
+      prepare(request, job, claimed);
+    } finally {
+      if (job.slot() != null) {
+        slots.release(job.slot(), request.getBackupId());
+      }
+    }
+  }
+
+  private void prepare(BackupRequested request, RunningJob job, JobLedger.Job claimed) throws IOException {
+    Optional<Addon> found = addons.find(request.getAddonId());
+    if (found.isEmpty()) {
+      // the addons topic and the requests topic are read independently: a brand-new addon may lag its
+      // first request. It waits in the queue for the registration, up to addon-wait after it was recorded
+      Instant now = clock.instant();
+      if (now.isBefore(claimed.recordedAt().plus(properties.addonWait()))) {
+        ledger.reschedule(request.getBackupId(), properties.instanceName(), now.plus(ADDON_LOOK_AGAIN), claimed.failures(),
+            "addon " + request.getAddonId() + " not registered yet");
+        return;
+      }
+      fail(request, null, "addon " + request.getAddonId() + " is not registered with Backstop");
+      return;
+    }
+    Addon addon = found.get();
+    if (!addon.hasBackups()) {
+      fail(request, null, "Sandbox plans have no backups");
+      return;
+    }
+    if (addon.removed() && request.getKind() != BackupKind.MANUAL) {
+      fail(request, null, "the addon was removed");
+      return;
+    }
+    DumpEngine engine = engines.get(addon.engine());
+    if (engine == null) {
+      fail(request, null, addon.engine() + " databases cannot be dumped by this worker");
+      return;
+    }
+    List<String> hosts = addon.nodes().stream().map(Addon.Node::host).distinct().toList();
+    if (!slots.anyFree(hosts, properties.dumpsPerHost(), request.getBackupId(), clock.instant())) {
+      waitForSlot(request, claimed, String.join(", ", hosts));
+      return;
+    }
+    String password;
+    try {
+      password = sealer.open(addon.id(), addon.toSpec().getPassword());
+    } catch (IllegalStateException e) {
+      fail(request, null, "the stored credentials cannot be read: " + e.getMessage());
+      return;
+    }
+    // settings stored before the operator API checked them, or replayed, never reach a tool
+    String invalid = DumpTarget.refusal(addon.nodes(), addon.database(), addon.user(), password);
+    if (invalid != null) {
+      fail(request, null, invalid);
+      return;
+    }
+    ReplicaProbe probe = probes.get(addon.engine());
+    var decision = DumpPlanner.choose(addon.plan(), addon.nodes(),
+        node -> probe.probe(new DumpTarget(node.host(), node.port(), addon.database(), addon.user(), password)),
+        new DumpPlanner.SecondaryRules(properties.maxReplicationLag(), properties.fallBackToPrimary()));
+    if (decision instanceof DumpPlanner.Refusal refusal) {
+      fail(request, null, refusal.reason());
+      return;
+    }
+    DumpPlanner.Choice choice = (DumpPlanner.Choice) decision;
+    if (!takeHostSlot(request, choice.node().host(), job, claimed)) {
+      return;
+    }
+    run(request, addon, choice, engine, new DumpTarget(choice.node().host(), choice.node().port(), addon.database(),
+        addon.user(), password), job, claimed);
+  }
+
+  /**
+   * Takes one of the node's host slots; false if none is free, and then the job waits its turn in
+   * the queue (rescheduled shortly, no failure counted), not on this thread.
+   */
+  private boolean takeHostSlot(BackupRequested request, String host, RunningJob job, JobLedger.Job claimed) {
+    Instant now = clock.instant();
+    var slot = slots.acquire(host, properties.dumpsPerHost(), request.getBackupId(), now, now.plus(properties.leaseDuration()));
+    if (slot.isPresent()) {
+      job.holdsSlot(slot.get());
+      return true;
+    }
+    waitForSlot(request, claimed, host);
+    return false;
+  }
+
+  /** The job waits its turn in the queue (rescheduled shortly, no failure counted), not on this thread. */
+  private void waitForSlot(BackupRequested request, JobLedger.Job claimed, String hosts) {
+    log.info("backup {}: {} dumps already run on {}; it waits for one to end", request.getBackupId(),
+        properties.dumpsPerHost(), hosts);
+    ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(properties.hostSlotRetry()),
+        claimed.failures(), "waiting for a dump slot on " + hosts);
+  }
+
+  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, DumpTarget target,
+      RunningJob job, JobLedger.Job claimed) throws IOException {
+    Instant startedAt = claimed.startedAt() != null ? claimed.startedAt() : clock.instant();
+    int attempt = claimed.failures() + 1;
+    ledger.started(request.getBackupId(), properties.instanceName(), startedAt);
+    if (attempt == 1 || claimed.takenOver()) {
+      // a retry after a transient failure continues the backup that started, under its first start time
+      publisher.publish(Topics.BACKUP_EVENTS, addon.id(), new BackupStarted(request.getBackupId(), addon.id(),
+          addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
+          properties.instanceName()));
+    }
+    log.info("backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.id(), choice.label(),
+        choice.why(), attempt);
+
+    Files.createDirectories(properties.workDirectory());
+    Path scratch = Files.createTempDirectory(properties.workDirectory(), request.getBackupId() + "-");
+    try {
+      var format = properties.archiveFormat();
+      String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
+      String key = addon.id() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
+      StreamingArchive.Packed packed;
+      // durations for the log line, where operators see where a slow backup's time went
+      long dumpNanos = 0;
+      long assemblyNanos = 0;
+      long storeNanos;
+      Integer expectedTables = null;
+      try {
+        try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
+            properties.compressionThreads(), scratch)) {
+          job.dumping(archive, attempt);
+          try {
+            long dumpStart = System.nanoTime();
+            expectedTables = CheckedDump.dump(engine, target, archive.dump(), scratch);
+            dumpNanos = System.nanoTime() - dumpStart;
+            // size and SHA-256 are those of the plaintext archive: what customers download and check
+            packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
+                encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
+            assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
+          } catch (DumpFailedException e) {
+            if (Thread.currentThread().isInterrupted()) {
+              // the worker is stopping: says nothing about the database; the runner gives the job back
+              throw new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
+            }
+            if (job.lost()) {
+              log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
+              return;
+            }
+            if (attempt >= properties.dumpAttempts() || !engine.failures().isTransient(e.getMessage())) {
+              fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
+              return;
+            }
+            // dump-attempts bounds the doubling: no cap of its own
+            Duration wait = JobLifecycle.backoff(properties.retryBackoff(), attempt, ChronoUnit.FOREVER.getDuration());
+            log.warn("backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
+                addon.id(), attempt, properties.dumpAttempts(), wait, e.getMessage());
+            // the backoff waits in the queue: this thread moves on to other addons' jobs
+            ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt,
+                e.getMessage());
+            return;
+          }
+        }
+        job.dumping(null, 0);
+        if (job.lost()) {
+          return;
+        }
+        long storeStart = System.nanoTime();
+        store.putTaking(key, packed.file());
+        storeNanos = System.nanoTime() - storeStart;
+      } catch (IOException e) {
+        if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
+          // the worker is stopping: the runner gives the job back; another worker dumps it again
+          throw e instanceof InterruptedIOException stopped ? stopped
+              : new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        }
+        if (job.lost()) {
+          log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
+          return;
+        }
+        // a full disk or an unreachable store: the backup ends failed with the reason, never stuck running
+        fail(request, choice.label(), "the archive could not be stored: " + e.getMessage());
+        return;
+      }
+      settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.id(), addon.appName(),
+          request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), choice.why(), key,
+          archiveName, packed.size(), packed.sha256(), expectedTables));
+      log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; dump {} ms, archive {} ms, store {} ms)",
+          request.getBackupId(), addon.id(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
+          dumpNanos / 1_000_000, assemblyNanos / 1_000_000, storeNanos / 1_000_000);
+    } finally {
+      JobLifecycle.deleteTree(scratch);
+    }
+  }
+
+  /** Records the outcome, then publishes it; an outcome of a job this worker no longer holds is dropped. */
+  private void settle(BackupRequested request, JobLedger.State state, SpecificRecord outcome) {
+    lifecycle.settle(request.getBackupId(), request.getAddonId(), state, outcome);
+  }
+
+  private void fail(BackupRequested request, String node, String reason) {
+    settle(request, JobLedger.State.FAILED, new BackupFailed(request.getBackupId(), request.getAddonId(),
+        request.getAppName(), request.getKind(), request.getRequestedAt(), clock.instant(), node, reason));
+    log.warn("backup {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
+  }
+
+}

@@ -1,8 +1,0 @@
-package dev.backstop.worker.dump;
-
-/** A dump that did not produce a usable file; the message is shown to the customer as it is. */
-public class DumpFailedException extends Exception {
-  public DumpFailedException(String reason) {
-    super(reason);
-  }
-}

@@ -1,0 +1,64 @@
+package dev.backstop.worker.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.backstop.kit.archive.ArchiveFormat;
+import jakarta.validation.Validation;
+import jakarta.validation.Validator;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SettingsBindingTest {
+
+  private final Validator validator = Validation.buildDefaultValidatorFactory().getValidator();
+
+  @Test
+  void nothing_configured_binds_every_documented_default() {
+    WorkerProperties worker = WorkerProperties.bind(Map.of());
+    assertThat(worker.dumpTimeout()).isEqualTo(Duration.ofHours(6));
+    assertThat(worker.dumpAttempts()).isEqualTo(3);
+    assertThat(worker.retryBackoff()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(worker.leaseDuration()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(worker.heartbeatInterval()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(worker.pollInterval()).isEqualTo(Duration.ofMillis(500));
+    assertThat(worker.dumpsPerHost()).isEqualTo(2);
+    assertThat(worker.archiveFormat()).isEqualTo(ArchiveFormat.ZSTD);
+    assertThat(worker.compressionLevel()).isEqualTo(1);
+    assertThat(worker.fallBackToPrimary()).isTrue();
+    assertThat(worker.instanceName()).contains("@");
+    assertThat(validator.validate(worker)).isEmpty();
+
+    VerifierProperties verifier = VerifierProperties.bind(Map.of());
+    assertThat(verifier.enabled()).isTrue();
+    assertThat(verifier.attempts()).isEqualTo(8);
+    assertThat(verifier.postgresql().toString()).isEqualTo("postgres@127.0.0.1:5432");
+    assertThat(verifier.postgresql().maintenanceDatabase()).isEqualTo("postgres");
+    assertThat(verifier.mysql().toString()).isEqualTo("root@127.0.0.1:3306");
+    assertThat(validator.validate(verifier)).isEmpty();
+  }
+
+  @Test
+  void gzip_without_a_level_takes_gzips_default_level() {
+    assertThat(WorkerProperties.bind(Map.of("archive-format", "gzip")).compressionLevel()).isEqualTo(6);
+    assertThat(WorkerProperties.bind(Map.of("archive-format", "gzip", "compression-level", "3")).compressionLevel()).isEqualTo(3);
+  }
+
+  @Test
+  void a_scratch_server_given_only_its_password_keeps_its_engines_defaults_for_the_rest() {
+    VerifierProperties verifier = VerifierProperties.bind(Map.of("postgresql.password", "s3cret", "mysql.port", "3307"));
+    assertThat(verifier.postgresql().host()).isEqualTo("127.0.0.1");
+    assertThat(verifier.postgresql().user()).isEqualTo("postgres");
+    assertThat(verifier.postgresql().password()).isEqualTo("s3cret");
+    assertThat(verifier.mysql().port()).isEqualTo(3307);
+    assertThat(verifier.mysql().user()).isEqualTo("root");
+  }
+
+  @Test
+  void out_of_range_settings_are_refused() {
+    assertThat(validator.validate(WorkerProperties.bind(Map.of("dump-attempts", "0", "compression-level", "20"))))
+        .extracting(v -> v.getPropertyPath().toString()).containsExactlyInAnyOrder("dumpAttempts", "compressionLevel");
+    assertThat(validator.validate(VerifierProperties.bind(Map.of("database-prefix", "Bad-Prefix", "mysql.port", "70000"))))
+        .extracting(v -> v.getPropertyPath().toString()).containsExactlyInAnyOrder("databasePrefix", "mysql.port");
+  }
+}

@@ -1,0 +1,231 @@
+package dev.backstop.worker.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.testing.LocalMariadb;
+import dev.backstop.testing.LocalPostgres;
+import dev.backstop.worker.mysql.MysqlDumpEngine;
+import dev.backstop.worker.mysql.MysqlRestoreEngine;
+import dev.backstop.worker.postgres.PostgresDumpEngine;
+import dev.backstop.worker.postgres.PostgresRestoreEngine;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Restores real dumps into the machine's PostgreSQL and MariaDB, as the restore test of every backup does. */
+class RestoreEngineTest {
+
+  private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+  @TempDir Path scratch;
+
+  private final PostgresRestoreEngine postgres = new PostgresRestoreEngine("psql", "pg_restore",
+      new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, ""), TIMEOUT);
+  private final MysqlRestoreEngine mariadb = new MysqlRestoreEngine("mysql",
+      new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, "", LocalMariadb.USER, ""), TIMEOUT);
+
+  @Test
+  void a_postgresql_dump_restores_into_a_scratch_database_that_is_dropped_afterwards() throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_restore_src");
+    try {
+      LocalPostgres.psql(db, "create table orders (id int primary key, note text); create schema shop;"
+          + " create table shop.items (id int); insert into orders select g, md5(g::text) from generate_series(1, 1500) g;"
+          + " insert into shop.items select generate_series(1, 42); create view big_orders as select * from orders where id > 1000;"
+          // a partitioned table counts by its partitions, not twice
+          + " create table events (id int, at date) partition by range (at);"
+          + " create table events_2025 partition of events for values from ('2025-01-01') to ('2026-01-01');"
+          + " create table events_2026 partition of events for values from ('2026-01-01') to ('2027-01-01');"
+          + " insert into events select g, date '2025-12-25' + g from generate_series(1, 10) g");
+      byte[] dump = pgDump(db);
+
+      var restored = postgres.restore("backstop_verify_unit_pg", new ByteArrayInputStream(dump), scratch);
+
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(4, 1552));
+      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg'"))
+          .isEqualTo("0");
+      assertThat(postgres.serverName(scratch)).matches("PostgreSQL \\d+\\.\\d+");
+    } finally {
+      LocalPostgres.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void the_dumps_own_code_runs_as_a_role_of_its_own_never_as_the_scratch_servers_administrator() throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_restore_src");
+    String asAdmin = LocalPostgres.createDatabase("backstop_restore_admin");
+    try {
+      // a check constraint calls the customer's function for every row the restore loads
+      LocalPostgres.psql(db, "create function harmless() returns boolean language sql as 'select true';"
+          + " create table t (id int check (harmless())); insert into t values (1), (2);"
+          + " create or replace function harmless() returns boolean language plpgsql as $$ begin"
+          + "   if (select rolsuper from pg_roles where rolname = current_user) then raise exception 'ran as a superuser'; end if;"
+          + "   return true; end $$");
+      byte[] dump = pgDump(db);
+      java.nio.file.Path file = scratch.resolve("dump.pgsql");
+      java.nio.file.Files.write(file, dump);
+      assertThatThrownBy(() -> LocalPostgres.restore(file, asAdmin)).hasMessageContaining("ran as a superuser");
+
+      var restored = postgres.restore("backstop_verify_unit_role", new ByteArrayInputStream(dump), scratch);
+
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(1, 2));
+      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_roles where rolname = 'backstop_verify_unit_role'"))
+          .isEqualTo("0");
+    } finally {
+      LocalPostgres.dropDatabase(db);
+      LocalPostgres.dropDatabase(asAdmin);
+    }
+  }
+
+  @Test
+  void a_truncated_postgresql_dump_fails_with_pg_restores_reason_and_leaves_nothing_behind() throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_restore_src");
+    try {
+      LocalPostgres.psql(db, "create table orders (id int, note text); insert into orders select g, md5(g::text) from generate_series(1, 20000) g");
+      byte[] dump = pgDump(db);
+      byte[] truncated = Arrays.copyOf(dump, dump.length / 2);
+
+      assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg2", new ByteArrayInputStream(truncated), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessageStartingWith("pg_restore failed (exit 1)");
+      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg2'"))
+          .isEqualTo("0");
+    } finally {
+      LocalPostgres.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void a_dump_that_cannot_be_read_stops_the_restore_with_the_read_error() {
+    InputStream broken = new InputStream() {
+      private int served;
+
+      @Override
+      public int read() throws IOException {
+        if (served++ > 10) {
+          throw new IOException("segment 3 failed authentication");
+        }
+        return 'P';
+      }
+    };
+    assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg3", broken, scratch))
+        .isInstanceOf(IOException.class)
+        .hasMessage("segment 3 failed authentication");
+    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg3'"))
+        .isEqualTo("0");
+  }
+
+  @Test
+  void a_mariadb_dump_restores_with_its_rows_counted_and_a_broken_one_fails() throws Exception {
+    String db = LocalMariadb.createDatabase("backstop_restore_src");
+    try {
+      LocalMariadb.sql(db, "create table orders (id int primary key, note varchar(40)) character set utf8mb4;"
+          + " create table `odd``name` (id int); insert into `odd``name` values (1), (2), (3);"
+          + " insert into orders select seq, md5(seq) from seq_1_to_700");
+      ByteArrayOutputStream dump = new ByteArrayOutputStream();
+      new MysqlDumpEngine("mysqldump", TIMEOUT).dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""),
+          dump, scratch);
+
+      var restored = mariadb.restore("backstop_verify_unit_my", new ByteArrayInputStream(dump.toByteArray()), scratch);
+
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 703));
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my'")).isEmpty();
+      assertThat(mariadb.serverName(scratch)).matches("MariaDB \\d+\\.\\d+\\.\\d+");
+
+      byte[] broken = (new String(dump.toByteArray(), java.nio.charset.StandardCharsets.ISO_8859_1)
+          .replaceFirst("INSERT INTO", "INSERT INTOO")).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my", new ByteArrayInputStream(broken), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessageContaining("mysql failed (exit 1)")
+          .hasMessageContaining("syntax");
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my'")).isEmpty();
+    } finally {
+      LocalMariadb.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void a_mariadb_dump_with_views_triggers_routines_and_events_restores_as_a_user_of_its_own_dropped_afterwards() throws Exception {
+    String db = LocalMariadb.createDatabase("backstop_restore_src");
+    try {
+      LocalMariadb.sql(db, "create table orders (id int primary key, total int); create table audit (id int);"
+          + " insert into orders select seq, seq from seq_1_to_50;"
+          + " create view big as select * from orders where total > 10;"
+          + " create trigger logged after insert on orders for each row insert into audit values (new.id);"
+          + " create procedure touch() modifies sql data update orders set total = total;"
+          + " create function twice(x int) returns int deterministic return 2 * x;"
+          + " create event nightly on schedule every 1 day disable do delete from audit");
+      ByteArrayOutputStream dump = new ByteArrayOutputStream();
+      new MysqlDumpEngine("mysqldump", TIMEOUT).dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""),
+          dump, scratch);
+      assertThat(dump.toString(java.nio.charset.StandardCharsets.ISO_8859_1)).contains("DEFINER=`root`@`");
+
+      var restored = mariadb.restore("backstop_verify_unit_my2", new ByteArrayInputStream(dump.toByteArray()), scratch);
+
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 50));
+      assertThat(LocalMariadb.sql(null, "select count(*) from mysql.user where user = '"
+          + MysqlRestoreEngine.scratchUser("backstop_verify_unit_my2") + "'")).isEqualTo("0");
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my2'")).isEmpty();
+    } finally {
+      LocalMariadb.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void a_mariadb_restore_cannot_reach_another_database_and_a_switch_of_database_is_refused_before_it_runs() throws Exception {
+    String victim = LocalMariadb.createDatabase("backstop_restore_victim");
+    try {
+      byte[] reaching = ("CREATE TABLE a (i int);\nCREATE TABLE `" + victim + "`.b (i int);\n").getBytes();
+      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my3", new ByteArrayInputStream(reaching), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessageContaining("denied");
+
+      byte[] switching = ("CREATE TABLE a (i int);\nUSE `" + victim + "`;\nCREATE TABLE b (i int);\n").getBytes();
+      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my3", new ByteArrayInputStream(switching), scratch))
+          .isInstanceOf(DumpFailedException.class)
+          .hasMessage("the dump holds a statement that leaves the scratch database (USE at line 2): refused before it was run");
+
+      byte[] creating = ("CREATE TABLE a (i int);\n\nCREATE DATABASE /*!32312 IF NOT EXISTS*/ `backstop_restore_new`;\n").getBytes();
+      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my3", new ByteArrayInputStream(creating), scratch))
+          .hasMessageContaining("(CREATE DATABASE at line 3)");
+
+      assertThat(LocalMariadb.sql(victim, "show tables")).isEmpty();
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_restore_new'")).isEmpty();
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my3'")).isEmpty();
+    } finally {
+      LocalMariadb.dropDatabase(victim);
+    }
+  }
+
+  @Test
+  void the_scratch_servers_other_databases_are_listed_and_scratch_ones_are_not() throws Exception {
+    String mine = LocalMariadb.createDatabase("backstop_verify_unit");
+    String minePg = LocalPostgres.createDatabase("backstop_verify_unit");
+    // a database of someone else's: exactly what a dedicated scratch server must not hold
+    String other = LocalMariadb.createDatabase("someone_elses");
+    String otherPg = LocalPostgres.createDatabase("someone_elses");
+    try {
+      assertThat(mariadb.otherDatabases("backstop_verify_", scratch)).contains(other).doesNotContain(mine, "mysql", "sys");
+      assertThat(postgres.otherDatabases("backstop_verify_", scratch)).contains(otherPg)
+          .doesNotContain(minePg, "postgres", "template0", "template1");
+    } finally {
+      LocalMariadb.dropDatabase(mine);
+      LocalPostgres.dropDatabase(minePg);
+      LocalMariadb.dropDatabase(other);
+      LocalPostgres.dropDatabase(otherPg);
+    }
+  }
+
+  private byte[] pgDump(String db) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new PostgresDumpEngine("pg_dump", TIMEOUT).dump(new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, db, LocalPostgres.USER, ""),
+        out, scratch);
+    return out.toByteArray();
+  }
+}

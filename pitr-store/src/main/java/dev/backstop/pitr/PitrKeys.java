@@ -1,0 +1,79 @@
+package dev.backstop.pitr;
+
+/**
+ * Where point-in-time recovery objects live in the archive store, under the addon's prefix beside its
+ * {@code data-key.json} (docs/pitr-design.md §4). Every object is encrypted, so every key ends in
+ * {@code .tink}. LSNs appear as 16 hex digits so that keys sort like positions.
+ *
+ * <pre>
+ * chunk    &lt;addon&gt;/pitr/wal/&lt;TLI8&gt;/&lt;SEG24&gt;/&lt;START16&gt;-&lt;END16&gt;.zst.tink
+ * segment  &lt;addon&gt;/pitr/wal/&lt;TLI8&gt;/&lt;SEG24&gt;.zst.tink
+ * history  &lt;addon&gt;/pitr/history/&lt;TLI8&gt;.history.tink
+ * base     &lt;addon&gt;/pitr/base/&lt;backupId&gt;/base.tar.zst.tink
+ * </pre>
+ */
+public final class PitrKeys {
+
+  public static final String COMPRESSED_SUFFIX = ".zst.tink";
+  public static final String HISTORY_SUFFIX = ".history.tink";
+
+  private PitrKeys() {}
+
+  /** Everything of one timeline's WAL: segments and their folders of chunks. */
+  public static String walPrefix(String addonId, int timeline) {
+    return checked(addonId) + "/pitr/wal/" + String.format("%08X", timeline) + "/";
+  }
+
+  /** The chunks of one segment not yet consolidated. */
+  public static String chunkPrefix(String addonId, WalSegmentName segment) {
+    return walPrefix(addonId, segment.timeline()) + segment.fileName() + "/";
+  }
+
+  /** A chunk: the WAL bytes {@code [start, end)} of one segment, as received. */
+  public static String chunk(String addonId, WalSegmentName segment, Lsn start, Lsn end) {
+    if (!start.isBefore(end) || start.isBefore(segment.startLsn()) || end.isAfter(segment.endLsn())) {
+      throw new IllegalArgumentException("chunk " + start + "-" + end + " is not inside " + segment);
+    }
+    return chunkPrefix(addonId, segment) + start.hex16() + "-" + end.hex16() + COMPRESSED_SUFFIX;
+  }
+
+  /** A whole segment. */
+  public static String segment(String addonId, WalSegmentName segment) {
+    return walPrefix(addonId, segment.timeline()) + segment.fileName() + COMPRESSED_SUFFIX;
+  }
+
+  public static String historyPrefix(String addonId) {
+    return checked(addonId) + "/pitr/history/";
+  }
+
+  public static String history(String addonId, int timeline) {
+    return historyPrefix(addonId) + String.format("%08X", timeline) + HISTORY_SUFFIX;
+  }
+
+  public static String base(String addonId, String backupId) {
+    return checked(addonId) + "/pitr/base/" + checked(backupId) + "/base.tar.zst.tink";
+  }
+
+  /** A chunk key's {@code [start, end)} range, or null when the key is not a chunk's. */
+  public static Lsn[] chunkRange(String key) {
+    if (!key.endsWith(COMPRESSED_SUFFIX)) {
+      return null;
+    }
+    String name = key.substring(key.lastIndexOf('/') + 1, key.length() - COMPRESSED_SUFFIX.length());
+    if (name.length() != 33 || name.charAt(16) != '-') {
+      return null;
+    }
+    try {
+      return new Lsn[] {Lsn.fromHex16(name.substring(0, 16)), Lsn.fromHex16(name.substring(17))};
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static String checked(String id) {
+    if (id == null || id.isEmpty() || id.contains("/") || id.equals(".") || id.equals("..")) {
+      throw new IllegalArgumentException("not usable in a store key: " + id);
+    }
+    return id;
+  }
+}

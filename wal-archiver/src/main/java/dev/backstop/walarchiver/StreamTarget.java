@@ -1,0 +1,49 @@
+package dev.backstop.walarchiver;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Properties;
+
+/**
+ * The node an addon's WAL is streamed from. {@code password} is given to the driver only (never logged,
+ * never in a URL); {@code reason} says why this node (the plan's choice, or why the primary stands in).
+ */
+public record StreamTarget(String addonId, String host, int port, String user, String password, String reason) {
+
+  /** {@code backstop_<first 20 hex of sha256(addonId)>}: valid slot characters, stable per addon, ≤ 63. */
+  public String slotName() {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(addonId.getBytes(StandardCharsets.UTF_8));
+      return "backstop_" + HexFormat.of().formatHex(digest).substring(0, 20);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  String url() {
+    return "jdbc:postgresql://" + host + ":" + port + "/postgres";
+  }
+
+  Properties properties(boolean replication) {
+    Properties p = new Properties();
+    p.setProperty("user", user);
+    if (password != null) {
+      p.setProperty("password", password);
+    }
+    p.setProperty("ApplicationName", "backstop-wal-archiver");
+    p.setProperty("connectTimeout", "10");
+    if (replication) {
+      p.setProperty("replication", "true");
+      p.setProperty("preferQueryMode", "simple");
+      p.setProperty("assumeMinServerVersion", "10");
+    }
+    return p;
+  }
+
+  @Override
+  public String toString() {
+    return "StreamTarget[" + addonId + " " + host + ":" + port + " (" + reason + ")]";
+  }
+}

@@ -1,0 +1,17 @@
+package dev.backstop.walarchiver;
+
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+
+@SpringBootApplication
+public class WalArchiverApplication {
+
+  /** Its own config name, so that it can share a JVM (the embedded mode) with the other services. */
+  public static SpringApplicationBuilder builder() {
+    return new SpringApplicationBuilder(WalArchiverApplication.class).properties("spring.config.name=wal-archiver");
+  }
+
+  public static void main(String[] args) {
+    builder().run(args);
+  }
+}
