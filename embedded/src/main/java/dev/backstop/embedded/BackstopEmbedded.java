@@ -12,7 +12,7 @@ import dev.backstop.testing.MongoHandle;
 import dev.backstop.walarchiver.WalArchiverApplication;
 import dev.backstop.worker.WorkerApplication;
 import dev.backstop.worker.config.VerifierProperties;
-import dev.backstop.worker.dump.RestoreEngine;
+import dev.backstop.worker.engine.RestoreEngine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -177,9 +177,9 @@ public final class BackstopEmbedded implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     return List.of(
-        RestoreServers.describe("PostgreSQL", verifier.getPostgresql().toString(),
+        RestoreServers.describe("PostgreSQL", verifier.postgresql().toString(),
             "BACKSTOP_VERIFIER_POSTGRESQL_HOST/_PORT/_USER/_PASSWORD", engines.get(Engine.POSTGRESQL), workDirectory),
-        RestoreServers.describe("MySQL/MariaDB", verifier.getMysql().toString(),
+        RestoreServers.describe("MySQL/MariaDB", verifier.mysql().toString(),
             "BACKSTOP_VERIFIER_MYSQL_HOST/_PORT/_USER/_PASSWORD", engines.get(Engine.MYSQL), workDirectory));
   }
 

@@ -1,6 +1,6 @@
 package dev.backstop.embedded;
 
-import dev.backstop.worker.dump.RestoreEngine;
+import dev.backstop.worker.engine.RestoreEngine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,10 +2,11 @@ package dev.backstop.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.backstop.worker.dump.RestoreEngine;
+import dev.backstop.worker.engine.RestoreEngine;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,6 +42,11 @@ class RestoreServersTest {
 
   private static RestoreEngine engine(Probe probe) {
     return new RestoreEngine() {
+      @Override
+      public dev.backstop.worker.engine.FailureClassifier failures() {
+        return dev.backstop.worker.engine.FailureClassifier.bySubstrings(List.of(), List.of());
+      }
+
       @Override
       public String serverName(Path scratch) throws ScratchServerException {
         return probe.serverName(scratch);
