@@ -29,13 +29,13 @@ public class AddonController {
 
   /** The addon as the API shows it: no credentials. */
   public record AddonView(String id, String appName, String engine, String plan, String database, String status,
-      List<NodeView> nodes, ScheduleView schedule) {
+      List<NodeView> nodes, RegisteredSchedule schedule) {
 
     static AddonView of(Addon a) {
       return new AddonView(a.id(), a.appName(), lower(a.engine()), lower(a.plan()),
           a.database(), a.removed() ? "removed" : "running",
           a.nodes().stream().map(n -> new NodeView(lower(n.role()), n.host(), n.port())).toList(),
-          new ScheduleView(a.schedule().enabled(), a.schedule().at().hour(), a.schedule().at().zone().getId()));
+          new RegisteredSchedule(a.schedule().enabled(), a.schedule().at().hour(), a.schedule().at().zone().getId()));
     }
 
     private static String lower(Enum<?> value) {
@@ -47,7 +47,7 @@ public class AddonController {
   public record NodeView(String role, String host, int port) {}
 
   /** The daily backup time, as registered. */
-  public record ScheduleView(boolean enabled, int hour, String timezone) {}
+  public record RegisteredSchedule(boolean enabled, int hour, String timezone) {}
 
   @PutMapping("/v1/addons/{addonId}")
   public ResponseEntity<AddonView> register(@PathVariable String addonId, @Valid @RequestBody AddonRegistration registration) {

@@ -1,49 +1,41 @@
 package dev.backstop.gateway.addons;
 
-import static com.mongodb.client.model.Filters.eq;
-
 import com.mongodb.ErrorCategory;
-import com.mongodb.MongoCommandException;
 import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
-import com.mongodb.client.model.FindOneAndUpdateOptions;
-import com.mongodb.client.model.ReturnDocument;
-import com.mongodb.client.model.UpdateOptions;
-import com.mongodb.client.model.Updates;
 import org.bson.Document;
 
 /**
- * Hands out each addon's revisions, one counter document per addon ({@code addon_revisions}), so that
- * two changes to one addon never carry the same revision, even from two gateway instances: consumers
- * keep the newest revision and drop an equal one as a duplicate, which would silently lose a change.
+ * Hands out each addon's revisions so that two changes to one addon never carry the same revision,
+ * even from two gateway instances: consumers keep the newest revision and drop an equal one as a
+ * duplicate, which would silently lose a change.
+ *
+ * <p>A revision is taken by inserting its claim, {@code {_id: "<addon>#<revision>"}} in
+ * {@code addon_revisions}: the unique {@code _id} makes exactly one insert win, on real MongoDB and on
+ * the in-process store alike. (A counter document bumped with {@code $inc} is atomic on MongoDB, but
+ * the in-process store used by the tests loses concurrent updates of one document.) Claims are a few
+ * bytes, one per change of an addon.
  */
 public class AddonRevisions {
 
-  private final MongoCollection<Document> counters;
+  private final MongoCollection<Document> claims;
 
   public AddonRevisions(MongoDatabase database) {
-    this.counters = database.getCollection("addon_revisions");
+    this.claims = database.getCollection("addon_revisions");
   }
 
-  /**
-   * The next revision of {@code addonId}, above {@code atLeastAbove} (the newest one already published,
-   * e.g. by a gateway that kept no counter yet), allocated atomically.
-   */
-  public long next(String addonId, long atLeastAbove) {
-    for (int attempt = 0; ; attempt++) {
+  /** The next free revision of {@code addonId} above {@code published}, the newest one this instance has seen applied. */
+  public long next(String addonId, long published) {
+    for (long revision = published + 1; ; revision++) {
       try {
-        counters.updateOne(eq("_id", addonId), Updates.max("revision", atLeastAbove), new UpdateOptions().upsert(true));
-        Document counter = counters.findOneAndUpdate(eq("_id", addonId), Updates.inc("revision", 1L),
-            new FindOneAndUpdateOptions().returnDocument(ReturnDocument.AFTER));
-        return ((Number) counter.get("revision")).longValue();
-      } catch (MongoWriteException | MongoCommandException e) {
-        // two first allocations upserting the same counter: one inserts, the other retries as an update
-        boolean duplicate = e instanceof MongoWriteException w ? w.getError().getCategory() == ErrorCategory.DUPLICATE_KEY
-            : ErrorCategory.fromErrorCode(((MongoCommandException) e).getErrorCode()) == ErrorCategory.DUPLICATE_KEY;
-        if (!duplicate || attempt >= 3) {
+        claims.insertOne(new Document("_id", addonId + "#" + revision));
+        return revision;
+      } catch (MongoWriteException e) {
+        if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
           throw e;
         }
+        // taken by a concurrent change (or one not yet applied here): try the next
       }
     }
   }
