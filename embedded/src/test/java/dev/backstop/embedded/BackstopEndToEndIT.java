@@ -61,7 +61,7 @@ class BackstopEndToEndIT {
   private Path data;
   private BackstopEmbedded backstop;
   private String myAppToken;
-  private dev.backstop.testing.MongoHandle mongo;
+  private dev.backstop.inprocess.MongoHandle mongo;
   private String database;
 
   @BeforeAll

@@ -50,7 +50,7 @@ class HostileSettingsIT {
 
   private Path data;
   private BackstopEmbedded backstop;
-  private dev.backstop.testing.MongoHandle mongo;
+  private dev.backstop.inprocess.MongoHandle mongo;
   private String mysqlDatabase;
   private String mysqlUser;
   private String pgDatabase;

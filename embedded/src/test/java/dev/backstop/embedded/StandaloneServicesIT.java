@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.backstop.schemas.secret.SecretSealer;
-import dev.backstop.testing.InProcessKafka;
-import dev.backstop.testing.MongoHandle;
+import dev.backstop.inprocess.InProcessKafka;
+import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.testing.LocalPostgres;
 import java.io.IOException;
@@ -88,7 +88,7 @@ class StandaloneServicesIT {
           .untilAsserted(() -> assertThat(health(service.getValue())).as(service.getKey()).contains("\"UP\""));
     }
 
-    dev.backstop.testing.ConsumerGroups.awaitAssigned(kafka.bootstrapServers(),
+    dev.backstop.inprocess.ConsumerGroups.awaitAssigned(kafka.bootstrapServers(),
         Map.of("gateway", 9, "dump-worker", 6, "retention", 6, "scheduler", 3), Duration.ofMinutes(2));
     String gateway = "http://127.0.0.1:" + ports.get("api-gateway");
     String body = json.writeValueAsString(Map.of("appName", "solo-app", "engine", "postgresql", "plan", "business",

@@ -1,5 +1,6 @@
 package dev.backstop.testing;
 
+import dev.backstop.inprocess.MongoHandle;
 import org.testcontainers.mongodb.MongoDBContainer;
 
 /** A real MongoDB in a container (Testcontainers); see {@link TestMongo}. */

@@ -1,5 +1,8 @@
 package dev.backstop.testing;
 
+import dev.backstop.inprocess.InProcessMongo;
+import dev.backstop.inprocess.MongoHandle;
+
 /**
  * The MongoDB the suite runs against: the in-process server by default; a real {@code mongo} in a
  * container with {@code -Dbackstop.test.mongo=container} (the {@code real-mongo} Maven profile, which

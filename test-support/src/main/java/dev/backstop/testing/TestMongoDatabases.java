@@ -1,5 +1,6 @@
 package dev.backstop.testing;
 
+import dev.backstop.inprocess.MongoHandle;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
-import dev.backstop.testing.InProcessMongo;
+import dev.backstop.inprocess.InProcessMongo;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.OptionalLong;

@@ -15,7 +15,7 @@ import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.events.Plan;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.Events;
-import dev.backstop.testing.MongoHandle;
+import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.HostSlots;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
-import dev.backstop.testing.MongoHandle;
+import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterEach;

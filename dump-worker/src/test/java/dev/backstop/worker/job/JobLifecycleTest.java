@@ -9,7 +9,7 @@ import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.serde.EventCodec;
 import dev.backstop.testing.AdjustableClock;
-import dev.backstop.testing.MongoHandle;
+import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.catalog.JobLedger;
 import java.time.Duration;

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import dev.backstop.testing.AdjustableClock;
-import dev.backstop.testing.MongoHandle;
+import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.catalog.JobLedger;
 import java.io.InterruptedIOException;

@@ -23,7 +23,7 @@ import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.AdjustableClock;
 import dev.backstop.testing.Events;
 import dev.backstop.testing.LocalPostgres;
-import dev.backstop.testing.MongoHandle;
+import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.backup.BackupJob;
 import dev.backstop.worker.catalog.AddonCatalog;

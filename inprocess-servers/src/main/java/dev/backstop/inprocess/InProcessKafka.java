@@ -1,4 +1,4 @@
-package dev.backstop.testing;
+package dev.backstop.inprocess;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

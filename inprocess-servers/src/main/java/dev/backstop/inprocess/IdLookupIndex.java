@@ -1,4 +1,4 @@
-package dev.backstop.testing;
+package dev.backstop.inprocess;
 
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.backend.Index;

@@ -1,4 +1,4 @@
-package dev.backstop.testing;
+package dev.backstop.inprocess;
 
 import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;

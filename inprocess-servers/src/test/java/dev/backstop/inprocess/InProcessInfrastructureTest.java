@@ -1,4 +1,4 @@
-package dev.backstop.testing;
+package dev.backstop.inprocess;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

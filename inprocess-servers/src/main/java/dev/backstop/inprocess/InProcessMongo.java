@@ -1,4 +1,4 @@
-package dev.backstop.testing;
+package dev.backstop.inprocess;
 
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoServer;

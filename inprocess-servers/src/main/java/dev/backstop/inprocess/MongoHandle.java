@@ -1,4 +1,4 @@
-package dev.backstop.testing;
+package dev.backstop.inprocess;
 
 /** A MongoDB server a test or the embedded mode talks to; closing stops it. */
 public interface MongoHandle extends AutoCloseable {
