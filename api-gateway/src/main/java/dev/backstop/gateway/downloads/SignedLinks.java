@@ -38,7 +38,7 @@ public class SignedLinks {
     try {
       // a key of its own, so that a link signature says nothing about the key sealing passwords
       Mac derive = Mac.getInstance("HmacSHA256");
-      derive.init(new SecretKeySpec(Base64.getDecoder().decode(properties.getSecrets().getKey().trim()), "HmacSHA256"));
+      derive.init(new SecretKeySpec(Base64.getDecoder().decode(properties.secrets().key().trim()), "HmacSHA256"));
       this.key = new SecretKeySpec(derive.doFinal("backstop download links".getBytes(StandardCharsets.UTF_8)), "HmacSHA256");
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);

@@ -85,7 +85,7 @@ public class BackupJob {
       SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
       ArchiveCipher cipher, BackstopProperties backstop) {
     this.cipher = cipher;
-    this.encrypt = backstop.getArchive().isEncrypt();
+    this.encrypt = backstop.archive().encrypt();
     this.addons = addons;
     this.ledger = ledger;
     this.slots = slots;

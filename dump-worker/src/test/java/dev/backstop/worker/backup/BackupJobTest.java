@@ -129,7 +129,7 @@ class BackupJobTest {
         Map.of(Engine.POSTGRESQL, node -> {
           probed++;
           return dev.backstop.worker.engine.ReplicaProbe.ReplicaState.ok(Duration.ZERO);
-        }), properties, clock, cipher, new dev.backstop.kit.config.BackstopProperties());
+        }), properties, clock, cipher, dev.backstop.kit.config.BackstopProperties.bind(java.util.Map.of()));
   }
 
   private BackupRequested request(String id) {

@@ -93,8 +93,7 @@ class HostileSettingsTest {
     properties = WorkerProperties.bind(Map.of("work-directory", dir.resolve("work"), "addon-wait", "100ms",
         "retry-backoff", "10ms", "heartbeat-interval", "50ms"));
     var store = new FilesystemArchiveStore(dir.resolve("archives"));
-    BackstopProperties backstop = new BackstopProperties();
-    backstop.getArchive().setEncrypt(false);
+    BackstopProperties backstop = BackstopProperties.bind(Map.of("archive.encrypt", false));
     ledger = new JobLedger(database);
     job = new BackupJob(addons, ledger, new HostSlots(database), store, publisher, sealer,
         Map.of(Engine.MYSQL, new MysqlDumpEngine("mysqldump", "mysql", TIMEOUT),

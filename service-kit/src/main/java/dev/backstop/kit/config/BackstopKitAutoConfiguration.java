@@ -49,7 +49,7 @@ public class BackstopKitAutoConfiguration {
   @Bean
   public KafkaAdmin.NewTopics backstopTopics(BackstopProperties properties) {
     return new KafkaAdmin.NewTopics(
-        Topics.definitions(properties.getKafka().getPartitions(), properties.getKafka().getReplicationFactor())
+        Topics.definitions(properties.kafka().partitions(), properties.kafka().replicationFactor())
             .toArray(org.apache.kafka.clients.admin.NewTopic[]::new));
   }
 
@@ -61,7 +61,7 @@ public class BackstopKitAutoConfiguration {
   public org.springframework.boot.health.contributor.HealthIndicator mongoHealthContributor(MongoClient client, BackstopProperties properties) {
     return () -> {
       try {
-        MongoDatabase database = client.getDatabase(properties.getMongodb().getDatabase());
+        MongoDatabase database = client.getDatabase(properties.mongodb().database());
         database.runCommand(new org.bson.Document("ping", 1));
         return org.springframework.boot.health.contributor.Health.up().withDetail("database", database.getName()).build();
       } catch (RuntimeException e) {
@@ -74,7 +74,7 @@ public class BackstopKitAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public MongoDatabase backstopDatabase(MongoClient client, BackstopProperties properties) {
-    return client.getDatabase(properties.getMongodb().getDatabase());
+    return client.getDatabase(properties.mongodb().database());
   }
 
   @Bean
@@ -91,8 +91,8 @@ public class BackstopKitAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnProperty(prefix = "backstop.archive", name = "type", havingValue = "s3")
   public ArchiveStore s3ArchiveStore(BackstopProperties properties) throws IOException {
-    BackstopProperties.S3 s3 = properties.getArchive().getS3();
-    S3ArchiveStore store = new S3ArchiveStore(s3Client(s3), s3.getBucket(), s3.getPrefix());
+    BackstopProperties.S3 s3 = properties.archive().s3();
+    S3ArchiveStore store = new S3ArchiveStore(s3Client(s3), s3.bucket(), s3.prefix());
     try {
       store.createBucketIfMissing();
     } catch (IOException | RuntimeException e) {
@@ -112,18 +112,18 @@ public class BackstopKitAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public ArchiveStore filesystemArchiveStore(BackstopProperties properties) {
-    return new FilesystemArchiveStore(properties.getArchive().getDirectory());
+    return new FilesystemArchiveStore(properties.archive().directory());
   }
 
   private static S3Client s3Client(BackstopProperties.S3 s3) {
     S3ClientBuilder builder = S3Client.builder()
-        .region(Region.of(s3.getRegion()))
-        .forcePathStyle(s3.isPathStyle())
+        .region(Region.of(s3.region()))
+        .forcePathStyle(s3.pathStyle())
         .credentialsProvider(s3.hasStaticCredentials()
-            ? StaticCredentialsProvider.create(AwsBasicCredentials.create(s3.getAccessKey(), s3.getSecretKey()))
+            ? StaticCredentialsProvider.create(AwsBasicCredentials.create(s3.accessKey(), s3.secretKey()))
             : DefaultCredentialsProvider.builder().build());
-    if (s3.getEndpoint() != null) {
-      builder.endpointOverride(s3.getEndpoint());
+    if (s3.endpoint() != null) {
+      builder.endpointOverride(s3.endpoint());
     }
     return builder.build();
   }
@@ -132,7 +132,7 @@ public class BackstopKitAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnProperty(prefix = "backstop.secrets", name = "key")
   public SecretSealer secretSealer(BackstopProperties properties) {
-    return SecretSealer.fromBase64(properties.getSecrets().getKey());
+    return SecretSealer.fromBase64(properties.secrets().key());
   }
 
   /** Encryption of archives at rest, keyed by the same configured secret (a key derived from it). */
@@ -140,7 +140,7 @@ public class BackstopKitAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnProperty(prefix = "backstop.secrets", name = "key")
   public dev.backstop.kit.archive.ArchiveCipher archiveCipher(ArchiveStore store, BackstopProperties properties) {
-    return new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(properties.getSecrets().getKey()));
+    return new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(properties.secrets().key()));
   }
 
   /** The one way services read an archive back (decrypting it when it was stored encrypted). */

@@ -10,6 +10,8 @@ import dev.backstop.kit.archive.InProcessS3;
 import dev.backstop.kit.archive.S3ArchiveStore;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,8 +20,12 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.ConfigDataApplicationContextInitializer;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.cloud.stream.function.StreamBridge;
+import org.springframework.context.ApplicationContextInitializer;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** Which archive store {@code backstop.archive.*} selects, and how a bad setting stops start-up. */
@@ -113,38 +119,48 @@ class ArchiveStoreConfigurationTest {
         .run(context -> {
           assertThat(context).hasNotFailed();
           assertThat(context.getBean(ArchiveStore.class)).isInstanceOf(FilesystemArchiveStore.class);
-          var s3Settings = context.getBean(BackstopProperties.class).getArchive().getS3();
-          assertThat(s3Settings.getEndpoint()).isNull();
-          assertThat(s3Settings.getRegion()).isEqualTo("us-east-1");
-          assertThat(s3Settings.isPathStyle()).isFalse();
+          var s3Settings = context.getBean(BackstopProperties.class).archive().s3();
+          assertThat(s3Settings.endpoint()).isNull();
+          assertThat(s3Settings.region()).isEqualTo("us-east-1");
+          assertThat(s3Settings.pathStyle()).isFalse();
           assertThat(s3Settings.hasStaticCredentials()).isFalse();
         });
   }
 
   @Test
   void theSharedYamlMapsTheComposeEnvironmentVariables() {
-    // system properties stand in for the environment: ${BACKSTOP_S3_BUCKET:} resolves against both
-    runner.withInitializer(new ConfigDataApplicationContextInitializer())
-        .withSystemProperties("BACKSTOP_ARCHIVE_TYPE=s3",
-            "BACKSTOP_S3_ENDPOINT=" + s3.endpoint(),
-            "BACKSTOP_S3_BUCKET=from-env",
-            "BACKSTOP_S3_REGION=eu-west-1",
-            "BACKSTOP_S3_PATH_STYLE=true",
-            "BACKSTOP_S3_ACCESS_KEY=" + InProcessS3.ACCESS_KEY,
-            "BACKSTOP_S3_SECRET_KEY=" + InProcessS3.SECRET_KEY)
+    // a stand-in for the process environment: relaxed binding (BACKSTOP_ARCHIVE_TYPE) reads only that source
+    runner.withInitializer(environment(Map.of("BACKSTOP_ARCHIVE_TYPE", "s3",
+            "BACKSTOP_S3_ENDPOINT", s3.endpoint().toString(),
+            "BACKSTOP_S3_BUCKET", "from-env",
+            "BACKSTOP_S3_REGION", "eu-west-1",
+            "BACKSTOP_S3_PATH_STYLE", "true",
+            "BACKSTOP_S3_ACCESS_KEY", InProcessS3.ACCESS_KEY,
+            "BACKSTOP_S3_SECRET_KEY", InProcessS3.SECRET_KEY)))
+        .withInitializer(new ConfigDataApplicationContextInitializer())
         .withPropertyValues("spring.config.import=classpath:backstop-kafka.yml")
         .run(context -> {
           assertThat(context).hasNotFailed();
           assertThat(context.getBean(ArchiveStore.class)).isInstanceOf(S3ArchiveStore.class);
-          var s3Settings = context.getBean(BackstopProperties.class).getArchive().getS3();
-          assertThat(s3Settings.getEndpoint()).isEqualTo(URI.create(s3.endpoint().toString()));
-          assertThat(s3Settings.getBucket()).isEqualTo("from-env");
-          assertThat(s3Settings.getRegion()).isEqualTo("eu-west-1");
-          assertThat(s3Settings.isPathStyle()).isTrue();
-          assertThat(s3Settings.getAccessKey()).isEqualTo(InProcessS3.ACCESS_KEY);
+          var s3Settings = context.getBean(BackstopProperties.class).archive().s3();
+          assertThat(s3Settings.endpoint()).isEqualTo(URI.create(s3.endpoint().toString()));
+          assertThat(s3Settings.bucket()).isEqualTo("from-env");
+          assertThat(s3Settings.region()).isEqualTo("eu-west-1");
+          assertThat(s3Settings.pathStyle()).isTrue();
+          assertThat(s3Settings.accessKey()).isEqualTo(InProcessS3.ACCESS_KEY);
           assertThat(s3Settings.toString()).doesNotContain(InProcessS3.SECRET_KEY);
           assertThat(raw.listBuckets().buckets()).anyMatch(b -> b.name().equals("from-env"));
         });
+  }
+
+  /** Puts {@code variables} into the context's system environment, as if the process had been started with them. */
+  private static ApplicationContextInitializer<ConfigurableApplicationContext> environment(Map<String, String> variables) {
+    return context -> {
+      Map<String, Object> merged = new HashMap<>(System.getenv());
+      merged.putAll(variables);
+      context.getEnvironment().getPropertySources().replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+          new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, merged));
+    };
   }
 
   private static String rootMessages(Throwable failure) {
