@@ -97,29 +97,15 @@ class BackupJobTest {
         (topic.equals(dev.backstop.schemas.Topics.BACKUP_PROGRESS) ? progress : published).add(event);
       }
     };
-    DumpEngine fake = new DumpEngine() {
-      @Override
-      public dev.backstop.worker.engine.FailureClassifier failures() {
-        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
+    DumpEngine fake = dev.backstop.worker.engine.FakePostgresDump.of((target, output, scratch) -> {
+      attempts++;
+      String failure = failures.poll();
+      if (failure != null) {
+        throw new dev.backstop.worker.engine.DumpFailedException(failure);
       }
-
-      @Override
-      public String dumpFileName(String database) {
-        return database + ".pgsql";
-      }
-
-      @Override
-      public void dump(dev.backstop.worker.engine.DumpTarget target, java.io.OutputStream output, Path scratch)
-          throws dev.backstop.worker.engine.DumpFailedException, IOException {
-        attempts++;
-        String failure = failures.poll();
-        if (failure != null) {
-          throw new dev.backstop.worker.engine.DumpFailedException(failure);
-        }
-        output.write("PGDMP fake dump".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        duringDump.run(output);
-      }
-    };
+      output.write("PGDMP fake dump".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      duringDump.run(output);
+    });
     properties = WorkerProperties.bind(Map.of("work-directory", dir.resolve("work"), "addon-wait", addonWait,
         "retry-backoff", retryBackoff, "heartbeat-interval", "20ms"));
     var store = new FilesystemArchiveStore(archives);

@@ -34,13 +34,13 @@ import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.engine.DumpEngine;
 import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.FakePostgresDump;
 import dev.backstop.worker.engine.ReplicaProbe;
 import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.job.JobRunner;
 import dev.backstop.worker.postgres.PostgresDumpEngine;
 import dev.backstop.worker.postgres.PostgresRestoreEngine;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -238,22 +238,8 @@ class RestoreVerificationTest {
 
   @Test
   void a_dump_the_engine_cannot_restore_does_not_pass_with_the_restore_tools_reason() throws Exception {
-    DumpEngine garbage = new DumpEngine() {
-      @Override
-      public dev.backstop.worker.engine.FailureClassifier failures() {
-        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
-      }
-
-      @Override
-      public String dumpFileName(String database) {
-        return database + ".pgsql";
-      }
-
-      @Override
-      public void dump(DumpTarget target, OutputStream output, Path scratch) throws IOException {
-        output.write("PGDMP but not really a dump".getBytes(StandardCharsets.US_ASCII));
-      }
-    };
+    DumpEngine garbage = FakePostgresDump.of(
+        (target, output, scratch) -> output.write("PGDMP but not really a dump".getBytes(StandardCharsets.US_ASCII)));
     BackupCompleted completed = backUp("b3", garbage);
 
     handle(verification(VerifierProperties.bind(Map.of())), completed);
@@ -328,28 +314,10 @@ class RestoreVerificationTest {
     try {
       // a dump of another, empty database, from a worker that counted 2 tables in the addon's: what an
       // option smuggled into the tool produced before the worker checked dumps itself
-      DumpEngine elsewhere = new DumpEngine() {
-      @Override
-      public dev.backstop.worker.engine.FailureClassifier failures() {
-        return dev.backstop.worker.postgres.PostgresFailures.CLASSIFIER;
-      }
-
-        @Override
-        public String dumpFileName(String database) {
-          return database + ".pgsql";
-        }
-
-        @Override
-        public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
-          new PostgresDumpEngine("pg_dump", TIMEOUT).dump(new DumpTarget(target.host(), target.port(), empty, target.user(),
-              target.password()), output, scratch);
-        }
-
-        @Override
-        public java.util.OptionalInt expectedTables(DumpTarget target, Path scratch) {
-          return java.util.OptionalInt.of(2);
-        }
-      };
+      // a dump of an empty database, while the database backed up had 2 tables when counted
+      DumpEngine elsewhere = FakePostgresDump.of((target, output, scratch) -> new PostgresDumpEngine("pg_dump", TIMEOUT)
+          .dump(new DumpTarget(target.host(), target.port(), empty, target.user(), target.password()), output, scratch),
+          java.util.OptionalInt.of(2));
       BackupCompleted completed = backUp("b8", elsewhere);
       assertThat(completed.getExpectedTables()).isEqualTo(2);
 
