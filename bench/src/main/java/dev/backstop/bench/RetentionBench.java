@@ -84,7 +84,7 @@ public final class RetentionBench {
             BackupKind kind = manual ? BackupKind.MANUAL : BackupKind.SCHEDULED;
             SpecificRecord event = ok
                 ? new BackupCompleted(id, addonId, "app", kind, at, at, at.plusSeconds(60), "PRIMARY@db:5432", null,
-                    addonId + "/" + id + "/x.tar.gz", "x.tar.gz", 1000L, "00", null)
+                    addonId + "/" + id + "/x.tar.gz", "x.tar.gz", 1000L, "00", null, null, null, null)
                 : new BackupFailed(id, addonId, "app", kind, at, at.plusSeconds(5), null, "connection refused");
             histories.get(a).add(new StoredBackup(id, kind, ok, ok ? at : at.plusSeconds(5)));
             producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, at.toEpochMilli(), addonId, event));

@@ -129,7 +129,7 @@ class WorkerCrashIT {
     List<BackupRequested> requests = new ArrayList<>();
     for (String addon : addons) {
       for (int i = 0; i < 2; i++) {
-        requests.add(new BackupRequested(addon + "-b" + i, addon, "crash-app", BackupKind.MANUAL, Instant.now(), null));
+        requests.add(new BackupRequested(addon + "-b" + i, addon, "crash-app", BackupKind.MANUAL, Instant.now(), null, null, null));
       }
     }
     Events.publish(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS, requests, e -> ((BackupRequested) e).getAddonId());
@@ -160,7 +160,7 @@ class WorkerCrashIT {
     await().atMost(Duration.ofSeconds(20)).until(() -> Files.readString(dir.resolve("lock.log")).contains("locked"));
 
     Events.publish(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS,
-        List.of(new BackupRequested(backupId, addon, "crash-app", BackupKind.MANUAL, Instant.now(), null)), e -> addon);
+        List.of(new BackupRequested(backupId, addon, "crash-app", BackupKind.MANUAL, Instant.now(), null, null, null)), e -> addon);
     BackupStarted first = await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofSeconds(1))
         .until(() -> started(Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS, Duration.ofMillis(500)), backupId),
             s -> !s.isEmpty()).get(0);

@@ -28,7 +28,7 @@ class InProcessInfrastructureTest {
 
   @Test
   void broker_keeps_events_and_its_ports_across_a_restart_of_its_directory(@TempDir Path dir) throws Exception {
-    BackupRequested event = new BackupRequested("b1", "addon-1", "app", BackupKind.MANUAL, Instant.parse("2026-11-21T10:00:00Z"), null);
+    BackupRequested event = new BackupRequested("b1", "addon-1", "app", BackupKind.MANUAL, Instant.parse("2026-11-21T10:00:00Z"), null, null, null);
     String firstAddress;
     try (InProcessKafka kafka = InProcessKafka.start(dir, 0, 0);
         var producer = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()),

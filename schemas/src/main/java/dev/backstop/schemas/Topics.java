@@ -20,7 +20,10 @@ public final class Topics {
   /** BackupRequested, from the scheduler (daily) and the gateway (manual). */
   public static final String BACKUP_REQUESTS = "backstop.backup-requests";
 
-  /** BackupStarted, BackupCompleted, BackupFailed, BackupVerified (dump-worker) and BackupPruned (retention). */
+  /**
+   * BackupStarted, BackupCompleted, BackupFailed, BackupVerified (dump-worker), BackupPruned (retention)
+   * and BackupMissed (scheduler's watchdog).
+   */
   public static final String BACKUP_EVENTS = "backstop.backup-events";
 
   /** BackupProgress of running dumps (dump-worker); kept a day, never replayed into state. */

@@ -21,10 +21,10 @@ class EventCodecTest {
 
   @Test
   void an_event_comes_back_as_its_own_class_from_its_fingerprint() {
-    BackupRequested requested = new BackupRequested("b1", "addon-1", "my-app", BackupKind.MANUAL, at, null);
+    BackupRequested requested = new BackupRequested("b1", "addon-1", "my-app", BackupKind.MANUAL, at, null, null, null);
     BackupCompleted completed =
         new BackupCompleted("b1", "addon-1", "my-app", BackupKind.MANUAL, at, at, at.plusSeconds(3),
-            "SECONDARY@10.0.0.2:5432", "business plan: dumped on a secondary", "addon-1/b1/x.tar.gz", "20261121000010_my_db.tar.gz", 42L, "ab", 3);
+            "SECONDARY@10.0.0.2:5432", "business plan: dumped on a secondary", "addon-1/b1/x.tar.gz", "20261121000010_my_db.tar.gz", 42L, "ab", 3, null, null, null);
 
     var serializer = new EventSerializer();
     var deserializer = new EventDeserializer();
@@ -35,7 +35,7 @@ class EventCodecTest {
 
   @Test
   void message_starts_with_the_single_object_marker_and_the_schema_fingerprint() {
-    byte[] bytes = EventCodec.get().encode(new BackupRequested("b1", "a", "app", BackupKind.SCHEDULED, at, "2026-11-21"));
+    byte[] bytes = EventCodec.get().encode(new BackupRequested("b1", "a", "app", BackupKind.SCHEDULED, at, "2026-11-21", null, null));
     assertThat(bytes[0]).isEqualTo((byte) 0xC3);
     assertThat(bytes[1]).isEqualTo((byte) 0x01);
     long fp = java.nio.ByteBuffer.wrap(bytes, 2, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();

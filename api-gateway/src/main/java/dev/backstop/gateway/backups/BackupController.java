@@ -101,7 +101,7 @@ public class BackupController {
           "Sandbox plans have no backups: upgrade addon " + addonId + " to Starter or Business to back it up");
     }
     String id = new ObjectId().toHexString();
-    var request = new BackupRequested(id, addonId, appName, BackupKind.MANUAL, clock.instant(), null);
+    var request = new BackupRequested(id, addonId, appName, BackupKind.MANUAL, clock.instant(), null, null, null);
     publisher.publish(Topics.BACKUP_REQUESTS, addonId, request);
     listing.advance(id, Status.PENDING, BackupEventsConfiguration.requested(request));
     Row row = listing.find(addonId, id).orElseThrow();

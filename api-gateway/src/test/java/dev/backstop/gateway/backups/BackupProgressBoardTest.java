@@ -13,7 +13,7 @@ class BackupProgressBoardTest {
   private final BackupProgressBoard board = new BackupProgressBoard();
 
   private static BackupProgress report(String backupId, long seconds, long dumped, int attempt) {
-    return new BackupProgress(backupId, "pg-1", "app", T0.plusSeconds(seconds), dumped, dumped / 4, attempt, "worker-a");
+    return new BackupProgress(backupId, "pg-1", "app", T0.plusSeconds(seconds), dumped, dumped / 4, attempt, "worker-a", null, null, null, null);
   }
 
   @Test

@@ -315,7 +315,7 @@ public class BackupJob {
       }
       settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.id(), addon.appName(),
           request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), choice.why(), key,
-          archiveName, packed.size(), packed.sha256(), expectedTables));
+          archiveName, packed.size(), packed.sha256(), expectedTables, null, null, null));
       log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; dump {} ms, archive {} ms, store {} ms)",
           request.getBackupId(), addon.id(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
           dumpNanos / 1_000_000, assemblyNanos / 1_000_000, storeNanos / 1_000_000);

@@ -78,7 +78,7 @@ final class RunningJob {
       if (current != null && current.dumpedBytes() != reportedBytes) {
         reportedBytes = current.dumpedBytes();
         publisher.publish(Topics.BACKUP_PROGRESS, request.getAddonId(), new BackupProgress(request.getBackupId(),
-            request.getAddonId(), request.getAppName(), clock.instant(), reportedBytes, current.storedBytes(), attempt, lifecycle.owner()));
+            request.getAddonId(), request.getAppName(), clock.instant(), reportedBytes, current.storedBytes(), attempt, lifecycle.owner(), null, null, null, null));
       }
     } catch (RuntimeException e) {
       log.warn("backup {}: heartbeat failed, retried at the next one: {}", request.getBackupId(), e.toString());

@@ -119,7 +119,7 @@ class BackupJobTest {
   }
 
   private BackupRequested request(String id) {
-    return new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null);
+    return new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null, null, null);
   }
 
   /** The worker's job runner, driven by the test one job at a time on its own thread. */
@@ -234,7 +234,7 @@ class BackupJobTest {
 
   @Test
   void an_unknown_addon_ends_failed_after_the_wait() throws Exception {
-    handle(job(dir.resolve("archives")), new BackupRequested("b3", "nope", "app", BackupKind.MANUAL, clock.instant(), null));
+    handle(job(dir.resolve("archives")), new BackupRequested("b3", "nope", "app", BackupKind.MANUAL, clock.instant(), null, null, null));
     assertThat(published).singleElement().isInstanceOfSatisfying(BackupFailed.class,
         failed -> assertThat(failed.getReason()).isEqualTo("addon nope is not registered with Backstop"));
   }
@@ -244,7 +244,7 @@ class BackupJobTest {
     addonWait = Duration.ofSeconds(30);
     BackupJob job = job(dir.resolve("archives"));
     JobRunner runner = runner(job);
-    job.record(new BackupRequested("b16", "pg-2", "app", BackupKind.MANUAL, clock.instant(), null));
+    job.record(new BackupRequested("b16", "pg-2", "app", BackupKind.MANUAL, clock.instant(), null, null, null));
 
     assertThat(runner.runNext()).as("the thread comes back at once").isTrue();
     assertThat(ledger.state("b16")).isEqualTo(JobLedger.State.PENDING);
@@ -347,7 +347,7 @@ class BackupJobTest {
   void an_outcome_recorded_by_a_worker_that_died_before_publishing_it_is_published_and_nothing_is_dumped_again() throws Exception {
     takenBy("worker-killed", "b10");
     BackupCompleted recorded = new BackupCompleted("b10", "pg-1", "app", BackupKind.MANUAL, clock.instant(), clock.instant(),
-        clock.instant(), "PRIMARY@db:5432", "starter plan", "pg-1/b10/x.tar.zst", "x.tar.zst", 10L, "00", null);
+        clock.instant(), "PRIMARY@db:5432", "starter plan", "pg-1/b10/x.tar.zst", "x.tar.zst", 10L, "00", null, null, null, null);
     ledger.settle("b10", "worker-killed", JobLedger.State.DONE, dev.backstop.schemas.serde.EventCodec.get().encode(recorded));
     clock.advance(Duration.ofSeconds(31));
 
@@ -438,7 +438,7 @@ class BackupJobTest {
     }
     BackupJob job = job(dir.resolve("archives"));
     JobRunner runner = runner(job);
-    job.record(new BackupRequested("b17", "biz-1", "app", BackupKind.MANUAL, clock.instant(), null));
+    job.record(new BackupRequested("b17", "biz-1", "app", BackupKind.MANUAL, clock.instant(), null, null, null));
 
     for (int look = 0; look < 5; look++) {
       assertThat(runner.runNext()).isTrue();

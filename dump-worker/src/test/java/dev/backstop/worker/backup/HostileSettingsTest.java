@@ -177,7 +177,7 @@ class HostileSettingsTest {
       spec.setPassword(sealer.seal(spec.getAddonId(), password));
       addons.upsert(spec, 1);
 
-      run(new BackupRequested("hostile-ok", spec.getAddonId(), "app", BackupKind.MANUAL, java.time.Instant.now(), null));
+      run(new BackupRequested("hostile-ok", spec.getAddonId(), "app", BackupKind.MANUAL, java.time.Instant.now(), null, null, null));
 
       BackupCompleted completed = published.stream().filter(BackupCompleted.class::isInstance).map(BackupCompleted.class::cast)
           .findFirst().orElseThrow(() -> new AssertionError("not completed: " + published));
@@ -196,7 +196,7 @@ class HostileSettingsTest {
     addons.upsert(spec, 1);
 
     run(new BackupRequested("hostile-" + UUID.randomUUID(), spec.getAddonId(), "app", BackupKind.MANUAL,
-        java.time.Instant.now(), null));
+        java.time.Instant.now(), null, null, null));
 
     BackupFailed failed = published.stream().filter(BackupFailed.class::isInstance).map(BackupFailed.class::cast)
         .reduce((a, b) -> b).orElseThrow(() -> new AssertionError("no failure: " + published));

@@ -286,7 +286,7 @@ class JobRunnerIT {
   }
 
   private static BackupRequested request(String addon) {
-    return new BackupRequested(addon + "-b", addon, "runner-app", BackupKind.MANUAL, Instant.now(), null);
+    return new BackupRequested(addon + "-b", addon, "runner-app", BackupKind.MANUAL, Instant.now(), null, null, null);
   }
 
   private SpecificRecord outcome(String backupId) {

@@ -444,7 +444,7 @@ class RestoreVerificationTest {
     BackupJob job = new BackupJob(addons, jobs, new HostSlots(database), store, publisher, sealer,
         Map.of(Engine.POSTGRESQL, engine), Map.of(Engine.POSTGRESQL, node -> ReplicaProbe.ReplicaState.ok(Duration.ZERO)),
         worker, clock, cipher, BackstopProperties.bind(java.util.Map.of()));
-    job.record(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null));
+    job.record(new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null, null, null));
     new JobRunner("backup", jobs, job::execute, 1, worker.instanceName(), worker.leaseDuration(), Duration.ofMillis(10),
         worker.retryBackoff(), clock).runNext();
     BackupCompleted completed = published.stream().filter(BackupCompleted.class::isInstance).map(BackupCompleted.class::cast)

@@ -131,7 +131,7 @@ class RetentionReplayIT {
     Path file = archives.resolve(key);
     Files.createDirectories(file.getParent());
     Files.writeString(file, id);
-    return new BackupCompleted(id, addon, "app", kind, at, at, at.plusSeconds(30), "PRIMARY@db:5432", null, key, id + ".tar.gz", 2L, "00", null);
+    return new BackupCompleted(id, addon, "app", kind, at, at, at.plusSeconds(30), "PRIMARY@db:5432", null, key, id + ".tar.gz", 2L, "00", null, null, null, null);
   }
 
   private SpecificRecord outcome(String addon, String id, BackupKind kind, Instant at, boolean ok) throws Exception {

@@ -59,7 +59,7 @@ public class ScheduleTicker implements SchedulingConfigurer {
         if (!due.date().equals(entry.lastRequestedFor())) {
           String backupId = ScheduledBackupId.of(entry.addonId(), due.date(), entry.kind().name());
           publisher.publish(Topics.BACKUP_REQUESTS, entry.addonId(), new BackupRequested(backupId, entry.addonId(),
-              entry.appName(), entry.kind(), now, due.date().toString()));
+              entry.appName(), entry.kind(), now, due.date().toString(), null, null));
           emitted++;
           log.info("requested {} backup {} of addon {} for {}", entry.kind().name().toLowerCase(), backupId,
               entry.addonId(), due.date());

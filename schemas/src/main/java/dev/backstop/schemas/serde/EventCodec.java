@@ -5,6 +5,7 @@ import dev.backstop.schemas.events.AddonRegistered;
 import dev.backstop.schemas.events.AddonRemoved;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupMissed;
 import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.events.BackupRequested;
@@ -51,6 +52,7 @@ public final class EventCodec {
           BackupFailed.class,
           BackupPruned.class,
           BackupVerified.class,
+          BackupMissed.class,
           BackupProgress.class,
           PitrWindowChanged.class,
           WalTimelineSwitched.class,
