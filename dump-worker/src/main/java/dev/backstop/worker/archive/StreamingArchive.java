@@ -60,6 +60,7 @@ public final class StreamingArchive implements Closeable {
   private final Counting dump;
   private boolean bodyClosed;
   private volatile String abortReason;
+  private volatile long firstByteNanos;
 
   private StreamingArchive(ArchiveFormat format, int level, int threads, Path body) throws IOException {
     this.format = format;
@@ -71,6 +72,9 @@ public final class StreamingArchive implements Closeable {
       public void write(byte[] b, int off, int len) throws IOException {
         if (abortReason != null) {
           throw new IOException(abortReason);
+        }
+        if (firstByteNanos == 0 && len > 0) {
+          firstByteNanos = System.nanoTime();
         }
         super.write(b, off, len);
       }
@@ -95,6 +99,14 @@ public final class StreamingArchive implements Closeable {
   /** Where the dump tool's output goes. Not thread-safe: one writer. */
   public OutputStream dump() {
     return dump;
+  }
+
+  /**
+   * {@link System#nanoTime()} when the dump tool's first byte arrived, or 0 before it: the time a dump
+   * tool spends before writing (locks, catalog reads) is a phase of its own in a slow backup.
+   */
+  public long firstByteNanos() {
+    return firstByteNanos;
   }
 
   /** Dump bytes received so far; safe to read from any thread. */

@@ -7,6 +7,7 @@ import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupTimings;
 import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
@@ -35,6 +36,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -252,10 +254,14 @@ public class BackupJob {
       String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
       String key = addon.id() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
       StreamingArchive.Packed packed;
-      // durations for the log line, where operators see where a slow backup's time went
+      // durations for the log line and the event's timings, where operators see where a slow backup's time went
       long dumpNanos = 0;
       long assemblyNanos = 0;
       long storeNanos;
+      long firstByteNanos = 0;
+      Instant dumpStartedAt = null;
+      Instant dumpEndedAt = null;
+      Instant storedAt;
       Integer expectedTables = null;
       try {
         try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
@@ -263,8 +269,11 @@ public class BackupJob {
           job.dumping(archive, attempt);
           try {
             long dumpStart = System.nanoTime();
+            dumpStartedAt = clock.instant();
             expectedTables = CheckedDump.dump(engine, target, archive.dump(), scratch);
             dumpNanos = System.nanoTime() - dumpStart;
+            dumpEndedAt = clock.instant();
+            firstByteNanos = archive.firstByteNanos() == 0 ? -1 : archive.firstByteNanos() - dumpStart;
             // size and SHA-256 are those of the plaintext archive: what customers download and check
             packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
                 encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
@@ -299,6 +308,7 @@ public class BackupJob {
         long storeStart = System.nanoTime();
         store.putTaking(key, packed.file());
         storeNanos = System.nanoTime() - storeStart;
+        storedAt = clock.instant();
       } catch (IOException e) {
         if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
           // the worker is stopping: the runner gives the job back; another worker dumps it again
@@ -313,12 +323,17 @@ public class BackupJob {
         fail(request, choice.label(), "the archive could not be stored: " + e.getMessage());
         return;
       }
+      Instant completedAt = clock.instant();
+      // the first byte is timed where it is written, by the monotonic clock: placed between the dump's start and end
+      Instant firstByteAt = firstByteNanos < 0 ? null
+          : Collections.min(List.of(dumpStartedAt.plusNanos(firstByteNanos), dumpEndedAt));
+      var timings = new BackupTimings(job.claimedAt(), dumpStartedAt, firstByteAt, dumpEndedAt, storedAt, completedAt, null);
       settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.id(), addon.appName(),
-          request.getKind(), request.getRequestedAt(), startedAt, clock.instant(), choice.label(), choice.why(), key,
-          archiveName, packed.size(), packed.sha256(), expectedTables, null, null, null));
-      log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; dump {} ms, archive {} ms, store {} ms)",
+          request.getKind(), request.getRequestedAt(), startedAt, completedAt, choice.label(), choice.why(), key,
+          archiveName, packed.size(), packed.sha256(), expectedTables, null, null, timings));
+      log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; {})",
           request.getBackupId(), addon.id(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
-          dumpNanos / 1_000_000, assemblyNanos / 1_000_000, storeNanos / 1_000_000);
+          PhaseBreakdown.describe(request.getRequestedAt(), timings, assemblyNanos));
     } finally {
       JobLifecycle.deleteTree(scratch);
     }

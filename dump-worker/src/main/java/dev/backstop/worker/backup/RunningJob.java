@@ -26,6 +26,7 @@ final class RunningJob {
   private final HostSlots slots;
   private final EventPublisher publisher;
   private final Clock clock;
+  private final Instant claimedAt;
   private volatile StreamingArchive archive;
   private volatile String slot;
   private volatile int attempt = 1;
@@ -38,6 +39,12 @@ final class RunningJob {
     this.slots = slots;
     this.publisher = publisher;
     this.clock = clock;
+    this.claimedAt = clock.instant();
+  }
+
+  /** When this worker claimed the job from its queue: the end of the backup's queued phase. */
+  Instant claimedAt() {
+    return claimedAt;
   }
 
   void dumping(StreamingArchive archive, int attempt) {

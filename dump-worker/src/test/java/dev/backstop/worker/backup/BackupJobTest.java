@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
@@ -173,6 +174,12 @@ class BackupJobTest {
     BackupCompleted completed = (BackupCompleted) published.get(1);
     assertThat(completed.getArchiveName()).isEqualTo("20261121011000_db_pg_1.tar.zst");
     assertThat(dir.resolve("archives").resolve(completed.getArchiveKey())).exists();
+    var timings = completed.getTimings();
+    assertThat(timings).as("the event says where the time went").isNotNull();
+    assertThat(List.of(timings.getClaimedAt(), timings.getDumpStartedAt(), timings.getFirstByteAt(),
+        timings.getDumpEndedAt(), timings.getStoredAt(), timings.getRecordedAt()))
+        .as("phases in order, within the backup's span").doesNotContainNull().isSortedAccordingTo(Comparator.naturalOrder())
+        .allSatisfy(at -> assertThat(at).isBetween(completed.getRequestedAt(), completed.getCompletedAt()));
   }
 
   @Test
