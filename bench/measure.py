@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Runs a shell pipeline and prints its wall seconds and CPU seconds (user + system of every process
+of the pipeline, the dump tool, zstd and the shell included), e.g. `0.93 1.71`.
+
+usage: bench/measure.py 'pg_dump -Fc -Z0 -d db | zstd -1 -T2 -q > f && sync f'
+       bench/measure.py --pid PID   prints PID's CPU seconds so far, its reaped children included
+The pipeline runs with pipefail: a failed dump fails the benchmark.
+"""
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def process_cpu(pid):
+    # /proc/PID/stat fields 14-17: utime, stime, cutime, cstime in clock ticks; the command name
+    # (field 2) may hold spaces, so fields are counted after its closing parenthesis
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+if sys.argv[1] == "--pid":
+    print(f"{process_cpu(int(sys.argv[2])):.2f}")
+    sys.exit(0)
+before = resource.getrusage(resource.RUSAGE_CHILDREN)
+t0 = time.monotonic()
+subprocess.run(["bash", "-o", "pipefail", "-c", sys.argv[1]], check=True)
+wall = time.monotonic() - t0
+after = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+print(f"{wall:.3f} {cpu:.2f}")
