@@ -93,11 +93,7 @@ public class PostgresDumpEngine implements DumpEngine {
 
   /** The server's major version ({@code server_version_num}), which decides the pg_dump to run. */
   int serverMajor(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
-    String out = ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
-        passFile -> List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
-            "--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
-            "--dbname", target.database(), "--command", "show server_version_num"),
-        passFile -> environment(passFile, connectTimeout), DumpEngine.countTimeout(timeout)).trim();
+    String out = query(target, scratch, "show server_version_num");
     try {
       return PostgresClients.majorOf(out);
     } catch (NumberFormatException e) {
@@ -107,16 +103,21 @@ public class PostgresDumpEngine implements DumpEngine {
 
   @Override
   public OptionalInt expectedTables(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
-    String out = ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
-        passFile -> List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
-            "--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
-            "--dbname", target.database(), "--command", COUNT_TABLES),
-        passFile -> environment(passFile, connectTimeout), DumpEngine.countTimeout(timeout)).trim();
+    String out = query(target, scratch, COUNT_TABLES);
     try {
       return OptionalInt.of(Integer.parseInt(out));
     } catch (NumberFormatException e) {
       throw new DumpFailedException("could not count the tables before the dump: unexpected answer from psql");
     }
+  }
+
+  /** One value, asked with the addon's own credentials. */
+  private String query(DumpTarget target, Path scratch, String sql) throws DumpFailedException, IOException {
+    return ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
+        passFile -> List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
+            "--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
+            "--dbname", target.database(), "--command", sql),
+        passFile -> environment(passFile, connectTimeout), DumpEngine.countTimeout(timeout)).trim();
   }
 
   @Override
