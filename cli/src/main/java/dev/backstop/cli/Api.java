@@ -30,9 +30,43 @@ final class Api {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   final JsonMapper json = JsonMapper.builder().build();
 
-  Api(String baseUrl, String token) {
-    this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+  static final String DEFAULT_URL = "http://127.0.0.1:8080";
+
+  Api(String baseUrl, String token) throws ApiException {
+    this.baseUrl = baseUrl(baseUrl);
     this.token = token;
+  }
+
+  /**
+   * The API's root as the paths are appended to it: {@code http(s)://host[:port][/prefix]}, without a
+   * trailing {@code /} or {@code /v1} (every path starts with {@code /v1}, so a URL copied with it is meant
+   * without it). Anything else is refused here with what to write, rather than failing later as a bad URI.
+   */
+  static String baseUrl(String url) throws ApiException {
+    String trimmed = url.strip();
+    if (!trimmed.matches("(?i)https?://.*")) {
+      throw new ApiException(0, "BACKSTOP_API_URL must start with http:// or https:// and name a host, e.g. "
+          + DEFAULT_URL + " (got '" + trimmed + "')");
+    }
+    URI uri;
+    try {
+      uri = new URI(trimmed);
+    } catch (java.net.URISyntaxException e) {
+      throw new ApiException(0, "BACKSTOP_API_URL is not a URL (" + e.getReason() + "): write it as http://host:port");
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+    if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null) {
+      throw new ApiException(0, "BACKSTOP_API_URL must start with http:// or https:// and name a host, e.g. "
+          + DEFAULT_URL + " (got '" + trimmed + "')");
+    }
+    if (uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
+      throw new ApiException(0, "BACKSTOP_API_URL must be http(s)://host[:port][/path], without credentials, query or fragment");
+    }
+    String base = trimmed.replaceAll("/+$", "");
+    if (base.endsWith("/v1")) {
+      base = base.substring(0, base.length() - 3).replaceAll("/+$", "");
+    }
+    return base;
   }
 
   static String path(String... segments) {
@@ -114,7 +148,33 @@ final class Api {
   }
 
   private ApiException unreachable(IOException e) {
-    return new ApiException(0, "cannot reach the Backstop API at " + baseUrl + " (" + e.getClass().getSimpleName()
-        + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); set BACKSTOP_API_URL");
+    return new ApiException(0, "cannot reach the Backstop API at " + baseUrl + ": " + why(e) + "; set BACKSTOP_API_URL");
+  }
+
+  /** Why a connection failed, in words: the JDK's exceptions often carry no message at all. */
+  private String why(IOException e) {
+    String host = URI.create(baseUrl).getHost();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.nio.channels.UnresolvedAddressException || t instanceof java.net.UnknownHostException) {
+        return "unknown host " + host;
+      }
+      if (t instanceof java.net.http.HttpConnectTimeoutException) {
+        return "no answer from " + host + " within 10 s";
+      }
+      if (t instanceof java.net.http.HttpTimeoutException) {
+        return "no answer within 5 minutes";
+      }
+      if (t instanceof javax.net.ssl.SSLException) {
+        return "TLS failed (" + t.getMessage() + ")";
+      }
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.ConnectException) {
+        // the JDK's client says nothing more: the name resolved and the connection did not time out, so it was refused
+        return t.getMessage() == null || t.getMessage().isBlank() || t.getMessage().equalsIgnoreCase("connection refused")
+            ? "connection refused (is Backstop running there?)" : t.getMessage();
+      }
+    }
+    return e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage();
   }
 }

@@ -35,9 +35,15 @@ import tools.jackson.databind.JsonNode;
     description = "Backups of your databases.",
     subcommands = {BackstopCli.Addons.class, BackstopCli.Backups.class, BackstopCli.BackupsCreate.class,
         BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class})
-public final class BackstopCli {
+public final class BackstopCli implements Callable<Integer> {
 
-  @Option(names = "--app", description = "The app.", required = true, scope = CommandLine.ScopeType.INHERIT)
+  /** The environment section every command's help ends with. */
+  static final String[] ENVIRONMENT = {
+      "  BACKSTOP_API_URL  the Backstop API's address (default " + Api.DEFAULT_URL + ")",
+      "  BACKSTOP_TOKEN    your app's token (or the operator's)"};
+
+  // not required for picocli: `<command> --help` must work without it; each command that calls the API asks for it
+  @Option(names = "--app", description = "The app.", scope = CommandLine.ScopeType.INHERIT)
   String app;
 
   @Option(names = "--addon", description = "The addon's id.", scope = CommandLine.ScopeType.INHERIT)
@@ -60,9 +66,16 @@ public final class BackstopCli {
 
   /** Runs one command; returns its exit code (0 done, 1 failed, 2 bad usage). */
   static int run(String[] args, Map<String, String> env, ZoneId zone, PrintWriter out, PrintWriter err) {
-    CommandLine cli = new CommandLine(new BackstopCli(env, zone));
+    return run(args, env, zone, Duration.ofSeconds(1), out, err);
+  }
+
+  static int run(String[] args, Map<String, String> env, ZoneId zone, Duration poll, PrintWriter out, PrintWriter err) {
+    BackstopCli backstop = new BackstopCli(env, zone);
+    backstop.poll = poll;
+    CommandLine cli = new CommandLine(backstop);
     cli.setOut(out);
     cli.setErr(err);
+    environmentSection(cli);
     cli.setExecutionExceptionHandler((e, line, parsed) -> {
       err.println(" !     " + e.getMessage());
       return 1;
@@ -70,8 +83,20 @@ public final class BackstopCli {
     return cli.execute(args);
   }
 
-  Api api() {
-    return new Api(env.getOrDefault("BACKSTOP_API_URL", "http://127.0.0.1:8080"), env.get("BACKSTOP_TOKEN"));
+  private static void environmentSection(CommandLine command) {
+    command.getCommandSpec().usageMessage().footerHeading("%nEnvironment:%n").footer(ENVIRONMENT);
+    command.getSubcommands().values().forEach(BackstopCli::environmentSection);
+  }
+
+  /** {@code backstop} alone: what it can do. */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return 2;
+  }
+
+  Api api() throws ApiException {
+    return new Api(env.getOrDefault("BACKSTOP_API_URL", Api.DEFAULT_URL), env.get("BACKSTOP_TOKEN"));
   }
 
   String addonPath() {
@@ -79,6 +104,7 @@ public final class BackstopCli {
   }
 
   /** The base of every subcommand: the parent's options and its output. */
+  @Command(mixinStandardHelpOptions = true)
   abstract static class Sub implements Callable<Integer> {
     @ParentCommand BackstopCli cli;
     @Spec CommandLine.Model.CommandSpec spec;
@@ -91,7 +117,15 @@ public final class BackstopCli {
       return spec.commandLine().getErr();
     }
 
+    String app() {
+      if (cli.app == null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--app=<app>'");
+      }
+      return cli.app;
+    }
+
     String addonPath() {
+      app();
       if (cli.addon == null) {
         throw new CommandLine.ParameterException(spec.commandLine(), "this command needs --addon <id>");
       }
@@ -103,7 +137,7 @@ public final class BackstopCli {
   static final class Addons extends Sub {
     @Override
     public Integer call() throws ApiException {
-      JsonNode addons = cli.api().get(Api.path("v1", "apps", cli.app, "addons"));
+      JsonNode addons = cli.api().get(Api.path("v1", "apps", app(), "addons"));
       List<List<String>> rows = new ArrayList<>();
       addons.forEach(a -> rows.add(Format.row(Format.product(a.get("engine").asString()), a.get("id").asString(),
           Format.planName(a.get("engine").asString(), a.get("plan").asString()), a.get("status").asString())));
@@ -129,13 +163,28 @@ public final class BackstopCli {
 
   @Command(name = "backups-create", description = "Take a manual backup and wait for it.")
   static final class BackupsCreate extends Sub {
+    @Option(names = "--wait-timeout", paramLabel = "<duration>", defaultValue = "1h", converter = Durations.class,
+        description = "How long to wait for the backup to end, e.g. 90s, 30m, 2h (default: ${DEFAULT-VALUE}); "
+            + "the backup goes on after that, `backups` shows it.")
+    Duration waitTimeout;
+
+    /** How often a status line is printed while nothing changes. */
+    static final Duration STATUS_EVERY = Duration.ofSeconds(15);
+
     @Override
     public Integer call() throws ApiException, InterruptedException {
+      String addonPath = addonPath();
       Api api = cli.api();
-      String id = api.post(addonPath() + "/backups").get("id").asString();
+      String id = api.post(addonPath + "/backups").get("id").asString();
+      // progress goes to standard error: standard output keeps the reference's one line
+      err().println("       backup " + id + " requested, waiting for it to end (up to " + Durations.text(waitTimeout) + ")");
+      long start = System.nanoTime();
+      long lastLine = start;
+      String lastStatus = "";
       while (true) {
-        JsonNode backup = api.get(addonPath() + "/backups/" + id);
-        switch (backup.get("status").asString()) {
+        JsonNode backup = api.get(addonPath + "/backups/" + id);
+        String status = backup.get("status").asString();
+        switch (status) {
           case "done" -> {
             out().println("-----> Backup successfully finished");
             return 0;
@@ -144,9 +193,78 @@ public final class BackstopCli {
             err().println(" !     Backup failed: " + backup.get("reason").asString());
             return 1;
           }
-          default -> Thread.sleep(cli.poll.toMillis());
+          default -> { }
+        }
+        long now = System.nanoTime();
+        Duration waited = Duration.ofNanos(now - start);
+        if (!status.equals(lastStatus) || now - lastLine >= STATUS_EVERY.toNanos()) {
+          err().println("       " + statusLine(status, backup.get("progress"), waited));
+          lastStatus = status;
+          lastLine = now;
+        }
+        if (waited.compareTo(waitTimeout) >= 0) {
+          err().println(" !     " + (status.equals("pending")
+              ? "backup " + id + " is still waiting for a dump worker after " + Durations.text(waitTimeout)
+                  + ": is one running? The request stays queued; follow it with `backups`"
+              : "backup " + id + " is still running after " + Durations.text(waitTimeout)
+                  + "; it goes on: follow it with `backups`, raise --wait-timeout to wait longer"));
+          return 1;
+        }
+        Thread.sleep(Math.min(cli.poll.toMillis(), Math.max(1, waitTimeout.minus(waited).toMillis())));
+      }
+    }
+
+    static String statusLine(String status, JsonNode progress, Duration waited) {
+      String after = " (" + Durations.text(waited.withNanos(0)) + ")";
+      if (status.equals("pending")) {
+        return "waiting for a dump worker to take it" + after;
+      }
+      if (progress != null && progress.isObject() && progress.has("dumpedBytes")) {
+        return "running: " + Format.size(progress.get("dumpedBytes").asLong()) + " dumped, "
+            + Format.size(progress.get("storedBytes").asLong()) + " stored" + after;
+      }
+      return status + after;
+    }
+  }
+
+  /** {@code 90s}, {@code 30m}, {@code 2h}, {@code 500ms}, or ISO-8601 ({@code PT30M}). */
+  static final class Durations implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)").matcher(value.trim());
+      Duration d;
+      if (m.matches()) {
+        long n = Long.parseLong(m.group(1));
+        d = switch (m.group(2)) {
+          case "ms" -> Duration.ofMillis(n);
+          case "s" -> Duration.ofSeconds(n);
+          case "m" -> Duration.ofMinutes(n);
+          default -> Duration.ofHours(n);
+        };
+      } else {
+        try {
+          d = Duration.parse(value.trim());
+        } catch (java.time.format.DateTimeParseException e) {
+          throw new CommandLine.TypeConversionException("'" + value + "' is not a duration: write e.g. 90s, 30m or 2h");
         }
       }
+      if (d.isNegative() || d.isZero()) {
+        throw new CommandLine.TypeConversionException("'" + value + "' is not a duration above zero");
+      }
+      return d;
+    }
+
+    static String text(Duration d) {
+      if (d.toMillis() < 1000) {
+        return d.toMillis() + " ms";
+      }
+      if (d.toSeconds() < 120 || d.toSeconds() % 60 != 0) {
+        return d.toSeconds() + " s";
+      }
+      if (d.toMinutes() < 120 || d.toMinutes() % 60 != 0) {
+        return d.toMinutes() + " min";
+      }
+      return d.toHours() + " h";
     }
   }
 
@@ -154,15 +272,18 @@ public final class BackstopCli {
   static final class BackupsDownload extends Sub {
     @Option(names = "--backup", description = "The backup's id.") String backupId;
 
-    @Option(names = {"-o", "--output"}, description = "Where to write it (default: its archive name, here).") Path output;
+    @Option(names = {"-o", "--output"},
+        description = "Where to write it: a file, or a directory to put it in (default: its archive name, in this directory).")
+    Path output;
 
     @Override
     public Integer call() throws ApiException, IOException {
+      String addonPath = addonPath();
       Api api = cli.api();
       JsonNode backup;
       if (backupId == null) {
         backup = null;
-        for (JsonNode b : api.get(addonPath() + "/backups")) {
+        for (JsonNode b : api.get(addonPath + "/backups")) {
           if (b.get("status").asString().equals("done")) {
             backup = b;
             break;
@@ -173,44 +294,74 @@ public final class BackstopCli {
         }
         out().println("-----> Selected the most recent successful backup");
       } else {
-        backup = api.get(addonPath() + "/backups/" + backupId);
-      }
-      Path target = output != null ? output : Path.of(backup.get("archiveName").asString());
-      long size = backup.get("size").asLong();
-      long have = Files.exists(target) ? Files.size(target) : 0;
-      if (have > size) {
-        have = 0;
-      }
-      if (have < size) {
-        var response = api.download(addonPath() + "/backups/" + backup.get("id").asString() + "/archive", have);
-        boolean resumed = response.statusCode() == 206;
-        try (InputStream in = response.body();
-            OutputStream file = Files.newOutputStream(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                resumed ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
-          long done = resumed ? have : 0;
-          byte[] buffer = new byte[1 << 16];
-          long lastShown = 0;
-          for (int n; (n = in.read(buffer)) > 0; ) {
-            file.write(buffer, 0, n);
-            done += n;
-            if (System.nanoTime() - lastShown > 200_000_000L) {
-              out().print("\r" + Format.progress(done, size));
-              out().flush();
-              lastShown = System.nanoTime();
-            }
-          }
+        backup = api.get(addonPath + "/backups/" + backupId);
+        String id = backup.get("id").asString();
+        switch (backup.get("status").asString()) {
+          case "done" -> { }
+          case "failed" -> throw new ApiException(0, "backup " + id + " failed: " + text(backup.get("reason"), "no reason recorded")
+              + "; nothing to download");
+          default -> throw new ApiException(0, "backup " + id + " is still " + backup.get("status").asString()
+              + "; nothing to download yet (`backups-create` waits for a backup to end)");
         }
       }
-      out().print("\r" + Format.progress(Files.size(target), size) + "\n");
-      String sha256 = sha256(target);
-      if (!sha256.equals(backup.get("sha256").asString())) {
-        throw new ApiException(0, "the downloaded file does not match the backup's SHA-256 (" + sha256 + "); download it again");
+      String archiveName = Path.of(backup.get("archiveName").asString()).getFileName().toString();
+      Path target = output == null ? Path.of(archiveName) : Files.isDirectory(output) ? output.resolve(archiveName) : output;
+      long size = backup.get("size").asLong();
+      String expected = backup.get("sha256").asString();
+      String archive = addonPath + "/backups/" + backup.get("id").asString() + "/archive";
+      long have = Files.isRegularFile(target) ? Files.size(target) : 0;
+      if (have == size && !sha256(target).equals(expected)) {
+        // the right size and the wrong bytes: resuming cannot mend it, only a whole new copy
+        err().println("       " + target.getFileName() + " does not match the backup's SHA-256: downloading it again");
+        have = 0;
+      } else if (have > size) {
+        have = 0;
       }
+      if (have < size || size == 0) {
+        download(api, archive, target, have, size);
+      }
+      String sha256 = sha256(target);
+      if (!sha256.equals(expected) && have > 0) {
+        // the part already here was not this backup's: start from the first byte
+        err().println("       the resumed file does not match the backup's SHA-256: downloading it again");
+        download(api, archive, target, 0, size);
+        sha256 = sha256(target);
+      }
+      if (!sha256.equals(expected)) {
+        throw new ApiException(0, "the downloaded file " + target.getFileName() + " does not match the backup's SHA-256 (got "
+            + sha256 + ", expected " + expected + "): it changed on the way; run the command again");
+      }
+      out().print("\r" + Format.progress(Files.size(target), size) + "\n");
       out().println("===> " + target.getFileName());
       return 0;
     }
 
-    private static String sha256(Path file) throws IOException {
+    private void download(Api api, String path, Path target, long from, long size) throws ApiException, IOException {
+      var response = api.download(path, from);
+      boolean resumed = from > 0 && response.statusCode() == 206;
+      try (InputStream in = response.body();
+          OutputStream file = Files.newOutputStream(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+              resumed ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
+        long done = resumed ? from : 0;
+        byte[] buffer = new byte[1 << 16];
+        long lastShown = 0;
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          file.write(buffer, 0, n);
+          done += n;
+          if (System.nanoTime() - lastShown > 200_000_000L) {
+            out().print("\r" + Format.progress(done, size));
+            out().flush();
+            lastShown = System.nanoTime();
+          }
+        }
+      }
+    }
+
+    private static String text(JsonNode node, String fallback) {
+      return node == null || node.isNull() ? fallback : node.asString();
+    }
+
+    static String sha256(Path file) throws IOException {
       try (InputStream in = Files.newInputStream(file)) {
         MessageDigest digest = MessageDigest.getInstance("SHA-256");
         byte[] buffer = new byte[1 << 16];

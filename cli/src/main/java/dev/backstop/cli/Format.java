@@ -52,7 +52,8 @@ final class Format {
       }
       out.append('\n');
     }
-    return rows.isEmpty() ? out.toString() : out.append(rule).append('\n').toString();
+    // closed even when empty, as the reference's tables are: a rule under the header, then the closing one
+    return out.append(rule).append('\n').toString();
   }
 
   /** {@code 143 kB}: decimal units, as the reference listing shows sizes. */

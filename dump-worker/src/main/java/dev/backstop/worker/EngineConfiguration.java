@@ -10,6 +10,7 @@ import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.mysql.MysqlDumpEngine;
 import dev.backstop.worker.mysql.MysqlReplicaProbe;
 import dev.backstop.worker.mysql.MysqlRestoreEngine;
+import dev.backstop.worker.postgres.PostgresClients;
 import dev.backstop.worker.postgres.PostgresDumpEngine;
 import dev.backstop.worker.postgres.PostgresReplicaProbe;
 import dev.backstop.worker.postgres.PostgresRestoreEngine;
@@ -25,10 +26,16 @@ import org.springframework.context.annotation.Configuration;
 @Configuration
 public class EngineConfiguration {
 
+  /** The pg_dump and pg_restore of each PostgreSQL major version this worker has. */
   @Bean
-  public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties) {
+  public PostgresClients postgresClients(WorkerProperties worker, VerifierProperties verifier) {
+    return PostgresClients.byVersion(worker.pgClientDirectory(), worker.pgDump(), verifier.pgRestore());
+  }
+
+  @Bean
+  public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties, PostgresClients postgresClients) {
     return Map.of(
-        Engine.POSTGRESQL, new PostgresDumpEngine(properties.pgDump(), properties.psql(), properties.dumpTimeout(),
+        Engine.POSTGRESQL, new PostgresDumpEngine(postgresClients, properties.psql(), properties.dumpTimeout(),
             properties.connectTimeout()),
         Engine.MYSQL, new MysqlDumpEngine(properties.mysqldump(), properties.mysql(), properties.dumpTimeout()));
   }
@@ -41,11 +48,12 @@ public class EngineConfiguration {
   }
 
   @Bean
-  public Map<Engine, RestoreEngine> restoreEngines(VerifierProperties verifier, WorkerProperties worker) {
+  public Map<Engine, RestoreEngine> restoreEngines(VerifierProperties verifier, WorkerProperties worker,
+      PostgresClients postgresClients) {
     var pg = verifier.postgresql();
     var my = verifier.mysql();
     return Map.of(
-        Engine.POSTGRESQL, new PostgresRestoreEngine(worker.psql(), verifier.pgRestore(),
+        Engine.POSTGRESQL, new PostgresRestoreEngine(worker.psql(), postgresClients,
             new DumpTarget(pg.host(), pg.port(), pg.maintenanceDatabase() == null ? "postgres" : pg.maintenanceDatabase(),
                 pg.user(), pg.password()), verifier.restoreTimeout()),
         Engine.MYSQL, new MysqlRestoreEngine(worker.mysql(),

@@ -84,9 +84,11 @@ public record VerifierProperties(
    * @param maintenanceDatabase for PostgreSQL, the database to connect to while creating and dropping the scratch ones
    */
   public record Server(
-      @NotBlank String host,
+      // not @NotBlank: Spring validates this record as bound, before the defaults fill in what was not given
+      // (a null); a value given blank is refused
+      @Pattern(regexp = ".*\\S.*", message = "must not be blank") String host,
       @Min(1) @Max(65535) Integer port,
-      @NotBlank String user,
+      @Pattern(regexp = ".*\\S.*", message = "must not be blank") String user,
       String password,
       String maintenanceDatabase) {
 

@@ -1,6 +1,7 @@
 package dev.backstop.worker.config;
 
 import dev.backstop.kit.archive.ArchiveFormat;
+import dev.backstop.worker.postgres.PostgresClients;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -44,7 +45,11 @@ import org.springframework.validation.annotation.Validated;
  * @param archiveFormat how archives are compressed: {@code zstd} ({@code .tar.zst}) or {@code gzip} ({@code .tar.gz})
  * @param compressionLevel compression level; unset means the format's default (zstd 1, gzip 6)
  * @param compressionThreads threads compressing one archive (zstd only); unset means the cores, at most 4
- * @param pgDump the {@code pg_dump} executable; a bare name is looked up on PATH
+ * @param pgDump the {@code pg_dump} executable; a bare name is looked up on PATH. Used when its {@code --version}
+ *     suits the server and {@code pg-client-directory} has no better one
+ * @param pgClientDirectory where each PostgreSQL major version's clients live, {@code {major}} standing for the
+ *     version as a folder name (Debian's and PGDG's packages: {@code /usr/lib/postgresql/{major}/bin}). A dump runs the
+ *     server's own major's {@code pg_dump}, else the newest above it; a restore test the newest {@code pg_restore}
  * @param mysqldump the {@code mysqldump} executable (MySQL's or MariaDB's); a bare name is looked up on PATH
  * @param instanceName this instance's name in events and job leases; unset means process id and host name
  */
@@ -71,6 +76,8 @@ public record WorkerProperties(
     @Min(1) @Max(19) Integer compressionLevel,
     @Min(1) Integer compressionThreads,
     @NotBlank @DefaultValue("pg_dump") String pgDump,
+    @NotBlank @jakarta.validation.constraints.Pattern(regexp = PostgresClients.TEMPLATE_PATTERN)
+    @DefaultValue("/usr/lib/postgresql/{major}/bin") String pgClientDirectory,
     @NotBlank @DefaultValue("mysqldump") String mysqldump,
     @NotBlank String instanceName) {
 

@@ -46,25 +46,28 @@ public class PostgresDumpEngine implements DumpEngine {
    */
   static final byte[] TABLE_ENTRY = {0, 5, 0, 0, 0, 'T', 'A', 'B', 'L', 'E'};
 
-  private final String pgDump;
+  private final PostgresClients clients;
   private final String psql;
   private final Duration timeout;
   private final Duration connectTimeout;
 
+  /** Always runs {@code pgDump}, whatever the server's version. */
   public PostgresDumpEngine(String pgDump, Duration timeout) {
-    this(pgDump, "psql", timeout, Duration.ofSeconds(15));
+    this(pgDump, "psql", timeout);
   }
 
+  /** Always runs {@code pgDump}, whatever the server's version. */
   public PostgresDumpEngine(String pgDump, String psql, Duration timeout) {
-    this(pgDump, psql, timeout, Duration.ofSeconds(15));
+    this(PostgresClients.fixed(pgDump, "pg_restore"), psql, timeout, Duration.ofSeconds(15));
   }
 
   /**
-   * @param psql the client that counts the tables before a dump
+   * @param clients which pg_dump a server's version calls for
+   * @param psql the client that counts the tables before a dump and asks the server's version
    * @param connectTimeout how long pg_dump and psql wait for the server to answer their connection
    */
-  public PostgresDumpEngine(String pgDump, String psql, Duration timeout, Duration connectTimeout) {
-    this.pgDump = pgDump;
+  public PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout) {
+    this.clients = clients;
     this.psql = psql;
     this.timeout = timeout;
     this.connectTimeout = connectTimeout;
@@ -77,18 +80,30 @@ public class PostgresDumpEngine implements DumpEngine {
 
   @Override
   public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
+    String pgDump;
+    try {
+      pgDump = clients.choosesByVersion() ? clients.pgDump(serverMajor(target, scratch)) : clients.pgDump(0);
+    } catch (PostgresClients.ClientMissingException e) {
+      throw new DumpFailedException(e.getMessage());
+    }
     Path passFile = scratch.resolve("pgpass");
     ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), Scrubber.hiding(target.password()),
-        command(target), environment(passFile, connectTimeout), scratch, timeout, output);
+        command(pgDump, target), environment(passFile, connectTimeout), scratch, timeout, output);
+  }
+
+  /** The server's major version ({@code server_version_num}), which decides the pg_dump to run. */
+  int serverMajor(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
+    String out = query(target, scratch, "show server_version_num");
+    try {
+      return PostgresClients.majorOf(out);
+    } catch (NumberFormatException e) {
+      throw new DumpFailedException("could not tell the server's version before the dump: unexpected answer from psql");
+    }
   }
 
   @Override
   public OptionalInt expectedTables(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
-    String out = ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
-        passFile -> List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
-            "--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
-            "--dbname", target.database(), "--command", COUNT_TABLES),
-        passFile -> environment(passFile, connectTimeout), DumpEngine.countTimeout(timeout)).trim();
+    String out = query(target, scratch, COUNT_TABLES);
     try {
       return OptionalInt.of(Integer.parseInt(out));
     } catch (NumberFormatException e) {
@@ -96,13 +111,31 @@ public class PostgresDumpEngine implements DumpEngine {
     }
   }
 
+  /** One value, asked with the addon's own credentials. */
+  private String query(DumpTarget target, Path scratch, String sql) throws DumpFailedException, IOException {
+    return ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
+        passFile -> List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
+            "--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
+            "--dbname", target.database(), "--command", sql),
+        passFile -> environment(passFile, connectTimeout), DumpEngine.countTimeout(timeout)).trim();
+  }
+
   @Override
   public TableSpotter spotTables(OutputStream output) {
     return new TableSpotter(output, TABLE_ENTRY);
   }
 
-  /** The command line: names the server, database and user, never the password. */
+  /** The command line of the fixed pg_dump: names the server, database and user, never the password. */
   List<String> command(DumpTarget target) {
+    try {
+      return command(clients.pgDump(0), target);
+    } catch (PostgresClients.ClientMissingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The command line: names the server, database and user, never the password. */
+  static List<String> command(String pgDump, DumpTarget target) {
     return List.of(
         pgDump,
         "--clean", "--if-exists", "--format", "c", "--compress", "0",

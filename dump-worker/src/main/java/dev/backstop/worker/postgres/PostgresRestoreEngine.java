@@ -45,14 +45,22 @@ public class PostgresRestoreEngine implements RestoreEngine {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final String psql;
-  private final String pgRestore;
+  private final PostgresClients clients;
   private final DumpTarget server;
   private final Duration timeout;
 
-  /** @param server the scratch server's administrator; its database is the one to connect to for creating and dropping others */
+  /** Always restores with {@code pgRestore}, whatever the dump's version. */
   public PostgresRestoreEngine(String psql, String pgRestore, DumpTarget server, Duration timeout) {
+    this(psql, PostgresClients.fixed("pg_dump", pgRestore), server, timeout);
+  }
+
+  /**
+   * @param clients which pg_restore a dump's version calls for
+   * @param server the scratch server's administrator; its database is the one to connect to for creating and dropping others
+   */
+  public PostgresRestoreEngine(String psql, PostgresClients clients, DumpTarget server, Duration timeout) {
     this.psql = psql;
-    this.pgRestore = pgRestore;
+    this.clients = clients;
     this.server = server;
     this.timeout = timeout;
   }
@@ -63,8 +71,19 @@ public class PostgresRestoreEngine implements RestoreEngine {
   }
 
   @Override
-  public Restored restore(String database, InputStream dump, Path scratch)
+  public Restored restore(String database, InputStream dumpStream, Path scratch)
       throws ScratchServerException, DumpFailedException, IOException {
+    InputStream dump = new java.io.BufferedInputStream(dumpStream, 1 << 16);
+    dump.mark(16);
+    int dumpMajor = PostgresClients.restoreMajorFor(dump.readNBytes(8));
+    dump.reset();
+    String pgRestore;
+    try {
+      pgRestore = clients.pgRestore(dumpMajor);
+    } catch (PostgresClients.ClientMissingException e) {
+      // this worker's shortcoming, not the backup's: the test waits for a worker that has the client
+      throw new ScratchServerException(e.getMessage());
+    }
     String password = HexFormat.of().formatHex(randomBytes());
     drop(database, scratch);
     String name = identifier(database);

@@ -54,6 +54,28 @@ class SettingsBindingTest {
     assertThat(verifier.mysql().user()).isEqualTo("root");
   }
 
+  /** Binds as Spring does at start-up: each record validated as it is bound, nested ones included. */
+  private <T> T bindValidated(String prefix, Map<String, String> settings, Class<T> type) {
+    var source = new org.springframework.boot.context.properties.source.MapConfigurationPropertySource(settings);
+    return new org.springframework.boot.context.properties.bind.Binder(source).bindOrCreate(prefix,
+        org.springframework.boot.context.properties.bind.Bindable.of(type),
+        new org.springframework.boot.context.properties.bind.validation.ValidationBindHandler(
+            new org.springframework.validation.beanvalidation.SpringValidatorAdapter(validator)));
+  }
+
+  @Test
+  void a_scratch_server_given_only_its_host_and_password_passes_start_up_validation() {
+    // what docker-compose.yml gives the worker: BACKSTOP_VERIFIER_POSTGRESQL_HOST and _PASSWORD only
+    VerifierProperties verifier = bindValidated("backstop.verifier", Map.of("backstop.verifier.postgresql.host", "scratch-postgres",
+        "backstop.verifier.postgresql.password", "pw", "backstop.verifier.mysql.host", "scratch-mariadb"), VerifierProperties.class);
+    assertThat(verifier.postgresql().toString()).isEqualTo("postgres@scratch-postgres:5432");
+    assertThat(verifier.mysql().toString()).isEqualTo("root@scratch-mariadb:3306");
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> bindValidated("backstop.verifier",
+        Map.of("backstop.verifier.postgresql.user", " "), VerifierProperties.class))
+        .hasStackTraceContaining("backstop.verifier.postgresql.user");
+  }
+
   @Test
   void out_of_range_settings_are_refused() {
     assertThat(validator.validate(WorkerProperties.bind(Map.of("dump-attempts", "0", "compression-level", "20"))))

@@ -1,0 +1,195 @@
+package dev.backstop.worker.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.backstop.testing.LocalPostgres;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.RestoreEngine;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Which pg_dump and pg_restore run: chosen in a made-up tree of client folders (as Debian lays them out)
+ * and configured programs of made-up versions; then once for real, with this machine's clients against
+ * the suite's own server.
+ */
+class PostgresClientsTest {
+
+  @TempDir Path root;
+
+  /** {@code root/<major>/bin/<tool>} for each major, executable, as postgresql-client-<major> installs them. */
+  private String tree(Map<Integer, String[]> tools) throws IOException {
+    for (var entry : tools.entrySet()) {
+      Path bin = Files.createDirectories(root.resolve(entry.getKey() + "/bin"));
+      for (String tool : entry.getValue()) {
+        Path program = bin.resolve(tool);
+        Files.writeString(program, "#!/bin/sh\nexit 0\n");
+        Files.setPosixFilePermissions(program, PosixFilePermissions.fromString("rwxr-xr-x"));
+      }
+    }
+    return root + "/{major}/bin";
+  }
+
+  private static final String[] BOTH = {"pg_dump", "pg_restore"};
+
+  /** The configured programs (on PATH) are of these majors; any other program cannot be run. */
+  private static PostgresClients.VersionProbe path(Map<String, Integer> majors) {
+    return program -> majors.containsKey(program) ? OptionalInt.of(majors.get(program)) : OptionalInt.empty();
+  }
+
+  @Test
+  void a_server_gets_its_own_majors_pg_dump_when_installed() throws Exception {
+    String template = tree(Map.of(15, BOTH, 16, BOTH, 17, BOTH));
+    var clients = PostgresClients.byVersion(template, "pg_dump", "pg_restore", path(Map.of("pg_dump", 17)));
+
+    assertThat(clients.pgDump(16)).isEqualTo(root + "/16/bin/pg_dump");
+    assertThat(clients.pgDump(15)).isEqualTo(root + "/15/bin/pg_dump");
+  }
+
+  @Test
+  void a_server_whose_major_is_missing_gets_the_newest_newer_pg_dump() throws Exception {
+    String template = tree(Map.of(15, BOTH, 17, BOTH));
+    var clients = PostgresClients.byVersion(template, "pg_dump", "pg_restore", path(Map.of()));
+
+    assertThat(clients.pgDump(16)).isEqualTo(root + "/17/bin/pg_dump");
+    assertThat(clients.pgDump(13)).isEqualTo(root + "/17/bin/pg_dump");
+  }
+
+  @Test
+  void a_server_newer_than_every_client_fails_naming_what_is_there() throws Exception {
+    String template = tree(Map.of(15, BOTH, 16, new String[] {"pg_restore"}));
+    var clients = PostgresClients.byVersion(template, "pg_dump", "pg_restore", path(Map.of("pg_dump", 15)));
+
+    assertThatThrownBy(() -> clients.pgDump(17)).isInstanceOf(PostgresClients.ClientMissingException.class)
+        .hasMessage("pg_dump for PostgreSQL 17 not installed on this worker: found 15");
+  }
+
+  @Test
+  void the_pg_dump_on_path_serves_only_when_its_version_qualifies() throws Exception {
+    String template = tree(Map.of(15, BOTH));
+    var newerOnPath = PostgresClients.byVersion(template, "pg_dump", "pg_restore", path(Map.of("pg_dump", 17)));
+    assertThat(newerOnPath.pgDump(17)).isEqualTo("pg_dump");
+    assertThat(newerOnPath.pgDump(16)).isEqualTo("pg_dump");
+    assertThat(newerOnPath.pgDump(15)).isEqualTo(root + "/15/bin/pg_dump");
+
+    var olderOnPath = PostgresClients.byVersion(root.resolve("nothing-here") + "/{major}/bin", "pg_dump", "pg_restore",
+        path(Map.of("pg_dump", 15)));
+    assertThatThrownBy(() -> olderOnPath.pgDump(16)).hasMessage("pg_dump for PostgreSQL 16 not installed on this worker: found 15");
+
+    var noneAtAll = PostgresClients.byVersion(root.resolve("nothing-here") + "/{major}/bin", "pg_dump", "pg_restore", path(Map.of()));
+    assertThatThrownBy(() -> noneAtAll.pgDump(15)).hasMessage("pg_dump for PostgreSQL 15 not installed on this worker: found none");
+  }
+
+  @Test
+  void folders_that_are_not_a_major_and_programs_that_cannot_run_are_not_clients() throws Exception {
+    String template = tree(Map.of(15, BOTH));
+    Files.createDirectories(root.resolve("common/bin"));
+    Files.writeString(root.resolve("common/bin/pg_dump"), "#!/bin/sh\n");
+    Files.setPosixFilePermissions(root.resolve("common/bin/pg_dump"), PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.createDirectories(root.resolve("17/bin"));
+    Files.writeString(root.resolve("17/bin/pg_dump"), "not executable");
+    var clients = PostgresClients.byVersion(template, "pg_dump", "pg_restore", path(Map.of()));
+
+    assertThat(clients.installed("pg_dump")).containsOnlyKeys(15);
+    assertThatThrownBy(() -> clients.pgDump(17)).hasMessageEndingWith("found 15");
+  }
+
+  @Test
+  void a_restore_takes_the_newest_pg_restore_if_it_reads_the_dump() throws Exception {
+    String template = tree(Map.of(15, BOTH, 16, BOTH));
+    var clients = PostgresClients.byVersion(template, "pg_dump", "pg_restore", path(Map.of("pg_restore", 15)));
+
+    assertThat(clients.pgRestore(12)).isEqualTo(root + "/16/bin/pg_restore");
+    assertThat(clients.pgRestore(0)).isEqualTo(root + "/16/bin/pg_restore");
+    assertThatThrownBy(() -> clients.pgRestore(17))
+        .hasMessage("pg_restore for dumps of PostgreSQL 17 not installed on this worker: found 15, 16");
+  }
+
+  @Test
+  void a_dumps_header_tells_the_pg_restore_it_needs() {
+    assertThat(PostgresClients.restoreMajorFor(header(1, 14))).isEqualTo(12);
+    assertThat(PostgresClients.restoreMajorFor(header(1, 15))).isEqualTo(16);
+    assertThat(PostgresClients.restoreMajorFor(header(1, 16))).isEqualTo(17);
+    assertThat(PostgresClients.restoreMajorFor(header(1, 17))).isEqualTo(18);
+    assertThat(PostgresClients.restoreMajorFor(header(1, 13))).isZero();
+    assertThat(PostgresClients.restoreMajorFor("-- plain SQL".getBytes())).isZero();
+  }
+
+  private static byte[] header(int major, int minor) {
+    return new byte[] {'P', 'G', 'D', 'M', 'P', (byte) major, (byte) minor, 0};
+  }
+
+  @Test
+  void versions_are_read_as_the_tools_and_the_server_print_them() {
+    assertThat(PostgresClients.parseVersion("pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n")).hasValue(15);
+    assertThat(PostgresClients.parseVersion("pg_dump (PostgreSQL) 17.2\n")).hasValue(17);
+    assertThat(PostgresClients.parseVersion("mysqldump  Ver 10.19")).isEmpty();
+    assertThat(PostgresClients.majorOf("150020")).isEqualTo(15);
+    assertThat(PostgresClients.majorOf("170002\n")).isEqualTo(17);
+    assertThat(PostgresClients.majorOf("90624")).isEqualTo(9);
+  }
+
+  @Test
+  void a_client_directory_without_a_major_folder_is_refused_at_start_up() {
+    assertThat(WorkerProperties.bind(Map.of()).pgClientDirectory()).isEqualTo("/usr/lib/postgresql/{major}/bin");
+    try (var validation = jakarta.validation.Validation.buildDefaultValidatorFactory()) {
+      assertThat(validation.getValidator().validate(WorkerProperties.bind(Map.of("pg-client-directory", "/usr/lib/postgresql/bin"))))
+          .extracting(v -> v.getPropertyPath().toString()).containsExactly("pgClientDirectory");
+    }
+    assertThatThrownBy(() -> PostgresClients.byVersion("/opt/pg{major}/bin", "pg_dump", "pg_restore"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("{major}");
+  }
+
+  @Test
+  void a_newer_server_than_the_clients_fails_the_dump_before_pg_dump_runs(@TempDir Path scratch) throws Exception {
+    // this machine's clients, and a server that says it is of a major none of them is
+    var engine = new PostgresDumpEngine(PostgresClients.byVersion("/usr/lib/postgresql/{major}/bin", "pg_dump", "pg_restore",
+        path(Map.of())), "psql", Duration.ofMinutes(1), Duration.ofSeconds(15)) {
+      @Override
+      int serverMajor(DumpTarget target, Path work) {
+        return 99;
+      }
+    };
+    assertThatThrownBy(() -> engine.dump(new DumpTarget("127.0.0.1", 1, "db", "u", "pw"), java.io.OutputStream.nullOutputStream(), scratch))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessageStartingWith("pg_dump for PostgreSQL 99 not installed on this worker: found ");
+  }
+
+  @Test
+  void with_this_machines_clients_a_dump_runs_the_servers_own_pg_dump_and_restores(@TempDir Path scratch) throws Exception {
+    var clients = PostgresClients.byVersion("/usr/lib/postgresql/{major}/bin", "pg_dump", "pg_restore");
+    String db = LocalPostgres.createDatabase("backstop_clients");
+    try {
+      LocalPostgres.psql(db, "create table t (id int primary key); insert into t select generate_series(1, 3)");
+      DumpTarget target = new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, db, LocalPostgres.USER, "");
+      var engine = new PostgresDumpEngine(clients, "psql", Duration.ofMinutes(1), Duration.ofSeconds(15));
+
+      int major = engine.serverMajor(target, scratch);
+      assertThat(major).isEqualTo(Integer.parseInt(LocalPostgres.psql(db, "show server_version_num")) / 10000);
+      assertThat(clients.pgDump(major)).isEqualTo("/usr/lib/postgresql/" + major + "/bin/pg_dump");
+
+      ByteArrayOutputStream dump = new ByteArrayOutputStream();
+      engine.dump(target, dump, scratch);
+      assertThat(PostgresClients.restoreMajorFor(dump.toByteArray())).isBetween(1, major);
+
+      var restorer = new PostgresRestoreEngine("psql", clients,
+          new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, ""), Duration.ofMinutes(1));
+      assertThat(restorer.restore("backstop_verify_clients", new ByteArrayInputStream(dump.toByteArray()), scratch))
+          .isEqualTo(new RestoreEngine.Restored(1, 3));
+    } finally {
+      LocalPostgres.dropDatabase(db);
+    }
+  }
+}
