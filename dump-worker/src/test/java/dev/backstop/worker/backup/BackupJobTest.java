@@ -159,6 +159,43 @@ class BackupJobTest {
   }
 
   @Test
+  void every_line_a_job_logs_carries_its_addon_and_backup_as_json_fields_and_never_the_password() throws Exception {
+    String password = "Unl1kely-pa55word-" + java.util.UUID.randomUUID();
+    var spec = Events.addon("pg-1", "app", Plan.STARTER, 1, "UTC");
+    spec.setPassword(sealer.seal("pg-1", password));
+    addons.upsert(spec, 2);
+    // one transient failure first: the retry's lines are the job's too
+    failures.add("pg_dump failed: could not connect to server: Connection refused");
+    var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    var lines = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    lines.start();
+    root.addAppender(lines);
+    try {
+      handle(job(dir.resolve("archives")), request("b-logged"));
+    } finally {
+      root.detachAppender(lines);
+    }
+    assertThat(published).last().isInstanceOf(BackupCompleted.class);
+
+    // the console format of a deployment (logging.structured.format.console=ecs)
+    var context = new ch.qos.logback.classic.LoggerContext();
+    context.putObject(org.springframework.core.env.Environment.class.getName(), new org.springframework.core.env.StandardEnvironment());
+    var ecs = new org.springframework.boot.logging.logback.StructuredLogEncoder();
+    ecs.setContext(context);
+    ecs.setFormat("ecs");
+    ecs.start();
+    String thread = Thread.currentThread().getName();
+    List<String> jobLines = lines.list.stream().filter(line -> line.getThreadName().equals(thread))
+        .filter(line -> line.getLoggerName().startsWith("dev.backstop.worker"))
+        .map(line -> new String(ecs.encode(line), java.nio.charset.StandardCharsets.UTF_8)).toList();
+    assertThat(jobLines).as("the job's lines").anySatisfy(line -> assertThat(line).contains("started"))
+        .anySatisfy(line -> assertThat(line).contains("attempt 1"));
+    assertThat(jobLines).allSatisfy(line -> assertThat(line).contains("\"addonId\":\"pg-1\"", "\"backupId\":\"b-logged\""));
+    assertThat(lines.list).allSatisfy(line -> assertThat(new String(ecs.encode(line), java.nio.charset.StandardCharsets.UTF_8))
+        .doesNotContain(password));
+  }
+
+  @Test
   void a_dump_ends_completed_once_and_a_redelivered_request_is_dropped() throws Exception {
     BackupJob job = job(dir.resolve("archives"));
     assertThat(job.record(request("b1"))).isTrue();
