@@ -200,12 +200,6 @@ class PoisonRecordsIT {
     assertThat(out.toString(StandardCharsets.UTF_8)).contains("3 dead letter(s) re-driven from " + deadLetters);
     assertThat(endOffset(Topics.ADDONS)).isEqualTo(endBefore + 3);
 
-    // run again: nothing more, what was re-driven is remembered
-    out.reset();
-    assertThat(dev.backstop.kit.messaging.DeadLetterTool.run(new String[] {"redrive", backstop.kafkaBootstrapServers(), deadLetters},
-        new java.io.PrintStream(out, true, StandardCharsets.UTF_8), new java.io.PrintStream(err, true, StandardCharsets.UTF_8))).isZero();
-    assertThat(out.toString(StandardCharsets.UTF_8)).contains("0 dead letter(s) re-driven");
-
     // still undecodable: every group on the topic dead-letters them again, the re-drive named in their headers
     awaitCaughtUp();
     List<ConsumerRecord<String, byte[]>> again = await().atMost(WAIT).until(() -> readAll(deadLetters), r -> r.size() >= 6);
@@ -214,6 +208,43 @@ class PoisonRecordsIT {
         .startsWith(deadLetters + "-"));
     assertThat(again.subList(3, 6)).extracting(ConsumerRecord::value)
         .containsExactlyElementsOf(again.subList(0, 3).stream().map(ConsumerRecord::value).toList());
+
+    // run again: what was re-driven is remembered, only the dead letters that came since go
+    out.reset();
+    assertThat(dev.backstop.kit.messaging.DeadLetterTool.run(new String[] {"redrive", backstop.kafkaBootstrapServers(), deadLetters},
+        new java.io.PrintStream(out, true, StandardCharsets.UTF_8), new java.io.PrintStream(err, true, StandardCharsets.UTF_8))).isZero();
+    String second = out.toString(StandardCharsets.UTF_8);
+    assertThat(second).contains("3 dead letter(s) re-driven from " + deadLetters);
+    again.subList(3, 6).forEach(letter -> assertThat(second).contains("re-driven " + deadLetters + "-" + letter.partition() + "@" + letter.offset() + " "));
+    again.subList(0, 3).forEach(letter -> assertThat(second).doesNotContain("re-driven " + deadLetters + "-" + letter.partition() + "@" + letter.offset() + " "));
+  }
+
+  /**
+   * A record that decodes but that a handler fails on whatever the number of tries (here an addon whose time
+   * zone does not exist, which the operator API would refuse): dead-lettered once the binding's attempts are
+   * used, and the consumer goes on.
+   */
+  @Test
+  @org.junit.jupiter.api.Order(3)
+  void aRecordItsHandlerFailsOnEveryTimeIsDeadLetteredAfterItsAttemptsAndTheConsumerGoesOn() throws Exception {
+    var spec = Events.addon("pg-mars", "poison-app", Plan.STARTER, 3, "Mars/Olympus_Mons");
+    Events.publish(backstop.kafkaBootstrapServers(), Topics.ADDONS,
+        List.of(Events.registered(spec, Instant.parse("2026-12-01T00:00:00Z"))), event -> "pg-mars");
+    assertThat(putAddon("pg-after-mars")).isEqualTo(201);
+    ConsumerLag.awaitCaughtUp(backstop.kafkaBootstrapServers(), List.of("scheduler"), List.of(Topics.ADDONS), WAIT);
+
+    String deadLetters = DeadLetters.topicFor(Topics.ADDONS, "scheduler", "scheduler-service");
+    ConsumerRecord<String, byte[]> letter = await().atMost(WAIT).until(() -> readAll(deadLetters).stream()
+        .filter(r -> "pg-mars".equals(r.key())).toList(), found -> !found.isEmpty()).get(0);
+    assertThat(text(letter, "kafka_dlt-exception-fqcn")).isEqualTo("java.time.zone.ZoneRulesException");
+    assertThat(text(letter, "kafka_dlt-exception-message")).contains("Mars/Olympus_Mons");
+    assertThat(text(letter, "kafka_dlt-original-consumer-group")).isEqualTo("scheduler");
+    assertThat(EventCodec.get().decode(letter.value()).toString()).as("the event as it was").contains("pg-mars");
+
+    String schedules = databases().get("backstop-scheduler").toString();
+    assertThat(schedules).contains("pg-after-mars").doesNotContain("pg-mars\"");
+    assertThat(call("GET", "/actuator/prometheus", null).body()).containsPattern(
+        "backstop_dead_letters_total\\{[^}]*exception=\"ZoneRulesException\",group=\"scheduler\",topic=\"backstop.addons\"} 1\\.0");
   }
 
   private long endOffset(String topic) throws Exception {

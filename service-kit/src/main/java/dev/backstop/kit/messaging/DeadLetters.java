@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import dev.backstop.schemas.serde.EventDeserializer;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -107,7 +108,7 @@ public final class DeadLetters implements AutoCloseable {
       throw new IllegalStateException(kind + " failure: the record is not dead-lettered", failure);
     }
     Exception cause = unwrapped(failure);
-    recoverers.computeIfAbsent(group, this::recoverer).accept(record, consumer, cause);
+    recoverers.computeIfAbsent(group + " " + record.topic(), any -> recoverer(group, record.topic())).accept(record, consumer, cause);
     String exception = rootCause(failure).getClass().getSimpleName();
     counter(record.topic(), group, exception).increment();
     log.error("{}-{}@{} sent to dead-letter topic {} ({} failure of group {}): {}", record.topic(), record.partition(),
@@ -156,7 +157,19 @@ public final class DeadLetters implements AutoCloseable {
     return deepest;
   }
 
-  private DeadLetterPublishingRecoverer recoverer(String group) {
+  private static String whyUndecodable(String topic, DeserializationException undecodable) {
+    if (undecodable.getCause() != null) {
+      return undecodable.getCause().getMessage();
+    }
+    try {
+      new EventDeserializer().deserialize(topic, undecodable.getData());
+      return "(it decodes now)";
+    } catch (RuntimeException e) {
+      return e.getMessage();
+    }
+  }
+
+  private DeadLetterPublishingRecoverer recoverer(String group, String topic) {
     // the partition is left to the key (the addon id): one addon's dead letters stay in order, whatever the
     // number of partitions the dead-letter topic has
     DeadLetterPublishingRecoverer recoverer =
@@ -166,7 +179,30 @@ public final class DeadLetters implements AutoCloseable {
     byte[] groupHeader = group.getBytes(StandardCharsets.UTF_8);
     recoverer.setHeadersFunction((record, exception) ->
         new RecordHeaders().add(KafkaHeaders.DLT_ORIGINAL_CONSUMER_GROUP, groupHeader));
+    // an undecodable record's exception is the one its header carries, whose message is only "failed to
+    // deserialize" (the deserializer's own exception does not survive the header): decoding the bytes again says why
+    recoverer.setExceptionHeadersCreator((headers, exception, isKey, names) -> {
+      Exception described = exception instanceof DeserializationException undecodable
+          ? new DeserializationException(undecodable.getMessage() + ": " + whyUndecodable(topic, undecodable),
+              undecodable.getData(), undecodable.isKey(), undecodable.getCause())
+          : exception;
+      var info = names.getExceptionInfo();
+      replace(headers, isKey ? info.getKeyExceptionFqcn() : info.getExceptionFqcn(), described.getClass().getName());
+      Throwable root = rootCause(described);
+      if (root != described) {
+        replace(headers, info.getExceptionCauseFqcn(), root.getClass().getName());
+      }
+      replace(headers, isKey ? info.getKeyExceptionMessage() : info.getExceptionMessage(), String.valueOf(described.getMessage()));
+      var trace = new java.io.StringWriter();
+      described.printStackTrace(new java.io.PrintWriter(trace));
+      replace(headers, isKey ? info.getKeyExceptionStacktrace() : info.getExceptionStacktrace(), trace.toString());
+    });
     return recoverer;
+  }
+
+  private static void replace(org.apache.kafka.common.header.Headers headers, String name, String value) {
+    headers.remove(name);
+    headers.add(name, value.getBytes(StandardCharsets.UTF_8));
   }
 
   /** The handler's own exception, out of the listener container's and the binder's wrappers: what the headers describe. */
@@ -174,11 +210,6 @@ public final class DeadLetters implements AutoCloseable {
     Throwable t = failure;
     while ((t instanceof ListenerExecutionFailedException || t instanceof MessagingException) && t.getCause() instanceof Exception) {
       t = t.getCause();
-    }
-    if (t instanceof DeserializationException undecodable && undecodable.getCause() != null) {
-      // its own message is only "failed to deserialize": the header says why, from the deserializer's message
-      return new DeserializationException(undecodable.getMessage() + ": " + undecodable.getCause().getMessage(),
-          undecodable.getData(), undecodable.isKey(), undecodable.getCause());
     }
     return (Exception) t;
   }
