@@ -68,7 +68,10 @@ public class BackstopKitAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   public dev.backstop.kit.messaging.DeadLetters deadLetters(org.springframework.core.env.Environment environment,
-      io.micrometer.core.instrument.MeterRegistry meters) {
+      org.springframework.beans.factory.ObjectProvider<io.micrometer.core.instrument.MeterRegistry> registry) {
+    // a context without Boot's metrics (a test of this configuration alone) counts in memory
+    io.micrometer.core.instrument.MeterRegistry meters =
+        registry.getIfAvailable(io.micrometer.core.instrument.simple.SimpleMeterRegistry::new);
     @SuppressWarnings({"unchecked", "rawtypes"})
     org.apache.kafka.common.serialization.Serializer<Object> keys = (org.apache.kafka.common.serialization.Serializer)
         new org.apache.kafka.common.serialization.StringSerializer();
