@@ -115,8 +115,10 @@ class BackupJobTest {
         Map.of(Engine.POSTGRESQL, node -> {
           probed++;
           return dev.backstop.worker.engine.ReplicaProbe.ReplicaState.ok(Duration.ZERO);
-        }), properties, clock, cipher, dev.backstop.kit.config.BackstopProperties.bind(java.util.Map.of()));
+        }), properties, clock, cipher, dev.backstop.kit.config.BackstopProperties.bind(java.util.Map.of()), new BackupMetrics(meters));
   }
+
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
   private BackupRequested request(String id) {
     return new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null);
@@ -156,6 +158,28 @@ class BackupJobTest {
     ledger.record(id, "pg-1", dev.backstop.schemas.serde.EventCodec.get().encode(request(id)), clock.instant());
     assertThat(ledger.claimNext(worker, clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
         .hasValueSatisfying(job -> assertThat(job.id()).isEqualTo(id));
+  }
+
+  @Test
+  void a_done_and_a_failed_backup_count_by_status_engine_plan_and_kind_with_their_durations_size_and_start_delay() throws Exception {
+    BackupJob job = job(dir.resolve("archives"));
+    job.record(request("b-counted"));
+    clock.advance(Duration.ofSeconds(42));
+    drain(job, "b-counted");
+    failures.add("pg_dump failed: FATAL: password authentication failed for user \"app\"");
+    handle(job, request("b-refused"));
+
+    var started = meters.get("backstop.backups").tags("status", "started", "engine", "postgresql", "plan", "starter", "kind", "manual");
+    assertThat(started.counter().count()).isEqualTo(2);
+    assertThat(meters.get("backstop.backups").tags("status", "done", "engine", "postgresql").counter().count()).isEqualTo(1);
+    assertThat(meters.get("backstop.backups").tags("status", "failed", "plan", "starter", "kind", "manual").counter().count()).isEqualTo(1);
+    assertThat(meters.get("backstop.backup.dump").tags("engine", "postgresql").timer().count()).isEqualTo(1);
+    assertThat(meters.get("backstop.backup.store").tags("engine", "postgresql").timer().count()).isEqualTo(1);
+    BackupCompleted completed = (BackupCompleted) published.stream().filter(BackupCompleted.class::isInstance).findFirst().orElseThrow();
+    assertThat(meters.get("backstop.backup.size").summary().totalAmount()).isEqualTo(completed.getSizeBytes());
+    // requested, then started 42 s later by the clock the worker reads
+    assertThat(meters.get("backstop.backup.start.delay").tags("kind", "manual").timer().max(java.util.concurrent.TimeUnit.SECONDS))
+        .isEqualTo(42);
   }
 
   @Test

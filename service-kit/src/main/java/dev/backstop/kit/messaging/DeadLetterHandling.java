@@ -115,12 +115,14 @@ public final class DeadLetterHandling implements ListenerContainerWithDlqAndRetr
     private final DeadLetters deadLetters;
     private final String group;
     /** What this consumer already dead-lettered: a batch tried again (a store down) does not send them again. */
-    private final java.util.Set<String> sent = java.util.Collections.newSetFromMap(new java.util.LinkedHashMap<>(16, 0.75f, false) {
-      @Override
-      protected boolean removeEldestEntry(java.util.Map.Entry<String, Boolean> eldest) {
-        return size() > 10_000;
-      }
-    });
+    // shared by the container's consumers when the binding's concurrency is above 1
+    private final java.util.Set<String> sent = java.util.Collections.synchronizedSet(
+        java.util.Collections.newSetFromMap(new java.util.LinkedHashMap<>(16, 0.75f, false) {
+          @Override
+          protected boolean removeEldestEntry(java.util.Map.Entry<String, Boolean> eldest) {
+            return size() > 10_000;
+          }
+        }));
 
     UndecodableOut(DeadLetters deadLetters, String group) {
       this.deadLetters = deadLetters;
