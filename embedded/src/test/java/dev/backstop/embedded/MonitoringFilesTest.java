@@ -47,7 +47,7 @@ class MonitoringFilesTest {
 
   @Test
   @SuppressWarnings("unchecked")
-  void prometheus_scrapes_every_backstop_service_of_compose_on_its_port() throws Exception {
+  void prometheus_scrapes_every_backstop_service_of_compose_on_its_port_and_compose_asks_each_its_readiness() throws Exception {
     Map<String, Object> compose = new Yaml().load(Files.readString(ROOT.resolve("docker-compose.yml")));
     Map<String, Object> prometheus = new Yaml().load(Files.readString(ROOT.resolve("docker/prometheus/prometheus.yml")));
     String scraped = prometheus.get("scrape_configs").toString();
@@ -57,6 +57,8 @@ class MonitoringFilesTest {
     for (var service : services.entrySet()) {
       if (service.getValue().get("build") instanceof Map<?, ?> build && build.get("args") instanceof Map<?, ?> args) {
         assertThat(scraped).as(service.getKey()).contains(service.getKey() + ":" + args.get("PORT"));
+        assertThat(service.getValue().get("healthcheck").toString()).as(service.getKey() + " is healthy when ready")
+            .contains("http://localhost:" + args.get("PORT") + "/actuator/health/readiness");
         backstop++;
       }
     }
