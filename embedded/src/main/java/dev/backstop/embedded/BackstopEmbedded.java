@@ -105,11 +105,15 @@ public final class BackstopEmbedded implements AutoCloseable {
     common.put("backstop.wal-archiver.enabled", "false");
     common.putAll(options.extraProperties());
 
+    // one port for everything: the gateway's /actuator/prometheus scrapes every service's registry
+    AllServicesMetrics metrics = new AllServicesMetrics();
     List<ConfigurableApplicationContext> contexts = new ArrayList<>();
     ExecutorService starter = Executors.newFixedThreadPool(2);
     try {
       List<Future<ConfigurableApplicationContext>> started = new ArrayList<>();
-      started.add(starter.submit(() -> run(GatewayApplication.builder(), options.clock(), common, "server.port=" + options.gatewayPort())));
+      started.add(starter.submit(() -> run(GatewayApplication.builder()
+          .initializers(context -> context.getBeanFactory().registerSingleton("prometheusRegistry", metrics)),
+          options.clock(), common, "server.port=" + options.gatewayPort())));
       started.add(starter.submit(() -> run(WorkerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       started.add(starter.submit(() -> run(RetentionApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       started.add(starter.submit(() -> run(SchedulerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
@@ -117,6 +121,7 @@ public final class BackstopEmbedded implements AutoCloseable {
       for (Future<ConfigurableApplicationContext> f : started) {
         contexts.add(f.get());
       }
+      contexts.forEach(context -> metrics.add(context.getBean(io.prometheus.metrics.model.registry.PrometheusRegistry.class)));
     } catch (Exception e) {
       contexts.forEach(ConfigurableApplicationContext::close);
       kafka.close();

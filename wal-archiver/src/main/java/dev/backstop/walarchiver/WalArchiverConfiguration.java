@@ -56,7 +56,7 @@ public class WalArchiverConfiguration {
 
   @Bean
   StreamSupervisor streamSupervisor(MongoDatabase database, AddonsProjection addons, ArchiveStore store,
-      ArchiveCipher cipher, EventPublisher publisher, Clock clock,
+      ArchiveCipher cipher, EventPublisher publisher, Clock clock, io.micrometer.core.instrument.MeterRegistry meters,
       @Value("${backstop.wal-archiver.chunk-interval:200ms}") Duration chunkInterval,
       @Value("${backstop.wal-archiver.lease:30s}") Duration lease,
       @Value("${backstop.wal-archiver.max-streams:200}") int maxStreams,
@@ -64,7 +64,7 @@ public class WalArchiverConfiguration {
     ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(store, cipher, Files.createTempDirectory("wal-archiver"));
     String owner = "wal-archiver-" + UUID.randomUUID();
     return new StreamSupervisor(new StreamLeases(database), addons,
-        target -> new WalStream(target, wal, clock, chunkInterval, new PublishingListener(target, publisher, clock)),
+        target -> new WalStream(target, wal, clock, chunkInterval, new PublishingListener(target, publisher, clock, meters)),
         clock, owner, lease, maxStreams, auditInterval);
   }
 
@@ -119,7 +119,16 @@ public class WalArchiverConfiguration {
     private final Clock clock;
     private long lastProgress;
 
-    PublishingListener(StreamTarget target, EventPublisher publisher, Clock clock) {
+    private final io.micrometer.core.instrument.DistributionSummary lag;
+    private final io.micrometer.core.instrument.Counter gaps;
+
+    PublishingListener(StreamTarget target, EventPublisher publisher, Clock clock, io.micrometer.core.instrument.MeterRegistry meters) {
+      // across every stream of this archiver: an addon id as a tag would make one series per customer
+      this.lag = io.micrometer.core.instrument.DistributionSummary.builder("backstop.wal.lag")
+          .description("WAL the server has written and the archive store does not hold yet, each time a chunk is stored")
+          .baseUnit("bytes").register(meters);
+      this.gaps = io.micrometer.core.instrument.Counter.builder("backstop.wal.gaps")
+          .description("Gaps found in a stream's WAL: the recoverable window restarts after each").register(meters);
       this.target = target;
       this.publisher = publisher;
       this.clock = clock;
@@ -127,6 +136,9 @@ public class WalArchiverConfiguration {
 
     @Override
     public void durable(int timeline, Lsn durable, long lagBytes, WalStream.Counters counters) {
+      if (lagBytes >= 0) {
+        lag.record(lagBytes);
+      }
       if (clock.millis() - lastProgress < 10_000) {
         return;
       }
@@ -146,6 +158,7 @@ public class WalArchiverConfiguration {
 
     @Override
     public void gap(Lsn from, String reason) {
+      gaps.increment();
       publisher.publish(Topics.PITR_EVENTS, target.addonId(), WalGapDetected.newBuilder().setAddonId(target.addonId())
           .setSince(clock.instant()).setReason(reason).setTimeline(null).setFromLsn(from == null ? null : from.value())
           .setAt(clock.instant()).build());

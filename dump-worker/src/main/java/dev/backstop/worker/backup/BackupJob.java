@@ -82,10 +82,21 @@ public class BackupJob {
   private final ArchiveCipher cipher;
   private final boolean encrypt;
   private final JobLifecycle lifecycle;
+  private final BackupMetrics metrics;
 
+  /** A job whose metrics are not exported (tests, tools). */
   public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
       SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
       ArchiveCipher cipher, BackstopProperties backstop) {
+    this(addons, ledger, slots, store, publisher, sealer, engines, probes, properties, clock, cipher, backstop,
+        BackupMetrics.unexported());
+  }
+
+  @org.springframework.beans.factory.annotation.Autowired
+  public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
+      SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
+      ArchiveCipher cipher, BackstopProperties backstop, BackupMetrics metrics) {
+    this.metrics = metrics;
     this.cipher = cipher;
     this.encrypt = backstop.archive().encrypt();
     this.addons = addons;
@@ -243,6 +254,7 @@ public class BackupJob {
       publisher.publish(Topics.BACKUP_EVENTS, addon.id(), new BackupStarted(request.getBackupId(), addon.id(),
           addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
           properties.instanceName()));
+      metrics.started(addon, request.getKind(), Duration.between(request.getRequestedAt(), startedAt));
     }
     log.info("backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.id(), choice.label(),
         choice.why(), attempt);
@@ -328,9 +340,13 @@ public class BackupJob {
       Instant firstByteAt = firstByteNanos < 0 ? null
           : Collections.min(List.of(dumpStartedAt.plusNanos(firstByteNanos), dumpEndedAt));
       var timings = new BackupTimings(job.claimedAt(), dumpStartedAt, firstByteAt, dumpEndedAt, storedAt, completedAt, null);
-      settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.id(), addon.appName(),
-          request.getKind(), request.getRequestedAt(), startedAt, completedAt, choice.label(), choice.why(), key,
-          archiveName, packed.size(), packed.sha256(), expectedTables, null, null, timings));
+      boolean settled = settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.id(),
+          addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, completedAt, choice.label(), choice.why(),
+          key, archiveName, packed.size(), packed.sha256(), expectedTables, null, null, timings));
+      if (settled) {
+        metrics.completed(addon, request.getKind(), Duration.ofNanos(dumpNanos + assemblyNanos), Duration.ofNanos(storeNanos),
+            packed.size());
+      }
       log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; {})",
           request.getBackupId(), addon.id(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
           PhaseBreakdown.describe(request.getRequestedAt(), timings, assemblyNanos));
@@ -340,13 +356,15 @@ public class BackupJob {
   }
 
   /** Records the outcome, then publishes it; an outcome of a job this worker no longer holds is dropped. */
-  private void settle(BackupRequested request, JobLedger.State state, SpecificRecord outcome) {
-    lifecycle.settle(request.getBackupId(), request.getAddonId(), state, outcome);
+  private boolean settle(BackupRequested request, JobLedger.State state, SpecificRecord outcome) {
+    return lifecycle.settle(request.getBackupId(), request.getAddonId(), state, outcome);
   }
 
   private void fail(BackupRequested request, String node, String reason) {
-    settle(request, JobLedger.State.FAILED, new BackupFailed(request.getBackupId(), request.getAddonId(),
-        request.getAppName(), request.getKind(), request.getRequestedAt(), clock.instant(), node, reason));
+    if (settle(request, JobLedger.State.FAILED, new BackupFailed(request.getBackupId(), request.getAddonId(),
+        request.getAppName(), request.getKind(), request.getRequestedAt(), clock.instant(), node, reason))) {
+      metrics.failed(addons.find(request.getAddonId()).orElse(null), request.getKind());
+    }
     log.warn("backup {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
   }
 

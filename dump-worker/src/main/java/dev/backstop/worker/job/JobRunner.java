@@ -125,6 +125,15 @@ public final class JobRunner implements AutoCloseable {
       return false;
     }
     JobLedger.Job job = claimed.get();
+    // every line the job logs on this thread names its addon and backup (structured logs carry them as fields)
+    try (var addon = org.slf4j.MDC.putCloseable("addonId", job.key());
+        var backup = org.slf4j.MDC.putCloseable("backupId", job.id())) {
+      run(job);
+    }
+    return true;
+  }
+
+  private void run(JobLedger.Job job) {
     try {
       work.run(job);
     } catch (InterruptedIOException e) {
@@ -142,7 +151,6 @@ public final class JobRunner implements AutoCloseable {
         runningIds.remove(job.id());
       }
     }
-    return true;
   }
 
   /** Puts the job back in the queue; best effort: if even that fails, its lease runs out and it is taken over. */

@@ -22,6 +22,12 @@ public class WorkerMessagingConfiguration {
     return catalog.consumer();
   }
 
+  /** What the jobs did, for /actuator/prometheus. */
+  @Bean
+  public dev.backstop.worker.backup.BackupMetrics backupMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+    return new dev.backstop.worker.backup.BackupMetrics(registry);
+  }
+
   /** Runs the recorded backups, {@code concurrent-dumps} at once, apart from the consumer that records them. */
   @Bean(destroyMethod = "close")
   public JobRunner backupRunner(BackupJob job, JobLedger ledger, WorkerProperties properties, Clock clock) {

@@ -65,10 +65,20 @@ public class RestoreVerification {
   private final Clock clock;
   private final ScratchServerGuard guard;
   private final JobLifecycle lifecycle;
+  private final dev.backstop.worker.backup.BackupMetrics metrics;
 
+  /** A verification whose metrics are not exported (tests, tools). */
   public RestoreVerification(JobLedger ledger, AddonCatalog addons, ArchiveReader archives,
       EventPublisher publisher, Map<Engine, RestoreEngine> engines, VerifierProperties verifier, WorkerProperties worker,
       Clock clock) {
+    this(ledger, addons, archives, publisher, engines, verifier, worker, clock,
+        dev.backstop.worker.backup.BackupMetrics.unexported());
+  }
+
+  public RestoreVerification(JobLedger ledger, AddonCatalog addons, ArchiveReader archives,
+      EventPublisher publisher, Map<Engine, RestoreEngine> engines, VerifierProperties verifier, WorkerProperties worker,
+      Clock clock, dev.backstop.worker.backup.BackupMetrics metrics) {
+    this.metrics = metrics;
     this.ledger = ledger;
     this.addons = addons;
     this.archives = archives;
@@ -176,6 +186,8 @@ public class RestoreVerification {
     if (!lifecycle.settle(completed.getBackupId(), completed.getAddonId(), state, outcome)) {
       return;
     }
+    metrics.restoreTested(addons.find(completed.getAddonId()).orElse(null), outcome.getPassed(),
+        Duration.ofMillis(outcome.getRestoreMillis()), outcome.getRows());
     if (outcome.getPassed()) {
       log.info("backup {} of addon {} verified: {}", completed.getBackupId(), completed.getAddonId(), outcome.getSummary());
     } else {

@@ -28,9 +28,9 @@ public class VerificationConfiguration {
   @Bean
   public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveReader archives,
       EventPublisher publisher, Map<Engine, RestoreEngine> restoreEngines, VerifierProperties verifier,
-      WorkerProperties worker, Clock clock) {
+      WorkerProperties worker, Clock clock, dev.backstop.worker.backup.BackupMetrics metrics) {
     RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications"), addons, archives,
-        publisher, restoreEngines, verifier, worker, clock);
+        publisher, restoreEngines, verifier, worker, clock, metrics);
     verification.checkScratchServers();
     return verification;
   }

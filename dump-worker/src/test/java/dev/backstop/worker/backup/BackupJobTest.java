@@ -116,8 +116,10 @@ class BackupJobTest {
         Map.of(Engine.POSTGRESQL, node -> {
           probed++;
           return dev.backstop.worker.engine.ReplicaProbe.ReplicaState.ok(Duration.ZERO);
-        }), properties, clock, cipher, dev.backstop.kit.config.BackstopProperties.bind(java.util.Map.of()));
+        }), properties, clock, cipher, dev.backstop.kit.config.BackstopProperties.bind(java.util.Map.of()), new BackupMetrics(meters));
   }
+
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
   private BackupRequested request(String id) {
     return new BackupRequested(id, "pg-1", "app", BackupKind.MANUAL, clock.instant(), null, null, null);
@@ -157,6 +159,65 @@ class BackupJobTest {
     ledger.record(id, "pg-1", dev.backstop.schemas.serde.EventCodec.get().encode(request(id)), clock.instant());
     assertThat(ledger.claimNext(worker, clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()))
         .hasValueSatisfying(job -> assertThat(job.id()).isEqualTo(id));
+  }
+
+  @Test
+  void a_done_and_a_failed_backup_count_by_status_engine_plan_and_kind_with_their_durations_size_and_start_delay() throws Exception {
+    BackupJob job = job(dir.resolve("archives"));
+    job.record(request("b-counted"));
+    clock.advance(Duration.ofSeconds(42));
+    drain(job, "b-counted");
+    failures.add("pg_dump failed: FATAL: password authentication failed for user \"app\"");
+    handle(job, request("b-refused"));
+
+    var started = meters.get("backstop.backups").tags("status", "started", "engine", "postgresql", "plan", "starter", "kind", "manual");
+    assertThat(started.counter().count()).isEqualTo(2);
+    assertThat(meters.get("backstop.backups").tags("status", "done", "engine", "postgresql").counter().count()).isEqualTo(1);
+    assertThat(meters.get("backstop.backups").tags("status", "failed", "plan", "starter", "kind", "manual").counter().count()).isEqualTo(1);
+    assertThat(meters.get("backstop.backup.dump").tags("engine", "postgresql").timer().count()).isEqualTo(1);
+    assertThat(meters.get("backstop.backup.store").tags("engine", "postgresql").timer().count()).isEqualTo(1);
+    BackupCompleted completed = (BackupCompleted) published.stream().filter(BackupCompleted.class::isInstance).findFirst().orElseThrow();
+    assertThat(meters.get("backstop.backup.size").summary().totalAmount()).isEqualTo(completed.getSizeBytes());
+    // requested, then started 42 s later by the clock the worker reads
+    assertThat(meters.get("backstop.backup.start.delay").tags("kind", "manual").timer().max(java.util.concurrent.TimeUnit.SECONDS))
+        .isEqualTo(42);
+  }
+
+  @Test
+  void every_line_a_job_logs_carries_its_addon_and_backup_as_json_fields_and_never_the_password() throws Exception {
+    String password = "Unl1kely-pa55word-" + java.util.UUID.randomUUID();
+    var spec = Events.addon("pg-1", "app", Plan.STARTER, 1, "UTC");
+    spec.setPassword(sealer.seal("pg-1", password));
+    addons.upsert(spec, 2);
+    // one transient failure first: the retry's lines are the job's too
+    failures.add("pg_dump failed: could not connect to server: Connection refused");
+    var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    var lines = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    lines.start();
+    root.addAppender(lines);
+    try {
+      handle(job(dir.resolve("archives")), request("b-logged"));
+    } finally {
+      root.detachAppender(lines);
+    }
+    assertThat(published).last().isInstanceOf(BackupCompleted.class);
+
+    // the console format of a deployment (logging.structured.format.console=ecs)
+    var context = new ch.qos.logback.classic.LoggerContext();
+    context.putObject(org.springframework.core.env.Environment.class.getName(), new org.springframework.core.env.StandardEnvironment());
+    var ecs = new org.springframework.boot.logging.logback.StructuredLogEncoder();
+    ecs.setContext(context);
+    ecs.setFormat("ecs");
+    ecs.start();
+    String thread = Thread.currentThread().getName();
+    List<String> jobLines = lines.list.stream().filter(line -> line.getThreadName().equals(thread))
+        .filter(line -> line.getLoggerName().startsWith("dev.backstop.worker"))
+        .map(line -> new String(ecs.encode(line), java.nio.charset.StandardCharsets.UTF_8)).toList();
+    assertThat(jobLines).as("the job's lines").anySatisfy(line -> assertThat(line).contains("started"))
+        .anySatisfy(line -> assertThat(line).contains("attempt 1"));
+    assertThat(jobLines).allSatisfy(line -> assertThat(line).contains("\"addonId\":\"pg-1\"", "\"backupId\":\"b-logged\""));
+    assertThat(lines.list).allSatisfy(line -> assertThat(new String(ecs.encode(line), java.nio.charset.StandardCharsets.UTF_8))
+        .doesNotContain(password));
   }
 
   @Test

@@ -53,9 +53,11 @@ public class Pruner {
   // the consumers and the timers may evaluate at once: one evaluation at a time, so no prune is published twice
   private final Object evaluating = new Object();
   private volatile long lastCatchUp;
+  private final io.micrometer.core.instrument.MeterRegistry meters;
 
   public Pruner(RetentionCatalog catalog, RetentionLedger ledger, AddonOwnership ownership, ArchiveStore store,
-      EventPublisher publisher, Clock clock, RetentionProperties properties) {
+      EventPublisher publisher, Clock clock, RetentionProperties properties, io.micrometer.core.instrument.MeterRegistry meters) {
+    this.meters = meters;
     this.catalog = catalog;
     this.ledger = ledger;
     this.ownership = ownership;
@@ -130,6 +132,7 @@ public class Pruner {
     // events and the store keep milliseconds: the same instant read back from BackupPruned must compare equal
     Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
     List<Keyed> prunes = new ArrayList<>();
+    java.util.Map<String, String> plans = new java.util.HashMap<>();
     var policies = catalog.policies(addonIds);
     for (String addonId : addonIds) {
       var policy = policies.get(addonId);
@@ -145,12 +148,16 @@ public class Pruner {
         var record = records.get(pruned.backup().backupId());
         prunes.add(new Keyed(addonId, new BackupPruned(pruned.backup().backupId(), addonId, record.appName(), now, pruned.reason())));
       }
+      plans.put(addonId, policy.plan() == null ? "unknown" : policy.plan().name().toLowerCase(java.util.Locale.ROOT));
     }
     // the events first: a record marked pruned always has its BackupPruned on the topic
     publisher.publishAll(Topics.BACKUP_EVENTS, prunes);
     for (Keyed keyed : prunes) {
       BackupPruned pruned = (BackupPruned) keyed.event();
       ledger.markPruned(pruned.getBackupId(), pruned.getAddonId(), pruned.getReason(), now, now.plus(properties.downloadGrace()));
+      io.micrometer.core.instrument.Counter.builder("backstop.backups.pruned")
+          .description("Backups retention pruned (their archive is deleted after the download grace period)")
+          .tag("plan", plans.getOrDefault(pruned.getAddonId(), "unknown")).register(meters).increment();
       log.info("pruned backup {} of addon {} (archive deleted after the download grace period): {}",
           pruned.getBackupId(), pruned.getAddonId(), pruned.getReason());
     }

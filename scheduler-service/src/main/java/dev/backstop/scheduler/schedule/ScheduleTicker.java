@@ -33,7 +33,11 @@ public class ScheduleTicker implements SchedulingConfigurer {
   private final Clock clock;
   private final SchedulerProperties properties;
 
-  public ScheduleTicker(ScheduleCatalog catalog, EventPublisher publisher, Clock clock, SchedulerProperties properties) {
+  private final io.micrometer.core.instrument.MeterRegistry meters;
+
+  public ScheduleTicker(ScheduleCatalog catalog, EventPublisher publisher, Clock clock, SchedulerProperties properties,
+      io.micrometer.core.instrument.MeterRegistry meters) {
+    this.meters = meters;
     this.catalog = catalog;
     this.publisher = publisher;
     this.clock = clock;
@@ -61,6 +65,14 @@ public class ScheduleTicker implements SchedulingConfigurer {
           publisher.publish(Topics.BACKUP_REQUESTS, entry.addonId(), new BackupRequested(backupId, entry.addonId(),
               entry.appName(), entry.kind(), now, due.date().toString(), null, null));
           emitted++;
+          // the scheduler's share of the delay from a backup's slot to its start (the worker's: backstop.backup.start.delay)
+          io.micrometer.core.instrument.Timer.builder("backstop.schedule.delay")
+              .description("From a scheduled backup's slot to its request")
+              .tag("kind", entry.kind().name().toLowerCase(java.util.Locale.ROOT))
+              .publishPercentileHistogram()
+              .register(meters)
+              .record(java.time.Duration.between(entry.nextRunAt(), now).isNegative() ? java.time.Duration.ZERO
+                  : java.time.Duration.between(entry.nextRunAt(), now));
           log.info("requested {} backup {} of addon {} for {}", entry.kind().name().toLowerCase(), backupId,
               entry.addonId(), due.date());
         }

@@ -65,6 +65,14 @@ public interface ArchiveStore {
    */
   List<String> list(String prefix) throws IOException;
 
+  /**
+   * Throws if the store cannot be reached or written to right now (readiness): by default, asks whether a key
+   * exists, which costs one request and needs no object.
+   */
+  default void checkReachable() throws IOException {
+    exists(".backstop-health");
+  }
+
   /** Deletes the archive. Idempotent: returns false, and does nothing, when it is already gone. */
   boolean delete(String key) throws IOException;
 

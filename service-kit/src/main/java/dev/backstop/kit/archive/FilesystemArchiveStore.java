@@ -30,6 +30,20 @@ public class FilesystemArchiveStore implements ArchiveStore {
   }
 
   @Override
+  public String toString() {
+    return "filesystem store under " + root;
+  }
+
+  /** The root is a directory this process can write into (created if missing, as a put would). */
+  @Override
+  public void checkReachable() throws IOException {
+    Files.createDirectories(root);
+    if (!Files.isDirectory(root) || !Files.isWritable(root)) {
+      throw new IOException("the archive directory " + root + " is not a writable directory");
+    }
+  }
+
+  @Override
   public void put(String key, Path file) throws IOException {
     Path target = resolve(key);
     publish(staged(target, file, false), target);

@@ -54,6 +54,57 @@ public class BackstopKitAutoConfiguration {
   }
 
   /**
+   * The dead-letter topic of every consumer group this service's bindings name ({@code error.<topic>.<group>}),
+   * declared like the topics themselves: they keep everything until an operator has looked at it.
+   */
+  @Bean
+  public KafkaAdmin.NewTopics backstopDeadLetterTopics(BackstopProperties properties, org.springframework.core.env.Environment environment) {
+    return new KafkaAdmin.NewTopics(dev.backstop.kit.messaging.DeadLetterTopics
+        .definitions(environment, properties.kafka().partitions(), properties.kafka().replicationFactor())
+        .toArray(org.apache.kafka.clients.admin.NewTopic[]::new));
+  }
+
+  /** Dead letters of this service's consumers, published with the binder's brokers and the event serializer. */
+  @Bean
+  @ConditionalOnMissingBean
+  public dev.backstop.kit.messaging.DeadLetters deadLetters(org.springframework.core.env.Environment environment,
+      org.springframework.beans.factory.ObjectProvider<io.micrometer.core.instrument.MeterRegistry> registry) {
+    // a context without Boot's metrics (a test of this configuration alone) counts in memory
+    io.micrometer.core.instrument.MeterRegistry meters =
+        registry.getIfAvailable(io.micrometer.core.instrument.simple.SimpleMeterRegistry::new);
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    org.apache.kafka.common.serialization.Serializer<Object> keys = (org.apache.kafka.common.serialization.Serializer)
+        new org.apache.kafka.common.serialization.StringSerializer();
+    // an undecodable record goes as the bytes read, a record whose handling failed as its event
+    org.apache.kafka.common.serialization.Serializer<Object> values =
+        new org.springframework.kafka.support.serializer.DelegatingByTypeSerializer(java.util.Map.of(
+            byte[].class, new org.apache.kafka.common.serialization.ByteArraySerializer(),
+            org.apache.avro.specific.SpecificRecord.class, new dev.backstop.schemas.serde.EventSerializer()), true);
+    var producers = new org.springframework.kafka.core.DefaultKafkaProducerFactory<Object, Object>(java.util.Map.<String, Object>of(
+        org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers(environment),
+        org.apache.kafka.clients.producer.ProducerConfig.ACKS_CONFIG, "all",
+        org.apache.kafka.clients.producer.ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+        org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG,
+        environment.getProperty("spring.application.name", "backstop") + "-dead-letters"),
+        keys, values);
+    return new dev.backstop.kit.messaging.DeadLetters(new org.springframework.kafka.core.KafkaTemplate<>(producers), meters,
+        environment.getProperty("spring.application.name", "backstop"));
+  }
+
+  /** The error handling of every consumer binding: dead letters for poison, patience for the rest. */
+  @Bean
+  @org.springframework.context.annotation.Primary
+  public dev.backstop.kit.messaging.DeadLetterHandling deadLetterHandling(dev.backstop.kit.messaging.DeadLetters deadLetters,
+      org.springframework.beans.factory.ObjectProvider<org.springframework.cloud.stream.config.ListenerContainerCustomizer<?>> others) {
+    return new dev.backstop.kit.messaging.DeadLetterHandling(deadLetters, others);
+  }
+
+  private static String brokers(org.springframework.core.env.Environment environment) {
+    return environment.getProperty("spring.cloud.stream.kafka.binder.brokers",
+        environment.getProperty("spring.kafka.bootstrap-servers", "localhost:9092"));
+  }
+
+  /**
    * MongoDB health by {@code ping}, which real MongoDB and the in-process store both answer (Boot's own
    * indicator sends {@code hello}, which the in-process store does not know, and would report DOWN).
    */
@@ -70,6 +121,18 @@ public class BackstopKitAutoConfiguration {
     };
   }
 
+  /** Whether the broker answers; in the readiness group (backstop-kafka.yml). */
+  @Bean(name = "kafkaHealthIndicator")
+  public dev.backstop.kit.health.KafkaHealth kafkaHealthIndicator(org.springframework.core.env.Environment environment) {
+    return new dev.backstop.kit.health.KafkaHealth(brokers(environment));
+  }
+
+  /** Whether the archive store answers; in the readiness group of the services that write or read archives. */
+  @Bean(name = "archiveStoreHealthIndicator")
+  public dev.backstop.kit.health.ArchiveStoreHealth archiveStoreHealthIndicator(ArchiveStore store) {
+    return new dev.backstop.kit.health.ArchiveStoreHealth(store);
+  }
+
   /** This service's own database; services never read each other's. */
   @Bean
   @ConditionalOnMissingBean
@@ -79,8 +142,7 @@ public class BackstopKitAutoConfiguration {
 
   @Bean
   public EventPublisher eventPublisher(StreamBridge bridge, org.springframework.core.env.Environment environment) {
-    return new EventPublisher(bridge, () -> environment.getProperty("spring.cloud.stream.kafka.binder.brokers",
-        environment.getProperty("spring.kafka.bootstrap-servers", "localhost:9092")));
+    return new EventPublisher(bridge, () -> brokers(environment));
   }
 
   /**
