@@ -8,9 +8,17 @@ import java.util.Properties;
 
 /**
  * The node an addon's WAL is streamed from. {@code password} is given to the driver only (never logged,
- * never in a URL); {@code reason} says why this node (the plan's choice, or why the primary stands in).
+ * never in a URL); {@code reason} says why this node (the plan's choice, or why the primary stands in);
+ * {@code primaryHost:primaryPort} is where the latest archived instant is probed (the streamed node itself
+ * on Starter); {@code appName} names the app in the base backups the stream requests.
  */
-public record StreamTarget(String addonId, String host, int port, String user, String password, String reason) {
+public record StreamTarget(String addonId, String appName, String host, int port, String primaryHost, int primaryPort,
+    String user, String password, String reason) {
+
+  /** A stream of the primary itself, for tools and tests that run a stream without a window. */
+  public StreamTarget(String addonId, String host, int port, String user, String password, String reason) {
+    this(addonId, addonId, host, port, host, port, user, password, reason);
+  }
 
   /** {@code backstop_<first 20 hex of sha256(addonId)>}: valid slot characters, stable per addon, ≤ 63. */
   public String slotName() {
@@ -24,6 +32,10 @@ public record StreamTarget(String addonId, String host, int port, String user, S
 
   String url() {
     return "jdbc:postgresql://" + host + ":" + port + "/postgres";
+  }
+
+  String primaryUrl() {
+    return "jdbc:postgresql://" + primaryHost + ":" + primaryPort + "/postgres";
   }
 
   Properties properties(boolean replication) {
