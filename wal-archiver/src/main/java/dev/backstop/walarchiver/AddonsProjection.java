@@ -125,8 +125,11 @@ final class AddonsProjection implements StreamSupervisor.Eligible {
       return Optional.empty();
     }
     DatabaseNode probed = primary != null ? primary : chosen;
+    List<StreamTarget.Node> others = spec.getNodes().stream().filter(n -> n != chosen)
+        .map(n -> new StreamTarget.Node(n.getHost(), n.getPort())).toList();
     return Optional.of(new StreamTarget(spec.getAddonId(), spec.getAppName(), chosen.getHost(), chosen.getPort(),
-        probed.getHost(), probed.getPort(), spec.getUser(), sealer.open(spec.getAddonId(), spec.getPassword()), reason));
+        probed.getHost(), probed.getPort(), others, spec.getUser(), sealer.open(spec.getAddonId(), spec.getPassword()),
+        reason));
   }
 
   private Optional<StreamTarget> target(AddonSpec spec) {

@@ -163,6 +163,14 @@ public final class StreamSupervisor implements AutoCloseable {
         // not retried yet: an operator may have to drop it (README)
         log.warn("addon {}: could not drop slot {}: {}", o.target().addonId(), o.target().slotName(), e.toString());
       }
+      for (StreamTarget.Node node : o.target().others()) {
+        try (Connection sql = DriverManager.getConnection(node.url(), o.target().properties(false))) {
+          SlotKeeper.drop(sql, o.target().slotName());
+        } catch (Exception e) {
+          log.warn("addon {}: could not drop slot {} on {}: {}", o.target().addonId(), o.target().slotName(), node,
+              e.toString());
+        }
+      }
     }
     leases.release(o.target().addonId(), owner, o.epoch(), clock.instant());
   }

@@ -239,6 +239,7 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
     if (due) {
       lastProgress = clock.millis();
       inspectSlot();
+      advanceOtherSlots();
       publishProgress();
     }
     if (due || pending) {
@@ -324,6 +325,28 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
       SlotKeeper.inspect(sql, target.slotName()).ifPresent(slot -> slotWarning(slot.warning()));
     } catch (SQLException e) {
       log.debug("slot of {} not inspected: {}", target.addonId(), e.getMessage());
+    }
+  }
+
+  /**
+   * Keeps the slot of the same name on every other node of the addon just behind the archive, so that a
+   * stream moved there (secondary lost, failover) resumes with no gap. Never past {@code durable}: the rule
+   * holds for these slots too.
+   */
+  private void advanceOtherSlots() {
+    Lsn position;
+    synchronized (this) {
+      position = durable;
+    }
+    if (position == null) {
+      return;
+    }
+    for (StreamTarget.Node node : target.others()) {
+      try (Connection sql = DriverManager.getConnection(node.url(), target.properties(false))) {
+        SlotKeeper.advance(sql, target.slotName(), position);
+      } catch (SQLException e) {
+        log.debug("slot of {} on {} not advanced: {}", target.addonId(), node, e.getMessage());
+      }
     }
   }
 

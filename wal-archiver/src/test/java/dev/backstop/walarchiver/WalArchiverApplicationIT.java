@@ -50,15 +50,14 @@ class WalArchiverApplicationIT {
 
   @Test
   void a_registered_starter_addon_is_streamed_audited_and_its_slot_dropped_when_removed() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = freePort();
+    int replicaPort = freePort();
     String key = SecretSealer.newBase64Key();
     SecretSealer sealer = SecretSealer.fromBase64(key);
     Path archives = Files.createTempDirectory("wal-archiver-it");
     String addonId = "pg-" + UUID.randomUUID().toString().substring(0, 8);
     try (PostgresCluster primary = PostgresCluster.primary(port);
+        PostgresCluster replica = primary.replica(replicaPort);
         InProcessKafka kafka = InProcessKafka.startTemporary();
         MongoHandle mongo = TestMongo.start();
         ConfigurableApplicationContext app = WalArchiverApplication.builder().run(
@@ -73,7 +72,8 @@ class WalArchiverApplicationIT {
             "--backstop.wal-archiver.audit-interval=PT1S",
             "--backstop.wal-archiver.progress-interval=PT1S")) {
       AddonSpec spec = new AddonSpec(addonId, "app-1", Engine.POSTGRESQL, Plan.STARTER, "postgres", "postgres",
-          sealer.seal(addonId, "not-needed-with-trust"), List.of(new DatabaseNode(NodeRole.PRIMARY, "127.0.0.1", port)),
+          sealer.seal(addonId, "not-needed-with-trust"), List.of(new DatabaseNode(NodeRole.PRIMARY, "127.0.0.1", port),
+              new DatabaseNode(NodeRole.SECONDARY, "127.0.0.1", replicaPort)),
           new BackupSchedule(true, 1, "Europe/Paris"));
       Events.publish(kafka.bootstrapServers(), Topics.ADDONS,
           List.of(new AddonRegistered(UUID.randomUUID().toString(), 1L, Instant.now(), spec)), e -> addonId);
@@ -91,6 +91,13 @@ class WalArchiverApplicationIT {
       await().atMost(Duration.ofSeconds(20)).until(() -> baseRequests(kafka, addonId).stream()
           .anyMatch(r -> r.getReason().contains("WAL archiving started")));
       assertThat(windows(kafka, addonId)).extracting(PitrWindowChanged::getState).contains(PitrState.STARTING);
+
+      // Starter streams the primary; the secondary's slot of the same name follows the archive by SQL, so that
+      // a stream moved there would resume without a gap
+      String archivedLsn = primary.psql("postgres", "select pg_current_wal_lsn()");
+      await().atMost(Duration.ofSeconds(20)).until(() -> replica.psql("postgres",
+          "select count(*) from pg_replication_slots where slot_name = '" + slot + "' and not active and restart_lsn >= '"
+              + archivedLsn + "'").equals("1"));
 
       // a base backup taken after the archive started completes (its LSNs read from the server, as pg_basebackup's manifest gives them)
       String startLsn = primary.psql("postgres", "select pg_current_wal_lsn()");
@@ -127,7 +134,15 @@ class WalArchiverApplicationIT {
           List.of(new AddonRemoved(UUID.randomUUID().toString(), 2L, Instant.now(), addonId, "app-1")), e -> addonId);
       await().atMost(Duration.ofSeconds(30)).until(() -> primary.psql("postgres",
           "select count(*) from pg_replication_slots where slot_name = '" + slot + "'").equals("0"));
+      assertThat(replica.psql("postgres", "select count(*) from pg_replication_slots where slot_name = '" + slot + "'"))
+          .isEqualTo("0");
       await().atMost(Duration.ofSeconds(20)).until(() -> windows(kafka, addonId).getLast().getState() == PitrState.UNAVAILABLE);
+    }
+  }
+
+  static int freePort() throws java.io.IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
     }
   }
 
