@@ -158,6 +158,9 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
     timeline = tli;
     lagBytes = lag;
     counters = totals;
+    if (baseDue()) {
+      dirty = true; // the monitor requests it at its next probe, not at the next progress
+    }
   }
 
   /** WAL the stream cannot get any more (slot lost, WAL removed, another cluster): it restarts past the hole. */
@@ -234,7 +237,9 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
     boolean due = clock.millis() - lastProgress >= settings.progressInterval().toMillis();
     boolean pending;
     synchronized (this) {
+      // cleared now: news arriving while this step works makes the next one save again
       pending = dirty;
+      dirty = false;
     }
     if (due) {
       lastProgress = clock.millis();
@@ -246,7 +251,6 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
       requestBaseIfDue();
       StreamFacts facts;
       synchronized (this) {
-        dirty = false;
         facts = facts();
       }
       if (!leases.saveFacts(target.addonId(), owner, epoch, facts)) {
@@ -373,11 +377,7 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
     String cause;
     String reason;
     synchronized (this) {
-      // the first chunk past a (re)start proves the stream works; a hole in the store found while streaming
-      // restarts the coverage at what is already durable, so the base is due at once
-      boolean covered = durable != null && coverageStart != null
-          && (durable.isAfter(coverageStart) || (GAP.equals(coverageCause) && durable.equals(coverageStart)));
-      if (!covered || coverageStart.equals(baseRequestedFor)) {
+      if (!baseDue()) {
         return;
       }
       start = coverageStart;
@@ -395,6 +395,16 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
         baseRequestedFor = start;
       }
     }
+  }
+
+  /**
+   * The first chunk past a (re)start proves the stream works; a hole in the store found while streaming
+   * restarts the coverage at what is already durable, so the base is due at once. Once per coverage start.
+   */
+  private boolean baseDue() {
+    boolean covered = durable != null && coverageStart != null
+        && (durable.isAfter(coverageStart) || (GAP.equals(coverageCause) && durable.equals(coverageStart)));
+    return covered && !coverageStart.equals(baseRequestedFor);
   }
 
   private synchronized Integer timeline() {
