@@ -71,6 +71,28 @@ final class AddonsProjection implements StreamSupervisor.Eligible {
     }
   }
 
+  /** Whether an addon has point-in-time recovery: {@code known} false when this service never heard of it. */
+  record Offer(boolean known, String unavailableReason) {}
+
+  /** Whether point-in-time recovery is offered to the addon, and why not when it is not. */
+  Offer offer(String addonId) {
+    Document doc = addons.find(Filters.eq("_id", addonId)).first();
+    if (doc == null) {
+      return new Offer(false, null);
+    }
+    if (doc.getBoolean("removed", false)) {
+      return new Offer(true, "the addon was removed");
+    }
+    AddonSpec spec = spec(doc);
+    if (spec.getEngine() != Engine.POSTGRESQL) {
+      return new Offer(true, "point-in-time recovery is offered for PostgreSQL only");
+    }
+    if (spec.getPlan() == Plan.SANDBOX) {
+      return new Offer(true, "the Sandbox plan has no point-in-time recovery (Starter and Business have)");
+    }
+    return new Offer(true, null);
+  }
+
   @Override
   public List<StreamTarget> targets() {
     List<StreamTarget> targets = new ArrayList<>();
@@ -102,8 +124,12 @@ final class AddonsProjection implements StreamSupervisor.Eligible {
     if (chosen == null) {
       return Optional.empty();
     }
-    return Optional.of(new StreamTarget(spec.getAddonId(), chosen.getHost(), chosen.getPort(), spec.getUser(),
-        sealer.open(spec.getAddonId(), spec.getPassword()), reason));
+    DatabaseNode probed = primary != null ? primary : chosen;
+    List<StreamTarget.Node> others = spec.getNodes().stream().filter(n -> n != chosen)
+        .map(n -> new StreamTarget.Node(n.getHost(), n.getPort())).toList();
+    return Optional.of(new StreamTarget(spec.getAddonId(), spec.getAppName(), chosen.getHost(), chosen.getPort(),
+        probed.getHost(), probed.getPort(), others, spec.getUser(), sealer.open(spec.getAddonId(), spec.getPassword()),
+        reason));
   }
 
   private Optional<StreamTarget> target(AddonSpec spec) {

@@ -70,6 +70,25 @@ final class SlotKeeper {
     return inspect(sql, slot).orElseThrow(() -> new SQLException("slot " + slot + " vanished right after creation"));
   }
 
+  /**
+   * Moves an inactive slot forward to {@code position} (never back; on a standby the server caps it at what it
+   * replayed). Returns the slot's {@code restart_lsn} after.
+   */
+  static Lsn advance(Connection sql, String slot, Lsn position) throws SQLException {
+    SlotState state = ensure(sql, slot, null);
+    if (state.restartLsn() != null && !state.restartLsn().isBefore(position)) {
+      return state.restartLsn();
+    }
+    try (PreparedStatement ps = sql.prepareStatement("select end_lsn::text from pg_replication_slot_advance(?, ?::pg_lsn)")) {
+      ps.setString(1, slot);
+      ps.setString(2, position.toString());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return Lsn.parse(rs.getString(1));
+      }
+    }
+  }
+
   /** Drops the slot, ending the walsender that holds it first (ours, possibly a stale owner's). */
   static boolean drop(Connection sql, String slot) throws SQLException {
     for (int attempt = 0; attempt < 50; attempt++) {

@@ -7,8 +7,10 @@ import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.FindOneAndUpdateOptions;
+import com.mongodb.client.model.Projections;
 import com.mongodb.client.model.ReturnDocument;
 import com.mongodb.client.model.Updates;
+import dev.backstop.kit.store.StoredRecords;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
@@ -62,6 +64,26 @@ final class StreamLeases {
     return streams.updateOne(fenced(addonId, owner, epoch), Updates.combine(Updates.set("timeline", timeline),
         Updates.set("durableLsn", durableLsn), Updates.set("node", node), Updates.set("lastChunkAt", Date.from(at))))
         .getMatchedCount() == 1;
+  }
+
+  /** Saves what the owner knows of the addon's archive, fenced like a renewal. */
+  boolean saveFacts(String addonId, String owner, long epoch, StreamFacts facts) {
+    return streams.updateOne(fenced(addonId, owner, epoch), Updates.set("facts", StoredRecords.toBson(facts)))
+        .getMatchedCount() == 1;
+  }
+
+  /** Forgets the archive's facts (the addon left point-in-time recovery: a return starts afresh). */
+  void clearFacts(String addonId, String owner, long epoch) {
+    streams.updateOne(fenced(addonId, owner, epoch), Updates.unset("facts"));
+  }
+
+  /** The last saved facts of the addon's archive, {@link StreamFacts#NONE} when none. */
+  StreamFacts facts(String addonId) {
+    Document doc = streams.find(Filters.eq("_id", addonId)).projection(Projections.include("facts")).first();
+    if (doc == null || !(doc.get("facts") instanceof Document facts)) {
+      return StreamFacts.NONE;
+    }
+    return StoredRecords.fromBson(facts.toBsonDocument(Document.class, StoredRecords.REGISTRY), StreamFacts.class);
   }
 
   /** Gives the lease up at once (clean shutdown, addon gone), so another instance may take it without waiting. */

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,21 +27,49 @@ public final class StreamSupervisor implements AutoCloseable {
     List<StreamTarget> targets();
   }
 
-  private record Owned(StreamTarget target, long epoch, WalStream stream, Thread thread) {}
+  /** Work that runs beside a stream while this instance owns it (the window's tracker). */
+  public interface Monitor extends Runnable {
+    /** Ends {@link #run()} soon. */
+    void stop();
+  }
+
+  /** A stream to run for an owned addon, and its monitor (null: none). */
+  public record Run(WalStream stream, Monitor monitor) {}
+
+  /** Builds the stream of an addon just claimed at {@code epoch}. */
+  public interface StreamFactory {
+    Run start(StreamTarget target, long epoch);
+  }
+
+  private record Owned(StreamTarget target, long epoch, WalStream stream, Thread thread, Monitor monitor,
+      Thread monitorThread) {
+
+    /** Stops the monitor and waits for it: nothing of this ownership is written after. */
+    void stopMonitor() {
+      if (monitor != null) {
+        monitor.stop();
+        try {
+          monitorThread.join(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
 
   private final Duration auditInterval;
   private java.time.Instant lastAudit = java.time.Instant.MIN;
 
   private final StreamLeases leases;
   private final Eligible eligible;
-  private final Function<StreamTarget, WalStream> streams;
+  private final StreamFactory streams;
   private final Clock clock;
   private final String owner;
   private final Duration lease;
   private final int maxStreams;
   private final Map<String, Owned> owned = new HashMap<>();
 
-  StreamSupervisor(StreamLeases leases, Eligible eligible, Function<StreamTarget, WalStream> streams, Clock clock,
+  StreamSupervisor(StreamLeases leases, Eligible eligible, StreamFactory streams, Clock clock,
       String owner, Duration lease, int maxStreams, Duration auditInterval) {
     this.auditInterval = auditInterval;
     this.leases = leases;
@@ -60,6 +87,9 @@ public final class StreamSupervisor implements AutoCloseable {
       if (!leases.renew(o.target().addonId(), owner, o.epoch(), clock.instant(), lease)) {
         log.warn("lease of {} taken over by another instance: stopping its stream at once", o.target().addonId());
         o.stream().kill();
+        if (o.monitor() != null) {
+          o.monitor().stop();
+        }
         it.remove();
       }
     }
@@ -80,9 +110,11 @@ public final class StreamSupervisor implements AutoCloseable {
       }
       OptionalLong epoch = leases.claim(target.addonId(), owner, clock.instant(), lease);
       if (epoch.isPresent()) {
-        WalStream stream = streams.apply(target);
-        Thread thread = Thread.ofPlatform().name("wal-stream-" + target.addonId()).daemon().start(stream);
-        owned.put(target.addonId(), new Owned(target, epoch.getAsLong(), stream, thread));
+        Run run = streams.start(target, epoch.getAsLong());
+        Thread thread = Thread.ofPlatform().name("wal-stream-" + target.addonId()).daemon().start(run.stream());
+        Thread monitorThread = run.monitor() == null ? null
+            : Thread.ofPlatform().name("wal-window-" + target.addonId()).daemon().start(run.monitor());
+        owned.put(target.addonId(), new Owned(target, epoch.getAsLong(), run.stream(), thread, run.monitor(), monitorThread));
         log.info("streaming WAL of {} (epoch {})", target, epoch.getAsLong());
       }
     }
@@ -120,13 +152,24 @@ public final class StreamSupervisor implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    o.stopMonitor();
     if (dropSlot) {
+      // a return to a plan with point-in-time recovery starts a new archive (and requests its base)
+      leases.clearFacts(o.target().addonId(), owner, o.epoch());
       try (Connection sql = DriverManager.getConnection(o.target().url(), o.target().properties(false))) {
         SlotKeeper.drop(sql, o.target().slotName());
         log.info("addon {} no longer streamed: slot {} dropped", o.target().addonId(), o.target().slotName());
       } catch (Exception e) {
         // not retried yet: an operator may have to drop it (README)
         log.warn("addon {}: could not drop slot {}: {}", o.target().addonId(), o.target().slotName(), e.toString());
+      }
+      for (StreamTarget.Node node : o.target().others()) {
+        try (Connection sql = DriverManager.getConnection(node.url(), o.target().properties(false))) {
+          SlotKeeper.drop(sql, o.target().slotName());
+        } catch (Exception e) {
+          log.warn("addon {}: could not drop slot {} on {}: {}", o.target().addonId(), o.target().slotName(), node,
+              e.toString());
+        }
       }
     }
     leases.release(o.target().addonId(), owner, o.epoch(), clock.instant());
@@ -143,6 +186,7 @@ public final class StreamSupervisor implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+      o.stopMonitor();
       leases.release(o.target().addonId(), owner, o.epoch(), clock.instant());
     }
   }

@@ -4,13 +4,40 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Properties;
 
 /**
  * The node an addon's WAL is streamed from. {@code password} is given to the driver only (never logged,
- * never in a URL); {@code reason} says why this node (the plan's choice, or why the primary stands in).
+ * never in a URL); {@code reason} says why this node (the plan's choice, or why the primary stands in);
+ * {@code primaryHost:primaryPort} is where the latest archived instant is probed (the streamed node itself
+ * on Starter); {@code appName} names the app in the base backups the stream requests; {@code others} are the
+ * addon's other nodes, whose slots of the same name are kept just behind the archive so that the stream can
+ * move there without a gap (docs/pitr-design.md §1.3).
  */
-public record StreamTarget(String addonId, String host, int port, String user, String password, String reason) {
+public record StreamTarget(String addonId, String appName, String host, int port, String primaryHost, int primaryPort,
+    List<Node> others, String user, String password, String reason) {
+
+  /** Another node of the addon. */
+  public record Node(String host, int port) {
+    String url() {
+      return "jdbc:postgresql://" + host + ":" + port + "/postgres";
+    }
+
+    @Override
+    public String toString() {
+      return host + ":" + port;
+    }
+  }
+
+  public StreamTarget {
+    others = List.copyOf(others);
+  }
+
+  /** A stream of the primary itself, for tools and tests that run a stream without a window. */
+  public StreamTarget(String addonId, String host, int port, String user, String password, String reason) {
+    this(addonId, addonId, host, port, host, port, List.of(), user, password, reason);
+  }
 
   /** {@code backstop_<first 20 hex of sha256(addonId)>}: valid slot characters, stable per addon, ≤ 63. */
   public String slotName() {
@@ -24,6 +51,10 @@ public record StreamTarget(String addonId, String host, int port, String user, S
 
   String url() {
     return "jdbc:postgresql://" + host + ":" + port + "/postgres";
+  }
+
+  String primaryUrl() {
+    return "jdbc:postgresql://" + primaryHost + ":" + primaryPort + "/postgres";
   }
 
   Properties properties(boolean replication) {

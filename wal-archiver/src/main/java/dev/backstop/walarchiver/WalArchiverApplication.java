@@ -2,8 +2,10 @@ package dev.backstop.walarchiver;
 
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 
 @SpringBootApplication
+@ConfigurationPropertiesScan
 public class WalArchiverApplication {
 
   /** Its own config name, so that it can share a JVM (the embedded mode) with the other services. */

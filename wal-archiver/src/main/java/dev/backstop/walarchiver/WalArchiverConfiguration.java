@@ -5,16 +5,15 @@ import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.pitr.ArchiveWalSegmentStore;
-import dev.backstop.pitr.Lsn;
-import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.AddonChanged;
 import dev.backstop.schemas.events.AddonRegistered;
 import dev.backstop.schemas.events.AddonRemoved;
-import dev.backstop.schemas.events.WalArchived;
-import dev.backstop.schemas.events.WalGapDetected;
-import dev.backstop.schemas.events.WalTimelineSwitched;
+import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.secret.SecretSealer;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
@@ -26,12 +25,14 @@ import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** Wiring: the addons projection fed by {@code backstop.addons}, the supervisor ticking, stream events published. */
+/**
+ * Wiring: the addons projection fed by {@code backstop.addons}, the bases fed by {@code backstop.backup-events}
+ * (WAL pruned after a base is), the supervisor ticking, each owned stream with its window tracker.
+ */
 @Configuration
 public class WalArchiverConfiguration {
 
@@ -43,35 +44,94 @@ public class WalArchiverConfiguration {
   }
 
   @Bean
-  public Consumer<SpecificRecord> addonEvents(AddonsProjection addons) {
+  StreamLeases streamLeases(MongoDatabase database) {
+    return new StreamLeases(database);
+  }
+
+  @Bean
+  PitrBases pitrBases(MongoDatabase database) {
+    return new PitrBases(database);
+  }
+
+  @Bean
+  WindowPublisher windowPublisher(MongoDatabase database, AddonsProjection addons, PitrBases bases, StreamLeases leases,
+      EventPublisher publisher, Clock clock, WalArchiverProperties settings) {
+    return new WindowPublisher(database, addons, bases, leases, publisher, clock, settings.enabled());
+  }
+
+  @Bean
+  ArchiveWalSegmentStore walSegmentStore(ArchiveStore store, ArchiveCipher cipher) throws IOException {
+    return new ArchiveWalSegmentStore(store, cipher, Files.createTempDirectory("wal-archiver"));
+  }
+
+  @Bean
+  WalPruner walPruner(ArchiveWalSegmentStore wal, PitrBases bases, StreamLeases leases) {
+    return new WalPruner(wal, bases, leases);
+  }
+
+  @Bean
+  public Consumer<SpecificRecord> addonEvents(AddonsProjection addons, WindowPublisher windows) {
     return event -> {
       switch (event) {
-        case AddonRegistered e -> addons.apply(e.getAddon(), e.getRevision());
-        case AddonChanged e -> addons.apply(e.getAddon(), e.getRevision());
-        case AddonRemoved e -> addons.remove(e.getAddonId(), e.getRevision());
+        case AddonRegistered e -> {
+          addons.apply(e.getAddon(), e.getRevision());
+          windows.refresh(e.getAddon().getAddonId());
+        }
+        case AddonChanged e -> {
+          addons.apply(e.getAddon(), e.getRevision());
+          windows.refresh(e.getAddon().getAddonId());
+        }
+        case AddonRemoved e -> {
+          addons.remove(e.getAddonId(), e.getRevision());
+          windows.refresh(e.getAddonId());
+        }
+        default -> { }
+      }
+    };
+  }
+
+  /** Bases enter the window when completed; a pruned base lets the WAL below the oldest kept one go. */
+  @Bean
+  public Consumer<SpecificRecord> backupEvents(PitrBases bases, WalPruner pruner, WindowPublisher windows) {
+    return event -> {
+      switch (event) {
+        case BackupCompleted e -> {
+          if (bases.completed(e)) {
+            windows.refresh(e.getAddonId());
+          }
+        }
+        case BackupPruned e -> bases.pruned(e).ifPresent(base -> {
+          try {
+            pruner.prune(e.getAddonId());
+          } catch (IOException failed) {
+            throw new UncheckedIOException("could not prune the WAL of " + e.getAddonId(), failed);
+          }
+          windows.refresh(e.getAddonId());
+        });
         default -> { }
       }
     };
   }
 
   @Bean
-  StreamSupervisor streamSupervisor(MongoDatabase database, AddonsProjection addons, ArchiveStore store,
-      ArchiveCipher cipher, EventPublisher publisher, Clock clock, io.micrometer.core.instrument.MeterRegistry meters,
-      @Value("${backstop.wal-archiver.chunk-interval:200ms}") Duration chunkInterval,
-      @Value("${backstop.wal-archiver.lease:30s}") Duration lease,
-      @Value("${backstop.wal-archiver.max-streams:200}") int maxStreams,
-      @Value("${backstop.wal-archiver.audit-interval:60s}") Duration auditInterval) throws IOException {
-    ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(store, cipher, Files.createTempDirectory("wal-archiver"));
+  StreamSupervisor streamSupervisor(StreamLeases leases, AddonsProjection addons, ArchiveWalSegmentStore wal,
+      PitrBases bases, WindowPublisher windows, EventPublisher publisher, Clock clock, WalArchiverProperties settings,
+      MeterRegistry meters) {
+    WalMetrics metrics = WalMetrics.register(meters);
     String owner = "wal-archiver-" + UUID.randomUUID();
-    return new StreamSupervisor(new StreamLeases(database), addons,
-        target -> new WalStream(target, wal, clock, chunkInterval, new PublishingListener(target, publisher, clock, meters)),
-        clock, owner, lease, maxStreams, auditInterval);
+    return new StreamSupervisor(leases, addons, (target, epoch) -> {
+      WindowTracker tracker = new WindowTracker(target, epoch, owner, leases, bases, windows, publisher, clock, settings,
+          leases.facts(target.addonId())).withMetrics(metrics);
+      WalStream stream = new WalStream(target, wal, clock, settings.chunkInterval(), tracker, tracker.resume());
+      stream.auditFloor(tracker::auditFloor);
+      return new StreamSupervisor.Run(stream, tracker);
+    }, clock, owner, settings.lease(), settings.maxStreams(), settings.auditInterval());
   }
 
   @Bean
-  SmartLifecycle streamTicker(StreamSupervisor supervisor,
-      @Value("${backstop.wal-archiver.tick:2s}") Duration tick,
-      @Value("${backstop.wal-archiver.enabled:true}") boolean enabled) {
+  SmartLifecycle streamTicker(StreamSupervisor supervisor, WalArchiverProperties settings) {
+    Duration tick = settings.tick();
+    boolean enabled = settings.enabled();
     return new SmartLifecycle() {
       private ScheduledExecutorService timer;
       private boolean running;
@@ -110,58 +170,5 @@ public class WalArchiverConfiguration {
         return running;
       }
     };
-  }
-
-  /** Turns a stream's news into events: timeline switches and gaps at once, progress every 10 s. */
-  static final class PublishingListener implements WalStream.Listener {
-    private final StreamTarget target;
-    private final EventPublisher publisher;
-    private final Clock clock;
-    private long lastProgress;
-
-    private final io.micrometer.core.instrument.DistributionSummary lag;
-    private final io.micrometer.core.instrument.Counter gaps;
-
-    PublishingListener(StreamTarget target, EventPublisher publisher, Clock clock, io.micrometer.core.instrument.MeterRegistry meters) {
-      // across every stream of this archiver: an addon id as a tag would make one series per customer
-      this.lag = io.micrometer.core.instrument.DistributionSummary.builder("backstop.wal.lag")
-          .description("WAL the server has written and the archive store does not hold yet, each time a chunk is stored")
-          .baseUnit("bytes").register(meters);
-      this.gaps = io.micrometer.core.instrument.Counter.builder("backstop.wal.gaps")
-          .description("Gaps found in a stream's WAL: the recoverable window restarts after each").register(meters);
-      this.target = target;
-      this.publisher = publisher;
-      this.clock = clock;
-    }
-
-    @Override
-    public void durable(int timeline, Lsn durable, long lagBytes, WalStream.Counters counters) {
-      if (lagBytes >= 0) {
-        lag.record(lagBytes);
-      }
-      if (clock.millis() - lastProgress < 10_000) {
-        return;
-      }
-      lastProgress = clock.millis();
-      publisher.publish(Topics.PITR_PROGRESS, target.addonId(), WalArchived.newBuilder().setAddonId(target.addonId())
-          .setTimeline(timeline).setDurableLsn(durable.value()).setLatest(null).setSegmentsArchived(counters.segments())
-          .setBytesPlain(counters.plainBytes()).setBytesStored(counters.storedBytes()).setLagBytes(lagBytes < 0 ? null : lagBytes)
-          .setNode(target.host() + ":" + target.port() + " (" + target.reason() + ")").setAt(clock.instant()).build());
-    }
-
-    @Override
-    public void timelineSwitched(int from, int to, Lsn switchLsn) {
-      publisher.publish(Topics.PITR_EVENTS, target.addonId(), WalTimelineSwitched.newBuilder()
-          .setAddonId(target.addonId()).setFromTimeline(from).setToTimeline(to).setSwitchLsn(switchLsn.value())
-          .setAt(clock.instant()).build());
-    }
-
-    @Override
-    public void gap(Lsn from, String reason) {
-      gaps.increment();
-      publisher.publish(Topics.PITR_EVENTS, target.addonId(), WalGapDetected.newBuilder().setAddonId(target.addonId())
-          .setSince(clock.instant()).setReason(reason).setTimeline(null).setFromLsn(from == null ? null : from.value())
-          .setAt(clock.instant()).build());
-    }
   }
 }

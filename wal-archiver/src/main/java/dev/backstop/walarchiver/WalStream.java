@@ -48,8 +48,25 @@ public final class WalStream implements Runnable {
 
     default void timelineSwitched(int from, int to, Lsn switchLsn) {}
 
+    /** The streamed server answered: its cluster's system identifier and WAL segment size. */
+    default void identified(long systemId, long segmentSize) {}
+
+    /**
+     * Replication starts at {@code start} (a segment start) on {@code timeline}: the archive is contiguous
+     * from there unless a gap is reported.
+     */
+    default void streaming(int timeline, Lsn start) {}
+
     /** WAL between {@code from} and the stream's resume point is gone from the server and not archived. */
     default void gap(Lsn from, String reason) {}
+
+    /**
+     * The audit found WAL this stream stored missing from the store at {@code hole}; the stream goes on.
+     * By default a gap like any other.
+     */
+    default void archiveHole(Lsn hole, String reason) {
+      gap(hole, reason);
+    }
 
     default void slotWarning(String warningOrNull) {}
 
@@ -64,6 +81,16 @@ public final class WalStream implements Runnable {
   private final Clock clock;
   private final Duration chunkInterval;
   private final Listener listener;
+  private final Resume resume;
+  private volatile java.util.function.Supplier<Lsn> auditFloor = () -> null;
+
+  /**
+   * What an earlier stream of the addon left (saved by its owner): the cluster it streamed and how far the
+   * store held its WAL, so that a slot found past it, or another cluster, is recognised as a gap.
+   */
+  public record Resume(long systemId, Lsn durable, int timeline) {
+    public static final Resume NONE = new Resume(0, null, 0);
+  }
 
   private volatile boolean stopping;
   private volatile boolean killed;
@@ -74,16 +101,35 @@ public final class WalStream implements Runnable {
   private volatile int coverageTimeline;
   private volatile Lsn reportedHole;
   private volatile long segmentSize;
+  private volatile long knownSystemId;
+  private volatile boolean removedWalReported;
+  private volatile Lsn knownDurable;
   private volatile long segmentsStored;
   private volatile long plainBytes;
   private volatile long storedBytes;
 
   public WalStream(StreamTarget target, WalSegmentStore store, Clock clock, Duration chunkInterval, Listener listener) {
+    this(target, store, clock, chunkInterval, listener, Resume.NONE);
+  }
+
+  public WalStream(StreamTarget target, WalSegmentStore store, Clock clock, Duration chunkInterval, Listener listener,
+      Resume resume) {
     this.target = target;
     this.store = store;
     this.clock = clock;
     this.chunkInterval = chunkInterval;
     this.listener = listener;
+    this.resume = resume;
+    this.knownSystemId = resume.systemId();
+    this.knownDurable = resume.durable();
+  }
+
+  /**
+   * Where the audit starts at the earliest: WAL below the oldest kept base is pruned on purpose (null: no
+   * floor). Read at each audit, from any thread.
+   */
+  public void auditFloor(java.util.function.Supplier<Lsn> floor) {
+    this.auditFloor = floor;
   }
 
   /** Streams until {@link #stop()} or {@link #kill()}, reconnecting with backoff (1 s doubling to 30 s) after failures. */
@@ -148,27 +194,62 @@ public final class WalStream implements Runnable {
       replication = repl;
       long segmentSize = segmentSize(sql);
       this.segmentSize = segmentSize;
+      Identity id = identify(repl);
+      listener.identified(id.systemId(), segmentSize);
+      boolean sameCluster = true;
+      if (knownSystemId != 0 && knownSystemId != id.systemId()) {
+        // a rebuilt or restored cluster: its LSNs say nothing about the archive of the old one
+        listener.gap(null, "the server's system identifier changed from " + Long.toUnsignedString(knownSystemId)
+            + " to " + Long.toUnsignedString(id.systemId()) + " (cluster rebuilt or restored elsewhere)");
+        sameCluster = false;
+        knownDurable = null;
+        durable = null;
+      }
+      knownSystemId = id.systemId();
       boolean[] created = new boolean[1];
       SlotKeeper.SlotState slot = SlotKeeper.ensure(sql, target.slotName(), created);
       listener.slotWarning(slot.warning());
-      if ("lost".equals(slot.walStatus())) {
-        listener.gap(durable, "the server invalidated slot " + target.slotName() + ": " + slot.warning());
+      // the WAL the last attempt found removed is this same gap: the fresh slot starts past the archive
+      boolean gapReported = !sameCluster || removedWalReported;
+      removedWalReported = false;
+      if ("lost".equals(slot.walStatus()) || slot.restartLsn() == null) {
+        // the server removed WAL the slot held (max_slot_wal_keep_size): it cannot be streamed from any more
+        if (!gapReported) {
+          listener.gap(knownDurable(), "the server invalidated slot " + target.slotName() + ": " + slot.warning());
+          gapReported = true;
+        }
+        SlotKeeper.drop(sql, target.slotName());
+        slot = SlotKeeper.ensure(sql, target.slotName(), created);
       }
       Lsn resume = slot.restartLsn();
-      if (durable != null && resume.isAfter(durable)) {
-        listener.gap(durable, created[0] ? "slot " + target.slotName() + " was missing and created again at " + resume
+      Lsn known = knownDurable();
+      if (!gapReported && known != null && resume.isAfter(known) && !archived(known, resume, segmentSize)) {
+        listener.gap(known, created[0] ? "slot " + target.slotName() + " was missing and created again at " + resume
             : "slot " + target.slotName() + " moved past the archive to " + resume);
       }
       // a segment start: the server keeps whole segments from the slot's, and a segment we hold whole in
       // memory can be stored whole
       Lsn start = resume.segmentStart(segmentSize);
-      Identity id = identify(repl);
       TimelineHistory history = storeHistories(repl, id.timeline());
       int tli = history == null ? id.timeline() : history.timelineOf(resume);
       Lsn acknowledged = resume;
       while (!stopping) {
         timeline = tli;
-        Lsn end = streamTimeline(repl, watch, tli, start, acknowledged, segmentSize);
+        listener.streaming(tli, start);
+        Lsn end;
+        try {
+          end = streamTimeline(repl, watch, tli, start, acknowledged, segmentSize);
+        } catch (SQLException e) {
+          if (!"58P01".equals(e.getSQLState())) { // undefined_file: "requested WAL segment … has already been removed"
+            throw e;
+          }
+          listener.gap(knownDurable(), "the server removed WAL before it was archived: " + e.getMessage());
+          removedWalReported = true;
+          // a fresh slot reserves from the server's current WAL on; the next attempt streams from there
+          SlotKeeper.drop(sql, target.slotName());
+          SlotKeeper.ensure(sql, target.slotName(), null);
+          throw e;
+        }
         if (end == null) {
           return;
         }
@@ -298,22 +379,48 @@ public final class WalStream implements Runnable {
    * Listener#gap}. Safe to call from another thread: it only reads the store and this stream's positions.
    */
   public java.util.Optional<Lsn> audit() throws IOException {
-    Lsn from = coverageStart;
     Lsn to = durable;
     int tli = coverageTimeline;
+    Lsn from = auditStart();
     if (from == null || to == null || !to.isAfter(from) || tli != timeline) {
       return java.util.Optional.empty();
     }
     java.util.Optional<Lsn> hole = dev.backstop.pitr.WalContinuity.firstHole(store.list(target.addonId(), tli, segmentSize), from, to);
     if (hole.isPresent()) {
-      // a segment stored whole has its chunks deleted after it: a listing racing that can miss both once, never twice
+      // a segment stored whole has its chunks deleted after it, and pruning may just have raised the floor:
+      // a listing racing either can be wrong once, never twice
+      from = auditStart();
       hole = dev.backstop.pitr.WalContinuity.firstHole(store.list(target.addonId(), tli, segmentSize), from, to);
     }
     if (hole.isPresent() && !hole.get().equals(reportedHole)) {
       reportedHole = hole.get();
-      listener.gap(hole.get(), "WAL missing from the archive at " + hole.get() + " on timeline " + tli);
+      listener.archiveHole(hole.get(), "WAL missing from the archive at " + hole.get() + " on timeline " + tli);
     }
     return hole;
+  }
+
+  private Lsn auditStart() {
+    Lsn from = coverageStart;
+    Lsn floor = auditFloor.get();
+    if (from != null && floor != null) {
+      from = Lsn.max(from, floor.segmentStart(segmentSize));
+    }
+    return from;
+  }
+
+  /** How far the store holds this addon's WAL, as this stream or an earlier one (by its saved facts) knew it. */
+  private Lsn knownDurable() {
+    Lsn d = durable;
+    return d != null ? d : knownDurable;
+  }
+
+  /** Whether the store holds every byte of {@code [from, to)} on the timeline {@code from} was durable on. */
+  private boolean archived(Lsn from, Lsn to, long segmentSize) throws IOException {
+    int tli = durable != null ? timeline : resume.timeline();
+    if (tli < 1) {
+      return false;
+    }
+    return dev.backstop.pitr.WalContinuity.firstHole(store.list(target.addonId(), tli, segmentSize), from, to).isEmpty();
   }
 
   private Lsn durableOr(Lsn fallback) {
