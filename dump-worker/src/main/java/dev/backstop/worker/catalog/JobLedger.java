@@ -297,7 +297,7 @@ public class JobLedger {
       }
     }
     stored.updateOne(ById.filter(id, eq("state", State.PENDING.name())), Updates.combine(Updates.set("state", state.name()),
-        Updates.set("outcome", new Binary(outcome)), Updates.set("announced", true), Updates.set("abandoned", false),
+        Updates.set("outcome", new Binary(outcome)), Updates.set("announced", true), Updates.unset("abandoned"),
         Updates.set("leaseUntil", new Date(0))));
   }
 
