@@ -10,35 +10,20 @@ import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.retention.RetentionApplication;
 import dev.backstop.scheduler.SchedulerApplication;
 import dev.backstop.schemas.Topics;
-import dev.backstop.schemas.events.AddonChanged;
-import dev.backstop.schemas.events.AddonRegistered;
-import dev.backstop.schemas.events.AddonRemoved;
-import dev.backstop.schemas.events.AddonSpec;
-import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
-import dev.backstop.schemas.events.BackupRequested;
-import dev.backstop.schemas.events.BackupSchedule;
-import dev.backstop.schemas.events.BackupStarted;
-import dev.backstop.schemas.events.BackupVerified;
-import dev.backstop.schemas.events.DatabaseNode;
-import dev.backstop.schemas.events.Engine;
-import dev.backstop.schemas.events.NodeRole;
-import dev.backstop.schemas.events.Plan;
-import dev.backstop.schemas.events.SealedSecret;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.schemas.serde.EventSerializer;
+import dev.backstop.testing.BackupHistory;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.walarchiver.WalArchiverApplication;
 import dev.backstop.worker.WorkerApplication;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -47,7 +32,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -63,7 +47,6 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -96,7 +79,6 @@ class OperationsRunbookIT {
   private static final List<String> GROUPS = List.of("scheduler", "dump-worker", "restore-verifier", "retention", "gateway",
       "wal-archiver");
   private static final List<String> TOPICS = List.of(Topics.ADDONS, Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS);
-  private static final List<String> ZONES = List.of("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo");
 
   /** The services, each with its database and groups, as docs/operations.md's table lists them. */
   enum Service {
@@ -327,7 +309,8 @@ class OperationsRunbookIT {
           .get().offset();
     }
     Instant at = Instant.now();
-    try (var producer = producer()) {
+    try (var producer = new KafkaProducer<String, SpecificRecord>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+        new StringSerializer(), new EventSerializer())) {
       producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, partition, "addon-0",
           new BackupFailed("after-the-bad-record", "addon-0", "app-0", BackupKind.MANUAL, at, at, null, "connection refused")))
           .get();
@@ -347,131 +330,11 @@ class OperationsRunbookIT {
 
   // ---- the history
 
-  /** Publishes the addons and the backups' events, each record stamped with the event's own time; returns how many. */
-  private long feedHistory() throws Exception {
-    Random random = new Random(18);
-    Instant start = now.minus(Duration.ofDays(100));
-    List<Stamped> addonEvents = new ArrayList<>();
-    List<Stamped> requests = new ArrayList<>();
-    List<Stamped> outcomes = new ArrayList<>();
-    List<AddonLife> lives = new ArrayList<>();
-    for (int i = 0; i < ADDONS; i++) {
-      String id = "addon-" + i;
-      Engine engine = i % 3 == 0 ? Engine.MYSQL : Engine.POSTGRESQL;
-      Plan plan = i % 10 == 0 ? Plan.SANDBOX : i % 3 == 1 ? Plan.BUSINESS : Plan.STARTER;
-      String zone = ZONES.get(i % ZONES.size());
-      Instant registered = start.minus(Duration.ofDays(1));
-      addonEvents.add(new Stamped(id, registered, new AddonRegistered("reg-" + id, 1L, registered,
-          spec(id, engine, plan, zone, hourAwayFromNow(zone, i), true))));
-      Instant end = now.minus(Duration.ofHours(3));
-      if (i % 7 == 3) {
-        Instant changed = now.minus(Duration.ofDays(50));
-        Plan newPlan = plan == Plan.BUSINESS ? Plan.STARTER : plan == Plan.STARTER ? Plan.BUSINESS : plan;
-        addonEvents.add(new Stamped(id, changed, new AddonChanged("chg-" + id, 2L, changed,
-            spec(id, engine, newPlan, zone, hourAwayFromNow(zone, i + 5), i % 2 == 0))));
-      }
-      if (i % 11 == 5) {
-        Instant removed = now.minus(Duration.ofDays(20));
-        addonEvents.add(new Stamped(id, removed, new AddonRemoved("rm-" + id, 3L, removed, id, "app-" + i)));
-        end = removed.minus(Duration.ofHours(1));
-      }
-      if (plan != Plan.SANDBOX) {
-        lives.add(new AddonLife(id, "app-" + i, engine, start, end));
-      }
-    }
-    for (int b = 0; b < BACKUPS; b++) {
-      AddonLife addon = lives.get(b % lives.size());
-      int perAddon = BACKUPS / lives.size() + 1;
-      int j = b / lives.size();
-      Duration step = Duration.between(addon.from(), addon.to()).dividedBy(perAddon);
-      Instant requested = addon.from().plus(step.multipliedBy(j)).plusSeconds(random.nextInt(600));
-      String backupId = String.format("b-%s-%05d", addon.id(), j);
-      BackupKind kind = b % 50 == 7 && addon.engine() == Engine.POSTGRESQL ? BackupKind.PITR_BASE
-          : j % 5 == 4 ? BackupKind.MANUAL : BackupKind.SCHEDULED;
-      requests.add(new Stamped(addon.id(), requested, new BackupRequested(backupId, addon.id(), addon.app(), kind, requested,
-          kind == BackupKind.SCHEDULED ? requested.atZone(ZoneId.of("UTC")).toLocalDate().toString() : null)));
-      Instant started = requested.plusSeconds(2);
-      String node = "PRIMARY@db-" + addon.id() + ":5432";
-      if (kind == BackupKind.PITR_BASE) {
-        // base backups are another service's: the worker leaves them; some stay pending, some running
-        if (j % 2 == 0) {
-          outcomes.add(new Stamped(addon.id(), started, new BackupStarted(backupId, addon.id(), addon.app(), kind, requested,
-              started, node, null, "pitr")));
-        }
-        continue;
-      }
-      outcomes.add(new Stamped(addon.id(), started, new BackupStarted(backupId, addon.id(), addon.app(), kind, requested, started,
-          node, "primary: starter plan", "worker-1")));
-      if (random.nextInt(100) < 12) {
-        Instant failed = started.plusSeconds(5);
-        outcomes.add(new Stamped(addon.id(), failed, new BackupFailed(backupId, addon.id(), addon.app(), kind, requested, failed,
-            node, "connection refused")));
-        continue;
-      }
-      Instant completed = started.plusSeconds(30 + random.nextInt(60));
-      String key = addon.id() + "/" + backupId + "/archive.tar.zst";
-      Path file = archives.resolve(key);
-      Files.createDirectories(file.getParent());
-      Files.writeString(file, backupId);
-      outcomes.add(new Stamped(addon.id(), completed, new BackupCompleted(backupId, addon.id(), addon.app(), kind, requested,
-          started, completed, node, null, key, backupId + ".tar.zst", 1000L + j, "ab".repeat(32), 3)));
-      boolean recent = completed.isAfter(now.minus(Duration.ofDays(2)));
-      if (recent || random.nextInt(10) < 3) {
-        Instant verified = completed.plusSeconds(20);
-        boolean passed = random.nextInt(5) != 0;
-        outcomes.add(new Stamped(addon.id(), verified, new BackupVerified(backupId, addon.id(), addon.app(), verified, passed,
-            passed ? "restored 3 of 3 tables, 1,000 rows" : "pg_restore: error: could not read input file", passed ? 3 : 0,
-            passed ? 1000L : 0L, 800L, "worker-1")));
-      }
-    }
-    middleOfHistory = now.minus(Duration.ofDays(50));
-    Comparator<Stamped> byTime = Comparator.comparing(Stamped::at);
-    addonEvents.sort(byTime);
-    outcomes.sort(byTime);
-    requests.sort(byTime);
-    // the topics as the services declare them, before anything is written (auto-creation would make one partition)
-    admin.createTopics(TOPICS.stream().map(t -> new org.apache.kafka.clients.admin.NewTopic(t, 3, (short) 1)).toList()).all().get();
-    try (var producer = producer()) {
-      publish(producer, Topics.ADDONS, addonEvents);
-      publish(producer, Topics.BACKUP_EVENTS, outcomes);
-      publish(producer, Topics.BACKUP_REQUESTS, requests);
-    }
-    return addonEvents.size() + outcomes.size() + requests.size();
-  }
-
-  private record Stamped(String key, Instant at, SpecificRecord event) {}
-
-  private record AddonLife(String id, String app, Engine engine, Instant from, Instant to) {}
-
-  private static AddonSpec spec(String id, Engine engine, Plan plan, String zone, int hour, boolean enabled) {
-    int port = engine == Engine.MYSQL ? 3306 : 5432;
-    List<DatabaseNode> nodes = plan == Plan.BUSINESS
-        ? List.of(new DatabaseNode(NodeRole.PRIMARY, "db-" + id, port), new DatabaseNode(NodeRole.SECONDARY, "db-" + id + "-r", port))
-        : List.of(new DatabaseNode(NodeRole.PRIMARY, "db-" + id, port));
-    return new AddonSpec(id, "app-" + id.substring("addon-".length()), engine, plan, "db_" + id.replace('-', '_'), "user",
-        new SealedSecret("test", ByteBuffer.wrap(new byte[] {1, 2, 3})), nodes, new BackupSchedule(enabled, hour, zone));
-  }
-
-  /** An hour at least three hours from now in {@code zone}: no scheduled backup falls due while the test runs. */
-  private int hourAwayFromNow(String zone, int salt) {
-    int hourNow = ZonedDateTime.ofInstant(now, ZoneId.of(zone)).getHour();
-    return (hourNow + 3 + salt % 18) % 24;
-  }
-
-  private KafkaProducer<String, SpecificRecord> producer() {
-    return new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers(), "linger.ms", 20,
-        "acks", "all"), new StringSerializer(), new EventSerializer());
-  }
-
-  private static void publish(KafkaProducer<String, SpecificRecord> producer, String topic, List<Stamped> events)
-      throws Exception {
-    List<Future<RecordMetadata>> sent = new ArrayList<>();
-    for (Stamped e : events) {
-      sent.add(producer.send(new ProducerRecord<>(topic, null, e.at().toEpochMilli(), e.key(), e.event())));
-    }
-    for (Future<RecordMetadata> f : sent) {
-      f.get(1, TimeUnit.MINUTES);
-    }
+  /** Publishes the history (see {@link BackupHistory}) and writes its archives; returns how many records. */
+  private long feedHistory() {
+    BackupHistory history = BackupHistory.generate(ADDONS, BACKUPS, now, archives);
+    middleOfHistory = history.middle();
+    return history.publish(kafka.bootstrapServers(), 3);
   }
 
   // ---- the services

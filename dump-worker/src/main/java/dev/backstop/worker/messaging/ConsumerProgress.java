@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * mark). Committed offsets at or past the end offsets of an earlier mark prove everything published
  * before that mark read; at or past the end offsets just read, everything published before now. So a
  * busy topic, whose lag is rarely zero, still moves forward by a mark per check. Checks are at least
- * {@code minInterval} apart; a broker that does not answer keeps the last known instant.
+ * {@code minInterval} apart (elapsed time, whatever the clock); a broker that does not answer keeps the
+ * last known instant.
  */
 public final class ConsumerProgress implements OutcomesRead, AutoCloseable {
 
@@ -41,7 +42,8 @@ public final class ConsumerProgress implements OutcomesRead, AutoCloseable {
   private final Duration minInterval;
   private Instant readUpTo;
   private Mark mark;
-  private Instant lastCheck;
+  private boolean checked;
+  private long lastCheck;
   private boolean failing;
 
   public ConsumerProgress(String bootstrapServers, String group, String topic, Clock clock, Duration minInterval) {
@@ -55,10 +57,11 @@ public final class ConsumerProgress implements OutcomesRead, AutoCloseable {
 
   @Override
   public synchronized Instant readUpTo() {
-    Instant now = clock.instant();
-    if (lastCheck != null && now.isBefore(lastCheck.plus(minInterval)) && !now.isBefore(lastCheck)) {
+    long now = System.nanoTime();
+    if (checked && now - lastCheck < minInterval.toNanos()) {
       return readUpTo;
     }
+    checked = true;
     lastCheck = now;
     try {
       Map<TopicPartition, Long> committed = committed();

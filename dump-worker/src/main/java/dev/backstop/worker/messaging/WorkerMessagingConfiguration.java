@@ -66,14 +66,21 @@ public class WorkerMessagingConfiguration {
    * before or after (a replay into an empty ledger), is then dropped as known.
    */
   @Bean
-  public Consumer<SpecificRecord> backupOutcomes(JobLedger ledger, JobRunner backupRunner, Clock clock) {
+  public Consumer<SpecificRecord> backupOutcomes(JobLedger ledger, Clock clock) {
+    UntilRecorded recording = new UntilRecorded(Duration.ofSeconds(1), Duration.ofSeconds(30));
     return event -> {
       if (event instanceof BackupCompleted completed && dumped(completed.getKind())) {
-        ledger.settledElsewhere(completed.getBackupId(), completed.getAddonId(), JobLedger.State.DONE,
-            EventCodec.get().encode(completed), clock.instant());
+        recording.record("the outcome of backup " + completed.getBackupId(), () -> {
+          ledger.settledElsewhere(completed.getBackupId(), completed.getAddonId(), JobLedger.State.DONE,
+              EventCodec.get().encode(completed), clock.instant());
+          return true;
+        });
       } else if (event instanceof BackupFailed failed && dumped(failed.getKind())) {
-        ledger.settledElsewhere(failed.getBackupId(), failed.getAddonId(), JobLedger.State.FAILED,
-            EventCodec.get().encode(failed), clock.instant());
+        recording.record("the outcome of backup " + failed.getBackupId(), () -> {
+          ledger.settledElsewhere(failed.getBackupId(), failed.getAddonId(), JobLedger.State.FAILED,
+              EventCodec.get().encode(failed), clock.instant());
+          return true;
+        });
       }
     };
   }
