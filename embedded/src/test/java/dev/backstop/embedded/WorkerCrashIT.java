@@ -95,8 +95,8 @@ class WorkerCrashIT {
           .failFast(name + " exited; see " + dir.resolve(name + ".log"), () -> !process.isAlive())
           .until(() -> health(port).contains("\"UP\""));
     }
-    // the group reads two topics: addons and requests
-    ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 2 * PARTITIONS), Duration.ofMinutes(2));
+    // the group reads three topics: addons, requests, and the outcomes on backup-events
+    ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 3 * PARTITIONS), Duration.ofMinutes(2));
   }
 
   @AfterAll

@@ -112,7 +112,11 @@ public class BackupListing {
       if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
         throw e;
       }
-      // already at this stage or further: a repeat or a late event; a replayed one may just have re-added a pruned id
+      // already at this stage or further: a repeat or a late event. A replay reads the requests topic apart
+      // from the events topic, so a request may come after its backup was pruned: its id leaves the listing again
+      if (status != Status.PRUNED && backups.find(ById.filter(id, eq("status", Status.PRUNED.name()))).first() != null) {
+        addons.updateOne(eq("_id", addonId), Updates.pull("ids", id));
+      }
     }
     if (status == Status.PRUNED) {
       // pruned ids are kept apart: retention still counts them (see prunedOf)

@@ -131,7 +131,8 @@ public class BackupJob {
     }
     boolean recorded = ledger.record(request.getBackupId(), request.getAddonId(), EventCodec.get().encode(request), clock.instant());
     if (!recorded) {
-      log.info("backup {} is already known: request dropped", request.getBackupId());
+      // a replay reads every request again: one line each would be millions
+      log.debug("backup {} is already known: request dropped", request.getBackupId());
     }
     return recorded;
   }

@@ -149,9 +149,22 @@ public class JobLedger {
    */
   public Optional<Job> claimNext(String owner, Instant now, Instant leaseUntil, Collection<String> busyKeys,
       Collection<String> runningHere) {
+    return claimNext(owner, now, leaseUntil, busyKeys, runningHere, null);
+  }
+
+  /**
+   * {@link #claimNext(String, Instant, Instant, Collection, Collection)}, taking pending jobs only if they
+   * were recorded before {@code outcomesReadUpTo} (null: any): the instant up to which every outcome
+   * published on the topic is {@link #settledElsewhere known here}. A request replayed into an empty
+   * ledger then waits until its outcome, if it has one, has been read, and is never run a second time.
+   */
+  public Optional<Job> claimNext(String owner, Instant now, Instant leaseUntil, Collection<String> busyKeys,
+      Collection<String> runningHere, Instant outcomesReadUpTo) {
     Date at = Date.from(now);
+    Bson pendingReadable = outcomesReadUpTo == null ? eq("state", State.PENDING.name())
+        : and(eq("state", State.PENDING.name()), or(lt("recordedAt", Date.from(outcomesReadUpTo)), exists("recordedAt", false)));
     Bson runnable = and(exists("request", true), nin("_id", runningHere), or(
-        and(eq("state", State.PENDING.name()), lte("notBefore", at)),
+        and(pendingReadable, lte("notBefore", at)),
         and(eq("state", State.RUNNING.name()), lt("leaseUntil", at)),
         and(in("state", State.DONE.name(), State.FAILED.name()), eq("announced", false), lt("leaseUntil", at))));
     List<Bson> preferences = new ArrayList<>();
@@ -253,6 +266,39 @@ public class JobLedger {
     return stored.updateOne(ById.filter(backupId, eq("owner", owner), eq("state", State.RUNNING.name())),
         Updates.combine(Updates.set("state", state.name()), Updates.set("outcome", new Binary(outcome)),
             Updates.set("announced", false))).getMatchedCount() == 1;
+  }
+
+  /**
+   * The outcome of job {@code id}, read back from the topic it was published on: the job is over,
+   * whoever ran it. A job this ledger does not know yet (its request not read yet, or the ledger
+   * rebuilt from the topics into an empty database) is recorded as over, so that its request is never
+   * run; a job waiting (pending, or given up) is settled with it. A job running is left to the worker
+   * that runs it, and a job already over keeps its own record.
+   *
+   * @param state {@link State#DONE} or {@link State#FAILED}
+   * @param outcome the outcome event, encoded
+   */
+  public void settledElsewhere(String id, String key, State state, byte[] outcome, Instant now) {
+    try {
+      jobs.insertOne(new Document("_id", id)
+          .append("state", state.name())
+          .append("key", key)
+          .append("recordedAt", Date.from(now))
+          .append("notBefore", Date.from(now))
+          .append("attempts", 0)
+          .append("failures", 0)
+          .append("leaseUntil", new Date(0))
+          .append("outcome", new Binary(outcome))
+          .append("announced", true));
+      return;
+    } catch (MongoWriteException e) {
+      if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
+        throw e;
+      }
+    }
+    stored.updateOne(ById.filter(id, eq("state", State.PENDING.name())), Updates.combine(Updates.set("state", state.name()),
+        Updates.set("outcome", new Binary(outcome)), Updates.set("announced", true), Updates.unset("abandoned"),
+        Updates.set("leaseUntil", new Date(0))));
   }
 
   /** The outcome event is on the topic: the job is over for every worker. */

@@ -62,6 +62,7 @@ public final class JobRunner implements AutoCloseable {
   private final Condition signalled = lock.newCondition();
   private long signals;
   private volatile boolean stopping;
+  private volatile OutcomesRead outcomesRead;
 
   /**
    * @param name names the threads and log lines ("backup", "restore-test")
@@ -78,6 +79,15 @@ public final class JobRunner implements AutoCloseable {
     this.pollInterval = pollInterval;
     this.errorBackoff = errorBackoff;
     this.clock = clock;
+  }
+
+  /**
+   * Takes pending jobs only once their outcomes, if any, have been read back (see {@link OutcomesRead});
+   * without it, any pending job is taken. Called before {@link #start}.
+   */
+  public JobRunner gatedBy(OutcomesRead read) {
+    this.outcomesRead = read;
+    return this;
   }
 
   /** Starts the runner's threads. */
@@ -112,10 +122,20 @@ public final class JobRunner implements AutoCloseable {
    * job is runnable. The runner's threads call it in a loop; tests call it to run jobs one by one.
    */
   public boolean runNext() {
+    OutcomesRead gate = outcomesRead;
+    Instant readUpTo = null;
+    if (gate != null) {
+      readUpTo = gate.readUpTo();
+      if (readUpTo == null) {
+        // nothing known about the outcomes yet: only jobs already started (taken over, or settled and unannounced) may run
+        readUpTo = Instant.EPOCH;
+      }
+    }
     Instant now = clock.instant();
     Optional<JobLedger.Job> claimed;
     synchronized (busyKeys) {
-      claimed = ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys), List.copyOf(runningIds));
+      claimed = gate == null ? ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys), List.copyOf(runningIds))
+          : ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys), List.copyOf(runningIds), readUpTo);
       claimed.ifPresent(job -> {
         busyKeys.add(job.key());
         runningIds.add(job.id());

@@ -1,6 +1,11 @@
 package dev.backstop.worker.messaging;
 
+import dev.backstop.schemas.Topics;
+import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
+import dev.backstop.schemas.serde.EventCodec;
 import dev.backstop.worker.backup.BackupJob;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.JobLedger;
@@ -12,8 +17,13 @@ import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
-/** The worker's handlers: {@code backstop.addons} into its catalog, {@code backstop.backup-requests} into jobs. */
+/**
+ * The worker's handlers: {@code backstop.addons} into its catalog, {@code backstop.backup-requests} into jobs,
+ * and the outcomes on {@code backstop.backup-events} back into the jobs' ledger, so that a request whose
+ * backup is over is never dumped again, even by a worker whose ledger was rebuilt from the topics.
+ */
 @Configuration
 public class WorkerMessagingConfiguration {
 
@@ -28,11 +38,62 @@ public class WorkerMessagingConfiguration {
     return new dev.backstop.worker.backup.BackupMetrics(registry);
   }
 
-  /** Runs the recorded backups, {@code concurrent-dumps} at once, apart from the consumer that records them. */
+  /** How far this worker's group has read the backups' outcomes back from {@code backstop.backup-events}. */
   @Bean(destroyMethod = "close")
-  public JobRunner backupRunner(BackupJob job, JobLedger ledger, WorkerProperties properties, Clock clock) {
+  public ConsumerProgress backupOutcomesRead(Environment environment, Clock clock) {
+    return progressOf(environment, "backupOutcomes-in-0", clock);
+  }
+
+  /** A consumer group's progress on its binding's topic, from the binder's brokers and the binding's group. */
+  public static ConsumerProgress progressOf(Environment environment, String binding, Clock clock) {
+    String brokers = environment.getProperty("spring.cloud.stream.kafka.binder.brokers",
+        environment.getProperty("spring.kafka.bootstrap-servers", "localhost:9092"));
+    String group = environment.getRequiredProperty("spring.cloud.stream.bindings." + binding + ".group");
+    String topic = environment.getProperty("spring.cloud.stream.bindings." + binding + ".destination", Topics.BACKUP_EVENTS);
+    return new ConsumerProgress(brokers, group, topic, clock, PROGRESS_CHECKS);
+  }
+
+  /** How often a runner asks the broker how far outcomes are read, at most. */
+  private static final Duration PROGRESS_CHECKS = Duration.ofMillis(100);
+
+  /**
+   * Runs the recorded backups, {@code concurrent-dumps} at once, apart from the consumer that records them;
+   * a request only once its outcome, if it has one already, would have been read.
+   */
+  @Bean(destroyMethod = "close")
+  public JobRunner backupRunner(BackupJob job, JobLedger ledger, WorkerProperties properties, ConsumerProgress backupOutcomesRead,
+      Clock clock) {
     return new JobRunner("backup", ledger, job::execute, properties.concurrentDumps(), properties.instanceName(),
-        properties.leaseDuration(), properties.pollInterval(), properties.retryBackoff(), clock).start();
+        properties.leaseDuration(), properties.pollInterval(), properties.retryBackoff(), clock).gatedBy(backupOutcomesRead).start();
+  }
+
+  /**
+   * Each backup's outcome into the ledger: over for every worker, whichever published it. Its request, read
+   * before or after (a replay into an empty ledger), is then dropped as known.
+   */
+  @Bean
+  public Consumer<SpecificRecord> backupOutcomes(JobLedger ledger, Clock clock) {
+    UntilRecorded recording = new UntilRecorded(Duration.ofSeconds(1), Duration.ofSeconds(30));
+    return event -> {
+      if (event instanceof BackupCompleted completed && dumped(completed.getKind())) {
+        recording.record("the outcome of backup " + completed.getBackupId(), () -> {
+          ledger.settledElsewhere(completed.getBackupId(), completed.getAddonId(), JobLedger.State.DONE,
+              EventCodec.get().encode(completed), clock.instant());
+          return true;
+        });
+      } else if (event instanceof BackupFailed failed && dumped(failed.getKind())) {
+        recording.record("the outcome of backup " + failed.getBackupId(), () -> {
+          ledger.settledElsewhere(failed.getBackupId(), failed.getAddonId(), JobLedger.State.FAILED,
+              EventCodec.get().encode(failed), clock.instant());
+          return true;
+        });
+      }
+    };
+  }
+
+  /** The kinds this worker dumps, as {@link BackupJob#record} takes them. */
+  private static boolean dumped(BackupKind kind) {
+    return kind != BackupKind.PITR_BASE && kind != BackupKind.UNKNOWN;
   }
 
   /**

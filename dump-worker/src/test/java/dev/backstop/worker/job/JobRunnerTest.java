@@ -65,6 +65,44 @@ class JobRunnerTest {
   }
 
   @Test
+  void a_request_replayed_into_an_empty_ledger_after_its_outcome_was_read_back_is_never_run() {
+    java.util.concurrent.atomic.AtomicReference<java.time.Instant> readUpTo = new java.util.concurrent.atomic.AtomicReference<>();
+    runner = runner(1, Duration.ofMillis(50), finishing()).gatedBy(readUpTo::get);
+    // the replay reads the request before the topic its outcome is on: the job waits for the outcomes
+    record("done-before", "a");
+    record("failed-before", "b");
+    record("never-ran", "c");
+    assertThat(runner.runNext()).as("nothing is known of the outcomes yet").isFalse();
+    clock.advance(Duration.ofSeconds(1));
+    ledger.settledElsewhere("done-before", "a", JobLedger.State.DONE, new byte[] {7}, clock.instant());
+    ledger.settledElsewhere("failed-before", "b", JobLedger.State.FAILED, new byte[] {8}, clock.instant());
+    readUpTo.set(clock.instant());
+
+    runner.start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> ran.contains("never-ran"));
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> ran.equals(List.of("never-ran")));
+    assertThat(ledger.state("done-before")).isEqualTo(JobLedger.State.DONE);
+    assertThat(ledger.state("failed-before")).isEqualTo(JobLedger.State.FAILED);
+    assertThat(ledger.over("done-before")).isTrue();
+    // and a request read after its outcome changes nothing either
+    assertThat(ledger.record("done-before", "a", new byte[] {1}, clock.instant())).isFalse();
+    assertThat(ledger.state("done-before")).isEqualTo(JobLedger.State.DONE);
+  }
+
+  @Test
+  void a_job_recorded_after_the_outcomes_were_last_read_waits_until_they_are_read_past_it() {
+    java.util.concurrent.atomic.AtomicReference<java.time.Instant> readUpTo = new java.util.concurrent.atomic.AtomicReference<>(clock.instant());
+    runner = runner(1, Duration.ofMillis(50), finishing()).gatedBy(readUpTo::get);
+    clock.advance(Duration.ofSeconds(1));
+    record("j1", "a");
+    assertThat(runner.runNext()).isFalse();
+    clock.advance(Duration.ofSeconds(1));
+    readUpTo.set(clock.instant());
+    assertThat(runner.runNext()).isTrue();
+    assertThat(ran).containsExactly("j1");
+  }
+
+  @Test
   void a_recorded_job_starts_at_once_when_the_runner_is_woken_not_at_its_next_poll() {
     runner = runner(1, Duration.ofMinutes(1), finishing()).start();
     // the idle thread has looked once and sleeps its minute: only the wake-up can start the job in time
