@@ -443,10 +443,7 @@
       if (gen === state.generation) {
         renderSchedule(schedule);
       }
-      const missed = await api('GET', `${addonPath()}/missed-backups`);
-      if (gen === state.generation) {
-        renderMissed(missed);
-      }
+      loadMissed(gen);
     } catch (e) {
       if (e.unauthorized || gen !== state.generation) {
         return;
@@ -467,6 +464,20 @@
     requested_never_started: 'never started',
     stuck_running: 'stuck running',
   };
+
+  async function loadMissed(gen) {
+    try {
+      const missed = await api('GET', `${addonPath()}/missed-backups`);
+      if (gen === state.generation) {
+        renderMissed(missed);
+      }
+    } catch (e) {
+      // the schedule still shows; only the missed-days line is left out
+      if (gen === state.generation) {
+        renderMissed([]);
+      }
+    }
+  }
 
   function renderMissed(missed) {
     const line = $('schedule-missed');
