@@ -44,7 +44,6 @@ public class MissedBackupCatalog {
   private final MongoCollection<Document> days;
   private final MongoCollection<StoredDay> dayRecords;
   private final MongoCollection<Document> missed;
-  private final MongoCollection<StoredMissed> missedRecords;
 
   public MissedBackupCatalog(MongoDatabase database) {
     this.watches = database.getCollection("missed-watch");
@@ -52,7 +51,6 @@ public class MissedBackupCatalog {
     this.days = database.getCollection("scheduled-backups");
     this.dayRecords = StoredRecords.collection(database, "scheduled-backups", StoredDay.class);
     this.missed = database.getCollection("missed-backups");
-    this.missedRecords = StoredRecords.collection(database, "missed-backups", StoredMissed.class);
     watches.createIndex(Indexes.ascending("checkAt"));
   }
 
@@ -144,12 +142,5 @@ public class MissedBackupCatalog {
   /** Whether day {@code missedId} was already reported (by this instance, another, or before a replay). */
   public boolean wasReported(String missedId) {
     return missed.countDocuments(eq("_id", missedId)) > 0;
-  }
-
-  /** The reports of an addon, for tests and health. */
-  public List<StoredMissed> reports(String addonId) {
-    List<StoredMissed> reports = new ArrayList<>();
-    missedRecords.find(eq("addonId", addonId)).sort(Sorts.ascending("localDate")).into(reports);
-    return reports;
   }
 }
