@@ -8,7 +8,6 @@ import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
 import dev.backstop.inprocess.InProcessKafka;
 import dev.backstop.inprocess.MongoHandle;
-import dev.backstop.scheduler.SchedulerApplication;
 import dev.backstop.scheduler.missed.MissedBackupRule;
 import dev.backstop.scheduler.schedule.RecurringBackup;
 import dev.backstop.scheduler.schedule.ScheduledBackupId;
@@ -78,13 +77,7 @@ class MissedBackupWatchdogIT {
   }
 
   private ConfigurableApplicationContext startScheduler() {
-    return SchedulerApplication.builder()
-        .initializers(context -> context.getBeanFactory().registerSingleton("clock", clock))
-        .run("--spring.main.web-application-type=none",
-            "--spring.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
-            "--spring.cloud.stream.kafka.binder.brokers=" + kafka.bootstrapServers(),
-            "--spring.mongodb.uri=" + mongo.uri(),
-            "--backstop.scheduler.tick=PT0.1S");
+    return SchedulerInstance.start(kafka, mongo, clock, "--backstop.scheduler.tick=PT0.1S");
   }
 
   private MongoDatabase store() {
