@@ -230,6 +230,29 @@ async function main() {
       return `"${text}"`;
     });
 
+    await step('days the watchdog reported missed are named under the schedule, and nothing when there are none', async () => {
+      const missed = page.getByTestId('schedule-missed');
+      check(await missed.isHidden(), 'a missed-backups line is shown although no day was missed');
+      // two reported days, as the API would answer them, to see how the block words them
+      await page.route(`${ADDON_API}/missed-backups`, (route) => route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify([
+          { date: '2026-11-30', finding: 'never_requested', backupId: null, detail: 'no backup was requested for 2026-11-30' },
+          { date: '2026-11-29', finding: 'requested_and_failed', backupId: '0123456789abcdef01234567', detail: 'connection refused' },
+        ]),
+      }));
+      await page.reload();
+      await missed.waitFor({ state: 'visible' });
+      const text = (await missed.textContent()).trim();
+      check(text === 'Missed scheduled backups: 2026-11-30 (never requested), 2026-11-29 (failed)', `missed line is "${text}"`);
+      await page.unrouteAll();
+      await page.reload();
+      await waitFor(async () => ((await scheduleMessage.textContent()) || '').trim(), { what: 'a schedule message' });
+      await waitFor(async () => (await missed.isHidden()) || null, { what: 'the missed line to go away' });
+      return `"${text}"`;
+    });
+
     await step('Schedule reveals the form; an API validation error is shown inline', async () => {
       await page.getByRole('button', { name: 'Schedule', exact: true }).click();
       await checkbox.waitFor({ state: 'visible' });

@@ -443,6 +443,7 @@
       if (gen === state.generation) {
         renderSchedule(schedule);
       }
+      loadMissed(gen);
     } catch (e) {
       if (e.unauthorized || gen !== state.generation) {
         return;
@@ -454,6 +455,40 @@
         setText('schedule-message', `Could not load the backup schedule: ${e.message}`);
       }
     }
+  }
+
+  // days the scheduler's watchdog found without a backup: the latest few, most recent first
+  const MISSED_FINDINGS = {
+    never_requested: 'never requested',
+    requested_and_failed: 'failed',
+    requested_never_started: 'never started',
+    stuck_running: 'stuck running',
+  };
+
+  async function loadMissed(gen) {
+    try {
+      const missed = await api('GET', `${addonPath()}/missed-backups`);
+      if (gen === state.generation) {
+        renderMissed(missed);
+      }
+    } catch (e) {
+      // the schedule still shows; only the missed-days line is left out
+      if (gen === state.generation) {
+        renderMissed([]);
+      }
+    }
+  }
+
+  function renderMissed(missed) {
+    const line = $('schedule-missed');
+    if (!missed || missed.length === 0) {
+      line.hidden = true;
+      setText('schedule-missed', '');
+      return;
+    }
+    const days = missed.slice(0, 3).map((m) => `${m.date} (${MISSED_FINDINGS[m.finding] || m.finding})`).join(', ');
+    setText('schedule-missed', `Missed scheduled backup${missed.length > 1 ? 's' : ''}: ${days}${missed.length > 3 ? ', …' : ''}`);
+    line.hidden = false;
   }
 
   function renderSchedule(schedule) {

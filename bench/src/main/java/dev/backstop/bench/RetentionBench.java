@@ -71,7 +71,7 @@ public final class RetentionBench {
 
       long t0 = System.nanoTime();
       try (var producer = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers(),
-          "linger.ms", 20, "batch.size", 262144, "compression.type", "lz4"), new StringSerializer(), new EventSerializer())) {
+          "linger.ms", 20, "batch.size", 262144, "compression.type", "gzip"), new StringSerializer(), new EventSerializer())) {
         // chronological, as the topic holds them: step by step through the year, every addon in turn
         Duration step = Duration.ofDays(365).dividedBy(perAddon);
         for (int i = 0; i < perAddon; i++) {

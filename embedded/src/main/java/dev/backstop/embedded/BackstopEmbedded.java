@@ -134,7 +134,7 @@ public final class BackstopEmbedded implements AutoCloseable {
     int partitions = contexts.get(0).getEnvironment().getProperty("backstop.kafka.partitions", Integer.class, 3);
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of(
         "gateway", 3 * partitions, "dump-worker", 3 * partitions, "restore-verifier", partitions, "retention", 2 * partitions,
-        "scheduler", partitions, "wal-archiver", 2 * partitions),
+        "scheduler", 3 * partitions, "wal-archiver", 2 * partitions),
         java.time.Duration.ofMinutes(2));
     String port = contexts.get(0).getEnvironment().getProperty("local.server.port");
     return new BackstopEmbedded(kafka, mongo, contexts, "http://127.0.0.1:" + port, operatorToken, data.resolve("archives"),

@@ -569,6 +569,65 @@ class BackstopEndToEndIT {
         || (e.getThrowableProxy() != null && String.valueOf(e.getThrowableProxy().getMessage()).contains(password)));
   }
 
+  /**
+   * A subscriber in another ecosystem, {@code examples/node-subscriber} (kafkajs + avsc), with only the
+   * schema bundle: it reads {@code backstop.backup-events} from offset 0 and names every event exactly as
+   * the Java codec does, over the real backups, failures, restore tests and prunes made above. The
+   * batches on the topic are compressed only in ways kafkajs reads without plugins. {@code ./dev test}
+   * installs the example's packages (its package-lock.json) when they are missing.
+   */
+  @Test
+  @Order(14)
+  void a_node_subscriber_with_only_the_schema_bundle_decodes_every_backup_event() throws Exception {
+    Path example = Path.of(System.getProperty("backstop.examples.dir", "../examples")).resolve("node-subscriber")
+        .toAbsolutePath().normalize();
+    Path bundle = Path.of("../schemas/src/main/resources/released").toAbsolutePath().normalize();
+    assertThat(example.resolve("node_modules/kafkajs")).as("kafkajs in " + example + ": run ./dev test, or npm ci there").isDirectory();
+    assertThat(example.resolve("node_modules/avsc")).as("avsc in " + example + ": run ./dev test, or npm ci there").isDirectory();
+
+    Map<String, String> expected = new java.util.TreeMap<>();
+    for (var record : records(Topics.BACKUP_EVENTS)) {
+      expected.put(record.partition() + ":" + record.offset(),
+          dev.backstop.schemas.serde.EventCodec.get().decode(record.value()).getClass().getSimpleName());
+    }
+    assertThat(expected.values()).contains("BackupStarted", "BackupCompleted", "BackupFailed", "BackupVerified", "BackupPruned");
+
+    Path output = Files.createTempFile(data, "node-subscriber", ".log");
+    var node = new ProcessBuilder("node", "subscriber.mjs").directory(example.toFile())
+        .redirectErrorStream(true).redirectOutput(output.toFile());
+    node.environment().putAll(Map.of("KAFKA_BROKERS", backstop.kafkaBootstrapServers(), "BACKSTOP_BUNDLE", bundle.toString(),
+        "TOPIC", Topics.BACKUP_EVENTS, "UNTIL_END", "1"));
+    Process run = node.start();
+    boolean finished = run.waitFor(2, java.util.concurrent.TimeUnit.MINUTES);
+    if (!finished) {
+      run.destroyForcibly();
+    }
+    String log = Files.readString(output);
+    assertThat(finished).as("the Node subscriber read to the end in time:%n%s", log).isTrue();
+    assertThat(run.exitValue()).as("the Node subscriber decoded everything:%n%s", log).isZero();
+
+    Map<String, String> decoded = new java.util.TreeMap<>();
+    var line = java.util.regex.Pattern.compile("^(\\d+:\\d+) (\\w+) v\\d+ addon=\\S+.*$", java.util.regex.Pattern.MULTILINE).matcher(log);
+    while (line.find()) {
+      decoded.put(line.group(1), line.group(2));
+    }
+    assertThat(decoded).as("one line per event, named as Java names it:%n%s", log).isEqualTo(expected);
+    assertThat(log).containsPattern("BackupFailed v\\d+ addon=\\S+ backup=\\w+ kind=\\w+ failed=\\d{4}-\\d\\d-\\d\\dT.*Z reason=\"");
+
+    // what kafkajs refuses (LZ4, Snappy, zstd) never reaches the topic: read every batch's header from the log
+    java.util.Set<org.apache.kafka.common.record.CompressionType> compressions = java.util.EnumSet.noneOf(org.apache.kafka.common.record.CompressionType.class);
+    try (var segments = Files.walk(data.resolve("kafka"))) {
+      for (Path segment : segments.filter(p -> p.getParent().getFileName().toString().startsWith(Topics.BACKUP_EVENTS + "-")
+          && p.getFileName().toString().endsWith(".log")).toList()) {
+        try (var records = org.apache.kafka.common.record.FileRecords.open(segment.toFile())) {
+          records.batches().forEach(b -> compressions.add(b.compressionType()));
+        }
+      }
+    }
+    assertThat(compressions).contains(org.apache.kafka.common.record.CompressionType.GZIP)
+        .isSubsetOf(org.apache.kafka.common.record.CompressionType.NONE, org.apache.kafka.common.record.CompressionType.GZIP);
+  }
+
   private HttpResponse<String> register(String addonId, String app, String plan, int port) throws Exception {
     return register(addonId, app, plan, port, 1, "Europe/Paris");
   }

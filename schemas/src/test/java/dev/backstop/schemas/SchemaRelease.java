@@ -27,6 +27,9 @@ public final class SchemaRelease {
       Files.writeString(file, current.toString(true) + "\n");
       System.out.println("released " + file);
     }
+    // the bundle's index must name the versions just written: its entries come from the class path
+    Files.writeString(root.resolve(SchemaBundle.INDEX), SchemaBundle.index(root));
+    System.out.println("wrote " + root.resolve(SchemaBundle.INDEX));
   }
 
   private SchemaRelease() {}

@@ -5,6 +5,7 @@ import dev.backstop.gateway.backups.BackupListing.Stage;
 import dev.backstop.gateway.backups.BackupListing.Status;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupMissed;
 import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.events.BackupRequested;
@@ -45,7 +46,7 @@ public class BackupEventsConfiguration {
   }
 
   @Bean
-  public Consumer<SpecificRecord> backupEvents(BackupListing listing, BackupProgressBoard progress) {
+  public Consumer<SpecificRecord> backupEvents(BackupListing listing, BackupProgressBoard progress, MissedBackups missed) {
     return event -> {
       switch (event) {
         case BackupCompleted e -> progress.forget(e.getBackupId());
@@ -68,6 +69,7 @@ public class BackupEventsConfiguration {
             e.getVerifiedAt(), e.getSummary(), e.getTables(), e.getRows()));
         case BackupPruned e -> listing.advance(e.getBackupId(), Status.PRUNED,
             Stage.pruned(e.getAddonId(), e.getAppName(), e.getReason()));
+        case BackupMissed e -> missed.record(e);
         default -> { }
       }
     };

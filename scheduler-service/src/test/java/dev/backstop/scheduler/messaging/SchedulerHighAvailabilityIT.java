@@ -9,7 +9,6 @@ import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.Updates;
-import dev.backstop.scheduler.SchedulerApplication;
 import dev.backstop.scheduler.schedule.RecurringBackup;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.AddonRegistered;
@@ -81,14 +80,7 @@ class SchedulerHighAvailabilityIT {
   }
 
   private ConfigurableApplicationContext startInstance() {
-    return SchedulerApplication.builder()
-        .initializers(context -> context.getBeanFactory().registerSingleton("clock", clock))
-        .run("--spring.main.web-application-type=none",
-            "--spring.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
-            "--spring.cloud.stream.kafka.binder.brokers=" + kafka.bootstrapServers(),
-            "--spring.mongodb.uri=" + mongo.uri(),
-            "--backstop.scheduler.tick=PT0.1S",
-            "--backstop.scheduler.batch-size=7");
+    return SchedulerInstance.start(kafka, mongo, clock, "--backstop.scheduler.tick=PT0.1S", "--backstop.scheduler.batch-size=7");
   }
 
   @Test

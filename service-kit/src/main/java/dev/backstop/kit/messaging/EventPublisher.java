@@ -24,6 +24,13 @@ import org.springframework.messaging.support.MessageBuilder;
  */
 public class EventPublisher implements AutoCloseable {
 
+  /**
+   * Compression of the batches {@link #publishAll} sends. gzip, because every common Kafka client reads
+   * it without a plugin (kafkajs refuses LZ4 and Snappy batches unless a codec is installed, and one
+   * such batch stops a Node subscriber on its partition); single events go uncompressed.
+   */
+  public static final String BATCH_COMPRESSION = "gzip";
+
   /** One event and the addon id it is keyed by. */
   public record Keyed(String addonId, SpecificRecord event) {}
 
@@ -84,7 +91,7 @@ public class EventPublisher implements AutoCloseable {
               ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
               ProducerConfig.LINGER_MS_CONFIG, 5,
               ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024,
-              ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
+              ProducerConfig.COMPRESSION_TYPE_CONFIG, BATCH_COMPRESSION,
               ProducerConfig.CLIENT_ID_CONFIG, "backstop-batch-publisher"), new StringSerializer(), new EventSerializer());
         }
         producer = batchProducer;
