@@ -50,6 +50,8 @@ public class PostgresDumpEngine implements DumpEngine {
   private final String psql;
   private final Duration timeout;
   private final Duration connectTimeout;
+  /** Not null: the server is reached through its Unix socket in this folder, whatever the target's host. */
+  private final Path socketDirectory;
 
   public PostgresDumpEngine(String pgDump, Duration timeout) {
     this(pgDump, "psql", timeout, Duration.ofSeconds(15));
@@ -64,10 +66,27 @@ public class PostgresDumpEngine implements DumpEngine {
    * @param connectTimeout how long pg_dump and psql wait for the server to answer their connection
    */
   public PostgresDumpEngine(String pgDump, String psql, Duration timeout, Duration connectTimeout) {
+    this(pgDump, psql, timeout, connectTimeout, null);
+  }
+
+  private PostgresDumpEngine(String pgDump, String psql, Duration timeout, Duration connectTimeout, Path socketDirectory) {
     this.pgDump = pgDump;
     this.psql = psql;
     this.timeout = timeout;
     this.connectTimeout = connectTimeout;
+    this.socketDirectory = socketDirectory;
+  }
+
+  /**
+   * The same dump, of a server that listens only on its Unix socket in {@code directory} (a point-in-time
+   * restore's scratch server): libpq takes a host starting with {@code /} as a socket folder.
+   */
+  public PostgresDumpEngine throughSocket(Path directory) {
+    return new PostgresDumpEngine(pgDump, psql, timeout, connectTimeout, directory.toAbsolutePath());
+  }
+
+  private String host(DumpTarget target) {
+    return socketDirectory != null ? socketDirectory.toString() : target.host();
   }
 
   @Override
@@ -86,7 +105,7 @@ public class PostgresDumpEngine implements DumpEngine {
   public OptionalInt expectedTables(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
     String out = ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
         passFile -> List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
-            "--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
+            "--host", host(target), "--port", Integer.toString(target.port()), "--username", target.user(),
             "--dbname", target.database(), "--command", COUNT_TABLES),
         passFile -> environment(passFile, connectTimeout), DumpEngine.countTimeout(timeout)).trim();
     try {
@@ -109,7 +128,7 @@ public class PostgresDumpEngine implements DumpEngine {
         "--no-owner", "--no-privileges", "--no-comments",
         "--exclude-schema", "information_schema", "--exclude-schema", "^pg_*",
         "--no-password",
-        "--host", target.host(), "--port", Integer.toString(target.port()),
+        "--host", host(target), "--port", Integer.toString(target.port()),
         "--username", target.user(), "--dbname", target.database());
   }
 
