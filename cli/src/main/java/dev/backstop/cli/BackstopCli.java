@@ -34,7 +34,7 @@ import tools.jackson.databind.JsonNode;
 @Command(name = "backstop", mixinStandardHelpOptions = true, version = "backstop 0.1.0",
     description = "Backups of your databases.",
     subcommands = {BackstopCli.Addons.class, BackstopCli.Backups.class, BackstopCli.BackupsCreate.class,
-        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class})
+        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class, BackstopCli.PitrRestore.class})
 public final class BackstopCli {
 
   @Option(names = "--app", description = "The app.", required = true, scope = CommandLine.ScopeType.INHERIT)
@@ -60,7 +60,14 @@ public final class BackstopCli {
 
   /** Runs one command; returns its exit code (0 done, 1 failed, 2 bad usage). */
   static int run(String[] args, Map<String, String> env, ZoneId zone, PrintWriter out, PrintWriter err) {
-    CommandLine cli = new CommandLine(new BackstopCli(env, zone));
+    return run(args, env, zone, out, err, Duration.ofSeconds(1));
+  }
+
+  /** {@code poll}: how often a waiting command asks again (tests wait for nothing). */
+  static int run(String[] args, Map<String, String> env, ZoneId zone, PrintWriter out, PrintWriter err, Duration poll) {
+    BackstopCli root = new BackstopCli(env, zone);
+    root.poll = poll;
+    CommandLine cli = new CommandLine(root);
     cli.setOut(out);
     cli.setErr(err);
     cli.setExecutionExceptionHandler((e, line, parsed) -> {
@@ -175,6 +182,12 @@ public final class BackstopCli {
       } else {
         backup = api.get(addonPath() + "/backups/" + backupId);
       }
+      return download(this, api, backup, output);
+    }
+
+    /** Downloads {@code backup}'s archive (resuming a partial file), checks its SHA-256, prints {@code ===> <file>}. */
+    static int download(Sub sub, Api api, JsonNode backup, Path output) throws ApiException, IOException {
+      PrintWriter out = sub.out();
       Path target = output != null ? output : Path.of(backup.get("archiveName").asString());
       long size = backup.get("size").asLong();
       long have = Files.exists(target) ? Files.size(target) : 0;
@@ -182,7 +195,7 @@ public final class BackstopCli {
         have = 0;
       }
       if (have < size) {
-        var response = api.download(addonPath() + "/backups/" + backup.get("id").asString() + "/archive", have);
+        var response = api.download(sub.addonPath() + "/backups/" + backup.get("id").asString() + "/archive", have);
         boolean resumed = response.statusCode() == 206;
         try (InputStream in = response.body();
             OutputStream file = Files.newOutputStream(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -194,19 +207,19 @@ public final class BackstopCli {
             file.write(buffer, 0, n);
             done += n;
             if (System.nanoTime() - lastShown > 200_000_000L) {
-              out().print("\r" + Format.progress(done, size));
-              out().flush();
+              out.print("\r" + Format.progress(done, size));
+              out.flush();
               lastShown = System.nanoTime();
             }
           }
         }
       }
-      out().print("\r" + Format.progress(Files.size(target), size) + "\n");
+      out.print("\r" + Format.progress(Files.size(target), size) + "\n");
       String sha256 = sha256(target);
       if (!sha256.equals(backup.get("sha256").asString())) {
         throw new ApiException(0, "the downloaded file does not match the backup's SHA-256 (" + sha256 + "); download it again");
       }
-      out().println("===> " + target.getFileName());
+      out.println("===> " + target.getFileName());
       return 0;
     }
 
@@ -251,6 +264,57 @@ public final class BackstopCli {
       JsonNode schedule = cli.api().put(addonPath() + "/schedule", change);
       out().println("-----> " + schedule.get("message").asString());
       return 0;
+    }
+  }
+
+  @Command(name = "pitr-restore",
+      description = "Restore the database as it was at a point in time (PostgreSQL Starter/Business), wait for it, optionally download it.")
+  static final class PitrRestore extends Sub {
+    @Option(names = "--at", required = true,
+        description = "The instant, e.g. \"2026-12-01 14:02:30\" (this machine's time zone) or \"2026-12-01 14:02:30 UTC\".")
+    String at;
+
+    @Option(names = "--download", description = "Download the result when done.") boolean download;
+
+    @Option(names = {"-o", "--output"}, description = "Where to write the download (default: its archive name, here).") Path output;
+
+    @Override
+    public Integer call() throws ApiException, IOException, InterruptedException {
+      java.time.Instant target;
+      try {
+        target = Format.instantAt(at, cli.zone);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      }
+      Api api = cli.api();
+      String id = api.post(addonPath() + "/pitr/restores", Map.of("targetTime", target.toString())).get("id").asString();
+      out().println("-----> Restoring to " + Format.createdAt(target.toString(), cli.zone) + " (restore " + id + ")");
+      String shown = "";
+      while (true) {
+        JsonNode restore = api.get(addonPath() + "/pitr/restores/" + id);
+        switch (restore.get("status").asString()) {
+          case "done" -> {
+            out().println((shown.isEmpty() ? "" : "\n") + "-----> Restore finished: backup " + restore.get("backupId").asString());
+            if (!download) {
+              return 0;
+            }
+            return BackupsDownload.download(this, api, api.get(addonPath() + "/backups/" + restore.get("backupId").asString()), output);
+          }
+          case "failed" -> {
+            err().println((shown.isEmpty() ? "" : "\n") + " !     Restore failed: " + restore.get("reason").asString());
+            return 1;
+          }
+          default -> {
+            String line = Format.restoreProgress(restore);
+            if (!line.equals(shown)) {
+              out().print("\r" + line + " ".repeat(Math.max(0, shown.length() - line.length())));
+              out().flush();
+              shown = line;
+            }
+            Thread.sleep(cli.poll.toMillis());
+          }
+        }
+      }
     }
   }
 }

@@ -35,6 +35,12 @@ public class PitrConfiguration {
     };
   }
 
+  @Bean
+  public BaseRestoreTest baseRestoreTest(ArchiveStore store, ArchiveCipher cipher, PitrRestoreProperties properties,
+      WorkerProperties worker, Clock clock) {
+    return new BaseRestoreTest(store, cipher, properties, worker.workDirectory(), worker.instanceName(), clock);
+  }
+
   @Bean(destroyMethod = "close")
   public PitrRestoreJob pitrRestoreJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, ArchiveCipher cipher,
       EventPublisher publisher, PitrWindows windows, WorkerProperties worker, PitrRestoreProperties properties,

@@ -219,6 +219,19 @@ class PitrRestoreIT {
     assertThat(failed.getReason()).contains("before the earliest restorable instant").contains(first.endTime().toString());
   }
 
+  @Test
+  void a_base_backup_passes_its_restore_test_recovered_to_its_end_and_started() throws Exception {
+    BackupCompleted base = new BackupCompleted(second.backupId(), ADDON, "app", BackupKind.PITR_BASE, Instant.now(), Instant.now(),
+        second.endTime(), "PRIMARY", null, PitrKeys.base(ADDON, second.backupId()), "base.tar", 1L, "-", null,
+        new dev.backstop.schemas.events.PitrBaseInfo(second.timeline(), second.startLsn().value(), second.stopLsn().value(),
+            150000, 0L, second.endTime()), null, null);
+    var verified = new BaseRestoreTest(store, cipher, PitrRestoreProperties.bind(Map.of()), work.resolve("w"), "it",
+        Clock.systemUTC()).test(base, 1, "postgres", "shop");
+    assertThat(verified.getPassed()).as(verified.getSummary()).isTrue();
+    assertThat(verified.getTables()).isEqualTo(1);
+    assertThat(Files.list(work.resolve("w")).toList()).as("scratch folders left").isEmpty();
+  }
+
   SpecificRecord restore(String id, Instant target) throws IOException {
     BackupRequested request = new BackupRequested(id, ADDON, "app", BackupKind.PITR_RESTORE, Instant.now(), null,
         new PitrRequest(target, null), null);
