@@ -91,12 +91,16 @@ class PitrRestoreIT {
   FilesystemArchiveStore store;
   ArchiveCipher cipher;
   PitrWindows windows;
+  AddonCatalog addons;
   JobLedger ledger;
   PitrRestoreJob job;
   JobRunner runner;
   Path work;
+  Path keyFile;
+  MongoHandle mongoHandle;
   PitrBaseFixture.Base first;
   PitrBaseFixture.Base second;
+  Instant firstCommit;
   Instant lastCommit;
 
   @BeforeAll
@@ -114,8 +118,10 @@ class PitrRestoreIT {
     Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
     cleanup.add(() -> ScratchServer.deleteTree(work));
     store = new FilesystemArchiveStore(work.resolve("store"));
-    byte[] master = Base64.getDecoder().decode(SecretSealer.newBase64Key());
-    cipher = new ArchiveCipher(store, master);
+    String masterBase64 = SecretSealer.newBase64Key();
+    keyFile = work.resolve("master.key");
+    Files.writeString(keyFile, masterBase64);
+    cipher = new ArchiveCipher(store, Base64.getDecoder().decode(masterBase64));
 
     WalStream stream = new WalStream(new StreamTarget(ADDON, "127.0.0.1", primary.port(), "postgres", null, "Starter: the primary"),
         new ArchiveWalSegmentStore(store, cipher, work.resolve("stream")), Clock.systemUTC(), Duration.ofMillis(200),
@@ -137,13 +143,16 @@ class PitrRestoreIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> stream.durable() != null && !stream.durable().isBefore(end));
     lastCommit = Instant.parse(primary.psql("shop",
         "select to_char(max(pg_xact_commit_timestamp(xmin)) at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') from numbered"));
+    firstCommit = Instant.parse(primary.psql("shop",
+        "select to_char(min(pg_xact_commit_timestamp(xmin)) at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') from numbered"));
 
     var mongo = TestMongo.start();
+    mongoHandle = mongo;
     cleanup.add(mongo);
     MongoClient client = MongoClients.create(mongo.uri());
     cleanup.add(client);
     var database = client.getDatabase("pitr-it");
-    AddonCatalog addons = new AddonCatalog(database);
+    addons = new AddonCatalog(database);
     SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
     addons.upsert(new AddonSpec(ADDON, "app", Engine.POSTGRESQL, Plan.STARTER, "shop", "postgres", sealer.seal(ADDON, "unused"),
         List.of(new DatabaseNode(NodeRole.PRIMARY, "127.0.0.1", primary.port())), new BackupSchedule(true, 1, "UTC")), 1);
@@ -191,8 +200,10 @@ class PitrRestoreIT {
     Random random = new Random(seed);
     List<Instant> targets = new ArrayList<>();
     // two replayed from the first base across the second's time, two from the second, one after the last commit
-    targets.add(between(random, first.endTime(), second.endTime()));
-    targets.add(between(random, first.endTime(), second.endTime()));
+    // (after the first commit, so that each holds some rows and misses later ones)
+    Instant from = firstCommit.isAfter(first.endTime()) ? firstCommit : first.endTime();
+    targets.add(between(random, from, second.endTime()));
+    targets.add(between(random, from, second.endTime()));
     targets.add(between(random, second.endTime(), lastCommit));
     targets.add(between(random, second.endTime(), lastCommit));
     targets.add(lastCommit.plusMillis(300).truncatedTo(ChronoUnit.MILLIS));
@@ -211,6 +222,95 @@ class PitrRestoreIT {
     }
     assertThat(progress).extracting(BackupProgress::getPhase).contains("fetching-base", "replaying-wal");
     assertThat(Files.list(work.resolve("w")).toList()).as("scratch folders left").isEmpty();
+  }
+
+  @Test
+  void restores_follow_a_promoted_standby_onto_its_new_timeline() throws Exception {
+    String addon = "pg-pitr-failover";
+    PostgresCluster oldPrimary = PostgresCluster.primary(freePort());
+    cleanup.add(oldPrimary);
+    oldPrimary.psql("postgres", "alter system set track_commit_timestamp = on");
+    oldPrimary.stop();
+    oldPrimary.start();
+    oldPrimary.psql("postgres", "create database shop");
+    oldPrimary.psql("shop", "create table numbered(id bigint primary key, note text)");
+    PostgresCluster standby = oldPrimary.replica(freePort());
+    cleanup.add(standby);
+
+    // Business: the stream and the base come from the standby
+    WalStream stream = new WalStream(new StreamTarget(addon, "127.0.0.1", standby.port(), "postgres", null, "Business: the secondary"),
+        new ArchiveWalSegmentStore(store, cipher, work.resolve("stream-failover")), Clock.systemUTC(), Duration.ofMillis(200),
+        new WalStream.Listener() {});
+    Thread streaming = Thread.ofPlatform().name("wal-stream-failover").start(stream);
+    cleanup.add(() -> { stream.stop(); streaming.join(10_000); });
+    await().atMost(Duration.ofSeconds(30)).until(() -> !store.list(PitrKeys.walPrefix(addon, 1)).isEmpty());
+    PitrBaseFixture.Base base = PitrBaseFixture.take(standby.port(), addon, "base-failover", store, cipher, work);
+
+    Writer before = new Writer(oldPrimary.port(), 1);
+    before.start();
+    await().atMost(Duration.ofSeconds(30)).until(() -> before.acked.get() > 800);
+    before.close();
+    long written = before.acked.get();
+    await().atMost(Duration.ofSeconds(20)).until(() -> Long.parseLong(standby.psql("shop", "select count(*) from numbered")) == written);
+    standby.psql("postgres", "select pg_promote()");
+    oldPrimary.stop();
+    Instant promotedAt = Instant.now();
+    Writer after = new Writer(standby.port(), written + 1);
+    after.start();
+    await().atMost(Duration.ofSeconds(30)).until(() -> stream.timeline() == 2 && after.acked.get() > written + 800);
+    after.close();
+    Lsn end = Lsn.parse(standby.psql("postgres", "select pg_current_wal_flush_lsn()"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> stream.durable() != null && !stream.durable().isBefore(end));
+    Instant last = Instant.parse(standby.psql("shop",
+        "select to_char(max(pg_xact_commit_timestamp(xmin)) at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') from numbered"));
+
+    SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
+    addons.upsert(new AddonSpec(addon, "app", Engine.POSTGRESQL, Plan.BUSINESS, "shop", "postgres", sealer.seal(addon, "unused"),
+        List.of(new DatabaseNode(NodeRole.PRIMARY, "127.0.0.1", standby.port())), new BackupSchedule(true, 1, "UTC")), 1);
+    Instant latest = Instant.now();
+    windows.apply(new PitrWindowChanged(addon, PitrState.STREAMING, base.endTime(), latest, null, null, null, null,
+        List.of(ref(base)), latest));
+    Random random = new Random();
+    int i = 0;
+    for (Instant target : List.of(between(random, base.endTime(), promotedAt), between(random, promotedAt, last),
+        last.plusMillis(200).truncatedTo(ChronoUnit.MILLIS))) {
+      String id = "failover-" + (++i);
+      BackupCompleted done = (BackupCompleted) restore(id, addon, target);
+      List<Long> expected = ids(standby.psql("shop", "select id from numbered where pg_xact_commit_timestamp(xmin) <= '"
+          + target + "'::timestamptz order by id"));
+      assertThat(restoredIds(done, addon, "f" + i)).as("rows restored at %s (promoted at %s)", target, promotedAt)
+          .isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void a_restore_whose_worker_is_killed_with_sigkill_mid_replay_completes_once_on_another() throws Exception {
+    String id = "restore-killed";
+    Instant target = between(new Random(), second.endTime(), lastCommit);
+    BackupRequested request = new BackupRequested(id, ADDON, "app", BackupKind.PITR_RESTORE, Instant.now(), null,
+        new PitrRequest(target, null), null);
+    ledger.record(id, ADDON, EventCodec.get().encode(request), Instant.now());
+    Path doomedWork = work.resolve("w");
+    Process doomed = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), PitrRestoreProcess.class.getName(), mongoHandle.uri(), "pitr-it",
+        work.resolve("store").toString(), keyFile.toString(), doomedWork.toString())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    cleanup.add(doomed::destroyForcibly);
+    // its scratch server runs: the kill lands mid-replay
+    await().atMost(Duration.ofSeconds(60)).until(() -> Files.isDirectory(doomedWork) && Files.list(doomedWork)
+        .anyMatch(d -> Files.exists(d.resolve("data/postmaster.pid"))));
+    Path left = Files.list(doomedWork).filter(d -> Files.exists(d.resolve("data/postmaster.pid"))).findFirst().orElseThrow();
+    long orphan = Long.parseLong(Files.readAllLines(left.resolve("data/postmaster.pid")).getFirst().strip());
+    doomed.destroyForcibly().waitFor();
+    assertThat(ProcessHandle.of(orphan)).as("the killed worker's server outlives it").isPresent();
+
+    BackupCompleted done = (BackupCompleted) restore(id, ADDON, target, false);
+    assertThat(ledger.state(id)).isEqualTo(JobLedger.State.DONE);
+    assertThat(published.stream().filter(e -> e instanceof BackupCompleted c && c.getBackupId().equals(id)).count()).isEqualTo(1);
+    assertThat(restoredIds(done, "k1")).isEqualTo(ids(primary.psql("shop",
+        "select id from numbered where pg_xact_commit_timestamp(xmin) <= '" + target + "'::timestamptz order by id")));
+    assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false)).as("the orphaned server was stopped").isFalse();
+    assertThat(Files.exists(left)).as("the killed worker's scratch folder was removed").isFalse();
   }
 
   @Test
@@ -233,9 +333,19 @@ class PitrRestoreIT {
   }
 
   SpecificRecord restore(String id, Instant target) throws IOException {
-    BackupRequested request = new BackupRequested(id, ADDON, "app", BackupKind.PITR_RESTORE, Instant.now(), null,
-        new PitrRequest(target, null), null);
-    ledger.record(id, ADDON, EventCodec.get().encode(request), Instant.now());
+    return restore(id, ADDON, target);
+  }
+
+  SpecificRecord restore(String id, String addon, Instant target) throws IOException {
+    return restore(id, addon, target, true);
+  }
+
+  SpecificRecord restore(String id, String addon, Instant target, boolean record) throws IOException {
+    if (record) {
+      BackupRequested request = new BackupRequested(id, addon, "app", BackupKind.PITR_RESTORE, Instant.now(), null,
+          new PitrRequest(target, null), null);
+      ledger.record(id, addon, EventCodec.get().encode(request), Instant.now());
+    }
     long deadline = System.nanoTime() + 120_000_000_000L;
     while (!ledger.over(id) && System.nanoTime() < deadline) {
       if (!runner.runNext()) {
@@ -253,8 +363,12 @@ class PitrRestoreIT {
 
   /** Decrypts the archive, takes its dump out and restores it into a new database of the live server. */
   List<Long> restoredIds(BackupCompleted done, String database) throws Exception {
+    return restoredIds(done, ADDON, database);
+  }
+
+  List<Long> restoredIds(BackupCompleted done, String addon, String database) throws Exception {
     Path dump = work.resolve(database + ".pgsql");
-    try (InputStream in = new TarArchiveInputStream(new ZstdInputStream(cipher.open(ADDON, done.getArchiveKey(), 0)))) {
+    try (InputStream in = new TarArchiveInputStream(new ZstdInputStream(cipher.open(addon, done.getArchiveKey(), 0)))) {
       TarArchiveInputStream tar = (TarArchiveInputStream) in;
       TarArchiveEntry entry;
       while ((entry = tar.getNextEntry()) != null) {
@@ -293,14 +407,20 @@ class PitrRestoreIT {
 
   /** Commits rows 1, 2, 3, … one per transaction, a little apart so that targets fall between commits. */
   static final class Writer implements AutoCloseable {
-    final AtomicLong acked = new AtomicLong();
+    final AtomicLong acked;
     final AtomicBoolean done = new AtomicBoolean();
     final int port;
     volatile SQLException failure;
     Thread thread;
 
     Writer(int port) {
+      this(port, 1);
+    }
+
+    /** Commits {@code first}, {@code first + 1}, …; {@link #acked} is the last one acknowledged. */
+    Writer(int port, long first) {
       this.port = port;
+      this.acked = new AtomicLong(first - 1);
     }
 
     void start() {
