@@ -105,13 +105,7 @@ class PitrRestoreIT {
 
   @BeforeAll
   void archiveAWritingServer() throws Exception {
-    primary = PostgresCluster.primary(freePort());
-    cleanup.add(primary);
-    primary.psql("postgres", "alter system set track_commit_timestamp = on");
-    primary.stop();
-    primary.start();
-    primary.psql("postgres", "create database shop");
-    primary.psql("shop", "create table numbered(id bigint primary key, note text)");
+    primary = shop();
 
     work = Files.createTempDirectory("pitr-it");
     // the scratch server's user must reach its folder through every parent
@@ -227,13 +221,7 @@ class PitrRestoreIT {
   @Test
   void restores_follow_a_promoted_standby_onto_its_new_timeline() throws Exception {
     String addon = "pg-pitr-failover";
-    PostgresCluster oldPrimary = PostgresCluster.primary(freePort());
-    cleanup.add(oldPrimary);
-    oldPrimary.psql("postgres", "alter system set track_commit_timestamp = on");
-    oldPrimary.stop();
-    oldPrimary.start();
-    oldPrimary.psql("postgres", "create database shop");
-    oldPrimary.psql("shop", "create table numbered(id bigint primary key, note text)");
+    PostgresCluster oldPrimary = shop();
     PostgresCluster standby = oldPrimary.replica(freePort());
     cleanup.add(standby);
 
@@ -393,6 +381,18 @@ class PitrRestoreIT {
   static Instant between(Random random, Instant from, Instant to) {
     long span = Duration.between(from, to).toMillis();
     return from.plusMillis(1 + (long) (random.nextDouble() * Math.max(1, span - 2))).truncatedTo(ChronoUnit.MILLIS);
+  }
+
+  /** A new primary recording commit timestamps (the rows' truth), with the table the writers fill. */
+  PostgresCluster shop() throws IOException {
+    PostgresCluster cluster = PostgresCluster.primary(freePort());
+    cleanup.add(cluster);
+    cluster.psql("postgres", "alter system set track_commit_timestamp = on");
+    cluster.stop();
+    cluster.start();
+    cluster.psql("postgres", "create database shop");
+    cluster.psql("shop", "create table numbered(id bigint primary key, note text)");
+    return cluster;
   }
 
   static PitrBaseRef ref(PitrBaseFixture.Base base) {
