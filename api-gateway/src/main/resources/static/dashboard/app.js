@@ -424,6 +424,7 @@
     $('no-backups').hidden = true;
     $('backup-blocks').hidden = false;
     $('schedule-toggle').disabled = addon.status === 'removed';
+    renderPitrRestore(addon);
     updateTrigger();
   }
 
@@ -712,7 +713,7 @@
     const kept = keptInfo(b.id);
     const downloading = state.downloading.has(b.id);
     const progress = b.status === 'running' ? b.progress : null;
-    const signature = JSON.stringify([b.status, b.size, b.reason, b.createdAt, b.kind, kept, downloading,
+    const signature = JSON.stringify([b.status, b.size, b.reason, b.createdAt, b.kind, b.targetTime, kept, downloading,
       progress && progress.dumpedBytes, b.node, b.verification && b.verification.at, awaitingRestoreTest(b)]);
     if (row.dataset.signature === signature) {
       return;
@@ -724,7 +725,7 @@
     const idCell = el('td', 'cell-id');
     idCell.append(el('code', 'backup-id', b.id));
     if (b.kind) {
-      idCell.append(el('span', `kind kind-${b.kind}`, capitalize(b.kind)));
+      idCell.append(el('span', `kind kind-${b.kind}`, b.kind === 'pitr_restore' ? 'Point in time' : capitalize(b.kind)));
     }
 
     const createdCell = el('td', 'cell-created');
@@ -733,6 +734,10 @@
       time.dateTime = b.createdAt;
     }
     createdCell.append(time);
+    if (b.targetTime) {
+      // a point-in-time restore: the database as it was at that instant
+      createdCell.append(el('p', 'muted small', `as of ${formatDate(b.targetTime)}`));
+    }
 
     const sizeCell = el('td', 'num cell-size', formatSize(b.size));
     if (b.size != null) {
@@ -892,6 +897,95 @@
         state.triggering = false;
         updateTrigger();
       }
+    }
+  });
+
+  // ---------------------------------------------------------------- point-in-time restore
+
+  function renderPitrRestore(addon) {
+    $('pitr-restore').hidden = !(addon.engine === 'postgresql' && addon.plan !== 'sandbox' && addon.status !== 'removed');
+    setText('pitr-restore-zone', Intl.DateTimeFormat().resolvedOptions().timeZone || 'your time zone');
+  }
+
+  function pitrNotice(tone, text) {
+    const notice = $('pitr-restore-notice');
+    notice.className = `notice notice-${tone}`;
+    notice.dataset.tone = tone;
+    notice.textContent = text;
+    notice.hidden = false;
+  }
+
+  const PHASES = { 'fetching-base': 'Fetching the base backup', 'replaying-wal': 'Replaying WAL', dumping: 'Dumping' };
+
+  function restoreProgressText(r) {
+    if (!r.phase) {
+      return r.status === 'pending' ? 'Restore requested, waiting for a worker…' : 'Restore starting…';
+    }
+    let text = PHASES[r.phase] || r.phase;
+    const p = r.progress;
+    if (p && p.done != null && p.total) {
+      text += `: ${formatSize(p.done)} of ${formatSize(p.total)} (${Math.min(100, Math.round((100 * p.done) / p.total))}%)`;
+    }
+    if (p && p.etaSeconds != null) {
+      text += `, about ${p.etaSeconds} s left`;
+    }
+    return `${text}…`;
+  }
+
+  async function watchRestore(gen, id) {
+    if (gen !== state.generation) {
+      return;
+    }
+    let r;
+    try {
+      r = await api('GET', `${addonPath()}/pitr/restores/${enc(id)}`);
+    } catch (e) {
+      if (!e.unauthorized && gen === state.generation) {
+        setTimeout(() => watchRestore(gen, id), POLL_MS);
+      }
+      return;
+    }
+    if (gen !== state.generation) {
+      return;
+    }
+    if (r.status === 'done' || r.status === 'failed') {
+      $('pitr-restore-submit').disabled = false;
+      if (r.status === 'done') {
+        pitrNotice('success', `Restored to ${formatDate(r.targetTime)}: download it from the backups below.`);
+        refreshBackups(gen);
+      } else {
+        pitrNotice('error', `Restore failed: ${r.reason || 'no reason given'}`);
+      }
+      return;
+    }
+    pitrNotice('info', restoreProgressText(r));
+    setTimeout(() => watchRestore(gen, id), POLL_MS);
+  }
+
+  $('pitr-restore-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const value = $('pitr-restore-at').value;
+    // a datetime-local value is read in the browser's time zone
+    const at = value ? new Date(value) : null;
+    if (!at || Number.isNaN(at.getTime())) {
+      pitrNotice('error', 'Choose the date and time to restore to.');
+      return;
+    }
+    const gen = state.generation;
+    $('pitr-restore-submit').disabled = true;
+    try {
+      const restore = await api('POST', `${addonPath()}/pitr/restores`, { targetTime: at.toISOString() });
+      if (gen !== state.generation) {
+        return;
+      }
+      pitrNotice('info', restoreProgressText(restore));
+      setTimeout(() => watchRestore(gen, restore.id), POLL_MS);
+    } catch (e) {
+      if (e.unauthorized || gen !== state.generation) {
+        return;
+      }
+      $('pitr-restore-submit').disabled = false;
+      pitrNotice('error', `Could not restore: ${e.message}`);
     }
   });
 

@@ -34,7 +34,7 @@ import tools.jackson.databind.JsonNode;
 @Command(name = "backstop", mixinStandardHelpOptions = true, version = "backstop 0.1.0",
     description = "Backups of your databases.",
     subcommands = {BackstopCli.Addons.class, BackstopCli.Backups.class, BackstopCli.BackupsCreate.class,
-        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class})
+        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class, BackstopCli.PitrRestore.class})
 public final class BackstopCli implements Callable<Integer> {
 
   /** The environment section every command's help ends with. */
@@ -67,6 +67,11 @@ public final class BackstopCli implements Callable<Integer> {
   /** Runs one command; returns its exit code (0 done, 1 failed, 2 bad usage). */
   static int run(String[] args, Map<String, String> env, ZoneId zone, PrintWriter out, PrintWriter err) {
     return run(args, env, zone, Duration.ofSeconds(1), out, err);
+  }
+
+  /** {@code poll}: how often a waiting command asks again (tests wait for nothing). */
+  static int run(String[] args, Map<String, String> env, ZoneId zone, PrintWriter out, PrintWriter err, Duration poll) {
+    return run(args, env, zone, poll, out, err);
   }
 
   static int run(String[] args, Map<String, String> env, ZoneId zone, Duration poll, PrintWriter out, PrintWriter err) {
@@ -304,39 +309,47 @@ public final class BackstopCli implements Callable<Integer> {
               + "; nothing to download yet (`backups-create` waits for a backup to end)");
         }
       }
+      return download(this, api, backup, output);
+    }
+
+    /**
+     * Downloads {@code backup}'s archive into {@code output} (a file, a directory, or its archive name here), resuming
+     * a partial file, checks its SHA-256 and prints {@code ===> <file>}.
+     */
+    static int download(Sub sub, Api api, JsonNode backup, Path output) throws ApiException, IOException {
       String archiveName = Path.of(backup.get("archiveName").asString()).getFileName().toString();
       Path target = output == null ? Path.of(archiveName) : Files.isDirectory(output) ? output.resolve(archiveName) : output;
       long size = backup.get("size").asLong();
       String expected = backup.get("sha256").asString();
-      String archive = addonPath + "/backups/" + backup.get("id").asString() + "/archive";
+      String archive = sub.addonPath() + "/backups/" + backup.get("id").asString() + "/archive";
       long have = Files.isRegularFile(target) ? Files.size(target) : 0;
       if (have == size && !sha256(target).equals(expected)) {
         // the right size and the wrong bytes: resuming cannot mend it, only a whole new copy
-        err().println("       " + target.getFileName() + " does not match the backup's SHA-256: downloading it again");
+        sub.err().println("       " + target.getFileName() + " does not match the backup's SHA-256: downloading it again");
         have = 0;
       } else if (have > size) {
         have = 0;
       }
       if (have < size || size == 0) {
-        download(api, archive, target, have, size);
+        fetch(sub, api, archive, target, have, size);
       }
       String sha256 = sha256(target);
       if (!sha256.equals(expected) && have > 0) {
         // the part already here was not this backup's: start from the first byte
-        err().println("       the resumed file does not match the backup's SHA-256: downloading it again");
-        download(api, archive, target, 0, size);
+        sub.err().println("       the resumed file does not match the backup's SHA-256: downloading it again");
+        fetch(sub, api, archive, target, 0, size);
         sha256 = sha256(target);
       }
       if (!sha256.equals(expected)) {
         throw new ApiException(0, "the downloaded file " + target.getFileName() + " does not match the backup's SHA-256 (got "
             + sha256 + ", expected " + expected + "): it changed on the way; run the command again");
       }
-      out().print("\r" + Format.progress(Files.size(target), size) + "\n");
-      out().println("===> " + target.getFileName());
+      sub.out().print("\r" + Format.progress(Files.size(target), size) + "\n");
+      sub.out().println("===> " + target.getFileName());
       return 0;
     }
 
-    private void download(Api api, String path, Path target, long from, long size) throws ApiException, IOException {
+    private static void fetch(Sub sub, Api api, String path, Path target, long from, long size) throws ApiException, IOException {
       var response = api.download(path, from);
       boolean resumed = from > 0 && response.statusCode() == 206;
       try (InputStream in = response.body();
@@ -349,8 +362,8 @@ public final class BackstopCli implements Callable<Integer> {
           file.write(buffer, 0, n);
           done += n;
           if (System.nanoTime() - lastShown > 200_000_000L) {
-            out().print("\r" + Format.progress(done, size));
-            out().flush();
+            sub.out().print("\r" + Format.progress(done, size));
+            sub.out().flush();
             lastShown = System.nanoTime();
           }
         }
@@ -402,6 +415,57 @@ public final class BackstopCli implements Callable<Integer> {
       JsonNode schedule = cli.api().put(addonPath() + "/schedule", change);
       out().println("-----> " + schedule.get("message").asString());
       return 0;
+    }
+  }
+
+  @Command(name = "pitr-restore",
+      description = "Restore the database as it was at a point in time (PostgreSQL Starter/Business), wait for it, optionally download it.")
+  static final class PitrRestore extends Sub {
+    @Option(names = "--at", required = true,
+        description = "The instant, e.g. \"2026-12-01 14:02:30\" (this machine's time zone) or \"2026-12-01 14:02:30 UTC\".")
+    String at;
+
+    @Option(names = "--download", description = "Download the result when done.") boolean download;
+
+    @Option(names = {"-o", "--output"}, description = "Where to write the download (default: its archive name, here).") Path output;
+
+    @Override
+    public Integer call() throws ApiException, IOException, InterruptedException {
+      java.time.Instant target;
+      try {
+        target = Format.instantAt(at, cli.zone);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      }
+      Api api = cli.api();
+      String id = api.post(addonPath() + "/pitr/restores", Map.of("targetTime", target.toString())).get("id").asString();
+      out().println("-----> Restoring to " + Format.createdAt(target.toString(), cli.zone) + " (restore " + id + ")");
+      String shown = "";
+      while (true) {
+        JsonNode restore = api.get(addonPath() + "/pitr/restores/" + id);
+        switch (restore.get("status").asString()) {
+          case "done" -> {
+            out().println((shown.isEmpty() ? "" : "\n") + "-----> Restore finished: backup " + restore.get("backupId").asString());
+            if (!download) {
+              return 0;
+            }
+            return BackupsDownload.download(this, api, api.get(addonPath() + "/backups/" + restore.get("backupId").asString()), output);
+          }
+          case "failed" -> {
+            err().println((shown.isEmpty() ? "" : "\n") + " !     Restore failed: " + restore.get("reason").asString());
+            return 1;
+          }
+          default -> {
+            String line = Format.restoreProgress(restore);
+            if (!line.equals(shown)) {
+              out().print("\r" + line + " ".repeat(Math.max(0, shown.length() - line.length())));
+              out().flush();
+              shown = line;
+            }
+            Thread.sleep(cli.poll.toMillis());
+          }
+        }
+      }
     }
   }
 }

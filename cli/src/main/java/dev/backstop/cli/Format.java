@@ -87,6 +87,82 @@ final class Format {
     return iso == null ? "" : CREATED_AT.format(Instant.parse(iso).atZone(zone));
   }
 
+  private static final java.util.regex.Pattern LOCAL_TIME = java.util.regex.Pattern.compile(
+      "(\\d{4}-\\d{2}-\\d{2})[ T](\\d{1,2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,3})?)?)(?:\\s*(\\S+))?");
+
+  /**
+   * An instant as people type it: {@code 2026-12-01 14:02:30} in {@code zone} (this machine's), or with a zone
+   * or offset after it ({@code 2026-12-01 14:02:30 UTC}, {@code … Europe/Paris}, {@code … +01:00}), or RFC 3339
+   * ({@code 2026-12-01T14:02:30Z}). A local time that a clock change makes ambiguous is the earlier instant;
+   * one it skips is moved forward by the gap.
+   */
+  static Instant instantAt(String text, ZoneId zone) {
+    String trimmed = text.strip();
+    try {
+      return java.time.OffsetDateTime.parse(trimmed).toInstant();
+    } catch (java.time.format.DateTimeParseException notRfc3339) {
+      // a local time, maybe with a zone
+    }
+    var m = LOCAL_TIME.matcher(trimmed);
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a time: " + text + " (write e.g. \"2026-12-01 14:02:30\", optionally followed by a zone)");
+    }
+    String clock = m.group(2).length() <= 5 ? m.group(2) + ":00" : m.group(2);
+    if (clock.indexOf(':') == 1) {
+      clock = "0" + clock;
+    }
+    java.time.LocalDateTime local = java.time.LocalDateTime.parse(m.group(1) + "T" + clock);
+    ZoneId in = zone;
+    if (m.group(3) != null) {
+      String name = m.group(3);
+      try {
+        in = name.startsWith("+") || name.startsWith("-") ? java.time.ZoneOffset.of(name)
+            : ZoneId.of(name.equalsIgnoreCase("utc") || name.equals("Z") ? "UTC" : name, ZoneId.SHORT_IDS);
+      } catch (java.time.DateTimeException e) {
+        throw new IllegalArgumentException("unknown time zone: " + name);
+      }
+    }
+    return local.atZone(in).toInstant();
+  }
+
+  /**
+   * One line of a point-in-time restore's progress: {@code replaying WAL 48.00 MiB / 96.00 MiB [-----   ] 50.00%, about 12 s left}.
+   */
+  static String restoreProgress(tools.jackson.databind.JsonNode restore) {
+    String status = restore.get("status").asString();
+    var phase = restore.get("phase");
+    if (phase == null || phase.isNull()) {
+      return status.equals("pending") ? "waiting for a worker" : "starting";
+    }
+    String name = switch (phase.asString()) {
+      case "fetching-base" -> "fetching the base backup";
+      case "replaying-wal" -> "replaying WAL";
+      case "dumping" -> "dumping";
+      default -> phase.asString();
+    };
+    var progress = restore.get("progress");
+    if (progress == null || progress.isNull()) {
+      return name;
+    }
+    var done = progress.get("done");
+    var total = progress.get("total");
+    var eta = progress.get("etaSeconds");
+    String line = name;
+    if (done != null && !done.isNull() && total != null && !total.isNull() && total.asLong() > 0) {
+      int width = 20;
+      double ratio = Math.min(1, (double) done.asLong() / total.asLong());
+      int filled = (int) Math.round(ratio * width);
+      line += " " + binarySize(done.asLong()) + " / " + binarySize(total.asLong()) + " [" + "-".repeat(filled)
+          + " ".repeat(width - filled) + "] " + String.format(Locale.ROOT, "%.2f%%", ratio * 100);
+    } else if (done != null && !done.isNull()) {
+      line += " " + binarySize(done.asLong());
+    }
+    if (eta != null && !eta.isNull()) {
+      line += ", about " + eta.asLong() + " s left";
+    }
+    return line;
+  }
+
   /** {@code 139.37 KiB / 139.37 KiB [-----...] 100.00% ? p/s} */
   static String progress(long done, long total) {
     int width = 34;

@@ -48,17 +48,17 @@ public class BackupController {
    */
   public record BackupView(String id, String createdAt, Long size, String status, String kind, String node,
       String nodeReason, String archiveName, String sha256, String reason, String completedAt, Boolean encrypted,
-      ProgressView progress, Boolean verified, VerificationView verification) {
+      ProgressView progress, Boolean verified, VerificationView verification, String targetTime) {
 
     static BackupView of(Row r, BackupProgressBoard board) {
       ProgressView progress = r.status() != Status.RUNNING ? null : board.of(r.id())
-          .map(p -> new ProgressView(p.dumpedBytes(), p.storedBytes(), p.attempt(), p.at().toString())).orElse(null);
+          .map(ProgressView::of).orElse(null);
       return new BackupView(r.id(), str(r.createdAt()), r.size(), r.status().name().toLowerCase(Locale.ROOT),
           r.kind() == null ? null : r.kind().toLowerCase(Locale.ROOT), r.node(), r.nodeReason(), r.archiveName(), r.sha256(),
           r.reason(), str(r.completedAt()),
           r.archiveKey() == null ? null : dev.backstop.kit.archive.ArchiveReader.isEncrypted(r.archiveKey()), progress,
           r.verification() == null ? null : r.verification().passed(),
-          r.verification() == null ? null : VerificationView.of(r.verification()));
+          r.verification() == null ? null : VerificationView.of(r.verification()), str(r.targetTime()));
     }
 
     private static String str(Object o) {
@@ -74,8 +74,19 @@ public class BackupController {
     }
   }
 
-  /** How far a running dump has got: bytes read from the database, bytes of archive written, which attempt, when. */
-  public record ProgressView(long dumpedBytes, long storedBytes, int attempt, String at) {}
+  /**
+   * How far a running dump has got: bytes read from the database, bytes of archive written, which attempt, when;
+   * for a point-in-time restore also its phase ({@code fetching-base}, {@code replaying-wal}, {@code dumping}),
+   * the phase's work done of its total, and the seconds the phase should still take.
+   */
+  public record ProgressView(long dumpedBytes, long storedBytes, int attempt, String at, String phase, Long phaseDone,
+      Long phaseTotal, Long etaSeconds) {
+
+    public static ProgressView of(BackupProgressBoard.Progress p) {
+      return new ProgressView(p.dumpedBytes(), p.storedBytes(), p.attempt(), p.at().toString(), p.phase(), p.phaseDone(),
+          p.phaseTotal(), p.etaSeconds());
+    }
+  }
 
   @GetMapping
   public List<BackupView> list(@PathVariable String appName, @PathVariable String addonId) {

@@ -60,7 +60,8 @@ public class BackupEventsConfiguration {
         case BackupCompleted e -> listing.advance(e.getBackupId(), Status.DONE,
             Stage.requested(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
                 .started(e.getNode(), e.getNodeReason(), e.getStartedAt())
-                .completed(e.getSizeBytes(), e.getSha256(), e.getArchiveKey(), e.getArchiveName(), e.getCompletedAt()));
+                .completed(e.getSizeBytes(), e.getSha256(), e.getArchiveKey(), e.getArchiveName(), e.getCompletedAt())
+                .restoringTo(e.getPitrTargetTime()));
         case BackupFailed e -> listing.advance(e.getBackupId(), Status.FAILED,
             Stage.requested(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
                 .started(e.getNode(), null, null)
@@ -76,6 +77,7 @@ public class BackupEventsConfiguration {
   }
 
   static Stage requested(BackupRequested e) {
-    return Stage.requested(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt());
+    return Stage.requested(e.getAddonId(), e.getAppName(), e.getKind().name(), e.getRequestedAt())
+        .restoringTo(e.getPitr() == null ? null : e.getPitr().getTargetTime());
   }
 }

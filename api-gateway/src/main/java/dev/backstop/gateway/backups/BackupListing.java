@@ -45,35 +45,44 @@ public class BackupListing {
   /** One row of the listing; {@code verification} is null until a restore test of the backup ended. */
   public record Row(String id, String addonId, String appName, String kind, Status status, Instant createdAt,
       Long size, String sha256, String archiveKey, String archiveName, String node, String nodeReason, String reason,
-      Instant completedAt, Instant startedAt, Verification verification) {}
+      Instant completedAt, Instant startedAt, Verification verification, Instant targetTime) {}
 
   /** How the restore test of a done backup went. */
   /**
    * What one event tells of a backup; fields left null are not written, so each event sets only what it knows.
    */
   public record Stage(String addonId, String appName, String kind, Instant createdAt, String node, String nodeReason,
-      Instant startedAt, Long size, String sha256, String archiveKey, String archiveName, String reason, Instant completedAt) {
+      Instant startedAt, Long size, String sha256, String archiveKey, String archiveName, String reason, Instant completedAt,
+      Instant targetTime) {
 
     /** A requested backup: pending. */
     public static Stage requested(String addonId, String appName, String kind, Instant requestedAt) {
-      return new Stage(addonId, appName, kind, requestedAt, null, null, null, null, null, null, null, null, null);
+      return new Stage(addonId, appName, kind, requestedAt, null, null, null, null, null, null, null, null, null, null);
     }
 
     public static Stage pruned(String addonId, String appName, String reason) {
-      return new Stage(addonId, appName, null, null, null, null, null, null, null, null, null, reason, null);
+      return new Stage(addonId, appName, null, null, null, null, null, null, null, null, null, reason, null, null);
     }
 
     public Stage started(String onNode, String whyThatNode, Instant at) {
       return new Stage(addonId, appName, kind, createdAt, onNode, whyThatNode, at, size, sha256, archiveKey, archiveName, reason,
-          completedAt);
+          completedAt, targetTime);
     }
 
     public Stage completed(Long bytes, String digest, String key, String name, Instant at) {
-      return new Stage(addonId, appName, kind, createdAt, node, nodeReason, startedAt, bytes, digest, key, name, reason, at);
+      return new Stage(addonId, appName, kind, createdAt, node, nodeReason, startedAt, bytes, digest, key, name, reason, at,
+          targetTime);
     }
 
     public Stage failed(String why, Instant at) {
-      return new Stage(addonId, appName, kind, createdAt, node, nodeReason, startedAt, size, sha256, archiveKey, archiveName, why, at);
+      return new Stage(addonId, appName, kind, createdAt, node, nodeReason, startedAt, size, sha256, archiveKey, archiveName, why, at,
+          targetTime);
+    }
+
+    /** A point-in-time restore's target instant (null: not a restore, or not known from this event). */
+    public Stage restoringTo(Instant target) {
+      return new Stage(addonId, appName, kind, createdAt, node, nodeReason, startedAt, size, sha256, archiveKey, archiveName, reason,
+          completedAt, target);
     }
   }
 
@@ -189,7 +198,8 @@ public class BackupListing {
         Status.valueOf(d.getString("status")), instant(d, "createdAt"), d.get("size") == null ? null : ((Number) d.get("size")).longValue(),
         d.getString("sha256"), d.getString("archiveKey"), d.getString("archiveName"), d.getString("node"),
         d.getString("nodeReason"), d.getString("reason"),
-        instant(d, "completedAt"), instant(d, "startedAt"), verification(d.get("verification", Document.class)));
+        instant(d, "completedAt"), instant(d, "startedAt"), verification(d.get("verification", Document.class)),
+        instant(d, "targetTime"));
   }
 
   private static Verification verification(Document v) {

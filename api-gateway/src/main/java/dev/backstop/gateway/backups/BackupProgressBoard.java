@@ -16,8 +16,12 @@ import org.springframework.stereotype.Component;
 @Component
 public class BackupProgressBoard {
 
-  /** Bytes dumped (before compression) and stored (compressed) by attempt {@code attempt}, as of {@code at}. */
-  public record Progress(long dumpedBytes, long storedBytes, int attempt, Instant at) {}
+  /**
+   * Bytes dumped (before compression) and stored (compressed) by attempt {@code attempt}, as of {@code at};
+   * for multi-phase jobs (point-in-time restores) the phase, its work done and total, and the time left.
+   */
+  public record Progress(long dumpedBytes, long storedBytes, int attempt, Instant at, String phase, Long phaseDone,
+      Long phaseTotal, Long etaSeconds) {}
 
   /** Above this many running backups, reports older than {@link #FORGOTTEN_AFTER} go (their outcome was missed). */
   private static final int CROWDED = 10_000;
@@ -30,7 +34,8 @@ public class BackupProgressBoard {
 
   /** Keeps the report unless a later one of the same backup is already known (reports may arrive out of order). */
   public void report(BackupProgress event) {
-    Progress progress = new Progress(event.getDumpedBytes(), event.getStoredBytes(), event.getAttempt(), event.getAt());
+    Progress progress = new Progress(event.getDumpedBytes(), event.getStoredBytes(), event.getAttempt(), event.getAt(),
+        event.getPhase(), event.getPhaseDone(), event.getPhaseTotal(), event.getEtaSeconds());
     latest.merge(event.getBackupId(), progress, (known, fresh) -> fresh.at().isBefore(known.at()) ? known : fresh);
     if (latest.size() > CROWDED && progress.at().isAfter(sweptAt.plus(SWEEP_EVERY))) {
       sweptAt = progress.at();

@@ -32,6 +32,17 @@ public class ApiProblem extends ErrorResponseException {
     return new ApiProblem(HttpStatus.CONFLICT, type, title, detail);
   }
 
+  /** 422: the request is well formed, but what it asks for cannot be done (a restore outside the recoverable window). */
+  public static ApiProblem unprocessable(String type, String title, String detail) {
+    return new ApiProblem(HttpStatus.UNPROCESSABLE_CONTENT, type, title, detail);
+  }
+
+  /** Adds a member to the problem body (e.g. the window a refused instant lies outside of). */
+  public ApiProblem with(String name, Object value) {
+    getBody().setProperty(name, value);
+    return this;
+  }
+
   public static ApiProblem unauthorized(String detail) {
     return new ApiProblem(HttpStatus.UNAUTHORIZED, "unauthorized", "Unauthorized", detail);
   }

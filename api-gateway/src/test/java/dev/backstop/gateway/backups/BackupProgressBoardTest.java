@@ -22,7 +22,7 @@ class BackupProgressBoardTest {
     board.report(report("b1", 10, 5_000, 1));
     board.report(report("b1", 7, 2_000, 1));
 
-    assertThat(board.of("b1")).contains(new BackupProgressBoard.Progress(5_000, 1_250, 1, T0.plusSeconds(10)));
+    assertThat(board.of("b1")).contains(new BackupProgressBoard.Progress(5_000, 1_250, 1, T0.plusSeconds(10), null, null, null, null));
   }
 
   @Test

@@ -113,6 +113,14 @@ public class BackupJob {
         properties.heartbeatInterval(), clock);
   }
 
+  private dev.backstop.worker.pitr.PitrRestoreJob pitrRestores;
+
+  /** Runs the PITR_RESTORE jobs this runner claims (recorded in the same ledger as dumps). */
+  @org.springframework.beans.factory.annotation.Autowired(required = false)
+  public void pitrRestores(dev.backstop.worker.pitr.PitrRestoreJob job) {
+    this.pitrRestores = job;
+  }
+
   @PreDestroy
   void stopHeartbeats() {
     lifecycle.close();
@@ -145,6 +153,10 @@ public class BackupJob {
   public void execute(JobLedger.Job claimed) throws IOException {
     BackupRequested request = (BackupRequested) EventCodec.get().decode(claimed.request());
     if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
+      return;
+    }
+    if (request.getKind() == BackupKind.PITR_RESTORE && pitrRestores != null) {
+      pitrRestores.execute(claimed, request);
       return;
     }
     if (claimed.takenOver()) {

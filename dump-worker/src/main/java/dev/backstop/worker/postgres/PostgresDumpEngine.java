@@ -50,6 +50,8 @@ public class PostgresDumpEngine implements DumpEngine {
   private final String psql;
   private final Duration timeout;
   private final Duration connectTimeout;
+  /** Not null: the server is reached through its Unix socket in this folder, whatever the target's host. */
+  private final Path socketDirectory;
 
   /** Always runs {@code pgDump}, whatever the server's version. */
   public PostgresDumpEngine(String pgDump, Duration timeout) {
@@ -67,10 +69,28 @@ public class PostgresDumpEngine implements DumpEngine {
    * @param connectTimeout how long pg_dump and psql wait for the server to answer their connection
    */
   public PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout) {
+    this(clients, psql, timeout, connectTimeout, null);
+  }
+
+  private PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout,
+      Path socketDirectory) {
     this.clients = clients;
     this.psql = psql;
     this.timeout = timeout;
     this.connectTimeout = connectTimeout;
+    this.socketDirectory = socketDirectory;
+  }
+
+  /**
+   * The same dump, of a server that listens only on its Unix socket in {@code directory} (a point-in-time
+   * restore's scratch server): libpq takes a host starting with {@code /} as a socket folder.
+   */
+  public PostgresDumpEngine throughSocket(Path directory) {
+    return new PostgresDumpEngine(clients, psql, timeout, connectTimeout, directory.toAbsolutePath());
+  }
+
+  private String host(DumpTarget target) {
+    return socketDirectory != null ? socketDirectory.toString() : target.host();
   }
 
   @Override
@@ -88,7 +108,7 @@ public class PostgresDumpEngine implements DumpEngine {
     }
     Path passFile = scratch.resolve("pgpass");
     ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), Scrubber.hiding(target.password()),
-        command(pgDump, target), environment(passFile, connectTimeout), scratch, timeout, output);
+        command(pgDump, target, host(target)), environment(passFile, connectTimeout), scratch, timeout, output);
   }
 
   /** The server's major version ({@code server_version_num}), which decides the pg_dump to run. */
@@ -115,7 +135,7 @@ public class PostgresDumpEngine implements DumpEngine {
   private String query(DumpTarget target, Path scratch, String sql) throws DumpFailedException, IOException {
     return ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
         passFile -> List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
-            "--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
+            "--host", host(target), "--port", Integer.toString(target.port()), "--username", target.user(),
             "--dbname", target.database(), "--command", sql),
         passFile -> environment(passFile, connectTimeout), DumpEngine.countTimeout(timeout)).trim();
   }
@@ -136,13 +156,18 @@ public class PostgresDumpEngine implements DumpEngine {
 
   /** The command line: names the server, database and user, never the password. */
   static List<String> command(String pgDump, DumpTarget target) {
+    return command(pgDump, target, target.host());
+  }
+
+  /** @param host the target's host, or the folder of the Unix socket a scratch server listens on */
+  private static List<String> command(String pgDump, DumpTarget target, String host) {
     return List.of(
         pgDump,
         "--clean", "--if-exists", "--format", "c", "--compress", "0",
         "--no-owner", "--no-privileges", "--no-comments",
         "--exclude-schema", "information_schema", "--exclude-schema", "^pg_*",
         "--no-password",
-        "--host", target.host(), "--port", Integer.toString(target.port()),
+        "--host", host, "--port", Integer.toString(target.port()),
         "--username", target.user(), "--dbname", target.database());
   }
 

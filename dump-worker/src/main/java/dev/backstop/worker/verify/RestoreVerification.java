@@ -92,6 +92,23 @@ public class RestoreVerification {
     this.guard = new ScratchServerGuard(verifier.databasePrefix(), verifier.allowSharedServer(), worker.workDirectory());
   }
 
+  private dev.backstop.worker.pitr.BaseRestoreTest baseTest;
+
+  /** Tests PITR_BASE backups too (recovered to their end and started on a scratch server of their own). */
+  @org.springframework.beans.factory.annotation.Autowired(required = false)
+  public void baseRestoreTest(dev.backstop.worker.pitr.BaseRestoreTest test) {
+    this.baseTest = test;
+  }
+
+  /** A base backup's test: its own scratch server, not the restore engine's; null when the addon is unknown. */
+  private BackupVerified testBase(BackupCompleted completed, int attempt) throws IOException {
+    var addon = addons.find(completed.getAddonId());
+    if (addon.isEmpty()) {
+      return null;
+    }
+    return baseTest.test(completed, attempt, addon.get().user(), addon.get().database());
+  }
+
   /** Checks the scratch servers once at startup, in the background: a refusal is then logged from the start. */
   public void checkScratchServers() {
     if (verifier.enabled()) {
@@ -115,7 +132,8 @@ public class RestoreVerification {
    * replayed or redelivered completion of a backup tested, being tested or waiting changes nothing.
    */
   public boolean record(BackupCompleted completed) {
-    if (!verifier.enabled() || completed.getKind() == BackupKind.PITR_BASE || completed.getKind() == BackupKind.UNKNOWN) {
+    if (!verifier.enabled() || (completed.getKind() == BackupKind.PITR_BASE && baseTest == null)
+        || completed.getKind() == BackupKind.UNKNOWN) {
       return false;
     }
     if (completed.getCompletedAt().isBefore(clock.instant().minus(verifier.maxAge()))) {
@@ -141,12 +159,16 @@ public class RestoreVerification {
     try (JobLifecycle.Heartbeat heartbeat = lifecycle.leaseHeartbeat(backupId)) {
       BackupVerified outcome;
       try {
-        if (!scratchServer(() -> guard.permits(engineFor(completed)))) {
-          // a server holding other databases: no test, and none until a replay brings the completion again
-          ledger.abandon(claimed.id(), me, claimed.failures(), "the scratch server holds other databases");
-          return;
+        if (completed.getKind() == BackupKind.PITR_BASE) {
+          outcome = testBase(completed, claimed.attempt());
+        } else {
+          if (!scratchServer(() -> guard.permits(engineFor(completed)))) {
+            // a server holding other databases: no test, and none until a replay brings the completion again
+            ledger.abandon(claimed.id(), me, claimed.failures(), "the scratch server holds other databases");
+            return;
+          }
+          outcome = test(completed, claimed.attempt());
         }
-        outcome = test(completed, claimed.attempt());
       } catch (InterruptedIOException e) {
         throw e;
       } catch (IOException | RuntimeException e) {

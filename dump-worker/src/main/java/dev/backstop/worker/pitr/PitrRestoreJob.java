@@ -1,0 +1,483 @@
+package dev.backstop.worker.pitr;
+
+import com.github.luben.zstd.ZstdInputStream;
+import dev.backstop.kit.addon.Addon;
+import dev.backstop.kit.archive.ArchiveCipher;
+import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.kit.config.BackstopProperties;
+import dev.backstop.kit.messaging.EventPublisher;
+import dev.backstop.pitr.ArchiveWalSegmentStore;
+import dev.backstop.pitr.Lsn;
+import dev.backstop.pitr.PitrKeys;
+import dev.backstop.pitr.StoredWal;
+import dev.backstop.pitr.TimelineHistory;
+import dev.backstop.pitr.WalSegmentStore;
+import dev.backstop.schemas.Topics;
+import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupFailed;
+import dev.backstop.schemas.events.BackupProgress;
+import dev.backstop.schemas.events.BackupRequested;
+import dev.backstop.schemas.events.BackupStarted;
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.schemas.events.PitrRequest;
+import dev.backstop.schemas.events.Plan;
+import dev.backstop.worker.archive.StreamingArchive;
+import dev.backstop.worker.catalog.AddonCatalog;
+import dev.backstop.worker.catalog.JobLedger;
+import dev.backstop.worker.config.PitrRestoreProperties;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.CheckedDump;
+import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.job.JobLifecycle;
+import dev.backstop.worker.postgres.PostgresClients;
+import dev.backstop.worker.postgres.PostgresDumpEngine;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A point-in-time restore (kind {@code PITR_RESTORE}, docs/pitr-design.md §7): the newest usable base that
+ * ended at or before the target, unpacked into a scratch data directory; a scratch server of the base's
+ * major version recovering it with {@code recovery_target_time} (inclusive) through WAL from Backstop's
+ * archive, then promoted; its database dumped with the same {@code pg_dump} options and archive pipeline as
+ * every backup, the archive named after the target time. The outcome is one {@code BackupCompleted} (with
+ * {@code pitrTargetTime}) or {@code BackupFailed}, like a dump's.
+ *
+ * <p>Run by the dump jobs' runner, leased like a dump: a worker killed mid-restore loses the job when its
+ * lease runs out and the next worker redoes it from the start (removing the scratch folder and server the
+ * killed one left, when on the same machine). The scratch server is stopped and its folder deleted however
+ * the job ends. At most {@code concurrent-restores} run on one worker; more wait in the queue.
+ */
+public class PitrRestoreJob {
+
+  private static final Logger log = LoggerFactory.getLogger(PitrRestoreJob.class);
+  private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSS'+00'")
+      .withZone(ZoneOffset.UTC);
+  private static final Duration POLL = Duration.ofMillis(200);
+
+  private final AddonCatalog addons;
+  private final JobLedger ledger;
+  private final ArchiveStore store;
+  private final ArchiveCipher cipher;
+  private final EventPublisher publisher;
+  private final PitrWindows windows;
+  private final WorkerProperties worker;
+  private final PitrRestoreProperties properties;
+  private final boolean encrypt;
+  private final Clock clock;
+  private final JobLifecycle lifecycle;
+  private final Semaphore running;
+  /** Jobs being settled: their heartbeat stops renewing (a settled job's lease is no longer there to renew). */
+  private final java.util.Set<String> settling = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  public PitrRestoreJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, ArchiveCipher cipher,
+      EventPublisher publisher, PitrWindows windows, WorkerProperties worker, PitrRestoreProperties properties,
+      BackstopProperties backstop, Clock clock) {
+    this.addons = addons;
+    this.ledger = ledger;
+    this.store = store;
+    this.cipher = cipher;
+    this.publisher = publisher;
+    this.windows = windows;
+    this.worker = worker;
+    this.properties = properties;
+    this.encrypt = backstop.archive().encrypt();
+    this.clock = clock;
+    this.lifecycle = new JobLifecycle("point-in-time restore", ledger, publisher, worker.instanceName(),
+        worker.leaseDuration(), worker.heartbeatInterval(), clock);
+    this.running = new Semaphore(properties.concurrentRestores());
+  }
+
+  /** Stops the heartbeats (the worker is shutting down). */
+  public void close() {
+    lifecycle.close();
+  }
+
+  /** Runs one claimed {@code PITR_RESTORE} job (its recorded outcome, if any, is already published). */
+  public void execute(JobLedger.Job claimed, BackupRequested request) throws IOException {
+    if (!running.tryAcquire()) {
+      ledger.reschedule(request.getBackupId(), worker.instanceName(), clock.instant().plus(worker.hostSlotRetry()),
+          claimed.failures(), "waiting for one of this worker's " + properties.concurrentRestores() + " restore slots");
+      return;
+    }
+    try {
+      plan(claimed, request);
+    } finally {
+      settling.remove(request.getBackupId());
+      running.release();
+    }
+  }
+
+  private void plan(JobLedger.Job claimed, BackupRequested request) throws IOException {
+    Optional<Addon> found = addons.find(request.getAddonId());
+    PitrRequest pitr = request.getPitr();
+    if (pitr == null) {
+      fail(request, "the request names no target time");
+      return;
+    }
+    if (found.isEmpty()) {
+      waitOrFail(claimed, request, "addon " + request.getAddonId() + " is not registered with Backstop");
+      return;
+    }
+    Addon addon = found.get();
+    if (addon.engine() != Engine.POSTGRESQL || addon.plan() == Plan.SANDBOX) {
+      fail(request, "point-in-time recovery is only for PostgreSQL addons on Starter and Business plans");
+      return;
+    }
+    if (pitr.getRestoreInto() != null) {
+      fail(request, "restoring into a named database is not available yet: request the archive and pg_restore it");
+      return;
+    }
+    Instant target = pitr.getTargetTime();
+    Optional<PitrWindows.Window> window = windows.find(addon.id());
+    String refusal = window.isEmpty() ? "point-in-time recovery has no window for this addon yet" : window.get().refusal(target);
+    if (refusal != null) {
+      // the window this worker reads may lag the one the gateway checked the request against
+      waitOrFail(claimed, request, refusal);
+      return;
+    }
+    PitrWindows.Base base = window.get().baseFor(target).orElseThrow();
+    if (claimed.takenOver()) {
+      log.warn("point-in-time restore {}: its previous worker stopped heartbeating; taking the job over", request.getBackupId());
+    }
+    Path scratchRoot = worker.workDirectory().resolve(scratchPrefix(request.getBackupId()) + claimed.attempt());
+    // a killed worker on this machine left its server and folder: removed before this attempt starts its own
+    ScratchServer.reclaim(worker.workDirectory(), scratchPrefix(request.getBackupId()), properties.binaries(),
+        properties.serverUser());
+    Files.createDirectories(worker.workDirectory());
+    Progress progress = new Progress(request);
+    try (JobLifecycle.Heartbeat heartbeat = lifecycle.heartbeat(progress::beat);
+         ScratchServer server = new ScratchServer(scratchRoot, properties.serverUser())) {
+      progress.server = server;
+      restore(claimed, request, addon, window.get(), base, target, server, progress);
+    }
+  }
+
+  private void restore(JobLedger.Job claimed, BackupRequested request, Addon addon, PitrWindows.Window window,
+      PitrWindows.Base base, Instant target, ScratchServer server, Progress progress) throws IOException {
+    Instant startedAt = claimed.startedAt() != null ? claimed.startedAt() : clock.instant();
+    ledger.started(request.getBackupId(), worker.instanceName(), startedAt);
+    String why = "restored to " + target + " from base backup " + base.backupId();
+    if (claimed.attempt() == 1 || claimed.takenOver() || claimed.startedAt() == null) {
+      publisher.publish(Topics.BACKUP_EVENTS, addon.id(), new BackupStarted(request.getBackupId(), addon.id(),
+          addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, "scratch server", why,
+          worker.instanceName()));
+    }
+    log.info("point-in-time restore {} of addon {} to {}: base {} (ended {}, timeline {})", request.getBackupId(),
+        addon.id(), target, base.backupId(), base.endTime(), base.timeline());
+
+    // 1. the base, unpacked as the server's user
+    String baseKey = PitrKeys.base(addon.id(), base.backupId());
+    if (!store.exists(baseKey)) {
+      fail(request, "the base backup " + base.backupId() + " is no longer stored");
+      return;
+    }
+    progress.phase("fetching-base", 0, store.size(baseKey));
+    try (InputStream tar = new ZstdInputStream(new Counting(cipher.open(addon.id(), baseKey, 0), progress.done))) {
+      server.extract(tar);
+    }
+    if (progress.lost) {
+      return;
+    }
+    int major = server.major();
+    try {
+      server.use(ScratchServer.binaries(properties.binaries(), major));
+    } catch (ScratchServer.MissingBinariesException e) {
+      fail(request, e.getMessage());
+      return;
+    }
+    ScratchServer.Control control = server.control();
+    if (window.systemId() != null && window.systemId() != control.systemId()) {
+      fail(request, "the base backup " + base.backupId() + " is of another cluster (system id " + control.systemId()
+          + ", the window's is " + window.systemId() + ")");
+      return;
+    }
+
+    // 2. replay, answered from the archive, fetched ahead
+    WalSegmentStore wal = new ArchiveWalSegmentStore(store, cipher, server.root().resolve("wal/put"));
+    TimelineHistory path = timelinePath(wal, addon.id(), base.timeline());
+    long end = archivedEnd(wal, addon.id(), path.timeline(), control.segmentSize(), base.stopLsn());
+    progress.phase("replaying-wal", 0, Math.max(1, end - base.startLsn()));
+    try (WalPrefetcher prefetcher = new WalPrefetcher(wal, addon.id(), control.segmentSize(), path,
+        server.walDirectory(), server.owner(), properties.lookahead(), properties.fetchThreads()).start()) {
+      server.prepare(control, List.of(
+          "recovery_target_time = '" + PG_TIME.format(target) + "'",
+          "recovery_target_inclusive = on",
+          "recovery_target_timeline = 'latest'",
+          "recovery_target_action = 'promote'"));
+      server.start();
+      String failure = recover(request, addon, base, server, control, progress);
+      if (progress.lost) {
+        return;
+      }
+      if (failure != null) {
+        fail(request, failure);
+        return;
+      }
+      log.info("point-in-time restore {}: recovered to {} ({} WAL segments, {} MB from the archive)",
+          request.getBackupId(), target, prefetcher.segmentsServed(), prefetcher.bytesServed() >> 20);
+    }
+
+    // 3. the dump, as every backup's
+    var format = worker.archiveFormat();
+    String archiveName = StreamingArchive.archiveName(target, addon.database(), format);
+    String key = addon.id() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
+    // the scratch server's own major: the same binaries that recovered it dump it
+    PostgresDumpEngine engine = new PostgresDumpEngine(PostgresClients.fixed(server.binaries().resolve("pg_dump").toString(),
+        server.binaries().resolve("pg_restore").toString()), server.binaries().resolve("psql").toString(), worker.dumpTimeout(),
+        worker.connectTimeout())
+        .throughSocket(server.socketDirectory());
+    DumpTarget dumpTarget = new DumpTarget("localhost", 5432, addon.database(), addon.user(), "");
+    Path dumpScratch = Files.createDirectories(server.root().resolve("dump"));
+    StreamingArchive.Packed packed;
+    Integer expectedTables;
+    try (StreamingArchive archive = StreamingArchive.start(format, worker.compressionLevel(), worker.compressionThreads(),
+        dumpScratch)) {
+      progress.dumping(archive);
+      expectedTables = CheckedDump.dump(engine, dumpTarget, archive.dump(), dumpScratch);
+      packed = archive.finish(engine.dumpFileName(addon.database()), target, dumpScratch.resolve("archive"),
+          encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
+    } catch (DumpFailedException e) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new InterruptedIOException("point-in-time restore " + request.getBackupId() + " stopped");
+      }
+      if (!progress.lost) {
+        fail(request, "the restored database could not be dumped: " + e.getMessage());
+      }
+      return;
+    } finally {
+      progress.dumping(null);
+    }
+    if (progress.lost) {
+      return;
+    }
+    store.putTaking(key, packed.file());
+    settling.add(request.getBackupId());
+    lifecycle.settle(request.getBackupId(), addon.id(), JobLedger.State.DONE, new BackupCompleted(request.getBackupId(),
+        addon.id(), addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, clock.instant(),
+        "scratch server", why, key, archiveName, packed.size(), packed.sha256(), expectedTables, null, target, null));
+    log.info("point-in-time restore {} of addon {} done: {} ({} bytes)", request.getBackupId(), addon.id(), archiveName,
+        packed.size());
+  }
+
+  /**
+   * Waits for the server to promote; null when it did, else why it failed. A recovery that ran out of WAL
+   * before a commit after the target ({@code recovery ended before configured recovery target was
+   * reached}) holds every commit up to the target, which the window guarantees archived: the server is
+   * started again without a target, replays to the end of the archive and promotes (design §7.1 step 5).
+   */
+  private String recover(BackupRequested request, Addon addon, PitrWindows.Base base, ScratchServer server,
+      ScratchServer.Control control, Progress progress) throws IOException {
+    Instant deadline = clock.instant().plus(properties.recoveryTimeout());
+    boolean restarted = false;
+    while (!progress.lost) {
+      ScratchServer.Outcome outcome = server.outcome(addon.user(), addon.database());
+      switch (outcome) {
+        case PROMOTED -> {
+          return null;
+        }
+        case TARGET_NOT_REACHED -> {
+          if (restarted) {
+            return "the recovery ended before the target time although no target was set: " + server.failure();
+          }
+          log.info("point-in-time restore {}: the archive ends before any commit after the target; replaying to its end",
+              request.getBackupId());
+          server.writeSettings(control, List.of("recovery_target_timeline = 'latest'", "recovery_target_action = 'promote'"));
+          server.start();
+          restarted = true;
+        }
+        case FAILED -> {
+          return "the recovery failed: " + server.failure();
+        }
+        case RUNNING -> {
+          Long replayed = server.replayedLsn(addon.user(), addon.database());
+          if (replayed != null) {
+            progress.done.set(Math.max(0, replayed - base.startLsn()));
+          }
+          if (clock.instant().isAfter(deadline)) {
+            return "the recovery did not end within " + properties.recoveryTimeout();
+          }
+          JobLifecycle.sleep(POLL);
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The history of the newest timeline the archive holds after the base's ({@code recovery_target_timeline
+   * = latest} follows it), or the base's own timeline with no switch.
+   */
+  static TimelineHistory timelinePath(WalSegmentStore wal, String addonId, int baseTimeline) throws IOException {
+    int latest = baseTimeline;
+    byte[] content = null;
+    while (true) {
+      Optional<byte[]> next = wal.history(addonId, latest + 1);
+      if (next.isEmpty()) {
+        break;
+      }
+      latest++;
+      content = next.get();
+    }
+    return content == null ? new TimelineHistory(latest, List.of()) : TimelineHistory.parse(latest, content);
+  }
+
+  /** Where the archive ends on {@code timeline}: replay's progress is counted against it. */
+  private static long archivedEnd(WalSegmentStore wal, String addonId, int timeline, long segmentSize, long atLeast)
+      throws IOException {
+    List<StoredWal> stored = wal.list(addonId, timeline, segmentSize);
+    long end = stored.stream().map(StoredWal::end).max(Lsn::compareTo).map(Lsn::value).orElse(atLeast);
+    return Math.max(end, atLeast);
+  }
+
+  /** A short, fixed-length name part per job: scratch paths must stay short (Unix socket paths). */
+  static String scratchPrefix(String backupId) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(backupId.getBytes(StandardCharsets.UTF_8));
+      return "pitr-" + HexFormat.of().formatHex(digest, 0, 6) + "-";
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void waitOrFail(JobLedger.Job claimed, BackupRequested request, String reason) {
+    Instant now = clock.instant();
+    if (now.isBefore(claimed.recordedAt().plus(worker.addonWait()))) {
+      ledger.reschedule(request.getBackupId(), worker.instanceName(), now.plus(Duration.ofMillis(500)), claimed.failures(),
+          reason);
+      return;
+    }
+    fail(request, reason);
+  }
+
+  private void fail(BackupRequested request, String reason) {
+    settling.add(request.getBackupId());
+    lifecycle.settle(request.getBackupId(), request.getAddonId(), JobLedger.State.FAILED, new BackupFailed(
+        request.getBackupId(), request.getAddonId(), request.getAppName(), request.getKind(), request.getRequestedAt(),
+        clock.instant(), "scratch server", reason));
+    log.warn("point-in-time restore {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
+  }
+
+  /** What the heartbeat reports: the lease renewed, the phase and its progress, an estimate of the time left. */
+  private final class Progress {
+    private final BackupRequested request;
+    final AtomicLong done = new AtomicLong();
+    volatile String phase;
+    volatile Long total;
+    volatile Instant phaseStart;
+    volatile boolean lost;
+    volatile ScratchServer server;
+    volatile StreamingArchive archive;
+    private long reported = -1;
+    private String reportedPhase;
+
+    Progress(BackupRequested request) {
+      this.request = request;
+    }
+
+    void phase(String name, long doneSoFar, Long totalOfPhase) {
+      done.set(doneSoFar);
+      total = totalOfPhase;
+      phaseStart = clock.instant();
+      phase = name;
+    }
+
+    void dumping(StreamingArchive current) {
+      if (current != null) {
+        phase("dumping", 0, null);
+      }
+      archive = current;
+    }
+
+    void beat() {
+      if (settling.contains(request.getBackupId())) {
+        return;
+      }
+      try {
+        if (!lost && !lifecycle.renew(request.getBackupId(), lifecycle.leaseEnd())) {
+          lost = true;
+          log.warn("point-in-time restore {}: another worker took the job over; this attempt is abandoned", request.getBackupId());
+          StreamingArchive current = archive;
+          if (current != null) {
+            current.abort("the job was taken over by another worker");
+          }
+          ScratchServer s = server;
+          if (s != null) {
+            s.stopImmediately();
+          }
+          return;
+        }
+        StreamingArchive current = archive;
+        long now = current != null ? current.dumpedBytes() : done.get();
+        if (phase == null || (now == reported && phase.equals(reportedPhase))) {
+          return;
+        }
+        reported = now;
+        reportedPhase = phase;
+        publisher.publish(Topics.BACKUP_PROGRESS, request.getAddonId(), new BackupProgress(request.getBackupId(),
+            request.getAddonId(), request.getAppName(), clock.instant(), current != null ? current.dumpedBytes() : 0,
+            current != null ? current.storedBytes() : 0, 1, lifecycle.owner(), phase, now, total, eta(now)));
+      } catch (RuntimeException e) {
+        log.warn("point-in-time restore {}: heartbeat failed, retried at the next one: {}", request.getBackupId(), e.toString());
+      }
+    }
+
+    /** Seconds left in this phase at its rate so far; null before it can be told. */
+    private Long eta(long now) {
+      Long all = total;
+      Instant since = phaseStart;
+      if (all == null || since == null || now <= 0) {
+        return null;
+      }
+      long elapsed = Duration.between(since, clock.instant()).toMillis();
+      return Math.max(0, (all - now) * elapsed / now / 1000);
+    }
+  }
+
+  /** Counts the bytes read through it (the base's progress). */
+  private static final class Counting extends FilterInputStream {
+    private final AtomicLong count;
+
+    Counting(InputStream in, AtomicLong count) {
+      super(in);
+      this.count = count;
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) {
+        count.incrementAndGet();
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        count.addAndGet(n);
+      }
+      return n;
+    }
+  }
+}

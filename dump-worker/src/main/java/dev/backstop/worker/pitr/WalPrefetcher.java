@@ -1,0 +1,229 @@
+package dev.backstop.worker.pitr;
+
+import dev.backstop.pitr.TimelineHistory;
+import dev.backstop.pitr.WalSegmentName;
+import dev.backstop.pitr.WalSegmentStore;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers the scratch server's {@code restore_command} from Backstop's WAL archive (docs/pitr-design.md
+ * §7.3), and fetches the segments replay will ask for next before it asks.
+ *
+ * <p>The protocol with {@code fetch.sh}: it creates {@code requests/<name>} and waits; this answers with
+ * {@code ready/<name>} (the file, whole, which the script moves to {@code %p}), {@code ready/<name>.missing}
+ * (the archive has no such file: exit 1, recovery tries the next timeline or ends) or {@code
+ * ready/<name>.failed} (the store failed: exit 126, which aborts recovery rather than ending it early,
+ * before WAL that exists). Every name the server asks for is answered by reading the store, so a name
+ * not foreseen (another timeline's segment, a history file) is answered right, only not ahead of time.
+ *
+ * <p>Ahead: after each segment served, the next {@code lookahead} segments on the restore's timeline path
+ * are fetched by {@code threads} threads into {@code ahead/}, decrypted and decompressed, ready to be
+ * renamed when asked for: replay overlaps the download, and never waits for one file at a time.
+ */
+public final class WalPrefetcher implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(WalPrefetcher.class);
+  private static final Pattern NAME = Pattern.compile("[0-9A-Za-z._-]{1,64}");
+
+  private final WalSegmentStore store;
+  private final String addonId;
+  private final long segmentSize;
+  private final TimelineHistory path;
+  private final Path requests;
+  private final Path ready;
+  private final Path ahead;
+  private final UserPrincipal owner;
+  private final int lookahead;
+  private final ExecutorService fetchers;
+  private final Map<String, Future<Optional<Path>>> fetched = new ConcurrentHashMap<>();
+  private final AtomicLong segmentsServed = new AtomicLong();
+  private final AtomicLong bytesServed = new AtomicLong();
+  private final Thread answering;
+  private volatile boolean stopping;
+  private volatile long servedSegment = -1;
+
+  /**
+   * @param path the history of the newest stored timeline the restore may follow ({@code recovery_target_timeline=latest})
+   * @param walDirectory the scratch server's {@code wal} folder ({@code requests}, {@code ready}, {@code ahead})
+   * @param owner who must own the files handed to the server (its run user), or null
+   */
+  public WalPrefetcher(WalSegmentStore store, String addonId, long segmentSize, TimelineHistory path, Path walDirectory,
+      UserPrincipal owner, int lookahead, int threads) {
+    this.store = store;
+    this.addonId = addonId;
+    this.segmentSize = segmentSize;
+    this.path = path;
+    this.requests = walDirectory.resolve("requests");
+    this.ready = walDirectory.resolve("ready");
+    this.ahead = walDirectory.resolve("ahead");
+    this.owner = owner;
+    this.lookahead = lookahead;
+    this.fetchers = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "wal-prefetch-" + addonId);
+      t.setDaemon(true);
+      return t;
+    });
+    this.answering = new Thread(this::answer, "wal-answer-" + addonId);
+    this.answering.setDaemon(true);
+  }
+
+  public WalPrefetcher start() {
+    answering.start();
+    return this;
+  }
+
+  /** Segments handed to the server so far. */
+  public long segmentsServed() {
+    return segmentsServed.get();
+  }
+
+  public long bytesServed() {
+    return bytesServed.get();
+  }
+
+  /** The timeline a segment is read from on the path: the newest one that began before the segment ends. */
+  int timelineOf(long segmentNumber) {
+    return path.timelineOf(new dev.backstop.pitr.Lsn((segmentNumber + 1) * segmentSize - 1));
+  }
+
+  private void answer() {
+    while (!stopping) {
+      boolean any = false;
+      try (DirectoryStream<Path> asked = Files.newDirectoryStream(requests)) {
+        for (Path request : asked) {
+          any = true;
+          String name = request.getFileName().toString();
+          Files.deleteIfExists(request);
+          serve(name);
+        }
+      } catch (IOException | RuntimeException e) {
+        if (!stopping) {
+          log.warn("restore {}: answering restore_command failed: {}", addonId, e.toString());
+        }
+      }
+      if (!any) {
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+  }
+
+  private void serve(String name) throws IOException {
+    if (!NAME.matcher(name).matches()) {
+      mark(name, ".missing");
+      return;
+    }
+    try {
+      Optional<Path> file;
+      Future<Optional<Path>> early = fetched.remove(name);
+      if (early != null) {
+        file = early.get();
+      } else {
+        file = fetch(name);
+      }
+      if (file.isEmpty()) {
+        mark(name, ".missing");
+        return;
+      }
+      bytesServed.addAndGet(Files.size(file.get()));
+      Files.move(file.get(), ready.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+      if (WalSegmentName.isSegment(name)) {
+        segmentsServed.incrementAndGet();
+        long number = WalSegmentName.parse(name, segmentSize).segmentNumber();
+        servedSegment = number;
+        fetchAhead(number);
+      }
+    } catch (IOException | ExecutionException e) {
+      log.warn("restore {}: {} could not be fetched from the archive: {}", addonId, name, e.toString());
+      mark(name, ".failed");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stopping = true;
+    }
+  }
+
+  private void fetchAhead(long from) {
+    // what was fetched for segments replay passed is of no further use (another timeline's copy)
+    fetched.entrySet().removeIf(e -> {
+      String n = e.getKey();
+      if (WalSegmentName.isSegment(n) && WalSegmentName.parse(n, segmentSize).segmentNumber() <= from) {
+        e.getValue().cancel(true);
+        return true;
+      }
+      return false;
+    });
+    for (long n = from + 1; n <= from + lookahead; n++) {
+      String name = new WalSegmentName(timelineOf(n), n, segmentSize).fileName();
+      fetched.computeIfAbsent(name, k -> fetchers.submit(() -> fetch(k)));
+    }
+  }
+
+  /** The file {@code name} from the store, written whole under {@code ahead/}; empty when the store has none. */
+  private Optional<Path> fetch(String name) throws IOException {
+    Optional<byte[]> content;
+    int historyTimeline = WalSegmentName.historyTimeline(name);
+    if (historyTimeline > 0) {
+      content = store.history(addonId, historyTimeline);
+    } else if (WalSegmentName.isSegment(name)) {
+      content = store.fetchSegment(addonId, WalSegmentName.parse(name, segmentSize));
+    } else {
+      content = Optional.empty(); // .partial, .backup: never archived
+    }
+    if (content.isEmpty() || stopping) {
+      return Optional.empty();
+    }
+    Path temp = ahead.resolve(".tmp-" + name);
+    Files.write(temp, content.get());
+    if (owner != null) {
+      Files.setOwner(temp, owner);
+    }
+    Path done = ahead.resolve(name);
+    Files.move(temp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    return Optional.of(done);
+  }
+
+  private void mark(String name, String suffix) throws IOException {
+    String safe = NAME.matcher(name).matches() ? name : "invalid";
+    Path marker = ready.resolve(safe + suffix);
+    Files.writeString(marker, "");
+    if (owner != null) {
+      Files.setOwner(marker, owner);
+    }
+  }
+
+  /** The newest segment handed to the server, or -1. */
+  public long servedSegment() {
+    return servedSegment;
+  }
+
+  @Override
+  public void close() {
+    stopping = true;
+    answering.interrupt();
+    fetchers.shutdownNow();
+    try {
+      answering.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
