@@ -46,13 +46,19 @@ public final class HttpWebhookSender implements WebhookSender, AutoCloseable {
 
   public HttpWebhookSender(WebhookUrlPolicy policy, Duration connectTimeout, Duration readTimeout, Duration attemptTimeout,
       int maxResponseBytes, int maxConnections) {
+    this(policy, connectTimeout, readTimeout, attemptTimeout, maxResponseBytes, maxConnections, SystemDefaultDnsResolver.INSTANCE);
+  }
+
+  /** With {@code dns} as the name service whose answers are checked (tests stand in a rebinding one). */
+  HttpWebhookSender(WebhookUrlPolicy policy, Duration connectTimeout, Duration readTimeout, Duration attemptTimeout,
+      int maxResponseBytes, int maxConnections, DnsResolver dns) {
     this.policy = policy;
     this.maxResponseBytes = maxResponseBytes;
     this.attemptTimeout = attemptTimeout;
     DnsResolver checked = new DnsResolver() {
       @Override
       public InetAddress[] resolve(String host) throws UnknownHostException {
-        InetAddress[] addresses = SystemDefaultDnsResolver.INSTANCE.resolve(host);
+        InetAddress[] addresses = dns.resolve(host);
         for (InetAddress address : addresses) {
           try {
             policy.checkAddress(address);
@@ -65,7 +71,7 @@ public final class HttpWebhookSender implements WebhookSender, AutoCloseable {
 
       @Override
       public String resolveCanonicalHostname(String host) throws UnknownHostException {
-        return SystemDefaultDnsResolver.INSTANCE.resolveCanonicalHostname(host);
+        return dns.resolveCanonicalHostname(host);
       }
     };
     PoolingHttpClientConnectionManager connections = PoolingHttpClientConnectionManagerBuilder.create()
