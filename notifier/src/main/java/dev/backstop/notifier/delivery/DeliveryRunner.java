@@ -2,6 +2,7 @@ package dev.backstop.notifier.delivery;
 
 import dev.backstop.notifier.endpoints.Endpoint;
 import dev.backstop.notifier.endpoints.Endpoints;
+import dev.backstop.kit.webhook.WebhookSignature;
 import dev.backstop.schemas.events.SealedSecret;
 import dev.backstop.schemas.secret.SecretSealer;
 import java.nio.ByteBuffer;

@@ -140,7 +140,7 @@ class WebhookDeliveryIT {
   }
 
   private WebhookEndpointRegistered endpoint(String id, String app, String path, List<String> events, Instant at) {
-    String secret = dev.backstop.notifier.delivery.WebhookSignature.newSecret();
+    String secret = dev.backstop.kit.webhook.WebhookSignature.newSecret();
     secrets.put(id, secret);
     String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + path;
     return new WebhookEndpointRegistered(id, app, url, List.copyOf(events), SecretSealer.fromBase64(secretsKey).seal(id, secret), at);

@@ -1,4 +1,4 @@
-package dev.backstop.notifier.delivery;
+package dev.backstop.kit.webhook;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.backstop.notifier.delivery;
+package dev.backstop.kit.webhook;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
