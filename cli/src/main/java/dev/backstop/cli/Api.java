@@ -51,6 +51,15 @@ final class Api {
     return send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build());
   }
 
+  JsonNode post(String path, Object body) throws ApiException {
+    return send(request(path).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))).build());
+  }
+
+  JsonNode delete(String path) throws ApiException {
+    return send(request(path).DELETE().build());
+  }
+
   JsonNode put(String path, Object body) throws ApiException {
     return send(request(path).header("Content-Type", "application/json")
         .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))).build());
