@@ -21,4 +21,7 @@ public interface Deliveries {
    */
   void recordAttempt(String id, int attempt, Delivery.Status status, Instant at, Instant nextAttemptAt,
       Integer httpStatus, String error);
+
+  /** Forgets finished deliveries (delivered, given up, cancelled) of events that occurred before {@code before}; how many. */
+  long forgetFinishedBefore(Instant before);
 }

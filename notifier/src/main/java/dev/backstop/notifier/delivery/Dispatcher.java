@@ -55,9 +55,13 @@ public final class Dispatcher {
     }
   }
 
-  /** Forgets notifications too old to be delivered to a newly registered endpoint anyway. */
+  /**
+   * Forgets what no replay can bring back: notifications and finished deliveries of events older than
+   * {@code maxEventAge}, which {@link #notify} and {@link #registered} would drop anyway.
+   */
   public long forgetOld() {
-    return recent.forgetBefore(oldest());
+    Instant oldest = oldest();
+    return recent.forgetBefore(oldest) + deliveries.forgetFinishedBefore(oldest);
   }
 
   private void offer(Endpoint endpoint, Notification notification) {

@@ -72,4 +72,10 @@ public class MongoDeliveries implements Deliveries {
     // only the attempt that held it counts: a runner that lost its lease and finished late changes nothing
     deliveries.updateOne(ById.filter(id, eq("attempts", attempt - 1)), Updates.combine(updates));
   }
+
+  @Override
+  public long forgetFinishedBefore(Instant before) {
+    return deliveries.deleteMany(and(com.mongodb.client.model.Filters.ne("status", Delivery.Status.PENDING.name()),
+        com.mongodb.client.model.Filters.lt("occurredAt", Date.from(before)))).getDeletedCount();
+  }
 }

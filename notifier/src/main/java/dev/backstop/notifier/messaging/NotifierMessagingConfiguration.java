@@ -120,7 +120,7 @@ public class NotifierMessagingConfiguration {
     return new OldNotifications(dispatcher);
   }
 
-  /** Drops kept notifications once they are too old to be delivered to anyone. */
+  /** Drops kept notifications and finished deliveries once their events are too old to be delivered again. */
   public static class OldNotifications {
     private final Dispatcher dispatcher;
 
