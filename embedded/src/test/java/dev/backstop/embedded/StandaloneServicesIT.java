@@ -35,7 +35,8 @@ import tools.jackson.databind.json.JsonMapper;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StandaloneServicesIT {
 
-  private static final List<String> SERVICES = List.of("api-gateway", "dump-worker", "retention-service", "scheduler-service");
+  private static final List<String> SERVICES = List.of("api-gateway", "dump-worker", "retention-service", "scheduler-service",
+      "notifier");
   private static final String TOKEN = "standalone-operator-token-0123456789";
 
   private final HttpClient http = HttpClient.newHttpClient();
@@ -89,7 +90,7 @@ class StandaloneServicesIT {
     }
 
     dev.backstop.inprocess.ConsumerGroups.awaitAssigned(kafka.bootstrapServers(),
-        Map.of("gateway", 9, "dump-worker", 6, "retention", 6, "scheduler", 3), Duration.ofMinutes(2));
+        Map.of("gateway", 15, "dump-worker", 6, "retention", 6, "scheduler", 3, "notifier", 12), Duration.ofMinutes(2));
     String gateway = "http://127.0.0.1:" + ports.get("api-gateway");
     String body = json.writeValueAsString(Map.of("appName", "solo-app", "engine", "postgresql", "plan", "business",
         "database", "postgres", "user", LocalPostgres.USER, "password", "unused-with-trust-auth",

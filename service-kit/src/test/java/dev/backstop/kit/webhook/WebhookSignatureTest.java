@@ -23,4 +23,19 @@ class WebhookSignatureTest {
     assertThat(java.util.Base64.getDecoder().decode(secret.substring(6))).hasSize(32);
     assertThat(WebhookSignature.newSecret()).isNotEqualTo(secret);
   }
+
+  @Test
+  void the_readmes_example_delivery_is_signed_as_it_says() throws Exception {
+    String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
+    String example = readme.substring(readme.indexOf("delivery, signed with the secret"));
+    java.util.function.Function<String, String> after = prefix -> {
+      int at = example.indexOf(prefix) + prefix.length();
+      return example.substring(at, example.indexOf('\n', at)).trim();
+    };
+    String secret = after.apply("signed with the secret `").replace("`:", "");
+    String body = example.substring(example.indexOf("\n\n{") + 2, example.indexOf("\n```", example.indexOf("\n\n{")));
+
+    assertThat(WebhookSignature.sign(secret, after.apply("webhook-id:"), Long.parseLong(after.apply("webhook-timestamp:")), body))
+        .isEqualTo(after.apply("webhook-signature:"));
+  }
 }
