@@ -3,8 +3,6 @@ package dev.backstop.gateway.webhooks;
 import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Indexes;
@@ -44,15 +42,7 @@ public class WebhookEndpoints {
 
   /** Stores a registration; false if known already (this gateway wrote it, or a replay). */
   public boolean add(Endpoint endpoint) {
-    try {
-      endpoints.insertOne(endpoint);
-      return true;
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        return false;
-      }
-      throw e;
-    }
+    return StoredRecords.insertIfAbsent(endpoints, endpoint);
   }
 
   public void markRemoved(String id) {

@@ -125,13 +125,20 @@ public final class DeliveryRunner implements AutoCloseable {
       return;
     }
     Endpoint endpoint = found.get();
-    String secret = sealer.open(endpoint.id(), new SealedSecret(endpoint.secretKeyId(), ByteBuffer.wrap(endpoint.secretCiphertext())));
-    long timestamp = clock.instant().getEpochSecond();
-    Map<String, String> headers = new LinkedHashMap<>();
-    headers.put("webhook-id", delivery.messageId());
-    headers.put("webhook-timestamp", Long.toString(timestamp));
-    headers.put("webhook-signature", WebhookSignature.sign(secret, delivery.messageId(), timestamp, delivery.body()));
-    WebhookSender.Result result = sender.post(endpoint.url(), headers, delivery.body());
+    WebhookSender.Result result;
+    try {
+      String secret = sealer.open(endpoint.id(), new SealedSecret(endpoint.secretKeyId(), ByteBuffer.wrap(endpoint.secretCiphertext())));
+      long timestamp = clock.instant().getEpochSecond();
+      Map<String, String> headers = new LinkedHashMap<>();
+      headers.put("webhook-id", delivery.messageId());
+      headers.put("webhook-timestamp", Long.toString(timestamp));
+      headers.put("webhook-signature", WebhookSignature.sign(secret, delivery.messageId(), timestamp, delivery.body()));
+      result = sender.post(endpoint.url(), headers, delivery.body());
+    } catch (IllegalStateException e) {
+      // sealed under another BACKSTOP_SECRETS_KEY: nothing is sent unsigned; a failed attempt, retried as any other
+      log.warn("webhook endpoint {}: {}", endpoint.id(), e.getMessage());
+      result = new WebhookSender.Result(null, "the signing secret does not open with this notifier's key");
+    }
     Instant at = clock.instant();
     if (result.delivered()) {
       deliveries.recordAttempt(delivery.id(), attempt, Delivery.Status.DELIVERED, at, null, result.httpStatus(), null);

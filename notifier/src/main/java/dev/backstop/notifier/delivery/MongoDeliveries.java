@@ -4,8 +4,6 @@ import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
 import static com.mongodb.client.model.Filters.lte;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Indexes;
@@ -31,15 +29,7 @@ public class MongoDeliveries implements Deliveries {
 
   @Override
   public boolean addIfAbsent(Delivery delivery) {
-    try {
-      deliveries.insertOne(delivery);
-      return true;
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        return false;
-      }
-      throw e;
-    }
+    return StoredRecords.insertIfAbsent(deliveries, delivery);
   }
 
   @Override

@@ -3,8 +3,6 @@ package dev.backstop.notifier.endpoints;
 import static com.mongodb.client.model.Filters.and;
 import static com.mongodb.client.model.Filters.eq;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.FindOneAndUpdateOptions;
@@ -31,15 +29,7 @@ public class MongoEndpoints implements Endpoints {
 
   @Override
   public boolean register(Endpoint endpoint) {
-    try {
-      endpoints.insertOne(endpoint);
-      return true;
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        return false;
-      }
-      throw e;
-    }
+    return StoredRecords.insertIfAbsent(endpoints, endpoint);
   }
 
   @Override

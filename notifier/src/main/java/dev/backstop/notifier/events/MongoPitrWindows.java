@@ -3,14 +3,13 @@ package dev.backstop.notifier.events;
 import static com.mongodb.client.model.Filters.eq;
 import static com.mongodb.client.model.Filters.lt;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.FindOneAndUpdateOptions;
 import com.mongodb.client.model.ReturnDocument;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.ById;
+import dev.backstop.kit.store.StoredRecords;
 import java.time.Instant;
 import java.util.Date;
 import org.bson.Document;
@@ -33,15 +32,10 @@ public class MongoPitrWindows implements PitrWindows {
     if (before != null) {
       return new Before(true, Boolean.TRUE.equals(before.getBoolean("broken")), false);
     }
-    try {
-      windows.insertOne(new Document("_id", addonId).append("at", Date.from(at)).append("broken", broken));
+    if (StoredRecords.insertIfAbsent(windows, new Document("_id", addonId).append("at", Date.from(at)).append("broken", broken))) {
       return new Before(false, false, false);
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        // known, at the same instant or later: nothing new
-        return new Before(true, windows.find(eq("_id", addonId)).first().getBoolean("broken", false), true);
-      }
-      throw e;
     }
+    // known, at the same instant or later: nothing new
+    return new Before(true, windows.find(eq("_id", addonId)).first().getBoolean("broken", false), true);
   }
 }

@@ -5,8 +5,6 @@ import static com.mongodb.client.model.Filters.eq;
 import static com.mongodb.client.model.Filters.gte;
 import static com.mongodb.client.model.Filters.lt;
 
-import com.mongodb.ErrorCategory;
-import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Indexes;
@@ -29,15 +27,7 @@ public class MongoRecentNotifications implements RecentNotifications {
 
   @Override
   public boolean keep(Notification notification) {
-    try {
-      notifications.insertOne(notification);
-      return true;
-    } catch (MongoWriteException e) {
-      if (e.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-        return false;
-      }
-      throw e;
-    }
+    return StoredRecords.insertIfAbsent(notifications, notification);
   }
 
   @Override
