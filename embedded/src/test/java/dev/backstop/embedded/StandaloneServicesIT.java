@@ -55,6 +55,10 @@ class StandaloneServicesIT {
     String key = SecretSealer.newBase64Key();
     for (String service : SERVICES) {
       int port = freePort();
+      // a port is only reserved once its service binds it: the next call may hand out the same one again
+      while (ports.containsValue(port)) {
+        port = freePort();
+      }
       ports.put(service, port);
       Map<String, String> env = new LinkedHashMap<>(ScratchServers.environment());
       env.putAll(Map.of(
