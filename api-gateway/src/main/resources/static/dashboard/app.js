@@ -330,6 +330,8 @@
     $('picker-error').hidden = true;
     $('picker-list').hidden = true;
     $('picker-addons').replaceChildren();
+    $('picker-webhooks').hidden = true;
+    $('picker-webhook-list').replaceChildren();
     if (!app) {
       $('picker-app').focus();
       return;
@@ -353,6 +355,7 @@
       });
       $('picker-addons').replaceChildren(...items);
       $('picker-list').hidden = false;
+      await showWebhooks(app, gen);
     } catch (e) {
       if (e.unauthorized || gen !== state.generation) {
         return;
@@ -360,6 +363,33 @@
       setText('picker-error', e.message);
       $('picker-error').hidden = false;
     }
+  }
+
+  /** The app's webhook endpoints under its addons: where each delivers, what, and whether it still does. */
+  async function showWebhooks(app, gen) {
+    let webhooks;
+    try {
+      webhooks = await api('GET', `/v1/apps/${enc(app)}/webhooks`);
+    } catch (e) {
+      // the addons are what this page is for: a missing webhook list leaves them be
+      return;
+    }
+    if (gen !== state.generation) {
+      return;
+    }
+    const items = webhooks.map((w) => {
+      const li = document.createElement('li');
+      const url = document.createElement('code');
+      url.textContent = w.url;
+      const meta = document.createElement('span');
+      meta.className = 'muted';
+      meta.textContent = ` ${w.events.join(', ')} · ${w.status}${w.disabledReason ? ` (${w.disabledReason})` : ''} · ${w.id}`;
+      li.append(url, meta);
+      return li;
+    });
+    $('picker-webhook-list').replaceChildren(...items);
+    $('picker-webhooks-empty').hidden = items.length > 0;
+    $('picker-webhooks').hidden = false;
   }
 
   $('picker-form').addEventListener('submit', (event) => {

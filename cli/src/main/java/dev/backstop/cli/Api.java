@@ -90,6 +90,10 @@ final class Api {
         .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))).build());
   }
 
+  JsonNode delete(String path) throws ApiException {
+    return send(request(path).DELETE().build());
+  }
+
   JsonNode put(String path, Object body) throws ApiException {
     return send(request(path).header("Content-Type", "application/json")
         .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))).build());

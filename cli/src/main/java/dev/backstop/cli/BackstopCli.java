@@ -34,7 +34,9 @@ import tools.jackson.databind.JsonNode;
 @Command(name = "backstop", mixinStandardHelpOptions = true, version = "backstop 0.1.0",
     description = "Backups of your databases.",
     subcommands = {BackstopCli.Addons.class, BackstopCli.Backups.class, BackstopCli.BackupsCreate.class,
-        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class, BackstopCli.PitrRestore.class})
+        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class, BackstopCli.PitrRestore.class,
+        BackstopCli.Webhooks.class, BackstopCli.WebhooksAdd.class, BackstopCli.WebhooksRemove.class,
+        BackstopCli.WebhooksDeliveries.class})
 public final class BackstopCli implements Callable<Integer> {
 
   /** The environment section every command's help ends with. */
@@ -466,6 +468,76 @@ public final class BackstopCli implements Callable<Integer> {
           }
         }
       }
+    }
+  }
+
+  String webhooksPath() {
+    return Api.path("v1", "apps", app, "webhooks");
+  }
+
+  @Command(name = "webhooks", description = "List the app's webhook endpoints.")
+  static final class Webhooks extends Sub {
+    @Override
+    public Integer call() throws ApiException {
+      List<List<String>> rows = new ArrayList<>();
+      cli.api().get(cli.webhooksPath()).forEach(w -> {
+        List<String> events = new ArrayList<>();
+        w.get("events").forEach(e -> events.add(e.asString()));
+        String status = w.get("status").asString();
+        if (w.hasNonNull("disabledReason")) {
+          status += " (" + w.get("disabledReason").asString() + ")";
+        }
+        rows.add(Format.row(w.get("id").asString(), w.get("url").asString(), String.join(", ", events), status));
+      });
+      out().print(Format.table(List.of("ID", "URL", "EVENTS", "STATUS"), rows));
+      out().flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "webhooks-add", description = "Register a webhook endpoint; prints its signing secret, shown this once.")
+  static final class WebhooksAdd extends Sub {
+    @Option(names = "--url", required = true, description = "Where to deliver: an https URL.") String url;
+
+    @Option(names = "--events", required = true, split = ",", description = "Comma-separated: backup.failed, backup.completed, "
+        + "restore-test.failed, backup.missed, pitr.window-broken, pitr.window-restored.")
+    List<String> events;
+
+    @Override
+    public Integer call() throws ApiException {
+      JsonNode created = cli.api().post(cli.webhooksPath(), Map.of("url", url, "events", events));
+      out().println("-----> Webhook " + created.get("id").asString() + " registered");
+      out().println("       Signing secret (shown this once, keep it): " + created.get("secret").asString());
+      return 0;
+    }
+  }
+
+  @Command(name = "webhooks-remove", description = "Delete a webhook endpoint.")
+  static final class WebhooksRemove extends Sub {
+    @Option(names = "--webhook", required = true, description = "The endpoint's id.") String webhook;
+
+    @Override
+    public Integer call() throws ApiException {
+      cli.api().delete(cli.webhooksPath() + Api.path(webhook));
+      out().println("-----> Webhook " + webhook + " removed");
+      return 0;
+    }
+  }
+
+  @Command(name = "webhooks-deliveries", description = "An endpoint's last deliveries.")
+  static final class WebhooksDeliveries extends Sub {
+    @Option(names = "--webhook", required = true, description = "The endpoint's id.") String webhook;
+
+    @Override
+    public Integer call() throws ApiException {
+      List<List<String>> rows = new ArrayList<>();
+      cli.api().get(cli.webhooksPath() + Api.path(webhook, "deliveries")).forEach(d -> rows.add(Format.row(
+          d.get("messageId").asString(), d.get("event").asString(), d.get("status").asString(),
+          Integer.toString(d.get("attempts").asInt()),
+          d.hasNonNull("lastError") ? d.get("lastError").asString() : "")));
+      out().print(Format.table(List.of("MESSAGE", "EVENT", "STATUS", "ATTEMPTS", "LAST ERROR"), rows));
+      out().flush();
+      return 0;
     }
   }
 }

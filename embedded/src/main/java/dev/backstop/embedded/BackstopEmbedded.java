@@ -1,6 +1,7 @@
 package dev.backstop.embedded;
 
 import dev.backstop.gateway.GatewayApplication;
+import dev.backstop.notifier.NotifierApplication;
 import dev.backstop.retention.RetentionApplication;
 import dev.backstop.scheduler.SchedulerApplication;
 import dev.backstop.schemas.events.Engine;
@@ -35,7 +36,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * Backstop in one JVM: a Kafka broker (KRaft) and a MongoDB-wire store persisting under a data
- * directory, archives on the filesystem, and the four services, each in its own Spring context
+ * directory, archives on the filesystem, and the services, each in its own Spring context
  * configured exactly as it would be against external Kafka and MongoDB.
  */
 public final class BackstopEmbedded implements AutoCloseable {
@@ -118,6 +119,7 @@ public final class BackstopEmbedded implements AutoCloseable {
       started.add(starter.submit(() -> run(RetentionApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       started.add(starter.submit(() -> run(SchedulerApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       started.add(starter.submit(() -> run(WalArchiverApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
+      started.add(starter.submit(() -> run(NotifierApplication.builder(), options.clock(), common, "spring.main.web-application-type=none")));
       for (Future<ConfigurableApplicationContext> f : started) {
         contexts.add(f.get());
       }
@@ -133,8 +135,8 @@ public final class BackstopEmbedded implements AutoCloseable {
     // "running" means listening: every service's consumers hold their partitions before requests come
     int partitions = contexts.get(0).getEnvironment().getProperty("backstop.kafka.partitions", Integer.class, 3);
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of(
-        "gateway", 4 * partitions, "dump-worker", 4 * partitions, "restore-verifier", partitions, "retention", 2 * partitions,
-        "scheduler", 3 * partitions, "wal-archiver", 2 * partitions),
+        "gateway", 6 * partitions, "dump-worker", 4 * partitions, "restore-verifier", partitions, "retention", 2 * partitions,
+        "scheduler", 3 * partitions, "wal-archiver", 2 * partitions, "notifier", 4 * partitions),
         java.time.Duration.ofMinutes(2));
     String port = contexts.get(0).getEnvironment().getProperty("local.server.port");
     return new BackstopEmbedded(kafka, mongo, contexts, "http://127.0.0.1:" + port, operatorToken, data.resolve("archives"),

@@ -75,7 +75,10 @@ class BackstopEndToEndIT {
             // a refused connection is retried: quickly here
             "backstop.worker.retry-backoff", "PT1S",
             // archives of pruned backups are deleted at once, so the test can see it
-            "backstop.retention.download-grace", "PT0S")), mongo.uri()));
+            "backstop.retention.download-grace", "PT0S",
+            // the test's webhook receiver listens on 127.0.0.1, without TLS
+            "backstop.webhooks.allow-http", "true",
+            "backstop.webhooks.allow-private-addresses", "true")), mongo.uri()));
 
     database = LocalPostgres.createDatabase("backstop_e2e");
     databases.add(database);
@@ -626,6 +629,60 @@ class BackstopEndToEndIT {
     }
     assertThat(compressions).contains(org.apache.kafka.common.record.CompressionType.GZIP)
         .isSubsetOf(org.apache.kafka.common.record.CompressionType.NONE, org.apache.kafka.common.record.CompressionType.GZIP);
+  }
+
+  @Test
+  @Order(15)
+  void a_webhook_endpoint_hears_of_its_apps_failed_backup_signed_and_the_delivery_log_says_so() throws Exception {
+    List<Map<String, String>> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    var receiver = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    receiver.createContext("/hook", exchange -> {
+      received.add(Map.of("id", exchange.getRequestHeaders().getFirst("webhook-id"),
+          "timestamp", exchange.getRequestHeaders().getFirst("webhook-timestamp"),
+          "signature", exchange.getRequestHeaders().getFirst("webhook-signature"),
+          "body", new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)));
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
+    receiver.start();
+    try {
+      assertThat(register("pg-hooked", "hook-app", "starter", 1).statusCode()).isEqualTo(201);
+      HttpResponse<String> created = send(request("/v1/apps/hook-app/webhooks").header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"url\":\"http://127.0.0.1:" + receiver.getAddress().getPort()
+              + "/hook\",\"events\":[\"backup.failed\",\"backup.completed\"]}")).build());
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      String webhook = json.readTree(created.body()).get("id").asString();
+      String secret = json.readTree(created.body()).get("secret").asString();
+
+      String id = json.readTree(post("/v1/apps/hook-app/addons/pg-hooked/backups").body()).get("id").asString();
+      awaitStatus("hook-app", "pg-hooked", id, "failed");
+
+      await().atMost(WAIT).until(() -> received.size() == 1);
+      Map<String, String> delivery = received.get(0);
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new javax.crypto.spec.SecretKeySpec(Base64.getDecoder().decode(secret.substring("whsec_".length())), "HmacSHA256"));
+      String expected = "v1," + Base64.getEncoder().encodeToString(mac.doFinal(
+          (delivery.get("id") + "." + delivery.get("timestamp") + "." + delivery.get("body")).getBytes(StandardCharsets.UTF_8)));
+      assertThat(delivery.get("signature")).isEqualTo(expected);
+      JsonNode body = json.readTree(delivery.get("body"));
+      assertThat(body.get("type").asString()).isEqualTo("backup.failed");
+      assertThat(body.get("data").get("app").asString()).isEqualTo("hook-app");
+      assertThat(body.get("data").get("addon").asString()).isEqualTo("pg-hooked");
+      assertThat(body.get("data").get("backupId").asString()).isEqualTo(id);
+      assertThat(body.get("data").get("reason").asString()).contains("Connection refused");
+      assertThat(delivery.get("body")).doesNotContain(password);
+
+      JsonNode log = await().atMost(WAIT).until(() -> json.readTree(get("/v1/apps/hook-app/webhooks/" + webhook + "/deliveries").body()),
+          entries -> entries.size() == 1);
+      assertThat(log.get(0).get("messageId").asString()).isEqualTo(delivery.get("id"));
+      assertThat(log.get(0).get("status").asString()).isEqualTo("delivered");
+      assertThat(log.get(0).get("attempts").asInt()).isEqualTo(1);
+      assertThat(log.get(0).get("httpStatus").asInt()).isEqualTo(204);
+      // my-app's backups, failed ones included, went to no endpoint of hook-app
+      assertThat(received).hasSize(1);
+    } finally {
+      receiver.stop(0);
+    }
   }
 
   private HttpResponse<String> register(String addonId, String app, String plan, int port) throws Exception {

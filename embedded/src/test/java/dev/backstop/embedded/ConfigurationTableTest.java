@@ -32,7 +32,8 @@ import org.springframework.core.type.filter.AnnotationTypeFilter;
 class ConfigurationTableTest {
 
   private static final List<String> SERVICE_YMLS =
-      List.of("backstop-kafka.yml", "api-gateway.yml", "scheduler-service.yml", "dump-worker.yml", "retention-service.yml");
+      List.of("backstop-kafka.yml", "api-gateway.yml", "scheduler-service.yml", "dump-worker.yml", "retention-service.yml",
+          "notifier.yml");
   private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*)(?::[^}]*)?}");
 
   /** The variables the README documents; {@code `_PORT`} after {@code `X_HOST`} stands for {@code X_PORT}. */
@@ -147,6 +148,7 @@ class ConfigurationTableTest {
     Set<String> relaxed = relaxedNames();
 
     assertThat(relaxed).contains("BACKSTOP_GATEWAY_OPERATOR_TOKEN", "BACKSTOP_SCHEDULER_BATCH_SIZE",
-        "BACKSTOP_RETENTION_DOWNLOAD_GRACE", "BACKSTOP_KAFKA_PARTITIONS", "BACKSTOP_ARCHIVE_S3_BUCKET");
+        "BACKSTOP_RETENTION_DOWNLOAD_GRACE", "BACKSTOP_KAFKA_PARTITIONS", "BACKSTOP_ARCHIVE_S3_BUCKET",
+        "BACKSTOP_NOTIFIER_RETRY_DELAYS", "BACKSTOP_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES");
   }
 }

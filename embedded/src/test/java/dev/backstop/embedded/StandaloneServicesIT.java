@@ -35,7 +35,8 @@ import tools.jackson.databind.json.JsonMapper;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StandaloneServicesIT {
 
-  private static final List<String> SERVICES = List.of("api-gateway", "dump-worker", "retention-service", "scheduler-service");
+  private static final List<String> SERVICES = List.of("api-gateway", "dump-worker", "retention-service", "scheduler-service",
+      "notifier");
   private static final String TOKEN = "standalone-operator-token-0123456789";
 
   private final HttpClient http = HttpClient.newHttpClient();
@@ -54,6 +55,10 @@ class StandaloneServicesIT {
     String key = SecretSealer.newBase64Key();
     for (String service : SERVICES) {
       int port = freePort();
+      // a port is only reserved once its service binds it: the next call may hand out the same one again
+      while (ports.containsValue(port)) {
+        port = freePort();
+      }
       ports.put(service, port);
       Map<String, String> env = new LinkedHashMap<>(ScratchServers.environment());
       env.putAll(Map.of(
@@ -89,7 +94,7 @@ class StandaloneServicesIT {
     }
 
     dev.backstop.inprocess.ConsumerGroups.awaitAssigned(kafka.bootstrapServers(),
-        Map.of("gateway", 12, "dump-worker", 12, "retention", 6, "scheduler", 9), Duration.ofMinutes(2));
+        Map.of("gateway", 18, "dump-worker", 12, "retention", 6, "scheduler", 9, "notifier", 12), Duration.ofMinutes(2));
     String gateway = "http://127.0.0.1:" + ports.get("api-gateway");
     String body = json.writeValueAsString(Map.of("appName", "solo-app", "engine", "postgresql", "plan", "business",
         "database", "postgres", "user", LocalPostgres.USER, "password", "unused-with-trust-auth",

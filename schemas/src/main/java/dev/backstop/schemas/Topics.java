@@ -38,8 +38,23 @@ public final class Topics {
   /** WalArchived, every few seconds per streaming addon (wal-archiver); kept a day, like backup progress. */
   public static final String PITR_PROGRESS = "backstop.pitr-progress";
 
+  /**
+   * WebhookEndpointRegistered, WebhookEndpointRemoved (api-gateway) and WebhookEndpointDisabled (notifier),
+   * keyed by app name: the record of every app's endpoints, kept forever like the addons.
+   */
+  public static final String WEBHOOKS = "backstop.webhooks";
+
+  /**
+   * WebhookDeliveryAttempted (notifier), keyed by endpoint id: the delivery log the gateway shows; kept a
+   * week, so a gateway rebuilding from it shows the last week.
+   */
+  public static final String WEBHOOK_DELIVERIES = "backstop.webhook-deliveries";
+
   private static final Map<String, String> KEEP_A_DAY =
       Map.of("retention.ms", Long.toString(24L * 3600 * 1000), "cleanup.policy", "delete");
+
+  private static final Map<String, String> KEEP_A_WEEK =
+      Map.of("retention.ms", Long.toString(7L * 24 * 3600 * 1000), "cleanup.policy", "delete");
 
   private static final Map<String, String> KEEP_FOREVER =
       Map.of("retention.ms", "-1", "retention.bytes", "-1", "cleanup.policy", "delete");
@@ -54,6 +69,8 @@ public final class Topics {
         new NewTopic(BACKUP_EVENTS, partitions, replicationFactor).configs(KEEP_FOREVER),
         new NewTopic(BACKUP_PROGRESS, partitions, replicationFactor).configs(KEEP_A_DAY),
         new NewTopic(PITR_EVENTS, partitions, replicationFactor).configs(KEEP_FOREVER),
-        new NewTopic(PITR_PROGRESS, partitions, replicationFactor).configs(KEEP_A_DAY));
+        new NewTopic(PITR_PROGRESS, partitions, replicationFactor).configs(KEEP_A_DAY),
+        new NewTopic(WEBHOOKS, partitions, replicationFactor).configs(KEEP_FOREVER),
+        new NewTopic(WEBHOOK_DELIVERIES, partitions, replicationFactor).configs(KEEP_A_WEEK));
   }
 }

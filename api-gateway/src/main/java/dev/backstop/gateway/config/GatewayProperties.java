@@ -20,6 +20,7 @@ import org.springframework.validation.annotation.Validated;
  *     large archives make one system call per buffer, so Tomcat's 8 KiB default costs more than the
  *     decryption. Held by each open connection, off the heap.
  * @param linkTtl how long a signed download link works
+ * @param maxWebhooksPerApp webhook endpoints an app may register; one more is refused (409)
  */
 @Validated
 @ConfigurationProperties("backstop.gateway")
@@ -28,11 +29,13 @@ public record GatewayProperties(
     @Size(min = 16, message = "the operator token must be at least 16 characters")
     String operatorToken,
     @NotNull @DefaultValue("128KB") @DataSizeUnit(DataUnit.KILOBYTES) DataSize socketWriteBuffer,
-    @NotNull @DefaultValue("10m") Duration linkTtl) {
+    @NotNull @DefaultValue("10m") Duration linkTtl,
+    @jakarta.validation.constraints.Min(1) @DefaultValue("10") int maxWebhooksPerApp) {
 
   @Override
   public String toString() {
     // the token is a credential: this may end up in a log line or a failure message
-    return "GatewayProperties[operatorToken=<hidden>, socketWriteBuffer=" + socketWriteBuffer + ", linkTtl=" + linkTtl + "]";
+    return "GatewayProperties[operatorToken=<hidden>, socketWriteBuffer=" + socketWriteBuffer + ", linkTtl=" + linkTtl
+        + ", maxWebhooksPerApp=" + maxWebhooksPerApp + "]";
   }
 }

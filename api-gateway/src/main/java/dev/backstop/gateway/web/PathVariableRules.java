@@ -26,6 +26,7 @@ public class PathVariableRules implements WebMvcConfigurer {
       "appName", new Rule(Pattern.compile("[a-z0-9][a-z0-9-]{0,62}"), "must be 1 to 63 lower-case letters, digits and '-'"),
       "addonId", new Rule(Pattern.compile("[A-Za-z0-9_-]{1,64}"), "must be 1 to 64 letters, digits, '_' or '-'"),
       "backupId", new Rule(Pattern.compile("[A-Za-z0-9_-]{1,64}"), "must be 1 to 64 letters, digits, '_' or '-'"),
+      "webhookId", new Rule(Pattern.compile("wh_[0-9a-f]{1,40}"), "must be wh_ and lower-case hexadecimal digits"),
       "tokenId", new Rule(Pattern.compile("[0-9a-f]{1,64}"), "must be lower-case hexadecimal digits"),
       "link", new Rule(Pattern.compile("[A-Za-z0-9_-]{1,2048}\\.[A-Za-z0-9_-]{1,128}"), "is not a download link"));
 

@@ -15,6 +15,10 @@ import dev.backstop.schemas.events.PitrWindowChanged;
 import dev.backstop.schemas.events.WalArchived;
 import dev.backstop.schemas.events.WalGapDetected;
 import dev.backstop.schemas.events.WalTimelineSwitched;
+import dev.backstop.schemas.events.WebhookDeliveryAttempted;
+import dev.backstop.schemas.events.WebhookEndpointDisabled;
+import dev.backstop.schemas.events.WebhookEndpointRegistered;
+import dev.backstop.schemas.events.WebhookEndpointRemoved;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -57,7 +61,11 @@ public final class EventCodec {
           PitrWindowChanged.class,
           WalTimelineSwitched.class,
           WalGapDetected.class,
-          WalArchived.class);
+          WalArchived.class,
+          WebhookEndpointRegistered.class,
+          WebhookEndpointRemoved.class,
+          WebhookEndpointDisabled.class,
+          WebhookDeliveryAttempted.class);
 
   private static final byte MARKER_1 = (byte) 0xC3;
   private static final byte MARKER_2 = (byte) 0x01;

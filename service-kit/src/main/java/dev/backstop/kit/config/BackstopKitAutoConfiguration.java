@@ -29,7 +29,7 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 /** What every Backstop service gets by depending on service-kit. */
 @AutoConfiguration(beforeName = "org.springframework.boot.mongodb.autoconfigure.health.MongoHealthContributorAutoConfiguration")
-@EnableConfigurationProperties(BackstopProperties.class)
+@EnableConfigurationProperties({BackstopProperties.class, dev.backstop.kit.webhook.WebhookUrlProperties.class})
 public class BackstopKitAutoConfiguration {
 
   private static final Logger log = LoggerFactory.getLogger(BackstopKitAutoConfiguration.class);

@@ -42,6 +42,22 @@ public final class StoredRecords {
     return database.withCodecRegistry(REGISTRY).getCollection(name, type);
   }
 
+  /**
+   * Inserts {@code value} unless a document with its id exists: false then (a redelivered or replayed event
+   * finding what it made the first time). Other write errors are thrown.
+   */
+  public static <T> boolean insertIfAbsent(MongoCollection<T> collection, T value) {
+    try {
+      collection.insertOne(value);
+      return true;
+    } catch (com.mongodb.MongoWriteException e) {
+      if (e.getError().getCategory() == com.mongodb.ErrorCategory.DUPLICATE_KEY) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
   /** The document {@code value} is stored as. */
   @SuppressWarnings("unchecked")
   public static <T> BsonDocument toBson(T value) {
