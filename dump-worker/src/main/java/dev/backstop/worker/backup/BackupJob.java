@@ -26,6 +26,7 @@ import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ReplicaProbe;
 import dev.backstop.worker.job.JobLifecycle;
 import dev.backstop.worker.job.JobRunner;
+import dev.backstop.worker.job.KindWork;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -41,6 +42,7 @@ import java.util.Optional;
 import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
@@ -80,10 +82,20 @@ public class BackupJob {
   private final ArchiveCipher cipher;
   private final boolean encrypt;
   private final JobLifecycle lifecycle;
+  /** The jobs of the kinds that are not dumps (PITR base backups, restores), by kind. */
+  private final Map<BackupKind, KindWork> otherKinds;
 
   public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
       SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
       ArchiveCipher cipher, BackstopProperties backstop) {
+    this(addons, ledger, slots, store, publisher, sealer, engines, probes, properties, clock, cipher, backstop, List.of());
+  }
+
+  @Autowired
+  public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
+      SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
+      ArchiveCipher cipher, BackstopProperties backstop, List<KindWork> otherKinds) {
+    this.otherKinds = otherKinds.stream().collect(java.util.stream.Collectors.toUnmodifiableMap(KindWork::kind, w -> w));
     this.cipher = cipher;
     this.encrypt = backstop.archive().encrypt();
     this.addons = addons;
@@ -111,9 +123,10 @@ public class BackupJob {
    * request of a job that is queued, running or finished changes nothing.
    */
   public boolean record(BackupRequested request) {
-    if (request.getKind() == BackupKind.PITR_BASE || request.getKind() == BackupKind.UNKNOWN) {
-      // base backups for point-in-time recovery are the PITR service's, which is not part of this worker
-      log.debug("backup {} is a {} request: not a dump, left to its own service", request.getBackupId(), request.getKind());
+    boolean dump = request.getKind() == BackupKind.SCHEDULED || request.getKind() == BackupKind.MANUAL;
+    if (!dump && !otherKinds.containsKey(request.getKind())) {
+      // a kind this worker does not run (a newer one read as UNKNOWN): left to whoever runs it
+      log.debug("backup {} is a {} request: not run by this worker", request.getBackupId(), request.getKind());
       return false;
     }
     boolean recorded = ledger.record(request.getBackupId(), request.getAddonId(), EventCodec.get().encode(request), clock.instant());
@@ -130,6 +143,11 @@ public class BackupJob {
    */
   public void execute(JobLedger.Job claimed) throws IOException {
     BackupRequested request = (BackupRequested) EventCodec.get().decode(claimed.request());
+    KindWork other = otherKinds.get(request.getKind());
+    if (other != null) {
+      other.run(claimed);
+      return;
+    }
     if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
       return;
     }
