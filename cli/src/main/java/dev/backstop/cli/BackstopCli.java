@@ -34,7 +34,7 @@ import tools.jackson.databind.JsonNode;
 @Command(name = "backstop", mixinStandardHelpOptions = true, version = "backstop 0.1.0",
     description = "Backups of your databases.",
     subcommands = {BackstopCli.Addons.class, BackstopCli.Backups.class, BackstopCli.BackupsCreate.class,
-        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class})
+        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class, BackstopCli.Pitr.class})
 public final class BackstopCli {
 
   @Option(names = "--app", description = "The app.", required = true, scope = CommandLine.ScopeType.INHERIT)
@@ -251,6 +251,22 @@ public final class BackstopCli {
       JsonNode schedule = cli.api().put(addonPath() + "/schedule", change);
       out().println("-----> " + schedule.get("message").asString());
       return 0;
+    }
+  }
+
+  @Command(name = "pitr", description = "Show the point-in-time recovery window: every instant you can restore the database to.")
+  static final class Pitr extends Sub {
+    @Override
+    public Integer call() throws ApiException {
+      JsonNode window = cli.api().get(addonPath() + "/pitr");
+      out().print(Format.pitrWindow(window.get("state").asString(), text(window.get("earliest")), text(window.get("latest")),
+          text(window.get("reason")), cli.zone));
+      out().flush();
+      return 0;
+    }
+
+    private static String text(JsonNode node) {
+      return node == null || node.isNull() ? null : node.asString();
     }
   }
 }
