@@ -374,10 +374,9 @@ public class BaseBackupJob implements KindWork {
     } catch (IllegalArgumentException e) {
       throw new Permanent(e.getMessage());
     }
-    if (job.lost) {
-      return new Taken(manifest, versionNum, systemId, endTime, size, HexFormat.of().formatHex(sha256.digest()), tap.bytes());
+    if (!job.lost) {
+      store.putTaking(key, file);
     }
-    store.putTaking(key, file);
     return new Taken(manifest, versionNum, systemId, endTime, size, HexFormat.of().formatHex(sha256.digest()), tap.bytes());
   }
 
