@@ -219,6 +219,28 @@ async function main() {
       return `${meta.app} / ${meta.plan} / ${meta.engine}`;
     });
 
+    await step('the Point-in-time recovery block states the window, in the browser\'s zone once there is one', async () => {
+      await page.getByRole('heading', { name: 'Point-in-time recovery' }).waitFor();
+      const badge = page.getByTestId('pitr-state');
+      const first = await waitFor(async () => ((await badge.textContent()) || '').trim(), { what: 'a point-in-time state' });
+      // the embedded mode streams no WAL: a PostgreSQL addon waits for its first window, anything else is unavailable
+      check(['Starting', 'Not available', 'Active'].includes(first), `the point-in-time state is "${first}"`);
+      await page.route(`${ADDON_API}/pitr`, (route) => route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ state: 'streaming', earliest: '2026-11-24T10:00:29Z', latest: '2026-12-01T15:10:00Z', reason: null, baseBackups: [] }),
+      }));
+      await page.reload();
+      await waitFor(async () => ((await badge.textContent()) || '').trim() === 'Active', { what: 'the routed window' });
+      const text = ((await page.getByTestId('pitr-window').textContent()) || '').trim();
+      check(/^Restorable from \w{3}, 24 Nov 2026 \d{2}:\d{2}:29 \S+ to \w{3}, 01 Dec 2026 \d{2}:10:00 \S+$/.test(text),
+        `the window reads "${text}"`);
+      await page.unrouteAll();
+      await page.reload();
+      await page.getByRole('heading', { name: 'Backup schedule' }).waitFor();
+      return `${first}; routed: "${text}"`;
+    });
+
     const scheduleMessage = page.getByTestId('schedule-message');
     const checkbox = page.getByLabel('I want to enable scheduled backups');
     const hour = page.getByLabel(/hour.*timezone is UTC/i);

@@ -430,6 +430,10 @@
     if (gen !== state.generation || state.noBackups) {
       return;
     }
+    await loadPitr(gen);
+    if (gen !== state.generation) {
+      return;
+    }
     await refreshBackups(gen);
   }
 
@@ -464,6 +468,50 @@
     setText('no-backups-detail', detail);
     $('no-backups').hidden = false;
     $('backup-blocks').hidden = true;
+  }
+
+  // ---------------------------------------------------------------- point-in-time recovery
+
+  const PITR_STATES = {
+    streaming: { label: 'Active', badge: 'badge-ok' },
+    starting: { label: 'Starting', badge: 'status-running' },
+    broken: { label: 'Interrupted', badge: 'status-failed' },
+    unavailable: { label: 'Not available', badge: '' },
+  };
+
+  async function loadPitr(gen) {
+    try {
+      const pitr = await api('GET', `${addonPath()}/pitr`);
+      if (gen === state.generation) {
+        renderPitr(pitr);
+      }
+    } catch (e) {
+      if (e.unauthorized || gen !== state.generation) {
+        return;
+      }
+      renderPitr({ state: 'unknown', reason: `Could not load the point-in-time recovery window: ${e.message}` });
+    }
+  }
+
+  /** The window in the browser's time zone, dates as the backups table shows them. */
+  function renderPitr(pitr) {
+    const known = PITR_STATES[pitr.state] || { label: capitalize(pitr.state || 'unknown'), badge: '' };
+    const badge = $('pitr-state');
+    badge.textContent = known.label;
+    badge.className = `badge ${known.badge}`.trim();
+    badge.dataset.state = pitr.state || '';
+    let text = '';
+    if (pitr.earliest && pitr.latest) {
+      text = `Restorable from ${formatDate(pitr.earliest)} to ${formatDate(pitr.latest)}`;
+    } else if (pitr.state === 'starting') {
+      text = 'The window opens once the first base backup and its write-ahead log are archived (within minutes).';
+    } else if (pitr.state === 'unavailable') {
+      text = 'Point-in-time recovery is not available for this database.';
+    }
+    setText('pitr-window', text);
+    const reason = $('pitr-reason');
+    reason.hidden = !pitr.reason;
+    reason.textContent = pitr.reason || '';
   }
 
   // ---------------------------------------------------------------- schedule

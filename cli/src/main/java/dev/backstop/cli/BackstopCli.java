@@ -34,9 +34,9 @@ import tools.jackson.databind.JsonNode;
 @Command(name = "backstop", mixinStandardHelpOptions = true, version = "backstop 0.1.0",
     description = "Backups of your databases.",
     subcommands = {BackstopCli.Addons.class, BackstopCli.Backups.class, BackstopCli.BackupsCreate.class,
-        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class, BackstopCli.PitrRestore.class,
-        BackstopCli.Webhooks.class, BackstopCli.WebhooksAdd.class, BackstopCli.WebhooksRemove.class,
-        BackstopCli.WebhooksDeliveries.class})
+        BackstopCli.BackupsDownload.class, BackstopCli.BackupsConfig.class, BackstopCli.Pitr.class,
+        BackstopCli.PitrRestore.class, BackstopCli.Webhooks.class, BackstopCli.WebhooksAdd.class,
+        BackstopCli.WebhooksRemove.class, BackstopCli.WebhooksDeliveries.class})
 public final class BackstopCli implements Callable<Integer> {
 
   /** The environment section every command's help ends with. */
@@ -538,6 +538,22 @@ public final class BackstopCli implements Callable<Integer> {
       out().print(Format.table(List.of("MESSAGE", "EVENT", "STATUS", "ATTEMPTS", "LAST ERROR"), rows));
       out().flush();
       return 0;
+    }
+  }
+
+  @Command(name = "pitr", description = "Show the point-in-time recovery window: every instant you can restore the database to.")
+  static final class Pitr extends Sub {
+    @Override
+    public Integer call() throws ApiException {
+      JsonNode window = cli.api().get(addonPath() + "/pitr");
+      out().print(Format.pitrWindow(window.get("state").asString(), text(window.get("earliest")), text(window.get("latest")),
+          text(window.get("reason")), cli.zone));
+      out().flush();
+      return 0;
+    }
+
+    private static String text(JsonNode node) {
+      return node == null || node.isNull() ? null : node.asString();
     }
   }
 }

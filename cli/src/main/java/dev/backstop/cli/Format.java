@@ -186,6 +186,22 @@ final class Format {
     return engine.toLowerCase(Locale.ROOT) + "-" + plan.toLowerCase(Locale.ROOT);
   }
 
+  /**
+   * The point-in-time recovery window, in the {@code ----->} style of the other commands: the state, then
+   * the window in the user's zone (dates as the backups table shows them) or why there is none.
+   */
+  static String pitrWindow(String state, String earliest, String latest, String reason, ZoneId zone) {
+    StringBuilder out = new StringBuilder("-----> Point-in-time recovery: ").append(state).append('\n');
+    if (earliest != null && latest != null) {
+      out.append("       Restorable from ").append(createdAt(earliest, zone)).append(" to ").append(createdAt(latest, zone))
+          .append('\n');
+    }
+    if (reason != null && !reason.isEmpty()) {
+      out.append("       ").append(reason).append('\n');
+    }
+    return out.toString();
+  }
+
   static List<String> row(String... cells) {
     return new ArrayList<>(List.of(cells));
   }

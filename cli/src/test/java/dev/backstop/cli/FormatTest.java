@@ -46,4 +46,18 @@ class FormatTest {
         """);
     assertThat(Format.product("mysql")).isEqualTo("MySQL");
   }
+
+  @Test
+  void the_pitr_window_is_shown_in_the_users_time_zone_with_its_state_and_reason() {
+    assertThat(Format.pitrWindow("streaming", "2026-11-24T10:00:29Z", "2026-12-01T15:10:00Z", null, ZoneId.of("Europe/Paris")))
+        .isEqualTo("""
+            -----> Point-in-time recovery: streaming
+                   Restorable from Tue, 24 Nov 2026 11:00:29 CET to Tue, 01 Dec 2026 16:10:00 CET
+            """);
+    assertThat(Format.pitrWindow("unavailable", null, null, "Sandbox plans have no point-in-time recovery", ZoneId.of("UTC")))
+        .isEqualTo("""
+            -----> Point-in-time recovery: unavailable
+                   Sandbox plans have no point-in-time recovery
+            """);
+  }
 }

@@ -135,7 +135,7 @@ public final class BackstopEmbedded implements AutoCloseable {
     // "running" means listening: every service's consumers hold their partitions before requests come
     int partitions = contexts.get(0).getEnvironment().getProperty("backstop.kafka.partitions", Integer.class, 3);
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of(
-        "gateway", 6 * partitions, "dump-worker", 4 * partitions, "restore-verifier", partitions, "retention", 2 * partitions,
+        "gateway", 7 * partitions, "dump-worker", 4 * partitions, "restore-verifier", partitions, "retention", 2 * partitions,
         "scheduler", 3 * partitions, "wal-archiver", 2 * partitions, "notifier", 4 * partitions),
         java.time.Duration.ofMinutes(2));
     String port = contexts.get(0).getEnvironment().getProperty("local.server.port");

@@ -94,7 +94,7 @@ class StandaloneServicesIT {
     }
 
     dev.backstop.inprocess.ConsumerGroups.awaitAssigned(kafka.bootstrapServers(),
-        Map.of("gateway", 18, "dump-worker", 12, "retention", 6, "scheduler", 9, "notifier", 12), Duration.ofMinutes(2));
+        Map.of("gateway", 21, "dump-worker", 12, "retention", 6, "scheduler", 9, "notifier", 12), Duration.ofMinutes(2));
     String gateway = "http://127.0.0.1:" + ports.get("api-gateway");
     String body = json.writeValueAsString(Map.of("appName", "solo-app", "engine", "postgresql", "plan", "business",
         "database", "postgres", "user", LocalPostgres.USER, "password", "unused-with-trust-auth",

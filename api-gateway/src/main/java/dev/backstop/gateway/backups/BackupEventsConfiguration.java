@@ -3,7 +3,9 @@ package dev.backstop.gateway.backups;
 import dev.backstop.kit.addon.KnownAddons;
 import dev.backstop.gateway.backups.BackupListing.Stage;
 import dev.backstop.gateway.backups.BackupListing.Status;
+import dev.backstop.gateway.pitr.PitrProjection;
 import dev.backstop.schemas.events.BackupCompleted;
+import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupMissed;
 import dev.backstop.schemas.events.BackupProgress;
@@ -11,6 +13,8 @@ import dev.backstop.schemas.events.BackupPruned;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.BackupVerified;
+import dev.backstop.schemas.events.PitrWindowChanged;
+import dev.backstop.schemas.events.WalArchived;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.springframework.context.annotation.Bean;
@@ -29,7 +33,7 @@ public class BackupEventsConfiguration {
   public Consumer<SpecificRecord> backupRequests(BackupListing listing) {
     return event -> {
       // point-in-time base backups are not dumps customers download: they do not appear in the listing
-      if (event instanceof BackupRequested e && e.getKind() != dev.backstop.schemas.events.BackupKind.PITR_BASE) {
+      if (event instanceof BackupRequested e && e.getKind() != BackupKind.PITR_BASE) {
         listing.advance(e.getBackupId(), Status.PENDING, requested(e));
       }
     };
@@ -45,12 +49,52 @@ public class BackupEventsConfiguration {
     };
   }
 
+  /** Each addon's newest point-in-time recovery window, from the wal-archiver. */
   @Bean
-  public Consumer<SpecificRecord> backupEvents(BackupListing listing, BackupProgressBoard progress, MissedBackups missed) {
+  public Consumer<SpecificRecord> pitrEvents(PitrProjection pitr) {
+    return event -> {
+      if (event instanceof PitrWindowChanged e) {
+        pitr.window(e);
+      }
+    };
+  }
+
+  /** The archiver's reports, whose {@code latest} moves the window's restorable end every few seconds. */
+  @Bean
+  public Consumer<SpecificRecord> pitrProgress(PitrProjection pitr) {
+    return event -> {
+      if (event instanceof WalArchived e) {
+        pitr.archived(e);
+      }
+    };
+  }
+
+  @Bean
+  public Consumer<SpecificRecord> backupEvents(BackupListing listing, BackupProgressBoard progress, MissedBackups missed,
+      PitrProjection pitr) {
     return event -> {
       switch (event) {
         case BackupCompleted e -> progress.forget(e.getBackupId());
         case BackupFailed e -> progress.forget(e.getBackupId());
+        default -> { }
+      }
+      // point-in-time base backups are not dumps customers download: operators see them under /pitr
+      switch (event) {
+        case BackupStarted e when e.getKind() == BackupKind.PITR_BASE -> {
+          pitr.started(e);
+          return;
+        }
+        case BackupCompleted e when e.getKind() == BackupKind.PITR_BASE -> {
+          pitr.completed(e);
+          return;
+        }
+        case BackupFailed e when e.getKind() == BackupKind.PITR_BASE -> {
+          pitr.failed(e);
+          return;
+        }
+        case BackupPruned e when pitr.pruned(e) -> {
+          return;
+        }
         default -> { }
       }
       switch (event) {

@@ -46,12 +46,12 @@ public class PitrRestoreController {
   private final KnownAddons addons;
   private final BackupListing listing;
   private final BackupProgressBoard progress;
-  private final PitrRestoreWindows windows;
+  private final PitrProjection windows;
   private final EventPublisher publisher;
   private final Clock clock;
 
   public PitrRestoreController(KnownAddons addons, BackupListing listing, BackupProgressBoard progress,
-      PitrRestoreWindows windows, EventPublisher publisher, Clock clock) {
+      PitrProjection windows, EventPublisher publisher, Clock clock) {
     this.addons = addons;
     this.listing = listing;
     this.progress = progress;
@@ -123,7 +123,7 @@ public class PitrRestoreController {
   }
 
   private void refuseOutsideWindow(String addonId, Instant target) {
-    var window = windows.find(addonId).orElse(null);
+    var window = windows.window(addonId).orElse(null);
     if (window == null || window.earliest() == null) {
       String state = window == null ? "starting" : window.state().toLowerCase(Locale.ROOT);
       throw ApiProblem.unprocessable("pitr-outside-window", "Outside the recoverable window",
@@ -140,7 +140,7 @@ public class PitrRestoreController {
     }
   }
 
-  private static ApiProblem outside(String detail, PitrRestoreWindows.Window window) {
+  private static ApiProblem outside(String detail, PitrProjection.StoredWindow window) {
     return ApiProblem.unprocessable("pitr-outside-window", "Outside the recoverable window", detail)
         .with("earliest", window.earliest().toString())
         .with("latest", window.latest() == null ? null : window.latest().toString());

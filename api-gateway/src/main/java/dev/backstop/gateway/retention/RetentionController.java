@@ -3,6 +3,7 @@ package dev.backstop.gateway.retention;
 import dev.backstop.gateway.backups.BackupListing;
 import dev.backstop.gateway.backups.BackupListing.Row;
 import dev.backstop.gateway.backups.BackupListing.Status;
+import dev.backstop.gateway.pitr.PitrProjection;
 import dev.backstop.gateway.web.ApiProblem;
 import dev.backstop.kit.addon.KnownAddons;
 import dev.backstop.retention.policy.PlanHistory;
@@ -31,11 +32,13 @@ public class RetentionController {
 
   private final KnownAddons addons;
   private final BackupListing listing;
+  private final PitrProjection pitr;
   private final Clock clock;
 
-  public RetentionController(KnownAddons addons, BackupListing listing, Clock clock) {
+  public RetentionController(KnownAddons addons, BackupListing listing, PitrProjection pitr, Clock clock) {
     this.addons = addons;
     this.listing = listing;
+    this.pitr = pitr;
     this.clock = clock;
   }
 
@@ -59,17 +62,27 @@ public class RetentionController {
     List<Row> rows = listing.ofAddon(addonId).stream()
         .filter(r -> r.status() == Status.DONE || r.status() == Status.FAILED)
         .toList();
-    List<StoredBackup> stored = rows.stream().map(r -> stored(addonId, r)).toList();
+    // point-in-time base backups are not in the listing, but retention keeps them by rules of their own
+    List<PitrProjection.StoredBase> bases = pitr.bases(addonId).stream()
+        .filter(b -> "done".equals(b.status()) && b.startedAt() != null)
+        .toList();
+    List<StoredBackup> stored = java.util.stream.Stream.concat(rows.stream().map(r -> stored(addonId, r)),
+        bases.stream().map(b -> new StoredBackup(b.id(), BackupKind.PITR_BASE, true, b.startedAt(), null, b.endTime()))).toList();
     List<StoredBackup> pruned = listing.prunedOf(addonId).stream().map(r -> stored(addonId, r)).toList();
     // the same inputs the retention service decides on: each backup judged by the plan it was taken under
     RetentionDecision decision = RetentionPolicy.evaluate(planHistory(addonId, plan), zone, now, stored, pruned);
 
-    List<KeptBackup> kept = rows.stream()
+    List<KeptBackup> kept = java.util.stream.Stream.concat(rows.stream()
         .filter(r -> decision.kept().containsKey(r.id()))
         .map(r -> new KeptBackup(r.id(), r.kind().toLowerCase(Locale.ROOT), r.status().name().toLowerCase(Locale.ROOT),
             takenAt(r).toString(),
             decision.kept().get(r.id()).stream().map(RetentionDecision.Reason::text).toList(),
-            decision.expiresAt(r.id()) == null ? null : decision.expiresAt(r.id()).toString()))
+            decision.expiresAt(r.id()) == null ? null : decision.expiresAt(r.id()).toString())),
+        bases.stream()
+            .filter(b -> decision.kept().containsKey(b.id()))
+            .map(b -> new KeptBackup(b.id(), "pitr_base", "done", b.startedAt().toString(),
+                decision.kept().get(b.id()).stream().map(RetentionDecision.Reason::text).toList(),
+                decision.expiresAt(b.id()) == null ? null : decision.expiresAt(b.id()).toString())))
         .toList();
     List<WouldPrune> wouldPrune = decision.pruned().stream()
         .map(p -> new WouldPrune(p.backup().backupId(), p.reason()))

@@ -51,14 +51,14 @@ class PitrRestoreControllerTest {
   final List<SpecificRecord> published = new ArrayList<>();
   final BackupListing listing;
   final BackupProgressBoard board = new BackupProgressBoard();
-  final PitrRestoreWindows windows;
+  final PitrProjection windows;
   final MissedBackups missed;
   final PitrRestoreController controller;
 
   PitrRestoreControllerTest() {
     var database = mongo.fresh("pitr");
     listing = new BackupListing(database);
-    windows = new PitrRestoreWindows(database);
+    windows = new PitrProjection(database);
     missed = new MissedBackups(database);
     EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
       @Override
@@ -70,7 +70,7 @@ class PitrRestoreControllerTest {
     when(addons.findForApp(eq("app"), eq("pg"))).thenReturn(Optional.of(addon("pg", Engine.POSTGRESQL, Plan.STARTER)));
     when(addons.findForApp(eq("app"), eq("sandbox"))).thenReturn(Optional.of(addon("sandbox", Engine.POSTGRESQL, Plan.SANDBOX)));
     when(addons.findForApp(eq("app"), eq("my"))).thenReturn(Optional.of(addon("my", Engine.MYSQL, Plan.BUSINESS)));
-    windows.apply(new PitrWindowChanged("pg", PitrState.STREAMING, EARLIEST, LATEST, null, null, null, null, List.of(), NOW));
+    windows.window(new PitrWindowChanged("pg", PitrState.STREAMING, EARLIEST, LATEST, null, null, null, null, List.of(), NOW));
   }
 
   static Addon addon(String id, Engine engine, Plan plan) {
@@ -146,16 +146,16 @@ class PitrRestoreControllerTest {
 
   @Test
   void an_older_window_event_replayed_after_a_newer_one_changes_nothing() {
-    windows.apply(new PitrWindowChanged("pg", PitrState.BROKEN, null, null, "gap", null, null, null, List.of(),
+    windows.window(new PitrWindowChanged("pg", PitrState.BROKEN, null, null, "gap", null, null, null, List.of(),
         NOW.minusSeconds(3600)));
-    assertThat(windows.find("pg").orElseThrow().earliest()).isEqualTo(EARLIEST);
+    assertThat(windows.window("pg").orElseThrow().earliest()).isEqualTo(EARLIEST);
   }
 
   @Test
   void a_completed_restore_is_listed_with_its_target_time() {
     BackupCompleted completed = new BackupCompleted("r1", "pg", "app", BackupKind.PITR_RESTORE, NOW, NOW, NOW, "scratch server",
         null, "pg/r1/x.tar.zst", "x.tar.zst", 1L, "sha", 1, null, Instant.parse("2026-12-01T14:02:30Z"), null);
-    new dev.backstop.gateway.backups.BackupEventsConfiguration().backupEvents(listing, board, missed).accept(completed);
+    new dev.backstop.gateway.backups.BackupEventsConfiguration().backupEvents(listing, board, missed, windows).accept(completed);
     assertThat(listing.ofAddon("pg")).singleElement().satisfies(r -> {
       assertThat(r.kind()).isEqualTo("PITR_RESTORE");
       assertThat(r.targetTime()).isEqualTo(Instant.parse("2026-12-01T14:02:30Z"));

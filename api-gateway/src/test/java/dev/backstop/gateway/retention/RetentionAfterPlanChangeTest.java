@@ -51,7 +51,7 @@ class RetentionAfterPlanChangeTest {
     addons.upsert(spec(Plan.SANDBOX), 2, DOWNGRADE);
     Instant now = DOWNGRADE.plus(Duration.ofDays(1));
 
-    var view = new RetentionController(addons, listing, Clock.fixed(now, ZoneOffset.UTC)).explain("shop", "pg");
+    var view = new RetentionController(addons, listing, new dev.backstop.gateway.pitr.PitrProjection(database), Clock.fixed(now, ZoneOffset.UTC)).explain("shop", "pg");
 
     assertThat(view.plan()).isEqualTo("sandbox");
     assertThat(view.backups()).isNotEmpty();

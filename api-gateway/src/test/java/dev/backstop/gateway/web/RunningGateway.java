@@ -70,6 +70,11 @@ abstract class RunningGateway {
     registry.add("backstop.gateway.operator-token", () -> OPERATOR);
   }
 
+  /** The broker's address, for tests that publish what other services would. */
+  static String bootstrapServers() {
+    return kafka.bootstrapServers();
+  }
+
   @LocalServerPort int port;
   @Autowired MongoDatabase database;
   @MockitoSpyBean EventPublisher publisher;

@@ -27,6 +27,7 @@ import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ReplicaProbe;
 import dev.backstop.worker.job.JobLifecycle;
 import dev.backstop.worker.job.JobRunner;
+import dev.backstop.worker.job.KindWork;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -43,6 +44,7 @@ import java.util.Optional;
 import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
@@ -83,20 +85,38 @@ public class BackupJob {
   private final boolean encrypt;
   private final JobLifecycle lifecycle;
   private final BackupMetrics metrics;
+  /** The jobs of the kinds that are not dumps (PITR base backups, restores), by kind. */
+  private final Map<BackupKind, KindWork> otherKinds;
 
   /** A job whose metrics are not exported (tests, tools). */
   public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
       SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
       ArchiveCipher cipher, BackstopProperties backstop) {
     this(addons, ledger, slots, store, publisher, sealer, engines, probes, properties, clock, cipher, backstop,
-        BackupMetrics.unexported());
+        BackupMetrics.unexported(), List.of());
   }
 
-  @org.springframework.beans.factory.annotation.Autowired
+  /** A job whose metrics are not exported, running the other kinds given. */
+  public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
+      SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
+      ArchiveCipher cipher, BackstopProperties backstop, List<KindWork> otherKinds) {
+    this(addons, ledger, slots, store, publisher, sealer, engines, probes, properties, clock, cipher, backstop,
+        BackupMetrics.unexported(), otherKinds);
+  }
+
+  /** A job that runs dumps only. */
   public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
       SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
       ArchiveCipher cipher, BackstopProperties backstop, BackupMetrics metrics) {
+    this(addons, ledger, slots, store, publisher, sealer, engines, probes, properties, clock, cipher, backstop, metrics, List.of());
+  }
+
+  @Autowired
+  public BackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
+      SecretSealer sealer, Map<Engine, DumpEngine> engines, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock,
+      ArchiveCipher cipher, BackstopProperties backstop, BackupMetrics metrics, List<KindWork> otherKinds) {
     this.metrics = metrics;
+    this.otherKinds = otherKinds.stream().collect(java.util.stream.Collectors.toUnmodifiableMap(KindWork::kind, w -> w));
     this.cipher = cipher;
     this.encrypt = backstop.archive().encrypt();
     this.addons = addons;
@@ -113,14 +133,6 @@ public class BackupJob {
         properties.heartbeatInterval(), clock);
   }
 
-  private dev.backstop.worker.pitr.PitrRestoreJob pitrRestores;
-
-  /** Runs the PITR_RESTORE jobs this runner claims (recorded in the same ledger as dumps). */
-  @org.springframework.beans.factory.annotation.Autowired(required = false)
-  public void pitrRestores(dev.backstop.worker.pitr.PitrRestoreJob job) {
-    this.pitrRestores = job;
-  }
-
   @PreDestroy
   void stopHeartbeats() {
     lifecycle.close();
@@ -132,9 +144,10 @@ public class BackupJob {
    * request of a job that is queued, running or finished changes nothing.
    */
   public boolean record(BackupRequested request) {
-    if (request.getKind() == BackupKind.PITR_BASE || request.getKind() == BackupKind.UNKNOWN) {
-      // base backups for point-in-time recovery are the PITR service's, which is not part of this worker
-      log.debug("backup {} is a {} request: not a dump, left to its own service", request.getBackupId(), request.getKind());
+    boolean dump = request.getKind() == BackupKind.SCHEDULED || request.getKind() == BackupKind.MANUAL;
+    if (!dump && !otherKinds.containsKey(request.getKind())) {
+      // a kind this worker does not run (a newer one read as UNKNOWN): left to whoever runs it
+      log.debug("backup {} is a {} request: not run by this worker", request.getBackupId(), request.getKind());
       return false;
     }
     boolean recorded = ledger.record(request.getBackupId(), request.getAddonId(), EventCodec.get().encode(request), clock.instant());
@@ -152,11 +165,12 @@ public class BackupJob {
    */
   public void execute(JobLedger.Job claimed) throws IOException {
     BackupRequested request = (BackupRequested) EventCodec.get().decode(claimed.request());
-    if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
+    KindWork other = otherKinds.get(request.getKind());
+    if (other != null) {
+      other.run(claimed);
       return;
     }
-    if (request.getKind() == BackupKind.PITR_RESTORE && pitrRestores != null) {
-      pitrRestores.execute(claimed, request);
+    if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
       return;
     }
     if (claimed.takenOver()) {

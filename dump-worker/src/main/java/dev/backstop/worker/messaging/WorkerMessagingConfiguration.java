@@ -91,9 +91,9 @@ public class WorkerMessagingConfiguration {
     };
   }
 
-  /** The kinds this worker dumps, as {@link BackupJob#record} takes them. */
+  /** The kinds this worker runs (dumps, base backups, point-in-time restores), as {@link BackupJob#record} takes them. */
   private static boolean dumped(BackupKind kind) {
-    return kind != BackupKind.PITR_BASE && kind != BackupKind.UNKNOWN;
+    return kind != BackupKind.UNKNOWN;
   }
 
   /**

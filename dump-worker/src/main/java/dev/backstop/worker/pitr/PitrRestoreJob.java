@@ -1,5 +1,8 @@
 package dev.backstop.worker.pitr;
 
+import dev.backstop.schemas.serde.EventCodec;
+import dev.backstop.schemas.events.BackupKind;
+import dev.backstop.worker.job.KindWork;
 import com.github.luben.zstd.ZstdInputStream;
 import dev.backstop.kit.addon.Addon;
 import dev.backstop.kit.archive.ArchiveCipher;
@@ -67,7 +70,7 @@ import org.slf4j.LoggerFactory;
  * killed one left, when on the same machine). The scratch server is stopped and its folder deleted however
  * the job ends. At most {@code concurrent-restores} run on one worker; more wait in the queue.
  */
-public class PitrRestoreJob {
+public class PitrRestoreJob implements KindWork {
 
   private static final Logger log = LoggerFactory.getLogger(PitrRestoreJob.class);
   private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSS'+00'")
@@ -110,6 +113,21 @@ public class PitrRestoreJob {
   /** Stops the heartbeats (the worker is shutting down). */
   public void close() {
     lifecycle.close();
+  }
+
+  @Override
+  public BackupKind kind() {
+    return BackupKind.PITR_RESTORE;
+  }
+
+  /** Runs one claimed {@code PITR_RESTORE} job, or publishes the outcome a worker recorded and did not publish. */
+  @Override
+  public void run(JobLedger.Job claimed) throws IOException {
+    BackupRequested request = (BackupRequested) EventCodec.get().decode(claimed.request());
+    if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
+      return;
+    }
+    execute(claimed, request);
   }
 
   /** Runs one claimed {@code PITR_RESTORE} job (its recorded outcome, if any, is already published). */

@@ -192,7 +192,7 @@ public class PostgresDumpEngine implements DumpEngine {
   }
 
   /** A line whose database field is given already escaped ({@code *} matches every database). */
-  static String pgpassLine(String host, int port, String escapedDatabase, String user, String password) {
+  public static String pgpassLine(String host, int port, String escapedDatabase, String user, String password) {
     for (String field : List.of(host, user, password)) {
       if (dev.backstop.kit.addon.ConnectionValues.hasControl(field)) {
         throw new IllegalArgumentException("a value with a line break or control character cannot go in a pgpass line");

@@ -87,10 +87,13 @@ public final class RetentionPolicy {
     live.forEach(b -> liveIds.add(b.backupId()));
     List<StoredBackup> all = new ArrayList<>(live);
     deleted.stream().filter(b -> !liveIds.contains(b.backupId())).forEach(all::add);
-    Inputs in = Inputs.of(plans, zone, now, List.copyOf(all), liveIds);
+    // the dump rules see dumps (and failed records of any kind); point-in-time backups have rules of their own
+    List<StoredBackup> dumps = all.stream().filter(b -> !b.pointInTime() || !b.succeeded()).toList();
+    Inputs in = Inputs.of(plans, zone, now, dumps, liveIds);
 
     Map<String, List<RetentionDecision.Reason>> kept = new LinkedHashMap<>();
-    Stream.of(newestSuccess(in, now), daily(in), weekly(in), monthly(in), lastManual(in, now), afterStopping(in), failedRecords(in))
+    Stream.of(newestSuccess(in, now), daily(in), weekly(in), monthly(in), lastManual(in, now), afterStopping(in), failedRecords(in),
+            PitrRetention.keep(plans, zone, now, all))
         .flatMap(List::stream)
         .filter(k -> liveIds.contains(k.backupId()))
         .forEach(k -> kept.computeIfAbsent(k.backupId(), id -> new ArrayList<>()).add(k.reason()));
@@ -98,7 +101,8 @@ public final class RetentionPolicy {
     List<RetentionDecision.Pruned> pruned = new ArrayList<>();
     for (StoredBackup backup : newestFirst(live)) {
       if (!kept.containsKey(backup.backupId())) {
-        pruned.add(new RetentionDecision.Pruned(backup, whyNotKept(in, backup)));
+        pruned.add(new RetentionDecision.Pruned(backup, backup.pointInTime() && backup.succeeded()
+            ? PitrRetention.whyNotKept(plans, now, backup) : whyNotKept(in, backup)));
       }
     }
     return new RetentionDecision(kept, pruned);

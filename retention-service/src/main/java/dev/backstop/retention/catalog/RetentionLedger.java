@@ -82,6 +82,12 @@ public class RetentionLedger {
    */
   public synchronized void recordOutcome(String backupId, String addonId, String appName, BackupKind kind, boolean succeeded,
       Instant takenAt, String archiveKey) {
+    recordOutcome(backupId, addonId, appName, kind, succeeded, takenAt, archiveKey, null);
+  }
+
+  /** As above, with the end time of a point-in-time base backup (its place in the 7-day window); null for others. */
+  public synchronized void recordOutcome(String backupId, String addonId, String appName, BackupKind kind, boolean succeeded,
+      Instant takenAt, String archiveKey, Instant pitrEndTime) {
     Entry entry = addon(addonId).entry(backupId);
     Entry before = entry.copy();
     entry.app = appName;
@@ -89,6 +95,7 @@ public class RetentionLedger {
     entry.ok = succeeded;
     entry.takenAt = takenAt;
     entry.key = archiveKey;
+    entry.pitrEnd = pitrEndTime;
     changed(addonId, before, entry);
   }
 
@@ -308,6 +315,8 @@ public class RetentionLedger {
     Boolean ok;
     Instant takenAt;
     String key;
+    /** A point-in-time base's end time. */
+    Instant pitrEnd;
     boolean pruned;
     String reason;
     Instant prunedAt;
@@ -327,6 +336,7 @@ public class RetentionLedger {
       e.ok = d.getBoolean("ok");
       e.takenAt = instant(d.getDate("takenAt"));
       e.key = d.getString("key");
+      e.pitrEnd = instant(d.getDate("pitrEnd"));
       e.pruned = d.getBoolean("pruned", false);
       e.reason = d.getString("reason");
       e.prunedAt = instant(d.getDate("prunedAt"));
@@ -337,8 +347,9 @@ public class RetentionLedger {
 
     /** The backup as the policy sees it; a scheduled backup's date read back from its id once. */
     StoredBackup stored(String addonId) {
-      if (stored == null || stored.kind() != kind || stored.succeeded() != ok || !stored.takenAt().equals(takenAt)) {
-        stored = new StoredBackup(id, kind, ok, takenAt, ScheduledDates.derive(addonId, id, kind, takenAt));
+      if (stored == null || stored.kind() != kind || stored.succeeded() != ok || !stored.takenAt().equals(takenAt)
+          || !Objects.equals(stored.pitrEndTime(), pitrEnd)) {
+        stored = new StoredBackup(id, kind, ok, takenAt, ScheduledDates.derive(addonId, id, kind, takenAt), pitrEnd);
       }
       return stored;
     }
@@ -350,6 +361,7 @@ public class RetentionLedger {
       e.ok = ok;
       e.takenAt = takenAt;
       e.key = key;
+      e.pitrEnd = pitrEnd;
       e.pruned = pruned;
       e.reason = reason;
       e.prunedAt = prunedAt;
@@ -365,6 +377,7 @@ public class RetentionLedger {
       put(d, "ok", ok);
       put(d, "takenAt", takenAt == null ? null : Date.from(takenAt));
       put(d, "key", key);
+      put(d, "pitrEnd", pitrEnd == null ? null : Date.from(pitrEnd));
       if (pruned) {
         d.append("pruned", true);
       }
@@ -388,7 +401,7 @@ public class RetentionLedger {
     @Override
     public boolean equals(Object o) {
       return o instanceof Entry e && id.equals(e.id) && Objects.equals(app, e.app) && kind == e.kind && Objects.equals(ok, e.ok)
-          && Objects.equals(takenAt, e.takenAt) && Objects.equals(key, e.key) && pruned == e.pruned && Objects.equals(reason, e.reason)
+          && Objects.equals(takenAt, e.takenAt) && Objects.equals(key, e.key) && Objects.equals(pitrEnd, e.pitrEnd) && pruned == e.pruned && Objects.equals(reason, e.reason)
           && Objects.equals(prunedAt, e.prunedAt) && Objects.equals(purgeAfter, e.purgeAfter) && Objects.equals(purgedAt, e.purgedAt);
     }
 

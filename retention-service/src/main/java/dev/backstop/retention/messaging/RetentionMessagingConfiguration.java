@@ -68,7 +68,8 @@ public class RetentionMessagingConfiguration {
         Object timestamp = i < timestamps.size() ? timestamps.get(i) : null;
         switch (events.get(i)) {
           case BackupCompleted e -> {
-            ledger.recordOutcome(e.getBackupId(), e.getAddonId(), e.getAppName(), e.getKind(), true, e.getStartedAt(), e.getArchiveKey());
+            ledger.recordOutcome(e.getBackupId(), e.getAddonId(), e.getAppName(), e.getKind(), true, e.getStartedAt(), e.getArchiveKey(),
+                e.getPitrBase() == null ? null : e.getPitrBase().getEndTime());
             boolean catchingUp = isOld(timestamp, clock, properties);
             old |= catchingUp;
             pruner.requestEvaluation(e.getAddonId(), catchingUp);

@@ -56,6 +56,20 @@ class RetentionLedgerTest {
   }
 
   @Test
+  void a_base_backups_end_time_is_stored_and_read_back_by_another_instance_for_the_pitr_window() {
+    var ledger = new RetentionLedger(database, properties);
+    Instant ended = t0.plusSeconds(600);
+    ledger.recordOutcome("base-1", "a", "app", BackupKind.PITR_BASE, true, t0, "a/pitr/base/base-1/base.tar.zst.tink", ended);
+    ledger.flush();
+
+    assertThat(new RetentionLedger(database, properties).liveBackups("a")).singleElement().satisfies(r -> {
+      assertThat(r.backup().kind()).isEqualTo(BackupKind.PITR_BASE);
+      assertThat(r.backup().pitrEndTime()).isEqualTo(ended);
+      assertThat(r.archiveKey()).isEqualTo("a/pitr/base/base-1/base.tar.zst.tink");
+    });
+  }
+
+  @Test
   void a_replayed_completion_never_revives_a_pruned_backup_and_a_repeated_prune_keeps_the_first_times() {
     var ledger = new RetentionLedger(database, properties);
     ledger.recordOutcome("b1", "a", "app", BackupKind.MANUAL, true, t0, "a/b1/x.tar.gz");

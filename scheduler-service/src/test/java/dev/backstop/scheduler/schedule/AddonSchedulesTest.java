@@ -30,21 +30,25 @@ class AddonSchedulesTest {
   }
 
   @Test
-  void a_paid_postgresql_addon_gets_its_daily_and_weekly_entries_at_its_time_and_a_sandbox_one_none() {
+  void a_paid_postgresql_addon_gets_its_daily_and_weekly_entries_at_its_time_a_mysql_one_no_weekly_base_and_a_sandbox_one_none() {
     ScheduleCatalog catalog = new ScheduleCatalog(mongo.fresh("schedules"));
     AddonSchedules schedules = new AddonSchedules(catalog, Clock.fixed(NOW, ZoneOffset.UTC));
     schedules.apply(addon("paid", Plan.STARTER, 3, 1));
     schedules.apply(addon("free", Plan.SANDBOX, 3, 1));
+    var mysql = Events.addon("my", "shop", Plan.BUSINESS, 3, "Europe/Paris");
+    mysql.setEngine(dev.backstop.schemas.events.Engine.MYSQL);
+    schedules.apply(Addon.of(mysql, 1));
 
     List<ScheduleCatalog.Entry> due = catalog.claimDue(NOW.plus(Duration.ofDays(8)), 10);
 
+    // point-in-time base backups are for PostgreSQL Starter and Business only
     assertThat(due).extracting(ScheduleCatalog.Entry::id)
-        .containsExactlyInAnyOrder("paid|SCHEDULED", "paid|PITR_BASE");
+        .containsExactlyInAnyOrder("paid|SCHEDULED", "paid|PITR_BASE", "my|SCHEDULED");
     assertThat(due).allSatisfy(e -> {
       assertThat(e.appName()).isEqualTo("shop");
       assertThat(e.at()).isEqualTo(new BackupTime(3, ZoneId.of("Europe/Paris")));
     });
-    ScheduleCatalog.Entry daily = due.stream().filter(e -> e.kind() == BackupKind.SCHEDULED).findFirst().orElseThrow();
+    ScheduleCatalog.Entry daily = due.stream().filter(e -> e.id().equals("paid|SCHEDULED")).findFirst().orElseThrow();
     assertThat(daily.nextRunAt()).isEqualTo(RecurringBackup.daily("paid", 3, ZoneId.of("Europe/Paris")).nextFireAfter(NOW));
   }
 
