@@ -138,7 +138,7 @@ class RestoreEngineTest {
           + "     raise exception 'session settings: synchronous_commit %, maintenance_work_mem %',"
           + "       current_setting('synchronous_commit'), current_setting('maintenance_work_mem'); end if;"
           // the second worker may still be connecting when the first starts loading: wait for it, briefly
-          + "   for i in 1..40 loop perform pg_stat_clear_snapshot();"
+          + "   for i in 1..20 loop perform pg_stat_clear_snapshot();"
           + "     select count(*) into connections from pg_stat_activity where datname = current_database();"
           + "     exit when connections >= 2; perform pg_sleep(0.05); end loop;"
           + "   if connections < 2 then raise exception 'restored over % connection(s)', connections; end if;"
