@@ -24,6 +24,11 @@ import java.util.HexFormat;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,6 +64,11 @@ public class PostgresRestoreEngine implements RestoreEngine {
       + "and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'";
 
   private static final Logger log = LoggerFactory.getLogger(PostgresRestoreEngine.class);
+  private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread thread = new Thread(r, "pg-restore-spool-deadline");
+    thread.setDaemon(true);
+    return thread;
+  });
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final String psql;
@@ -134,7 +144,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
     }
     Path spool = scratch.resolve("dump.pgdump");
     try {
-      InputStream rest = tuning.jobs() > 1 ? spool(dump, spool, scratch) : dump;
+      InputStream rest = tuning.jobs() > 1 ? spoolWithin(dump, spool, scratch) : dump;
       return restoreAs(database, pgRestore, rest, rest == null ? spool : null, scratch);
     } finally {
       Files.deleteIfExists(spool);
@@ -190,6 +200,32 @@ public class PostgresRestoreEngine implements RestoreEngine {
    */
   static String sessionOptions(Tuning tuning) {
     return "-c synchronous_commit=off -c maintenance_work_mem=" + (tuning.maintenanceWorkMemBytes() >> 10) + "kB";
+  }
+
+  /**
+   * {@link #spool}, given the restore's timeout: a read that stalls (a store that stops answering) is
+   * ended by closing the dump, as a streamed restore is ended by killing its client.
+   */
+  private InputStream spoolWithin(InputStream dump, Path spool, Path scratch) throws DumpFailedException, IOException {
+    AtomicBoolean overran = new AtomicBoolean();
+    ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
+      overran.set(true);
+      try {
+        dump.close();
+      } catch (IOException ignored) {
+        // the read it was meant to end fails all the same
+      }
+    }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      return spool(dump, spool, scratch);
+    } catch (IOException e) {
+      if (overran.get()) {
+        throw new DumpFailedException("the dump could not be read within " + timeout + " and was given up");
+      }
+      throw e;
+    } finally {
+      deadline.cancel(false);
+    }
   }
 
   /**

@@ -180,6 +180,48 @@ class RestoreEngineTest {
   }
 
   @Test
+  void a_dump_whose_reading_stalls_while_it_is_spooled_is_given_up_at_the_restore_timeout() {
+    java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    InputStream stalling = new InputStream() {
+      private int served;
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0];
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (served < 100) {
+          int n = Math.min(len, 100 - served);
+          java.util.Arrays.fill(b, off, off + n, (byte) 'P');
+          served += n;
+          return n;
+        }
+        try {
+          closed.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        throw new IOException("stream closed");
+      }
+
+      @Override
+      public void close() {
+        closed.countDown();
+      }
+    };
+    var engine = new PostgresRestoreEngine("psql", "pg_restore",
+        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, ""), Duration.ofMillis(500));
+
+    assertThatThrownBy(() -> engine.restore("backstop_verify_unit_pg4", stalling, scratch))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessage("the dump could not be read within PT0.5S and was given up");
+    assertThat(scratch.resolve("dump.pgdump")).doesNotExist();
+  }
+
+  @Test
   void a_mariadb_dump_loads_without_unique_and_foreign_key_checks_and_commits_once_per_table() throws Exception {
     String plain = LocalMariadb.createDatabase("backstop_restore_plain");
     try {
