@@ -83,9 +83,9 @@ final class MysqlDumpFilter extends InputStream {
 
   /** The filtered dump between {@link #SESSION_PRELUDE} and {@link #SESSION_END}: what the restore's client reads. */
   static InputStream forRestore(InputStream dump) {
-    return new java.io.SequenceInputStream(java.util.Collections.enumeration(List.of(
+    return new dev.backstop.worker.engine.InputsInSequence(
         new java.io.ByteArrayInputStream(SESSION_PRELUDE.getBytes(StandardCharsets.US_ASCII)), new MysqlDumpFilter(dump),
-        new java.io.ByteArrayInputStream(SESSION_END.getBytes(StandardCharsets.US_ASCII)))));
+        new java.io.ByteArrayInputStream(SESSION_END.getBytes(StandardCharsets.US_ASCII)));
   }
 
   @Override

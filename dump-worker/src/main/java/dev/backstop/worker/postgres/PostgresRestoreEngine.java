@@ -4,6 +4,7 @@ import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
 import dev.backstop.worker.engine.FailureClassifier;
+import dev.backstop.worker.engine.InputsInSequence;
 import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.engine.Scrubber;
 import java.io.ByteArrayInputStream;
@@ -12,7 +13,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.io.SequenceInputStream;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +33,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code pg_restore} of a custom-format dump read from a pipe, as the README tells customers to restore
+ * {@code pg_restore} of a custom-format dump (spooled to a file, or read from a pipe), as the README tells customers to restore
  * ({@code --no-owner --no-privileges}), stopping at the first error ({@code --exit-on-error}): a dump
  * that restores only in part does not pass.
  *
@@ -247,7 +247,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
             out.close();
             log.info("restore test: less than {} MiB free in {}, the dump is streamed to pg_restore instead of spooled",
                 tuning.spoolMinFreeBytes() >> 20, scratch);
-            return new SequenceInputStream(Files.newInputStream(spool), dump);
+            return new InputsInSequence(Files.newInputStream(spool), dump);
           }
           sinceCheck = 0;
         }
