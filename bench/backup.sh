@@ -210,7 +210,7 @@ RESTOREDB=backstop_bench_restore
 stock_restore() { # key pg|my
   local w c
   if [ "$2" = pg ]; then
-    psql -Xq postgres -c "DROP DATABASE IF EXISTS $RESTOREDB" -c "CREATE DATABASE $RESTOREDB"
+    psql -Xq postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $RESTOREDB" -c "CREATE DATABASE $RESTOREDB"
     read -r w c < <(measured "zstd -d -q -f $OUT -o $WORK/baseline.dump && pg_restore --jobs 2 --exit-on-error --no-owner --no-privileges -d $RESTOREDB $WORK/baseline.dump")
     psql -Xq postgres -c "DROP DATABASE $RESTOREDB"; rm -f "$WORK/baseline.dump"
   else
