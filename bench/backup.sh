@@ -7,7 +7,8 @@
 # Every row gives wall time and CPU seconds (user + system of every process: the stock pipe's shell, dump
 # tool and zstd; Backstop's JVM, its pg_dump/mysqldump children included; the database server's own CPU is
 # in neither). Backstop's restore test of each backup is waited for before the next measurement and timed
-# as its own row, so it never overlaps another row. Each Backstop row also gives the worker's phase
+# as its own row, so it never overlaps another row, beside the stock restore of the stock pipe's archive
+# (`zstd -d` then `pg_restore --jobs 2`, or `zstd -dc | mysql`, into a fresh database on the same server). Each Backstop row also gives the worker's phase
 # breakdown (BackupCompleted.timings, as the worker logs it) of its best run.
 #
 #   bench/backup.sh --latency [N]   instead: N (default 100) backups of a tiny database, one after the
@@ -203,9 +204,26 @@ register bench-my mysql "$MYDB" backstop_bench 3306 bench-pw
 ROUNDS=${ROUNDS:-3}
 declare -A RUNS SIZES PHASES
 record() { RUNS[$1]+="$2 $3,"; }   # key wall cpu
-stock_round() { # key command...
-  local key=$1; shift
-  read -r w c < <("$@"); record "$key" "$w" "$c"; SIZES[$key]=$(stat -c %s "$OUT"); rm -f "$OUT"
+# the stock restore of the stock pipe's archive, into a fresh database on the same (default) server:
+# decompress, then `pg_restore --jobs 2` of the file (it needs one to run jobs) or `mysql <`
+RESTOREDB=backstop_bench_restore
+stock_restore() { # key pg|my
+  local w c
+  if [ "$2" = pg ]; then
+    psql -Xq postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $RESTOREDB" -c "CREATE DATABASE $RESTOREDB"
+    read -r w c < <(measured "zstd -d -q -f $OUT -o $WORK/baseline.dump && pg_restore --jobs 2 --exit-on-error --no-owner --no-privileges -d $RESTOREDB $WORK/baseline.dump")
+    psql -Xq postgres -c "DROP DATABASE $RESTOREDB"; rm -f "$WORK/baseline.dump"
+  else
+    $MY -e "DROP DATABASE IF EXISTS $RESTOREDB; CREATE DATABASE $RESTOREDB"
+    read -r w c < <(measured "zstd -dc $OUT | $MY $RESTOREDB")
+    $MY -e "DROP DATABASE $RESTOREDB"
+  fi
+  record "$1-restore" "$w" "$c"
+}
+stock_round() { # key pg|my command...
+  local key=$1 engine=$2; shift 2
+  read -r w c < <("$@"); record "$key" "$w" "$c"; SIZES[$key]=$(stat -c %s "$OUT")
+  stock_restore "$key" "$engine"; rm -f "$OUT"
 }
 backstop_round() { # key addon
   local w c size vw vc id
@@ -214,16 +232,16 @@ backstop_round() { # key addon
   PHASES[$1]+="$w $(phases "$id");"
 }
 for ((round = 1; round <= ROUNDS; round++)); do
-  log "round $round: PostgreSQL text, stock same-work pipe"; stock_round tx-stock pg_same "$TEXTDB"
+  log "round $round: PostgreSQL text, stock same-work pipe"; stock_round tx-stock pg pg_same "$TEXTDB"
   log "round $round: PostgreSQL text, Backstop";            backstop_round tx-bs bench-text
-  log "round $round: PostgreSQL mixed, stock same-work pipe"; stock_round pg-stock pg_same "$DB"
+  log "round $round: PostgreSQL mixed, stock same-work pipe"; stock_round pg-stock pg pg_same "$DB"
   log "round $round: PostgreSQL mixed, Backstop";           backstop_round pg-bs bench-pg
-  log "round $round: MariaDB mixed, stock same-work pipe";   stock_round my-stock my_same
+  log "round $round: MariaDB mixed, stock same-work pipe";   stock_round my-stock my my_same
   log "round $round: MariaDB mixed, Backstop";              backstop_round my-bs bench-my
 done
 
 args=()
-for key in tx-stock tx-bs tx-bs-verify pg-stock pg-bs pg-bs-verify my-stock my-bs my-bs-verify; do
+for key in tx-stock tx-stock-restore tx-bs tx-bs-verify pg-stock pg-stock-restore pg-bs pg-bs-verify my-stock my-stock-restore my-bs my-bs-verify; do
   args+=("$key=${RUNS[$key]}=${SIZES[$key]:-0}=${PHASES[$key]:-}")
 done
 RESULT=$(python3 - "$TEXT_BYTES" "$DB_BYTES" "$MY_BYTES" "${args[@]}" <<'PY'
@@ -243,6 +261,7 @@ mib = lambda n: n / 1024 / 1024
 names = {"tx": "PostgreSQL, text", "pg": "PostgreSQL, mixed", "my": "MariaDB, mixed"}
 stock = {"tx": "`pg_dump -Fc -Z0 | zstd -1 -T2 > file`, fsync", "pg": "`pg_dump -Fc -Z0 | zstd -1 -T2 > file`, fsync",
          "my": "`mysqldump --default-character-set=binary | zstd -1 -T2 > file`, fsync"}
+restore = {"tx": "`zstd -d`, `pg_restore --jobs 2`", "pg": "`zstd -d`, `pg_restore --jobs 2`", "my": "`zstd -dc | mysql`"}
 def row(db, what, runs, size, note):
     best = min(runs)
     gib = db / 1024**3
@@ -259,8 +278,11 @@ for k in ("tx", "pg", "my"):
     row(db, f"{names[k]}: **Backstop**, request → dump → zstd → encrypted, stored, listed done", b_runs, b_size,
         f"**{s_best[0]/b_best[0]:.2f}×** the stock pipe's throughput (goal ≥ 0.95), CPU {b_best[1]/s_best[1]:.2f}× (goal ≤ 1.1), "
         f"archive {b_size/s_size:.2f}× zstd -1's; phases of the best run: {phases}")
+    r_runs, _, _ = data[k + "-stock-restore"]
+    row(db, f"{names[k]}: stock restore of the stock pipe's archive, {restore[k]} into a fresh database", r_runs, 0,
+        f"{min(r_runs)[0]/s_best[0]:.2f}× the stock pipe's time")
     row(db, f"{names[k]}: Backstop's restore test of that backup (after it was listed done)", v_runs, 0,
-        f"{min(v_runs)[0]/b_best[0]:.2f}× the backup's time (goal ≤ 1.0)")
+        f"**{min(v_runs)[0]/b_best[0]:.2f}×** the backup's time (goal ≤ 1.0), {min(v_runs)[0]/min(r_runs)[0]:.2f}× the stock restore's")
 PY
 )
 bench/record.py "backup same-work results" "$(cat <<'MD'
@@ -271,7 +293,9 @@ database size on disk / best wall time. The stock pipe dumps, compresses with `z
 file; Backstop does the same through Kafka, the worker, AES-GCM encryption, SHA-256, the archive store and
 the listing. CPU seconds are those of the best run: user + system of every process of the stock pipe, and of
 Backstop's JVM (embedded broker, store and services included) with its dump tool. The database server's own
-CPU is in neither. Backstop's restore test of each backup ran before the next measurement and is its own row.
+CPU is in neither. Backstop's restore test of each backup ran before the next measurement and is its own row,
+beside the stock restore of the stock pipe's archive (decompressed, then `pg_restore --jobs 2` or `mysql <`
+into a fresh database on the same server, with the server's default settings; CPU of the client side only).
 
 | date | database | what | wall (each run) | CPU (best run) | throughput | output | ratio, best vs best |
 |---|---|---|---|---|---|---|---|

@@ -55,7 +55,9 @@ public class EngineConfiguration {
     return Map.of(
         Engine.POSTGRESQL, new PostgresRestoreEngine(worker.psql(), postgresClients,
             new DumpTarget(pg.host(), pg.port(), pg.maintenanceDatabase() == null ? "postgres" : pg.maintenanceDatabase(),
-                pg.user(), pg.password()), verifier.restoreTimeout()),
+                pg.user(), pg.password()), verifier.restoreTimeout(),
+            new PostgresRestoreEngine.Tuning(verifier.pgRestoreJobs(), verifier.spoolMinFreeSpace().toBytes(),
+                verifier.restoreMaintenanceWorkMem().toBytes())),
         Engine.MYSQL, new MysqlRestoreEngine(worker.mysql(),
             new DumpTarget(my.host(), my.port(), "", my.user(), my.password()), verifier.restoreTimeout()));
   }

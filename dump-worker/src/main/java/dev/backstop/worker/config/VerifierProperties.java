@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -37,6 +38,12 @@ import org.springframework.validation.annotation.Validated;
  *     completion is replayed. With the backoffs below, 8 attempts span about 20 minutes
  * @param retryBackoff wait before the second attempt; it doubles before each later one, up to {@code max-retry-backoff}
  * @param maxRetryBackoff the longest wait between two attempts
+ * @param pgRestoreJobs {@code pg_restore --jobs} of a PostgreSQL restore test: the dump is spooled to the work
+ *     directory first (a pipe allows one job); 1 streams it from a pipe, never written to disk
+ * @param spoolMinFreeSpace free space the work directory keeps while a dump is spooled for {@code pg-restore-jobs}:
+ *     a dump that would leave less is streamed through a pipe instead (one job)
+ * @param restoreMaintenanceWorkMem {@code maintenance_work_mem} of each PostgreSQL restore connection (index builds),
+ *     set for the session as any role may; the scratch server needs it times {@code pg-restore-jobs} of memory to spare
  */
 @Validated
 @ConfigurationProperties("backstop.verifier")
@@ -52,7 +59,10 @@ public record VerifierProperties(
     @Min(1) @DefaultValue("1") int concurrentRestores,
     @Min(1) @DefaultValue("8") int attempts,
     @NotNull @DefaultValue("10s") Duration retryBackoff,
-    @NotNull @DefaultValue("10m") Duration maxRetryBackoff) {
+    @NotNull @DefaultValue("10m") Duration maxRetryBackoff,
+    @Min(1) @Max(32) @DefaultValue("2") int pgRestoreJobs,
+    @NotNull @DefaultValue("1GB") DataSize spoolMinFreeSpace,
+    @NotNull @DefaultValue("256MB") DataSize restoreMaintenanceWorkMem) {
 
   private static final Server POSTGRESQL = new Server("127.0.0.1", 5432, "postgres", "", "postgres");
   private static final Server MYSQL = new Server("127.0.0.1", 3306, "root", "", null);

@@ -71,6 +71,23 @@ final class MysqlDumpFilter extends InputStream {
     this.source = source;
   }
 
+  /**
+   * Sent before the dump, on the restoring user's own session (no privilege needed): no unique or
+   * foreign-key checks while rows load (mysqldump's header says the same, a hand-made dump may not), and
+   * no commit after every statement: each table's rows commit once, at the statement that ends them
+   * ({@code UNLOCK TABLES} and every DDL commit implicitly), not one log flush per extended INSERT.
+   */
+  static final String SESSION_PRELUDE = "SET SESSION unique_checks = 0, foreign_key_checks = 0, autocommit = 0;\n";
+  /** After the dump: what the last statements wrote is committed before the client disconnects (else rolled back). */
+  static final String SESSION_END = "\nCOMMIT;\n";
+
+  /** The filtered dump between {@link #SESSION_PRELUDE} and {@link #SESSION_END}: what the restore's client reads. */
+  static InputStream forRestore(InputStream dump) {
+    return new dev.backstop.worker.engine.InputsInSequence(
+        new java.io.ByteArrayInputStream(SESSION_PRELUDE.getBytes(StandardCharsets.US_ASCII)), new MysqlDumpFilter(dump),
+        new java.io.ByteArrayInputStream(SESSION_END.getBytes(StandardCharsets.US_ASCII)));
+  }
+
   @Override
   public int read() throws IOException {
     byte[] one = new byte[1];

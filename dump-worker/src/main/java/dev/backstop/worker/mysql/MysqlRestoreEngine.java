@@ -34,6 +34,11 @@ import java.util.Map;
  * the scratch server must run with the event scheduler off, so that dumped events never fire, and
  * without binary logging (or with {@code log_bin_trust_function_creators}), since its user may not
  * create functions a binary log would refuse.
+ *
+ * <p>The dump is read with a session prelude ({@link MysqlDumpFilter#SESSION_PRELUDE}: no unique and
+ * foreign-key checks, one commit per table rather than per statement). Server-wide settings
+ * ({@code innodb_flush_log_at_trx_commit}, {@code innodb_doublewrite}, no binary log) are the scratch
+ * server's configuration (README).
  */
 public class MysqlRestoreEngine implements RestoreEngine {
 
@@ -87,7 +92,7 @@ public class MysqlRestoreEngine implements RestoreEngine {
           "--database=" + database));
       try {
         ExternalCommand.runWithSecretFile("mysql", options, MysqlDumpEngine.optionFile(restorer),
-            Scrubber.hiding(password, server.password()), command, Map.of(), scratch, timeout, new MysqlDumpFilter(dump),
+            Scrubber.hiding(password, server.password()), command, Map.of(), scratch, timeout, MysqlDumpFilter.forRestore(dump),
             OutputStream.nullOutputStream());
       } catch (MysqlDumpFilter.ForbiddenStatement e) {
         throw new DumpFailedException(e.getMessage());

@@ -4,6 +4,7 @@ import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
 import dev.backstop.worker.engine.FailureClassifier;
+import dev.backstop.worker.engine.InputsInSequence;
 import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.engine.Scrubber;
 import java.io.ByteArrayInputStream;
@@ -12,17 +13,37 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * {@code pg_restore} of a custom-format dump read from a pipe, as the README tells customers to restore
+ * {@code pg_restore} of a custom-format dump (spooled to a file, or read from a pipe), as the README tells customers to restore
  * ({@code --no-owner --no-privileges}), stopping at the first error ({@code --exit-on-error}): a dump
  * that restores only in part does not pass.
+ *
+ * <p>As fast as a throwaway scratch server allows: the dump is first spooled to the test's scratch folder,
+ * so that {@code pg_restore --jobs N} can load tables and build indexes over N connections (a pipe allows
+ * one); while spooling would leave less than {@link Tuning#spoolMinFreeBytes} free, the part spooled and
+ * the rest are streamed through a pipe instead, as with {@code jobs} 1. Each connection sets what any role
+ * may set for its own session ({@code PGOPTIONS}): {@code synchronous_commit=off} (no wait for the WAL
+ * flush at each commit) and a larger {@code maintenance_work_mem} for the index builds. Server-wide
+ * settings ({@code fsync}, {@code full_page_writes}) are the scratch server's configuration (README).
  *
  * <p>A restore runs code the dump's authors wrote (functions called by constraints, defaults and
  * indexes while the data loads), so it never runs as the scratch server's administrator. Each test
@@ -42,27 +63,64 @@ public class PostgresRestoreEngine implements RestoreEngine {
       + "from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' "
       + "and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'";
 
+  private static final Logger log = LoggerFactory.getLogger(PostgresRestoreEngine.class);
+  private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread thread = new Thread(r, "pg-restore-spool-deadline");
+    thread.setDaemon(true);
+    return thread;
+  });
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final String psql;
   private final PostgresClients clients;
   private final DumpTarget server;
   private final Duration timeout;
+  private final Tuning tuning;
+
+  /**
+   * How restores use the scratch server.
+   *
+   * @param jobs {@code pg_restore --jobs} of a spooled dump; 1 streams the dump through a pipe, never spooled
+   * @param spoolMinFreeBytes free space the scratch folder keeps while a dump is spooled; less, and the dump is streamed
+   * @param maintenanceWorkMemBytes each connection's {@code maintenance_work_mem}, for its index builds
+   */
+  public record Tuning(int jobs, long spoolMinFreeBytes, long maintenanceWorkMemBytes) {
+
+    /** What the verifier's settings default to. */
+    public static final Tuning DEFAULT = new Tuning(2, 1L << 30, 256L << 20);
+
+    public Tuning {
+      if (jobs < 1 || spoolMinFreeBytes < 0 || maintenanceWorkMemBytes < (1L << 20)) {
+        throw new IllegalArgumentException("jobs at least 1, free space not negative, maintenance_work_mem at least 1MB");
+      }
+    }
+  }
 
   /** Always restores with {@code pgRestore}, whatever the dump's version. */
   public PostgresRestoreEngine(String psql, String pgRestore, DumpTarget server, Duration timeout) {
-    this(psql, PostgresClients.fixed("pg_dump", pgRestore), server, timeout);
+    this(psql, PostgresClients.fixed("pg_dump", pgRestore), server, timeout, Tuning.DEFAULT);
+  }
+
+  /** Always restores with {@code pgRestore}, tuned as given. */
+  public PostgresRestoreEngine(String psql, String pgRestore, DumpTarget server, Duration timeout, Tuning tuning) {
+    this(psql, PostgresClients.fixed("pg_dump", pgRestore), server, timeout, tuning);
+  }
+
+  /** Chooses the pg_restore by the dump's version, tuned by default. */
+  public PostgresRestoreEngine(String psql, PostgresClients clients, DumpTarget server, Duration timeout) {
+    this(psql, clients, server, timeout, Tuning.DEFAULT);
   }
 
   /**
    * @param clients which pg_restore a dump's version calls for
    * @param server the scratch server's administrator; its database is the one to connect to for creating and dropping others
    */
-  public PostgresRestoreEngine(String psql, PostgresClients clients, DumpTarget server, Duration timeout) {
+  public PostgresRestoreEngine(String psql, PostgresClients clients, DumpTarget server, Duration timeout, Tuning tuning) {
     this.psql = psql;
     this.clients = clients;
     this.server = server;
     this.timeout = timeout;
+    this.tuning = tuning;
   }
 
   @Override
@@ -84,6 +142,17 @@ public class PostgresRestoreEngine implements RestoreEngine {
       // this worker's shortcoming, not the backup's: the test waits for a worker that has the client
       throw new ScratchServerException(e.getMessage());
     }
+    Path spool = scratch.resolve("dump.pgdump");
+    try {
+      InputStream rest = tuning.jobs() > 1 ? spoolWithin(dump, spool, scratch) : dump;
+      return restoreAs(database, pgRestore, rest, rest == null ? spool : null, scratch);
+    } finally {
+      Files.deleteIfExists(spool);
+    }
+  }
+
+  private Restored restoreAs(String database, String pgRestore, InputStream stream, Path file, Path scratch)
+      throws ScratchServerException, DumpFailedException, IOException {
     String password = HexFormat.of().formatHex(randomBytes());
     drop(database, scratch);
     String name = identifier(database);
@@ -96,17 +165,97 @@ public class PostgresRestoreEngine implements RestoreEngine {
         + "alter schema public owner to " + name + ";\n", scratch);
     try {
       DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
-      List<String> command = new ArrayList<>(List.of(pgRestore, "--exit-on-error", "--no-owner", "--no-privileges",
-          "--no-password"));
-      command.addAll(connection(owner));
+      Map<String, String> environment = new HashMap<>(PostgresDumpEngine.environment(scratch.resolve("pgpass")));
+      environment.put("PGOPTIONS", sessionOptions(tuning));
       ExternalCommand.runWithSecretFile("pg_restore", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(owner),
-          Scrubber.hiding(password, server.password()), command,
-          PostgresDumpEngine.environment(scratch.resolve("pgpass")), scratch, timeout, dump, OutputStream.nullOutputStream());
+          Scrubber.hiding(password, server.password()), restoreCommand(pgRestore, owner, file, tuning.jobs()), environment,
+          scratch, timeout, stream, OutputStream.nullOutputStream());
       String[] counts = query(owner, COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
       return new Restored(Integer.parseInt(counts[0]), Long.parseLong(counts[1]));
     } finally {
       dropAfterTest(database, scratch);
     }
+  }
+
+  /**
+   * The {@code pg_restore} command line: {@code --jobs} and the spooled file when there is one, else the
+   * dump on standard input. Never the password (it is in the pgpass file).
+   */
+  static List<String> restoreCommand(String pgRestore, DumpTarget owner, Path spooled, int jobs) {
+    List<String> command = new ArrayList<>(List.of(pgRestore, "--exit-on-error", "--no-owner", "--no-privileges",
+        "--no-password"));
+    if (spooled != null && jobs > 1) {
+      command.addAll(List.of("--jobs", Integer.toString(jobs)));
+    }
+    command.addAll(connection(owner));
+    if (spooled != null) {
+      command.add(spooled.toString());
+    }
+    return command;
+  }
+
+  /**
+   * {@code PGOPTIONS} of every connection of a restore: only settings a role without privileges may set
+   * for its own session (a server-level one would make each connection fail).
+   */
+  static String sessionOptions(Tuning tuning) {
+    return "-c synchronous_commit=off -c maintenance_work_mem=" + (tuning.maintenanceWorkMemBytes() >> 10) + "kB";
+  }
+
+  /**
+   * {@link #spool}, given the restore's timeout: a read that stalls (a store that stops answering) is
+   * ended by closing the dump, as a streamed restore is ended by killing its client.
+   */
+  private InputStream spoolWithin(InputStream dump, Path spool, Path scratch) throws DumpFailedException, IOException {
+    AtomicBoolean overran = new AtomicBoolean();
+    ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
+      overran.set(true);
+      try {
+        dump.close();
+      } catch (IOException ignored) {
+        // the read it was meant to end fails all the same
+      }
+    }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      return spool(dump, spool, scratch);
+    } catch (IOException e) {
+      if (overran.get()) {
+        throw new DumpFailedException("the dump could not be read within " + timeout + " and was given up");
+      }
+      throw e;
+    } finally {
+      deadline.cancel(false);
+    }
+  }
+
+  /**
+   * Copies the dump into {@code spool} (a file only this user may read, in the test's private folder) and
+   * returns null; or, once the scratch folder's free space would fall below the tuning's minimum, stops
+   * and returns the part spooled followed by the rest of the dump, to be streamed.
+   */
+  private InputStream spool(InputStream dump, Path spool, Path scratch) throws IOException {
+    FileStore store = Files.getFileStore(scratch);
+    long checkEvery = 64L << 20;
+    long sinceCheck = checkEvery;
+    byte[] buffer = new byte[1 << 20];
+    try (OutputStream out = Files.newOutputStream(Files.createFile(spool,
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))))) {
+      for (int n; (n = dump.read(buffer)) > 0; ) {
+        if (sinceCheck >= checkEvery) {
+          if (store.getUsableSpace() - checkEvery < tuning.spoolMinFreeBytes()) {
+            out.write(buffer, 0, n);
+            out.close();
+            log.info("restore test: less than {} MiB free in {}, the dump is streamed to pg_restore instead of spooled",
+                tuning.spoolMinFreeBytes() >> 20, scratch);
+            return new InputsInSequence(Files.newInputStream(spool), dump);
+          }
+          sinceCheck = 0;
+        }
+        out.write(buffer, 0, n);
+        sinceCheck += n;
+      }
+    }
+    return null;
   }
 
   @Override

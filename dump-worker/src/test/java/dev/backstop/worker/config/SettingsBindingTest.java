@@ -32,6 +32,9 @@ class SettingsBindingTest {
     VerifierProperties verifier = VerifierProperties.bind(Map.of());
     assertThat(verifier.enabled()).isTrue();
     assertThat(verifier.attempts()).isEqualTo(8);
+    assertThat(verifier.pgRestoreJobs()).isEqualTo(2);
+    assertThat(verifier.spoolMinFreeSpace().toBytes()).isEqualTo(1L << 30);
+    assertThat(verifier.restoreMaintenanceWorkMem().toMegabytes()).isEqualTo(256);
     assertThat(verifier.postgresql().toString()).isEqualTo("postgres@127.0.0.1:5432");
     assertThat(verifier.postgresql().maintenanceDatabase()).isEqualTo("postgres");
     assertThat(verifier.mysql().toString()).isEqualTo("root@127.0.0.1:3306");

@@ -122,6 +122,128 @@ class RestoreEngineTest {
   }
 
   @Test
+  void a_spooled_dump_restores_over_two_connections_with_its_session_settings_and_falls_back_to_one_stream_when_disk_is_short()
+      throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_restore_src");
+    String asAdmin = LocalPostgres.createDatabase("backstop_restore_admin");
+    try {
+      // the customer's check runs for each row the restore loads: it sees the restore's session settings and
+      // how many connections restore this database (pg_restore --jobs 2: two; a pipe: one)
+      LocalPostgres.psql(db, "create function observed() returns boolean language sql as 'select true';"
+          + " create table a (id int check (observed())); create table b (id int check (observed()));"
+          + " insert into a values (1); insert into b values (1), (2);"
+          + " create or replace function observed() returns boolean language plpgsql as $$"
+          + " declare connections int; begin"
+          + "   if current_setting('synchronous_commit') <> 'off' or current_setting('maintenance_work_mem') <> '77MB' then"
+          + "     raise exception 'session settings: synchronous_commit %, maintenance_work_mem %',"
+          + "       current_setting('synchronous_commit'), current_setting('maintenance_work_mem'); end if;"
+          // the second worker may still be connecting when the first starts loading: wait for it, briefly
+          + "   for i in 1..20 loop perform pg_stat_clear_snapshot();"
+          + "     select count(*) into connections from pg_stat_activity where datname = current_database();"
+          + "     exit when connections >= 2; perform pg_sleep(0.05); end loop;"
+          + "   if connections < 2 then raise exception 'restored over % connection(s)', connections; end if;"
+          + "   return true; end $$");
+      byte[] dump = pgDump(db);
+      java.nio.file.Path file = scratch.resolve("dump.pgsql");
+      java.nio.file.Files.write(file, dump);
+      assertThatThrownBy(() -> LocalPostgres.restore(file, asAdmin)).hasMessageContaining("session settings");
+      DumpTarget admin = new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, "");
+
+      var spooled = new PostgresRestoreEngine("psql", "pg_restore", admin, TIMEOUT,
+          new PostgresRestoreEngine.Tuning(2, 0, 77L << 20));
+      assertThat(spooled.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(dump), scratch))
+          .isEqualTo(new RestoreEngine.Restored(2, 3));
+
+      var streamed = new PostgresRestoreEngine("psql", "pg_restore", admin, TIMEOUT,
+          new PostgresRestoreEngine.Tuning(1, 0, 77L << 20));
+      assertThatThrownBy(() -> streamed.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(dump), scratch))
+          .isInstanceOf(DumpFailedException.class).hasMessageContaining("restored over 1 connection(s)");
+
+      // no disk to spare: the part spooled and the rest are streamed, whole
+      var diskShort = new PostgresRestoreEngine("psql", "pg_restore", admin, TIMEOUT,
+          new PostgresRestoreEngine.Tuning(2, Long.MAX_VALUE, 77L << 20));
+      assertThatThrownBy(() -> diskShort.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(dump), scratch))
+          .isInstanceOf(DumpFailedException.class).hasMessageContaining("restored over 1 connection(s)");
+      LocalPostgres.psql(db, "create or replace function observed() returns boolean language sql as 'select true';"
+          + " insert into b select generate_series(3, 50000)");
+      byte[] large = pgDump(db);
+      assertThat(diskShort.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(large), scratch))
+          .isEqualTo(new RestoreEngine.Restored(2, 50001));
+      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_jobs'"))
+          .isEqualTo("0");
+      // the spooled copy (customer data in plain) is gone once the test is done
+      assertThat(scratch.resolve("dump.pgdump")).doesNotExist();
+    } finally {
+      LocalPostgres.dropDatabase(db);
+      LocalPostgres.dropDatabase(asAdmin);
+    }
+  }
+
+  @Test
+  void a_dump_whose_reading_stalls_while_it_is_spooled_is_given_up_at_the_restore_timeout() {
+    java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    InputStream stalling = new InputStream() {
+      private int served;
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0];
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (served < 100) {
+          int n = Math.min(len, 100 - served);
+          java.util.Arrays.fill(b, off, off + n, (byte) 'P');
+          served += n;
+          return n;
+        }
+        try {
+          closed.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        throw new IOException("stream closed");
+      }
+
+      @Override
+      public void close() {
+        closed.countDown();
+      }
+    };
+    var engine = new PostgresRestoreEngine("psql", "pg_restore",
+        new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, ""), Duration.ofMillis(500));
+
+    assertThatThrownBy(() -> engine.restore("backstop_verify_unit_pg4", stalling, scratch))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessage("the dump could not be read within PT0.5S and was given up");
+    assertThat(scratch.resolve("dump.pgdump")).doesNotExist();
+  }
+
+  @Test
+  void a_mariadb_dump_loads_without_unique_and_foreign_key_checks_and_commits_once_per_table() throws Exception {
+    String plain = LocalMariadb.createDatabase("backstop_restore_plain");
+    try {
+      // what the session looked like while the dump ran, kept as rows
+      String observing = "CREATE TABLE seen (setting varchar(40));\n"
+          + "INSERT INTO seen SELECT 'autocommit off' FROM DUAL WHERE @@session.autocommit = 0;\n"
+          + "INSERT INTO seen SELECT 'unique checks off' FROM DUAL WHERE @@session.unique_checks = 0;\n"
+          + "INSERT INTO seen SELECT 'foreign key checks off' FROM DUAL WHERE @@session.foreign_key_checks = 0;\n";
+      LocalMariadb.sql(plain, observing);
+      assertThat(LocalMariadb.sql(plain, "select count(*) from seen")).isEqualTo("0");
+
+      var restored = mariadb.restore("backstop_verify_unit_my4", new ByteArrayInputStream(observing.getBytes()), scratch);
+
+      // the rows were committed, too: the client's disconnect would have rolled them back
+      assertThat(restored).isEqualTo(new RestoreEngine.Restored(1, 3));
+      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my4'")).isEmpty();
+    } finally {
+      LocalMariadb.dropDatabase(plain);
+    }
+  }
+
+  @Test
   void a_mariadb_dump_restores_with_its_rows_counted_and_a_broken_one_fails() throws Exception {
     String db = LocalMariadb.createDatabase("backstop_restore_src");
     try {

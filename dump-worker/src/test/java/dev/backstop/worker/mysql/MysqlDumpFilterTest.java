@@ -66,6 +66,23 @@ class MysqlDumpFilterTest {
     assertThat(read(text + "\nnext\n", 2)).isEqualTo(text + "\nnext\n");
   }
 
+  @org.junit.jupiter.api.Test
+  void the_restore_reads_the_filtered_dump_between_its_session_settings_and_a_final_commit() throws IOException {
+    String dump = "CREATE DEFINER=`app`@`%` PROCEDURE `p`() select 1;\nINSERT INTO `t` VALUES (1);";
+    try (InputStream in = MysqlDumpFilter.forRestore(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)))) {
+      assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(
+          "SET SESSION unique_checks = 0, foreign_key_checks = 0, autocommit = 0;\n"
+              + "CREATE  PROCEDURE `p`() select 1;\nINSERT INTO `t` VALUES (1);\nCOMMIT;\n");
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void a_forbidden_statement_still_stops_the_restore_after_the_session_settings() throws IOException {
+    try (InputStream in = MysqlDumpFilter.forRestore(new ByteArrayInputStream("USE `other`;\n".getBytes(StandardCharsets.UTF_8)))) {
+      assertThatThrownBy(in::readAllBytes).isInstanceOf(MysqlDumpFilter.ForbiddenStatement.class);
+    }
+  }
+
   private static String read(String dump, int step) throws IOException {
     InputStream source = new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)) {
       @Override
