@@ -63,10 +63,12 @@ class ComposeFileTest {
       "andrewgaul/s3proxy", "s3proxy's own image (Docker Hub, tagged s3proxy-<version> per release), the s3proxy.version the tests run in-process",
       "postgres", "Docker Official Image, PostgreSQL 15: the major the suite's own servers run",
       "mariadb", "Docker Official Image, MariaDB 10.11 LTS: the series the suite's own servers run",
-      "eclipse-temurin", "Adoptium's Docker Official Image, JDK/JRE 21 on Ubuntu noble (the worker's database clients come from noble)");
+      "eclipse-temurin", "Adoptium's Docker Official Image, JDK/JRE 21 on Ubuntu noble (the worker's database clients come from noble)",
+      "prom/prometheus", "Prometheus's own image (Docker Hub), tagged v<version> per release: scrapes the services' /actuator/prometheus",
+      "grafana/grafana", "Grafana's own image (Docker Hub), tagged <version> per release: the provisioned on-call dashboard");
 
   /** A release tag: a version of at least major.minor, never a moving name such as {@code latest} or {@code 15}. */
-  private static final Pattern RELEASE_TAG = Pattern.compile("(?:[a-z0-9]+-)?\\d+\\.\\d+(?:[.\\d_]*)(?:-[a-z0-9]+)*");
+  private static final Pattern RELEASE_TAG = Pattern.compile("(?:[a-z0-9]+-|v)?\\d+\\.\\d+(?:[.\\d_]*)(?:-[a-z0-9]+)*");
 
   /** {@code ${VAR}}, {@code ${VAR:?message}}, {@code ${VAR:-default}}, {@code ${VAR-default}} … as Compose interpolates. */
   private static final Pattern INTERPOLATION = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?}");
@@ -74,7 +76,10 @@ class ComposeFileTest {
   /** The Backstop services compose runs, by the module their image is built from, with each module's own yml. */
   private static final Map<String, String> MODULE_YMLS = Map.of(
       "api-gateway", "api-gateway.yml", "scheduler-service", "scheduler-service.yml", "dump-worker", "dump-worker.yml",
-      "retention-service", "retention-service.yml", "wal-archiver", "wal-archiver.yml");
+      "retention-service", "retention-service.yml", "wal-archiver", "wal-archiver.yml", "notifier", "notifier.yml");
+
+  /** Spring Boot's own settings compose gives every service: JSON logs for a log shipper (docs/monitoring.md). */
+  private static final Set<String> SPRING_BOOT_VARIABLES = Set.of("LOGGING_STRUCTURED_FORMAT_CONSOLE");
 
   private static String text;
   private static Map<String, Object> compose;
@@ -251,6 +256,7 @@ class ComposeFileTest {
     Set<String> read = new TreeSet<>(ConfigurationTableTest.documented());
     read.addAll(ConfigurationTableTest.placeholders());
     read.addAll(ConfigurationTableTest.relaxedNames());
+    read.addAll(SPRING_BOOT_VARIABLES);
     backstopServices().forEach((module, service) -> assertThat(environment(service).keySet())
         .as("variables compose gives %s", module).allSatisfy(variable -> assertThat(read).contains(variable)));
   }

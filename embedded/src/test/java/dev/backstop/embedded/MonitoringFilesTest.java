@@ -62,7 +62,7 @@ class MonitoringFilesTest {
         backstop++;
       }
     }
-    assertThat(backstop).isEqualTo(5);
+    assertThat(backstop).as("api-gateway, scheduler, dump-worker, retention, wal-archiver, notifier").isEqualTo(6);
     assertThat(services.get("prometheus").get("image").toString()).matches("prom/prometheus:v\\d+\\.\\d+\\.\\d+");
     assertThat(services.get("grafana").get("image").toString()).matches("grafana/grafana:\\d+\\.\\d+\\.\\d+");
   }
