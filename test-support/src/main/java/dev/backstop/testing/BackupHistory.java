@@ -45,8 +45,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * A history of addons and backups as the services would have published it, for replays: addons of both
  * engines and every plan (some changed, some removed), and backups over 100 days, scheduled and manual,
  * done or failed, restore-tested (passed and failed; every one completed in the last two days, as the
- * verifier would have), plus point-in-time base backups pending and running (another service's, which
- * the dump worker leaves alone). No backup is in flight for the dump worker: a replay must run none.
+ * verifier would have), plus requests pending and running of a kind no worker here runs (a newer producer's
+ * kind, read as UNKNOWN: the dump worker leaves it to whoever runs it). No backup is in flight for the dump
+ * worker, which runs every kind it knows, point-in-time base backups and restores included: a replay must run none.
  * Every record is stamped with its event's own time.
  */
 public final class BackupHistory {
@@ -108,13 +109,13 @@ public final class BackupHistory {
       Duration step = Duration.between(addon.from(), addon.to()).dividedBy(perAddon);
       Instant requested = addon.from().plus(step.multipliedBy(j)).plusSeconds(random.nextInt(600));
       String backupId = String.format("b-%s-%05d", addon.id(), j);
-      BackupKind kind = b % 50 == 7 && addon.engine() == Engine.POSTGRESQL ? BackupKind.PITR_BASE
+      BackupKind kind = b % 50 == 7 && addon.engine() == Engine.POSTGRESQL ? BackupKind.UNKNOWN
           : j % 5 == 4 ? BackupKind.MANUAL : BackupKind.SCHEDULED;
       history.requests.add(new Stamped(addon.id(), requested, new BackupRequested(backupId, addon.id(), addon.app(), kind,
           requested, kind == BackupKind.SCHEDULED ? requested.atZone(ZoneId.of("UTC")).toLocalDate().toString() : null, null, null)));
       Instant started = requested.plusSeconds(2);
       String node = "PRIMARY@db-" + addon.id() + ":5432";
-      if (kind == BackupKind.PITR_BASE) {
+      if (kind == BackupKind.UNKNOWN) {
         if (j % 2 == 0) {
           history.outcomes.add(new Stamped(addon.id(), started, new BackupStarted(backupId, addon.id(), addon.app(), kind,
               requested, started, node, null, "pitr")));
