@@ -30,13 +30,11 @@ import dev.backstop.worker.job.JobRunner;
 import dev.backstop.worker.job.KindWork;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -238,25 +236,10 @@ public class BackupJob {
                 encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
             assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
           } catch (DumpFailedException e) {
-            if (Thread.currentThread().isInterrupted()) {
-              // the worker is stopping: says nothing about the database; the runner gives the job back
-              throw new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
+            String reason = job.attemptFailed(e, attempt, engine.failures().isTransient(e.getMessage()), properties);
+            if (reason != null) {
+              fail(request, choice.label(), reason);
             }
-            if (job.lost()) {
-              log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
-              return;
-            }
-            if (attempt >= properties.dumpAttempts() || !engine.failures().isTransient(e.getMessage())) {
-              fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
-              return;
-            }
-            // dump-attempts bounds the doubling: no cap of its own
-            Duration wait = JobLifecycle.backoff(properties.retryBackoff(), attempt, ChronoUnit.FOREVER.getDuration());
-            log.warn("backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
-                addon.id(), attempt, properties.dumpAttempts(), wait, e.getMessage());
-            // the backoff waits in the queue: this thread moves on to other addons' jobs
-            ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt,
-                e.getMessage());
             return;
           }
         }
@@ -269,17 +252,10 @@ public class BackupJob {
         storeNanos = System.nanoTime() - storeStart;
         storedAt = clock.instant();
       } catch (IOException e) {
-        if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
-          // the worker is stopping: the runner gives the job back; another worker dumps it again
-          throw e instanceof InterruptedIOException stopped ? stopped
-              : new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        String reason = job.storeFailed(e);
+        if (reason != null) {
+          fail(request, choice.label(), "the archive could not be stored: " + reason);
         }
-        if (job.lost()) {
-          log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
-          return;
-        }
-        // a full disk or an unreachable store: the backup ends failed with the reason, never stuck running
-        fail(request, choice.label(), "the archive could not be stored: " + e.getMessage());
         return;
       }
       Instant completedAt = clock.instant();

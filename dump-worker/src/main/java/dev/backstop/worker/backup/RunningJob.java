@@ -6,10 +6,15 @@ import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.worker.archive.StreamingArchive;
 import dev.backstop.worker.catalog.HostSlots;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.job.JobLifecycle;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,6 +123,55 @@ public final class RunningJob {
   @FunctionalInterface
   public interface Steps {
     void run() throws IOException;
+  }
+
+  /**
+   * What a failed attempt of the tool leads to: the job is given back when the worker is stopping
+   * (thrown), dropped when another worker has it, rescheduled after its backoff when the failure is
+   * transient and attempts are left (dump-attempts bounds the doubling: no cap of its own); else the
+   * reason it ends failed with.
+   *
+   * @return the failure's reason, or null when nothing is left to do
+   */
+  public String attemptFailed(DumpFailedException e, int attempt, boolean isTransient, WorkerProperties properties)
+      throws InterruptedIOException {
+    if (Thread.currentThread().isInterrupted()) {
+      // the worker is stopping: says nothing about the database; the runner gives the job back
+      throw new InterruptedIOException(lifecycle.what() + " " + request.getBackupId() + " stopped: " + e.getMessage());
+    }
+    if (lost) {
+      log.warn("{} {}: stopped, another worker has the job", lifecycle.what(), request.getBackupId());
+      return null;
+    }
+    if (attempt >= properties.dumpAttempts() || !isTransient) {
+      return attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)";
+    }
+    Duration wait = JobLifecycle.backoff(properties.retryBackoff(), attempt, ChronoUnit.FOREVER.getDuration());
+    log.warn("{} {} of addon {}: attempt {} of {} failed, tried again in {}: {}", lifecycle.what(), request.getBackupId(),
+        request.getAddonId(), attempt, properties.dumpAttempts(), wait, e.getMessage());
+    // the backoff waits in the queue: this thread moves on to other addons' jobs
+    lifecycle.ledger().reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt,
+        e.getMessage());
+    return null;
+  }
+
+  /**
+   * What a failure to write or store the output leads to: the job is given back when the worker is
+   * stopping (thrown; another worker runs it again), dropped when another worker has it; else (a full
+   * disk, an unreachable store) the reason it ends failed with, never stuck running.
+   *
+   * @return the failure's reason, or null when the job was lost
+   */
+  public String storeFailed(IOException e) throws InterruptedIOException {
+    if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
+      throw e instanceof InterruptedIOException stopped ? stopped
+          : new InterruptedIOException(lifecycle.what() + " " + request.getBackupId() + " stopped: " + e.getMessage());
+    }
+    if (lost) {
+      log.warn("{} {}: stopped, another worker has the job", lifecycle.what(), request.getBackupId());
+      return null;
+    }
+    return e.getMessage();
   }
 
   /** One heartbeat; runs on the heartbeat thread. Never throws: a failed beat is retried by the next. */

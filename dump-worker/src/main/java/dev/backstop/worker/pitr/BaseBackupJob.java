@@ -39,7 +39,6 @@ import jakarta.annotation.PreDestroy;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +48,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -189,32 +187,17 @@ public class BaseBackupJob implements KindWork {
       try {
         taken = take(request, addon, target, key, scratch, job, attempt);
       } catch (DumpFailedException e) {
-        if (Thread.currentThread().isInterrupted()) {
-          throw new InterruptedIOException("base backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        String reason = job.attemptFailed(e, attempt, !(e instanceof Permanent) && FAILURES.isTransient(e.getMessage()),
+            properties);
+        if (reason != null) {
+          fail(request, choice.label(), reason);
         }
-        if (job.lost()) {
-          log.warn("base backup {}: stopped, another worker has the job", request.getBackupId());
-          return;
-        }
-        if (e instanceof Permanent || attempt >= properties.dumpAttempts() || !FAILURES.isTransient(e.getMessage())) {
-          fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
-          return;
-        }
-        Duration wait = JobLifecycle.backoff(properties.retryBackoff(), attempt, ChronoUnit.FOREVER.getDuration());
-        log.warn("base backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
-            addon.id(), attempt, properties.dumpAttempts(), wait, e.getMessage());
-        ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt, e.getMessage());
         return;
       } catch (IOException e) {
-        if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
-          throw e instanceof InterruptedIOException stopped ? stopped
-              : new InterruptedIOException("base backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        String reason = job.storeFailed(e);
+        if (reason != null) {
+          fail(request, choice.label(), "the base backup could not be stored: " + reason);
         }
-        if (job.lost()) {
-          log.warn("base backup {}: stopped, another worker has the job", request.getBackupId());
-          return;
-        }
-        fail(request, choice.label(), "the base backup could not be stored: " + e.getMessage());
         return;
       }
       if (job.lost()) {
