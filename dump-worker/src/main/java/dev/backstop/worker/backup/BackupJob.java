@@ -30,17 +30,14 @@ import dev.backstop.worker.job.JobRunner;
 import dev.backstop.worker.job.KindWork;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,17 +65,13 @@ public class BackupJob {
 
   private static final Logger log = LoggerFactory.getLogger(BackupJob.class);
 
-  /** How soon a request for an addon not registered yet looks for it again. */
-  private static final Duration ADDON_LOOK_AGAIN = Duration.ofMillis(250);
-
   private final AddonCatalog addons;
   private final JobLedger ledger;
   private final HostSlots slots;
   private final ArchiveStore store;
   private final EventPublisher publisher;
-  private final SecretSealer sealer;
   private final Map<Engine, DumpEngine> engines;
-  private final Map<Engine, ReplicaProbe> probes;
+  private final TargetPreparation preparation;
   private final WorkerProperties properties;
   private final Clock clock;
   private final ArchiveCipher cipher;
@@ -124,13 +117,12 @@ public class BackupJob {
     this.slots = slots;
     this.store = store;
     this.publisher = publisher;
-    this.sealer = sealer;
     this.engines = engines;
-    this.probes = probes;
     this.properties = properties;
     this.clock = clock;
     this.lifecycle = new JobLifecycle("backup", ledger, publisher, properties.instanceName(), properties.leaseDuration(),
         properties.heartbeatInterval(), clock);
+    this.preparation = new TargetPreparation("backup", addons, ledger, slots, sealer, probes, properties, clock);
   }
 
   @PreDestroy
@@ -177,98 +169,24 @@ public class BackupJob {
       log.warn("backup {}: its previous worker stopped heartbeating; taking the job over", request.getBackupId());
     }
     RunningJob job = new RunningJob(request, lifecycle, slots, publisher, clock);
-    try (JobLifecycle.Heartbeat heartbeat = lifecycle.heartbeat(job::beat)) {
-      prepare(request, job, claimed);
-    } finally {
-      if (job.slot() != null) {
-        slots.release(job.slot(), request.getBackupId());
-      }
-    }
+    job.run(() -> prepare(request, job, claimed));
   }
 
   private void prepare(BackupRequested request, RunningJob job, JobLedger.Job claimed) throws IOException {
-    Optional<Addon> found = addons.find(request.getAddonId());
-    if (found.isEmpty()) {
-      // the addons topic and the requests topic are read independently: a brand-new addon may lag its
-      // first request. It waits in the queue for the registration, up to addon-wait after it was recorded
-      Instant now = clock.instant();
-      if (now.isBefore(claimed.recordedAt().plus(properties.addonWait()))) {
-        ledger.reschedule(request.getBackupId(), properties.instanceName(), now.plus(ADDON_LOOK_AGAIN), claimed.failures(),
-            "addon " + request.getAddonId() + " not registered yet");
-        return;
+    var decision = preparation.prepare(request, claimed, job, addon -> {
+      if (!addon.hasBackups()) {
+        return "Sandbox plans have no backups";
       }
-      fail(request, null, "addon " + request.getAddonId() + " is not registered with Backstop");
-      return;
+      if (addon.removed() && request.getKind() != BackupKind.MANUAL) {
+        return "the addon was removed";
+      }
+      return engines.containsKey(addon.engine()) ? null : addon.engine() + " databases cannot be dumped by this worker";
+    });
+    if (decision instanceof TargetPreparation.Fail failed) {
+      fail(request, null, failed.reason());
+    } else if (decision instanceof TargetPreparation.Go go) {
+      run(request, go.addon(), go.choice(), engines.get(go.addon().engine()), go.target(), job, claimed);
     }
-    Addon addon = found.get();
-    if (!addon.hasBackups()) {
-      fail(request, null, "Sandbox plans have no backups");
-      return;
-    }
-    if (addon.removed() && request.getKind() != BackupKind.MANUAL) {
-      fail(request, null, "the addon was removed");
-      return;
-    }
-    DumpEngine engine = engines.get(addon.engine());
-    if (engine == null) {
-      fail(request, null, addon.engine() + " databases cannot be dumped by this worker");
-      return;
-    }
-    List<String> hosts = addon.nodes().stream().map(Addon.Node::host).distinct().toList();
-    if (!slots.anyFree(hosts, properties.dumpsPerHost(), request.getBackupId(), clock.instant())) {
-      waitForSlot(request, claimed, String.join(", ", hosts));
-      return;
-    }
-    String password;
-    try {
-      password = sealer.open(addon.id(), addon.toSpec().getPassword());
-    } catch (IllegalStateException e) {
-      fail(request, null, "the stored credentials cannot be read: " + e.getMessage());
-      return;
-    }
-    // settings stored before the operator API checked them, or replayed, never reach a tool
-    String invalid = DumpTarget.refusal(addon.nodes(), addon.database(), addon.user(), password);
-    if (invalid != null) {
-      fail(request, null, invalid);
-      return;
-    }
-    ReplicaProbe probe = probes.get(addon.engine());
-    var decision = DumpPlanner.choose(addon.plan(), addon.nodes(),
-        node -> probe.probe(new DumpTarget(node.host(), node.port(), addon.database(), addon.user(), password)),
-        new DumpPlanner.SecondaryRules(properties.maxReplicationLag(), properties.fallBackToPrimary()));
-    if (decision instanceof DumpPlanner.Refusal refusal) {
-      fail(request, null, refusal.reason());
-      return;
-    }
-    DumpPlanner.Choice choice = (DumpPlanner.Choice) decision;
-    if (!takeHostSlot(request, choice.node().host(), job, claimed)) {
-      return;
-    }
-    run(request, addon, choice, engine, new DumpTarget(choice.node().host(), choice.node().port(), addon.database(),
-        addon.user(), password), job, claimed);
-  }
-
-  /**
-   * Takes one of the node's host slots; false if none is free, and then the job waits its turn in
-   * the queue (rescheduled shortly, no failure counted), not on this thread.
-   */
-  private boolean takeHostSlot(BackupRequested request, String host, RunningJob job, JobLedger.Job claimed) {
-    Instant now = clock.instant();
-    var slot = slots.acquire(host, properties.dumpsPerHost(), request.getBackupId(), now, now.plus(properties.leaseDuration()));
-    if (slot.isPresent()) {
-      job.holdsSlot(slot.get());
-      return true;
-    }
-    waitForSlot(request, claimed, host);
-    return false;
-  }
-
-  /** The job waits its turn in the queue (rescheduled shortly, no failure counted), not on this thread. */
-  private void waitForSlot(BackupRequested request, JobLedger.Job claimed, String hosts) {
-    log.info("backup {}: {} dumps already run on {}; it waits for one to end", request.getBackupId(),
-        properties.dumpsPerHost(), hosts);
-    ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(properties.hostSlotRetry()),
-        claimed.failures(), "waiting for a dump slot on " + hosts);
   }
 
   private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, DumpTarget target,
@@ -318,25 +236,10 @@ public class BackupJob {
                 encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
             assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
           } catch (DumpFailedException e) {
-            if (Thread.currentThread().isInterrupted()) {
-              // the worker is stopping: says nothing about the database; the runner gives the job back
-              throw new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
+            String reason = job.attemptFailed(e, attempt, engine.failures().isTransient(e.getMessage()), properties);
+            if (reason != null) {
+              fail(request, choice.label(), reason);
             }
-            if (job.lost()) {
-              log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
-              return;
-            }
-            if (attempt >= properties.dumpAttempts() || !engine.failures().isTransient(e.getMessage())) {
-              fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
-              return;
-            }
-            // dump-attempts bounds the doubling: no cap of its own
-            Duration wait = JobLifecycle.backoff(properties.retryBackoff(), attempt, ChronoUnit.FOREVER.getDuration());
-            log.warn("backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
-                addon.id(), attempt, properties.dumpAttempts(), wait, e.getMessage());
-            // the backoff waits in the queue: this thread moves on to other addons' jobs
-            ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt,
-                e.getMessage());
             return;
           }
         }
@@ -349,17 +252,10 @@ public class BackupJob {
         storeNanos = System.nanoTime() - storeStart;
         storedAt = clock.instant();
       } catch (IOException e) {
-        if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
-          // the worker is stopping: the runner gives the job back; another worker dumps it again
-          throw e instanceof InterruptedIOException stopped ? stopped
-              : new InterruptedIOException("backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        String reason = job.storeFailed(e);
+        if (reason != null) {
+          fail(request, choice.label(), "the archive could not be stored: " + reason);
         }
-        if (job.lost()) {
-          log.warn("backup {}: stopped, another worker has the job", request.getBackupId());
-          return;
-        }
-        // a full disk or an unreachable store: the backup ends failed with the reason, never stuck running
-        fail(request, choice.label(), "the archive could not be stored: " + e.getMessage());
         return;
       }
       Instant completedAt = clock.instant();

@@ -6,20 +6,39 @@ import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.worker.archive.StreamingArchive;
 import dev.backstop.worker.catalog.HostSlots;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.job.JobLifecycle;
+import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A job this worker holds, as its heartbeat sees it: each beat renews the job's lease and its host
- * slot's, and reports the dump's progress when it moved. A renewal refused means another worker took
- * the job over (this one stalled past its lease): the dump is aborted and its outcome never published.
+ * slot's, and reports the work's progress when it moved. A renewal refused means another worker took
+ * the job over (this one stalled past its lease): the work is aborted and its outcome never published.
+ * Dumps and PITR base backups run as such a job.
  */
-final class RunningJob {
+public final class RunningJob {
 
   private static final Logger log = LoggerFactory.getLogger(RunningJob.class);
+
+  /** The tool's output on its way to the store, as the heartbeat reports and stops it. */
+  public interface Work {
+    /** Bytes the tool wrote so far. */
+    long dumpedBytes();
+
+    /** Bytes written to the stored file so far (compressed). */
+    long storedBytes();
+
+    /** Makes the next write fail with this reason, which stops the tool. */
+    void abort(String reason);
+  }
 
   private final BackupRequested request;
   private final JobLifecycle lifecycle;
@@ -27,13 +46,13 @@ final class RunningJob {
   private final EventPublisher publisher;
   private final Clock clock;
   private final Instant claimedAt;
-  private volatile StreamingArchive archive;
+  private volatile Work work;
   private volatile String slot;
   private volatile int attempt = 1;
   private volatile boolean lost;
   private long reportedBytes = -1;
 
-  RunningJob(BackupRequested request, JobLifecycle lifecycle, HostSlots slots, EventPublisher publisher, Clock clock) {
+  public RunningJob(BackupRequested request, JobLifecycle lifecycle, HostSlots slots, EventPublisher publisher, Clock clock) {
     this.request = request;
     this.lifecycle = lifecycle;
     this.slots = slots;
@@ -47,9 +66,30 @@ final class RunningJob {
     return claimedAt;
   }
 
-  void dumping(StreamingArchive archive, int attempt) {
+  /** The work now running (null: none), whose progress the beats report. */
+  public void working(Work work, int attempt) {
     this.attempt = attempt;
-    this.archive = archive;
+    this.work = work;
+  }
+
+  /** The dump now running into this archive (null: none). */
+  void dumping(StreamingArchive archive, int attempt) {
+    working(archive == null ? null : new Work() {
+      @Override
+      public long dumpedBytes() {
+        return archive.dumpedBytes();
+      }
+
+      @Override
+      public long storedBytes() {
+        return archive.storedBytes();
+      }
+
+      @Override
+      public void abort(String reason) {
+        archive.abort(reason);
+      }
+    }, attempt);
   }
 
   void holdsSlot(String slot) {
@@ -60,8 +100,78 @@ final class RunningJob {
     return slot;
   }
 
-  boolean lost() {
+  /** Whether another worker took the job over: this one's work and outcome are then dropped. */
+  public boolean lost() {
     return lost;
+  }
+
+  /**
+   * Runs the job's steps under its heartbeat, and gives back the host slot it took however they end.
+   */
+  public void run(Steps steps) throws IOException {
+    try (JobLifecycle.Heartbeat heartbeat = lifecycle.heartbeat(this::beat)) {
+      steps.run();
+    } finally {
+      String held = slot;
+      if (held != null) {
+        slots.release(held, request.getBackupId());
+      }
+    }
+  }
+
+  /** A job's steps once it is held. */
+  @FunctionalInterface
+  public interface Steps {
+    void run() throws IOException;
+  }
+
+  /**
+   * What a failed attempt of the tool leads to: the job is given back when the worker is stopping
+   * (thrown), dropped when another worker has it, rescheduled after its backoff when the failure is
+   * transient and attempts are left (dump-attempts bounds the doubling: no cap of its own); else the
+   * reason it ends failed with.
+   *
+   * @return the failure's reason, or null when nothing is left to do
+   */
+  public String attemptFailed(DumpFailedException e, int attempt, boolean isTransient, WorkerProperties properties)
+      throws InterruptedIOException {
+    if (Thread.currentThread().isInterrupted()) {
+      // the worker is stopping: says nothing about the database; the runner gives the job back
+      throw new InterruptedIOException(lifecycle.what() + " " + request.getBackupId() + " stopped: " + e.getMessage());
+    }
+    if (lost) {
+      log.warn("{} {}: stopped, another worker has the job", lifecycle.what(), request.getBackupId());
+      return null;
+    }
+    if (attempt >= properties.dumpAttempts() || !isTransient) {
+      return attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)";
+    }
+    Duration wait = JobLifecycle.backoff(properties.retryBackoff(), attempt, ChronoUnit.FOREVER.getDuration());
+    log.warn("{} {} of addon {}: attempt {} of {} failed, tried again in {}: {}", lifecycle.what(), request.getBackupId(),
+        request.getAddonId(), attempt, properties.dumpAttempts(), wait, e.getMessage());
+    // the backoff waits in the queue: this thread moves on to other addons' jobs
+    lifecycle.ledger().reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt,
+        e.getMessage());
+    return null;
+  }
+
+  /**
+   * What a failure to write or store the output leads to: the job is given back when the worker is
+   * stopping (thrown; another worker runs it again), dropped when another worker has it; else (a full
+   * disk, an unreachable store) the reason it ends failed with, never stuck running.
+   *
+   * @return the failure's reason, or null when the job was lost
+   */
+  public String storeFailed(IOException e) throws InterruptedIOException {
+    if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
+      throw e instanceof InterruptedIOException stopped ? stopped
+          : new InterruptedIOException(lifecycle.what() + " " + request.getBackupId() + " stopped: " + e.getMessage());
+    }
+    if (lost) {
+      log.warn("{} {}: stopped, another worker has the job", lifecycle.what(), request.getBackupId());
+      return null;
+    }
+    return e.getMessage();
   }
 
   /** One heartbeat; runs on the heartbeat thread. Never throws: a failed beat is retried by the next. */
@@ -70,8 +180,8 @@ final class RunningJob {
       Instant until = lifecycle.leaseEnd();
       if (!lost && !lifecycle.renew(request.getBackupId(), until)) {
         lost = true;
-        log.warn("backup {}: another worker took the job over; this dump is abandoned", request.getBackupId());
-        StreamingArchive current = archive;
+        log.warn("{} {}: another worker took the job over; this one is abandoned", lifecycle.what(), request.getBackupId());
+        Work current = work;
         if (current != null) {
           current.abort("the job was taken over by another worker");
         }
@@ -81,14 +191,15 @@ final class RunningJob {
       if (held != null) {
         slots.renew(held, request.getBackupId(), until);
       }
-      StreamingArchive current = archive;
+      Work current = work;
       if (current != null && current.dumpedBytes() != reportedBytes) {
         reportedBytes = current.dumpedBytes();
         publisher.publish(Topics.BACKUP_PROGRESS, request.getAddonId(), new BackupProgress(request.getBackupId(),
-            request.getAddonId(), request.getAppName(), clock.instant(), reportedBytes, current.storedBytes(), attempt, lifecycle.owner(), null, null, null, null));
+            request.getAddonId(), request.getAppName(), clock.instant(), reportedBytes, current.storedBytes(), attempt,
+            lifecycle.owner(), null, null, null, null));
       }
     } catch (RuntimeException e) {
-      log.warn("backup {}: heartbeat failed, retried at the next one: {}", request.getBackupId(), e.toString());
+      log.warn("{} {}: heartbeat failed, retried at the next one: {}", lifecycle.what(), request.getBackupId(), e.toString());
     }
   }
 }

@@ -67,6 +67,11 @@ public final class JobLifecycle implements AutoCloseable {
     });
   }
 
+  /** What the jobs are called in log lines ("backup", "base backup"). */
+  public String what() {
+    return what;
+  }
+
   public JobLedger ledger() {
     return ledger;
   }

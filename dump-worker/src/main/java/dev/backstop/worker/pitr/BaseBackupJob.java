@@ -10,7 +10,6 @@ import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
-import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.Engine;
@@ -19,6 +18,8 @@ import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.schemas.serde.EventCodec;
 import dev.backstop.worker.archive.StreamingArchive;
 import dev.backstop.worker.backup.DumpPlanner;
+import dev.backstop.worker.backup.RunningJob;
+import dev.backstop.worker.backup.TargetPreparation;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.JobLedger;
@@ -31,13 +32,13 @@ import dev.backstop.worker.engine.ReplicaProbe;
 import dev.backstop.worker.engine.Scrubber;
 import dev.backstop.worker.job.JobLifecycle;
 import dev.backstop.worker.job.KindWork;
+import dev.backstop.worker.postgres.PostgresClients;
 import dev.backstop.worker.postgres.PostgresDumpEngine;
 import dev.backstop.worker.postgres.PostgresFailures;
 import jakarta.annotation.PreDestroy;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,12 +48,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -77,7 +76,6 @@ import org.springframework.stereotype.Component;
 public class BaseBackupJob implements KindWork {
 
   private static final Logger log = LoggerFactory.getLogger(BaseBackupJob.class);
-  private static final Duration ADDON_LOOK_AGAIN = Duration.ofMillis(250);
 
   /** Asked before the backup, on a normal connection; the system id pairs the base with its WAL. */
   static final String IDENTIFY = "SELECT current_setting('server_version_num') || '|' || "
@@ -99,42 +97,32 @@ public class BaseBackupJob implements KindWork {
     return passing && !permanent ? FailureClassifier.Failure.TRANSIENT : FailureClassifier.Failure.PERMANENT;
   };
 
-  private final AddonCatalog addons;
   private final JobLedger ledger;
   private final HostSlots slots;
   private final ArchiveStore store;
   private final EventPublisher publisher;
-  private final SecretSealer sealer;
-  private final ReplicaProbe probe;
   private final WorkerProperties properties;
   private final Clock clock;
   private final ArchiveCipher cipher;
-  private final PgBasebackupLocator locator;
+  private final PostgresClients clients;
   private final JobLifecycle lifecycle;
+  private final TargetPreparation preparation;
 
   @Autowired
   public BaseBackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
-      SecretSealer sealer, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock, ArchiveCipher cipher) {
-    this(addons, ledger, slots, store, publisher, sealer, probes.get(Engine.POSTGRESQL), properties, clock, cipher,
-        PgBasebackupLocator.standard());
-  }
-
-  public BaseBackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
-      SecretSealer sealer, ReplicaProbe probe, WorkerProperties properties, Clock clock, ArchiveCipher cipher,
-      PgBasebackupLocator locator) {
-    this.addons = addons;
+      SecretSealer sealer, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock, ArchiveCipher cipher,
+      PostgresClients clients) {
     this.ledger = ledger;
     this.slots = slots;
     this.store = store;
     this.publisher = publisher;
-    this.sealer = sealer;
-    this.probe = probe;
     this.properties = properties;
     this.clock = clock;
     this.cipher = cipher;
-    this.locator = locator;
+    this.clients = clients;
     this.lifecycle = new JobLifecycle("base backup", ledger, publisher, properties.instanceName(), properties.leaseDuration(),
         properties.heartbeatInterval(), clock);
+    this.preparation = new TargetPreparation("base backup", addons, ledger, slots, sealer, probes, properties, clock);
   }
 
   @Override
@@ -153,69 +141,15 @@ public class BaseBackupJob implements KindWork {
     if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
       return;
     }
-    Running job = new Running(request);
-    try (JobLifecycle.Heartbeat heartbeat = lifecycle.heartbeat(job::beat)) {
-      prepare(request, job, claimed);
-    } finally {
-      if (job.slot != null) {
-        slots.release(job.slot, request.getBackupId());
+    RunningJob job = new RunningJob(request, lifecycle, slots, publisher, clock);
+    job.run(() -> {
+      var decision = preparation.prepare(request, claimed, job, BaseBackupJob::refusal);
+      if (decision instanceof TargetPreparation.Fail failed) {
+        fail(request, null, failed.reason());
+      } else if (decision instanceof TargetPreparation.Go go) {
+        run(request, go.addon(), go.choice(), go.target(), job, claimed);
       }
-    }
-  }
-
-  private void prepare(BackupRequested request, Running job, JobLedger.Job claimed) throws IOException {
-    Optional<Addon> found = addons.find(request.getAddonId());
-    if (found.isEmpty()) {
-      Instant now = clock.instant();
-      if (now.isBefore(claimed.recordedAt().plus(properties.addonWait()))) {
-        ledger.reschedule(request.getBackupId(), properties.instanceName(), now.plus(ADDON_LOOK_AGAIN), claimed.failures(),
-            "addon " + request.getAddonId() + " not registered yet");
-        return;
-      }
-      fail(request, null, "addon " + request.getAddonId() + " is not registered with Backstop");
-      return;
-    }
-    Addon addon = found.get();
-    String refusal = refusal(addon);
-    if (refusal != null) {
-      fail(request, null, refusal);
-      return;
-    }
-    List<String> hosts = addon.nodes().stream().map(Addon.Node::host).distinct().toList();
-    if (!slots.anyFree(hosts, properties.dumpsPerHost(), request.getBackupId(), clock.instant())) {
-      waitForSlot(request, claimed, String.join(", ", hosts));
-      return;
-    }
-    String password;
-    try {
-      password = sealer.open(addon.id(), addon.toSpec().getPassword());
-    } catch (IllegalStateException e) {
-      fail(request, null, "the stored credentials cannot be read: " + e.getMessage());
-      return;
-    }
-    String invalid = DumpTarget.refusal(addon.nodes(), addon.database(), addon.user(), password);
-    if (invalid != null) {
-      fail(request, null, invalid);
-      return;
-    }
-    var decision = DumpPlanner.choose(addon.plan(), addon.nodes(),
-        node -> probe.probe(new DumpTarget(node.host(), node.port(), addon.database(), addon.user(), password)),
-        new DumpPlanner.SecondaryRules(properties.maxReplicationLag(), properties.fallBackToPrimary()));
-    if (decision instanceof DumpPlanner.Refusal r) {
-      fail(request, null, r.reason());
-      return;
-    }
-    DumpPlanner.Choice choice = (DumpPlanner.Choice) decision;
-    Instant now = clock.instant();
-    var slot = slots.acquire(choice.node().host(), properties.dumpsPerHost(), request.getBackupId(), now,
-        now.plus(properties.leaseDuration()));
-    if (slot.isEmpty()) {
-      waitForSlot(request, claimed, choice.node().host());
-      return;
-    }
-    job.slot = slot.get();
-    run(request, addon, choice, new DumpTarget(choice.node().host(), choice.node().port(), addon.database(), addon.user(),
-        password), job, claimed);
+    });
   }
 
   /** Why this addon has no base backups at all (the scheduler asks only for PostgreSQL Starter and Business). */
@@ -233,18 +167,10 @@ public class BaseBackupJob implements KindWork {
     return null;
   }
 
-  private void waitForSlot(BackupRequested request, JobLedger.Job claimed, String hosts) {
-    log.info("base backup {}: {} dumps already run on {}; it waits for one to end", request.getBackupId(),
-        properties.dumpsPerHost(), hosts);
-    ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(properties.hostSlotRetry()),
-        claimed.failures(), "waiting for a dump slot on " + hosts);
-  }
-
-  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpTarget target, Running job,
+  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpTarget target, RunningJob job,
       JobLedger.Job claimed) throws IOException {
     Instant startedAt = claimed.startedAt() != null ? claimed.startedAt() : clock.instant();
     int attempt = claimed.failures() + 1;
-    job.attempt = attempt;
     ledger.started(request.getBackupId(), properties.instanceName(), startedAt);
     if (attempt == 1 || claimed.takenOver()) {
       publisher.publish(Topics.BACKUP_EVENTS, addon.id(), new BackupStarted(request.getBackupId(), addon.id(),
@@ -259,37 +185,22 @@ public class BaseBackupJob implements KindWork {
     try {
       Taken taken;
       try {
-        taken = take(request, addon, target, key, scratch, job);
+        taken = take(request, addon, target, key, scratch, job, attempt);
       } catch (DumpFailedException e) {
-        if (Thread.currentThread().isInterrupted()) {
-          throw new InterruptedIOException("base backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        String reason = job.attemptFailed(e, attempt, !(e instanceof Permanent) && FAILURES.isTransient(e.getMessage()),
+            properties);
+        if (reason != null) {
+          fail(request, choice.label(), reason);
         }
-        if (job.lost) {
-          log.warn("base backup {}: stopped, another worker has the job", request.getBackupId());
-          return;
-        }
-        if (e instanceof Permanent || attempt >= properties.dumpAttempts() || !FAILURES.isTransient(e.getMessage())) {
-          fail(request, choice.label(), attempt == 1 ? e.getMessage() : e.getMessage() + " (after " + attempt + " attempts)");
-          return;
-        }
-        Duration wait = JobLifecycle.backoff(properties.retryBackoff(), attempt, ChronoUnit.FOREVER.getDuration());
-        log.warn("base backup {} of addon {}: attempt {} of {} failed, tried again in {}: {}", request.getBackupId(),
-            addon.id(), attempt, properties.dumpAttempts(), wait, e.getMessage());
-        ledger.reschedule(request.getBackupId(), properties.instanceName(), clock.instant().plus(wait), attempt, e.getMessage());
         return;
       } catch (IOException e) {
-        if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
-          throw e instanceof InterruptedIOException stopped ? stopped
-              : new InterruptedIOException("base backup " + request.getBackupId() + " stopped: " + e.getMessage());
+        String reason = job.storeFailed(e);
+        if (reason != null) {
+          fail(request, choice.label(), "the base backup could not be stored: " + reason);
         }
-        if (job.lost) {
-          log.warn("base backup {}: stopped, another worker has the job", request.getBackupId());
-          return;
-        }
-        fail(request, choice.label(), "the base backup could not be stored: " + e.getMessage());
         return;
       }
-      if (job.lost) {
+      if (job.lost()) {
         return;
       }
       String archiveName = StreamingArchive.archiveName(startedAt, "pitr-base", ArchiveFormat.ZSTD);
@@ -316,8 +227,8 @@ public class BaseBackupJob implements KindWork {
   record Taken(BaseBackupManifest manifest, int serverVersionNum, long systemId, Instant endTime, long size, String sha256,
       long tarBytes) {}
 
-  private Taken take(BackupRequested request, Addon addon, DumpTarget target, String key, Path scratch, Running job)
-      throws DumpFailedException, IOException {
+  private Taken take(BackupRequested request, Addon addon, DumpTarget target, String key, Path scratch, RunningJob job,
+      int attempt) throws DumpFailedException, IOException {
     String passLine = PostgresDumpEngine.pgpassLine(target.host(), target.port(), "*", target.user(), target.password());
     Scrubber scrubber = Scrubber.hiding(target.password());
     String identity = ExternalCommand.output("psql", scratch, "pgpass", passLine, scrubber,
@@ -338,8 +249,12 @@ public class BaseBackupJob implements KindWork {
           + "PostgreSQL 13 or later");
     }
     int major = versionNum / 10000;
-    String pgBasebackup = locator.locate(major).orElseThrow(() -> new Permanent(
-        "no pg_basebackup for PostgreSQL " + major + " or later is installed on the worker"));
+    String pgBasebackup;
+    try {
+      pgBasebackup = clients.pgBasebackup(major);
+    } catch (PostgresClients.ClientMissingException e) {
+      throw new Permanent(e.getMessage());
+    }
 
     Path file = scratch.resolve("base.tar.zst.tink");
     MessageDigest sha256 = sha256();
@@ -349,8 +264,7 @@ public class BaseBackupJob implements KindWork {
         CountingDigest plaintext = new CountingDigest(encrypted, sha256);
         OutputStream zstd = ArchiveFormat.ZSTD.compressing(plaintext, 1, properties.compressionThreads())) {
       tap = new ManifestTap(new Abortable(zstd, job));
-      job.compressed = plaintext;
-      job.tap = tap;
+      job.working(new Progress(tap, plaintext), attempt);
       Path passFile = scratch.resolve("pgpass");
       ExternalCommand.runWithSecretFile("pg_basebackup", passFile, passLine, scrubber, List.of(pgBasebackup,
           "--host=" + target.host(), "--port=" + target.port(), "--username=" + target.user(), "--no-password",
@@ -359,8 +273,7 @@ public class BaseBackupJob implements KindWork {
       zstd.close();
       size = plaintext.count;
     } finally {
-      job.tap = null;
-      job.compressed = null;
+      job.working(null, attempt);
     }
     // when pg_basebackup exited: at or after the backup's true end, so a restore to it is always consistent
     Instant endTime = clock.instant();
@@ -374,7 +287,7 @@ public class BaseBackupJob implements KindWork {
     } catch (IllegalArgumentException e) {
       throw new Permanent(e.getMessage());
     }
-    if (!job.lost) {
+    if (!job.lost()) {
       store.putTaking(key, file);
     }
     return new Taken(manifest, versionNum, systemId, endTime, size, HexFormat.of().formatHex(sha256.digest()), tap.bytes());
@@ -423,59 +336,37 @@ public class BaseBackupJob implements KindWork {
 
   /** Refuses writes once another worker took the job over: pg_basebackup is then stopped. */
   private static final class Abortable extends FilterOutputStream {
-    private final Running job;
+    private final RunningJob job;
 
-    Abortable(OutputStream out, Running job) {
+    Abortable(OutputStream out, RunningJob job) {
       super(out);
       this.job = job;
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-      if (job.lost) {
+      if (job.lost()) {
         throw new IOException("the job was taken over by another worker");
       }
       out.write(b, off, len);
     }
   }
 
-  /** The job as its heartbeat sees it: lease, host slot, bytes read from pg_basebackup. */
-  private final class Running {
-    private final BackupRequested request;
-    private volatile String slot;
-    private volatile ManifestTap tap;
-    private volatile CountingDigest compressed;
-    private volatile boolean lost;
-    private long reported = -1;
-    private volatile int attempt = 1;
-
-    Running(BackupRequested request) {
-      this.request = request;
+  /** What the heartbeat reports: bytes read from pg_basebackup, and compressed bytes stored. */
+  private record Progress(ManifestTap tap, CountingDigest compressed) implements RunningJob.Work {
+    @Override
+    public long dumpedBytes() {
+      return tap.bytes();
     }
 
-    void beat() {
-      try {
-        Instant until = lifecycle.leaseEnd();
-        if (!lost && !lifecycle.renew(request.getBackupId(), until)) {
-          lost = true;
-          log.warn("base backup {}: another worker took the job over; this one is abandoned", request.getBackupId());
-          return;
-        }
-        String held = slot;
-        if (held != null) {
-          slots.renew(held, request.getBackupId(), until);
-        }
-        ManifestTap current = tap;
-        CountingDigest stored = compressed;
-        if (current != null && stored != null && current.bytes() != reported) {
-          reported = current.bytes();
-          publisher.publish(Topics.BACKUP_PROGRESS, request.getAddonId(), new BackupProgress(request.getBackupId(),
-              request.getAddonId(), request.getAppName(), clock.instant(), reported, stored.count, attempt, lifecycle.owner(),
-              null, null, null, null));
-        }
-      } catch (RuntimeException e) {
-        log.warn("base backup {}: heartbeat failed, retried at the next one: {}", request.getBackupId(), e.toString());
-      }
+    @Override
+    public long storedBytes() {
+      return compressed.count;
+    }
+
+    @Override
+    public void abort(String reason) {
+      // Abortable already refuses the next write once the job is lost
     }
   }
 }

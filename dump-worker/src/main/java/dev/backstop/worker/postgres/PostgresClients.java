@@ -17,16 +17,18 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Which {@code pg_dump} and {@code pg_restore} to run. {@code pg_dump} refuses a server of a newer major
- * version than its own ("aborting because of server version mismatch"), and {@code pg_restore} a dump
- * of a newer {@code pg_dump} ("unsupported version in file header"), so a worker serving servers of
+ * Which {@code pg_dump}, {@code pg_basebackup} and {@code pg_restore} to run. {@code pg_dump} and
+ * {@code pg_basebackup} refuse a server of a newer major version than their own ("aborting because of
+ * server version mismatch", "incompatible server version"), and {@code pg_restore} a dump of a newer
+ * {@code pg_dump} ("unsupported version in file header"), so a worker serving servers of
  * several majors keeps the clients of each side by side, as Debian's packages do under
  * {@code /usr/lib/postgresql/<major>/bin}.
  *
  * <p>For a server of major N, {@code pg_dump} is N's own if installed (its dump is then restorable with
  * the customer's own N tools), else the newest installed one above N; the configured program (a bare
  * name is looked up on PATH) is a candidate too, for its {@code --version}. None at least N: the backup
- * fails, saying which majors are there. {@code pg_restore} is the newest installed, if at least as new
+ * fails, saying which majors are there. {@code pg_basebackup} is chosen the same way (the one on PATH is
+ * the configured program). {@code pg_restore} is the newest installed, if at least as new
  * as the dump's {@code pg_dump}.
  */
 public final class PostgresClients {
@@ -47,6 +49,7 @@ public final class PostgresClients {
     }
   }
 
+  private static final String PG_BASEBACKUP = "pg_basebackup";
   private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)");
   private static final Pattern NUMBER = Pattern.compile("\\d+");
   /** {@code {major}} once, as a whole folder name. */
@@ -56,11 +59,13 @@ public final class PostgresClients {
   private final String directoryTemplate;
   private final String pgDump;
   private final String pgRestore;
+  private final String pgBasebackup;
   private final VersionProbe versions;
   private final boolean fixed;
   private final Map<String, OptionalInt> versionCache = new ConcurrentHashMap<>();
 
-  private PostgresClients(String directoryTemplate, String pgDump, String pgRestore, VersionProbe versions, boolean fixed) {
+  private PostgresClients(String directoryTemplate, String pgDump, String pgRestore, String pgBasebackup, VersionProbe versions,
+      boolean fixed) {
     if (directoryTemplate != null && !directoryTemplate.isBlank() && !TEMPLATE.matcher(directoryTemplate).matches()) {
       throw new IllegalArgumentException("the PostgreSQL client directory must hold " + MAJOR
           + " as a folder name of its own, e.g. /usr/lib/postgresql/{major}/bin: " + directoryTemplate);
@@ -68,26 +73,28 @@ public final class PostgresClients {
     this.directoryTemplate = directoryTemplate == null || directoryTemplate.isBlank() ? null : directoryTemplate;
     this.pgDump = pgDump;
     this.pgRestore = pgRestore;
+    this.pgBasebackup = pgBasebackup;
     this.versions = versions;
     this.fixed = fixed;
   }
 
   /**
    * Chooses by version among the clients under {@code directoryTemplate} (e.g.
-   * {@code /usr/lib/postgresql/{major}/bin}; blank for none) and the configured programs.
+   * {@code /usr/lib/postgresql/{major}/bin}; blank for none) and the configured programs ({@code pg_basebackup}:
+   * the one on PATH).
    */
   public static PostgresClients byVersion(String directoryTemplate, String pgDump, String pgRestore) {
-    return new PostgresClients(directoryTemplate, pgDump, pgRestore, PostgresClients::versionOf, false);
+    return new PostgresClients(directoryTemplate, pgDump, pgRestore, PG_BASEBACKUP, PostgresClients::versionOf, false);
   }
 
   /** The same with another way to read a program's version: for tests. */
   static PostgresClients byVersion(String directoryTemplate, String pgDump, String pgRestore, VersionProbe versions) {
-    return new PostgresClients(directoryTemplate, pgDump, pgRestore, versions, false);
+    return new PostgresClients(directoryTemplate, pgDump, pgRestore, PG_BASEBACKUP, versions, false);
   }
 
-  /** Always these programs, whatever the versions: for tests and tools that bring their own. */
+  /** Always these programs ({@code pg_basebackup} from PATH), whatever the versions: for tests and tools that bring their own. */
   public static PostgresClients fixed(String pgDump, String pgRestore) {
-    return new PostgresClients(null, pgDump, pgRestore, program -> OptionalInt.empty(), true);
+    return new PostgresClients(null, pgDump, pgRestore, PG_BASEBACKUP, program -> OptionalInt.empty(), true);
   }
 
   /** Whether the choice depends on the server's version (else there is no need to ask it). */
@@ -97,18 +104,25 @@ public final class PostgresClients {
 
   /** The {@code pg_dump} for a server of this major version. */
   public String pgDump(int serverMajor) throws ClientMissingException {
-    if (fixed) {
-      return pgDump;
-    }
-    Map<Integer, String> found = candidates("pg_dump", pgDump);
+    return fixed ? pgDump : serving("pg_dump", pgDump, serverMajor);
+  }
+
+  /** The {@code pg_basebackup} for a server of this major version. */
+  public String pgBasebackup(int serverMajor) throws ClientMissingException {
+    return fixed ? pgBasebackup : serving(PG_BASEBACKUP, pgBasebackup, serverMajor);
+  }
+
+  /** A client reading a server of this major: the server's own major if there, else the newest newer one. */
+  private String serving(String tool, String configured, int serverMajor) throws ClientMissingException {
+    TreeMap<Integer, String> found = candidates(tool, configured);
     if (found.containsKey(serverMajor)) {
       return found.get(serverMajor);
     }
-    Map.Entry<Integer, String> newest = ((TreeMap<Integer, String>) found).lastEntry();
+    Map.Entry<Integer, String> newest = found.lastEntry();
     if (newest != null && newest.getKey() > serverMajor) {
       return newest.getValue();
     }
-    throw new ClientMissingException("pg_dump for PostgreSQL " + serverMajor + " not installed on this worker: "
+    throw new ClientMissingException(tool + " for PostgreSQL " + serverMajor + " not installed on this worker: "
         + foundText(found));
   }
 

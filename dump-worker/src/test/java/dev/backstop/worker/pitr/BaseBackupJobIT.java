@@ -34,6 +34,7 @@ import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.engine.ReplicaProbe;
 import dev.backstop.worker.job.JobRunner;
+import dev.backstop.worker.postgres.PostgresClients;
 import dev.backstop.worker.postgres.PostgresReplicaProbe;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -109,7 +110,7 @@ class BaseBackupJobIT {
         "heartbeat-interval", "200ms", "retry-backoff", "100ms"));
     Map<Engine, ReplicaProbe> probes = Map.of(Engine.POSTGRESQL, new PostgresReplicaProbe("psql", dir.resolve("work")));
     BaseBackupJob bases = new BaseBackupJob(addons, ledger, slots, store, publisher, sealer, probes, properties,
-        Clock.systemUTC(), cipher);
+        Clock.systemUTC(), cipher, PostgresClients.byVersion(properties.pgClientDirectory(), properties.pgDump(), "pg_restore"));
     // the dispatch as the worker wires it: the dump job hands PITR_BASE jobs to the base backup job
     job = new BackupJob(addons, ledger, slots, store, publisher, sealer, Map.of(), probes, properties, Clock.systemUTC(),
         cipher, BackstopProperties.bind(Map.of()), List.of(bases));

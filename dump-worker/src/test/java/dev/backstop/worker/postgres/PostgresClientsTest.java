@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Which pg_dump and pg_restore run: chosen in a made-up tree of client folders (as Debian lays them out)
+ * Which pg_dump, pg_basebackup and pg_restore run: chosen in a made-up tree of client folders (as Debian lays them out)
  * and configured programs of made-up versions; then once for real, with this machine's clients against
  * the suite's own server.
  */
@@ -90,6 +90,41 @@ class PostgresClientsTest {
 
     var noneAtAll = PostgresClients.byVersion(root.resolve("nothing-here") + "/{major}/bin", "pg_dump", "pg_restore", path(Map.of()));
     assertThatThrownBy(() -> noneAtAll.pgDump(15)).hasMessage("pg_dump for PostgreSQL 15 not installed on this worker: found none");
+  }
+
+  @Test
+  void pg_basebackup_is_chosen_as_pg_dump_is_and_a_server_newer_than_all_fails_naming_what_is_there() throws Exception {
+    String template = tree(Map.of(13, new String[] {"pg_basebackup"}, 15, new String[] {"pg_basebackup"},
+        16, BOTH, 17, new String[] {"pg_basebackup"})); // 16 without its pg_basebackup
+    var clients = PostgresClients.byVersion(template, "pg_dump", "pg_restore", path(Map.of()));
+
+    assertThat(clients.pgBasebackup(15)).isEqualTo(root + "/15/bin/pg_basebackup");
+    assertThat(clients.pgBasebackup(16)).isEqualTo(root + "/17/bin/pg_basebackup");
+    assertThat(clients.pgBasebackup(14)).isEqualTo(root + "/17/bin/pg_basebackup");
+    assertThatThrownBy(() -> clients.pgBasebackup(18)).isInstanceOf(PostgresClients.ClientMissingException.class)
+        .hasMessage("pg_basebackup for PostgreSQL 18 not installed on this worker: found 13, 15, 17");
+  }
+
+  @Test
+  void the_pg_basebackup_on_path_serves_servers_up_to_its_own_major() throws Exception {
+    var clients = PostgresClients.byVersion(root.resolve("nothing-here") + "/{major}/bin", "pg_dump", "pg_restore",
+        path(Map.of("pg_basebackup", 16)));
+    assertThat(clients.pgBasebackup(16)).isEqualTo("pg_basebackup");
+    assertThat(clients.pgBasebackup(14)).isEqualTo("pg_basebackup");
+    assertThatThrownBy(() -> clients.pgBasebackup(17))
+        .hasMessage("pg_basebackup for PostgreSQL 17 not installed on this worker: found 16");
+  }
+
+  @Test
+  void without_per_major_folders_this_machines_pg_basebackup_on_path_serves_up_to_its_own_major() throws Exception {
+    var clients = PostgresClients.byVersion(root.resolve("nothing-here") + "/{major}/bin", "pg_dump", "pg_restore");
+    Process version = new ProcessBuilder("pg_basebackup", "--version").redirectErrorStream(true).start();
+    int installed = PostgresClients.parseVersion(new String(version.getInputStream().readAllBytes())).orElseThrow();
+    version.waitFor();
+
+    assertThat(clients.pgBasebackup(installed)).isEqualTo("pg_basebackup");
+    assertThatThrownBy(() -> clients.pgBasebackup(installed + 1)).isInstanceOf(PostgresClients.ClientMissingException.class)
+        .hasMessage("pg_basebackup for PostgreSQL " + (installed + 1) + " not installed on this worker: found " + installed);
   }
 
   @Test
