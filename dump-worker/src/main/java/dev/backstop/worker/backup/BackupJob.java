@@ -295,7 +295,7 @@ public class BackupJob {
         throw e;
       }
       // a full disk (no block or inode for a folder): failed with the reason, as a full disk later on is; given back
-      // to the runner instead, the job would be tried again every few seconds and never end
+      // to the runner instead, the job would be tried again after every error backoff and never end
       fail(request, choice.label(), "the work directory cannot be used: " + e.getMessage());
       return;
     }
