@@ -204,8 +204,19 @@ public class BackupJob {
     log.info("backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.id(), choice.label(),
         choice.why(), attempt);
 
-    Files.createDirectories(properties.workDirectory());
-    Path scratch = Files.createTempDirectory(properties.workDirectory(), request.getBackupId() + "-");
+    Path scratch;
+    try {
+      Files.createDirectories(properties.workDirectory());
+      scratch = Files.createTempDirectory(properties.workDirectory(), request.getBackupId() + "-");
+    } catch (IOException e) {
+      if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
+        throw e;
+      }
+      // a full disk (no block or inode for a folder): failed with the reason, as a full disk later on is; given back
+      // to the runner instead, the job would be tried again after every error backoff and never end
+      fail(request, choice.label(), "the work directory cannot be used: " + e.getMessage());
+      return;
+    }
     try {
       var format = properties.archiveFormat();
       String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);

@@ -180,8 +180,18 @@ public class BaseBackupJob implements KindWork {
     log.info("base backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.id(), choice.label(),
         choice.why(), attempt);
     String key = PitrKeys.base(addon.id(), request.getBackupId());
-    Files.createDirectories(properties.workDirectory());
-    Path scratch = Files.createTempDirectory(properties.workDirectory(), "base-" + request.getBackupId() + "-");
+    Path scratch;
+    try {
+      Files.createDirectories(properties.workDirectory());
+      scratch = Files.createTempDirectory(properties.workDirectory(), "base-" + request.getBackupId() + "-");
+    } catch (IOException e) {
+      if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
+        throw e;
+      }
+      // a full disk, as BackupJob meets it: failed with the reason rather than given back to the runner without end
+      fail(request, choice.label(), "the work directory cannot be used: " + e.getMessage());
+      return;
+    }
     try {
       Taken taken;
       try {
