@@ -88,7 +88,7 @@ public class PitrRestoreController {
    * Checks and publishes a restore of {@code addon} to {@code targetTime}, also into {@code into} when an
    * operator named a database (null otherwise): the same refusals (409, 422, 400) whoever asks.
    */
-  RestoreView request(Addon addon, String targetTime, RestoreTarget into) {
+  public RestoreView request(Addon addon, String targetTime, RestoreTarget into) {
     if (addon.removed()) {
       throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addon.id() + " was removed");
     }
@@ -119,7 +119,7 @@ public class PitrRestoreController {
   }
 
   /** A restore of {@code addonId} as the API shows it, or 404. */
-  RestoreView find(String addonId, String restoreId) {
+  public RestoreView find(String addonId, String restoreId) {
     Row row = listing.find(addonId, restoreId).filter(r -> BackupKind.PITR_RESTORE.name().equals(r.kind()))
         .orElseThrow(() -> ApiProblem.notFound("no point-in-time restore " + restoreId + " of addon " + addonId));
     return view(row, progress);

@@ -182,16 +182,6 @@ public class PitrRestoreJob implements KindWork {
       fail(request, "point-in-time recovery is only for PostgreSQL addons on Starter and Business plans");
       return;
     }
-    DumpTarget into = null;
-    if (pitr.getRestoreInto() != null) {
-      // before anything runs (the scratch server included): a target that cannot be used fails the restore at once
-      Into checked = checkTarget(request, pitr.getRestoreInto());
-      if (checked.refusal() != null) {
-        fail(request, checked.refusal());
-        return;
-      }
-      into = checked.target();
-    }
     Instant target = pitr.getTargetTime();
     Optional<PitrWindows.Window> window = windows.find(addon.id());
     String refusal = window.isEmpty() ? "point-in-time recovery has no window for this addon yet" : window.get().refusal(target);
@@ -199,6 +189,17 @@ public class PitrRestoreJob implements KindWork {
       // the window this worker reads may lag the one the gateway checked the request against
       waitOrFail(claimed, request, refusal);
       return;
+    }
+    DumpTarget into = null;
+    if (pitr.getRestoreInto() != null) {
+      // once the window lets the restore go ahead, before anything runs (the scratch server included):
+      // a target that cannot be used fails the restore at once, not after hours of replay
+      Into checked = checkTarget(request, pitr.getRestoreInto());
+      if (checked.refusal() != null) {
+        fail(request, checked.refusal());
+        return;
+      }
+      into = checked.target();
     }
     PitrWindows.Base base = window.get().baseFor(target).orElseThrow();
     if (claimed.takenOver()) {
