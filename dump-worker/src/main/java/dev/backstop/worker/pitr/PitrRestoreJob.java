@@ -71,6 +71,10 @@ import org.slf4j.LoggerFactory;
  * every backup, the archive named after the target time. The outcome is one {@code BackupCompleted} (with
  * {@code pitrTargetTime}) or {@code BackupFailed}, like a dump's.
  *
+ * <p>A request with {@code restoreInto} (operators only) also {@code pg_restore}s the stored archive into
+ * that existing, empty database ({@link PostgresTargetRestore}), checked before the replay starts and again
+ * just before; if that fails, the archive is deleted and the restore fails with the scrubbed reason.
+ *
  * <p>Run by the dump jobs' runner, leased like a dump: a worker killed mid-restore loses the job when its
  * lease runs out and the next worker redoes it from the start (removing the scratch folder and server the
  * killed one left, when on the same machine). The scratch server is stopped and its folder deleted however
