@@ -993,7 +993,8 @@
     notice.hidden = false;
   }
 
-  const PHASES = { 'fetching-base': 'Fetching the base backup', 'replaying-wal': 'Replaying WAL', dumping: 'Dumping' };
+  const PHASES = { 'fetching-base': 'Fetching the base backup', 'replaying-wal': 'Replaying WAL', dumping: 'Dumping',
+    'restoring-into-target': "Restoring into the operator's database" };
 
   function restoreProgressText(r) {
     if (!r.phase) {

@@ -138,6 +138,7 @@ final class Format {
       case "fetching-base" -> "fetching the base backup";
       case "replaying-wal" -> "replaying WAL";
       case "dumping" -> "dumping";
+      case "restoring-into-target" -> "restoring into the operator's database";
       default -> phase.asString();
     };
     var progress = restore.get("progress");

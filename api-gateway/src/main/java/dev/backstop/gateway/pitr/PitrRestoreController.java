@@ -14,6 +14,7 @@ import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.events.PitrRequest;
+import dev.backstop.schemas.events.RestoreTarget;
 import dev.backstop.schemas.events.Plan;
 import jakarta.validation.constraints.Size;
 import java.net.URI;
@@ -77,32 +78,48 @@ public class PitrRestoreController {
   public ResponseEntity<RestoreView> create(@PathVariable String appName, @PathVariable String addonId,
       @RequestBody @jakarta.validation.Valid RestoreRequest body) {
     Addon addon = requireAddon(appName, addonId);
+    RestoreView view = request(addon, body == null ? null : body.targetTime(), null);
+    return ResponseEntity.accepted()
+        .location(URI.create("/v1/apps/" + appName + "/addons/" + addonId + "/pitr/restores/" + view.id()))
+        .body(view);
+  }
+
+  /**
+   * Checks and publishes a restore of {@code addon} to {@code targetTime}, also into {@code into} when an
+   * operator named a database (null otherwise): the same refusals (409, 422, 400) whoever asks.
+   */
+  public RestoreView request(Addon addon, String targetTime, RestoreTarget into) {
     if (addon.removed()) {
-      throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addonId + " was removed");
+      throw ApiProblem.conflict("addon-removed", "Addon removed", "addon " + addon.id() + " was removed");
     }
     if (addon.engine() != Engine.POSTGRESQL || addon.plan() == Plan.SANDBOX) {
       throw ApiProblem.conflict("pitr-unavailable", "No point-in-time recovery",
           "point-in-time recovery is only for PostgreSQL addons on Starter and Business plans");
     }
-    Instant target = parse(body == null ? null : body.targetTime());
+    Instant target = parse(targetTime);
     Instant now = clock.instant();
     if (target.isAfter(now)) {
       throw ApiProblem.unprocessable("pitr-target-in-future", "Target time in the future",
           target + " is in the future: a restore can only go back in time").with("targetTime", target.toString());
     }
-    refuseOutsideWindow(addonId, target);
+    refuseOutsideWindow(addon.id(), target);
     String id = new ObjectId().toHexString();
-    var request = new BackupRequested(id, addonId, appName, BackupKind.PITR_RESTORE, now, null, new PitrRequest(target, null), null);
-    publisher.publish(Topics.BACKUP_REQUESTS, addonId, request);
-    listing.advance(id, Status.PENDING, Stage.requested(addonId, appName, BackupKind.PITR_RESTORE.name(), now).restoringTo(target));
-    return ResponseEntity.accepted()
-        .location(URI.create("/v1/apps/" + appName + "/addons/" + addonId + "/pitr/restores/" + id))
-        .body(new RestoreView(id, "pending", target.toString(), null, null, null, null));
+    var request = new BackupRequested(id, addon.id(), addon.appName(), BackupKind.PITR_RESTORE, now, null,
+        new PitrRequest(target, into), null);
+    publisher.publish(Topics.BACKUP_REQUESTS, addon.id(), request);
+    listing.advance(id, Status.PENDING, Stage.requested(addon.id(), addon.appName(), BackupKind.PITR_RESTORE.name(), now)
+        .restoringTo(target));
+    return new RestoreView(id, "pending", target.toString(), null, null, null, null);
   }
 
   @GetMapping("/{restoreId}")
   public RestoreView one(@PathVariable String appName, @PathVariable String addonId, @PathVariable String restoreId) {
     requireAddon(appName, addonId);
+    return find(addonId, restoreId);
+  }
+
+  /** A restore of {@code addonId} as the API shows it, or 404. */
+  public RestoreView find(String addonId, String restoreId) {
     Row row = listing.find(addonId, restoreId).filter(r -> BackupKind.PITR_RESTORE.name().equals(r.kind()))
         .orElseThrow(() -> ApiProblem.notFound("no point-in-time restore " + restoreId + " of addon " + addonId));
     return view(row, progress);

@@ -9,7 +9,11 @@ import dev.backstop.schemas.events.PitrWindowChanged;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.PitrRestoreProperties;
+import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.postgres.PostgresClients;
+import dev.backstop.worker.postgres.PostgresTargetRestore;
+import dev.backstop.schemas.secret.SecretSealer;
 import java.time.Clock;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
@@ -44,7 +48,10 @@ public class PitrConfiguration {
   @Bean(destroyMethod = "close")
   public PitrRestoreJob pitrRestoreJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, ArchiveCipher cipher,
       EventPublisher publisher, PitrWindows windows, WorkerProperties worker, PitrRestoreProperties properties,
-      BackstopProperties backstop, Clock clock) {
-    return new PitrRestoreJob(addons, ledger, store, cipher, publisher, windows, worker, properties, backstop, clock);
+      BackstopProperties backstop, Clock clock, SecretSealer sealer, PostgresClients postgresClients,
+      VerifierProperties verifier) {
+    // restores into an operator's database: pg_restore as the restore tests choose it, with their timeout
+    return new PitrRestoreJob(addons, ledger, store, cipher, publisher, windows, worker, properties, backstop, clock, sealer,
+        new PostgresTargetRestore(worker.psql(), postgresClients, verifier.restoreTimeout(), worker.connectTimeout()));
   }
 }

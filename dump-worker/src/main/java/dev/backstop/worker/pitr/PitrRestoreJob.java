@@ -23,6 +23,12 @@ import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.events.PitrRequest;
+import dev.backstop.schemas.events.RestoreTarget;
+import dev.backstop.schemas.secret.SecretSealer;
+import dev.backstop.kit.addon.ConnectionValues;
+import dev.backstop.kit.archive.ArchiveReader;
+import dev.backstop.worker.engine.RestoreEngine;
+import dev.backstop.worker.postgres.PostgresTargetRestore;
 import dev.backstop.schemas.events.Plan;
 import dev.backstop.worker.archive.StreamingArchive;
 import dev.backstop.worker.catalog.AddonCatalog;
@@ -65,6 +71,10 @@ import org.slf4j.LoggerFactory;
  * every backup, the archive named after the target time. The outcome is one {@code BackupCompleted} (with
  * {@code pitrTargetTime}) or {@code BackupFailed}, like a dump's.
  *
+ * <p>A request with {@code restoreInto} (operators only) also {@code pg_restore}s the stored archive into
+ * that existing, empty database ({@link PostgresTargetRestore}), checked before the replay starts and again
+ * just before; if that fails, the archive is deleted and the restore fails with the scrubbed reason.
+ *
  * <p>Run by the dump jobs' runner, leased like a dump: a worker killed mid-restore loses the job when its
  * lease runs out and the next worker redoes it from the start (removing the scratch folder and server the
  * killed one left, when on the same machine). The scratch server is stopped and its folder deleted however
@@ -89,12 +99,27 @@ public class PitrRestoreJob implements KindWork {
   private final Clock clock;
   private final JobLifecycle lifecycle;
   private final Semaphore running;
+  /** Opens a restore target's password; null on a worker not set up to restore into named databases. */
+  private final SecretSealer sealer;
+  private final PostgresTargetRestore targets;
   /** Jobs being settled: their heartbeat stops renewing (a settled job's lease is no longer there to renew). */
   private final java.util.Set<String> settling = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public PitrRestoreJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, ArchiveCipher cipher,
       EventPublisher publisher, PitrWindows windows, WorkerProperties worker, PitrRestoreProperties properties,
       BackstopProperties backstop, Clock clock) {
+    this(addons, ledger, store, cipher, publisher, windows, worker, properties, backstop, clock, null, null);
+  }
+
+  /**
+   * @param sealer opens the password of a database an operator named to restore into
+   * @param targets restores the result into it
+   */
+  public PitrRestoreJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, ArchiveCipher cipher,
+      EventPublisher publisher, PitrWindows windows, WorkerProperties worker, PitrRestoreProperties properties,
+      BackstopProperties backstop, Clock clock, SecretSealer sealer, PostgresTargetRestore targets) {
+    this.sealer = sealer;
+    this.targets = targets;
     this.addons = addons;
     this.ledger = ledger;
     this.store = store;
@@ -161,10 +186,6 @@ public class PitrRestoreJob implements KindWork {
       fail(request, "point-in-time recovery is only for PostgreSQL addons on Starter and Business plans");
       return;
     }
-    if (pitr.getRestoreInto() != null) {
-      fail(request, "restoring into a named database is not available yet: request the archive and pg_restore it");
-      return;
-    }
     Instant target = pitr.getTargetTime();
     Optional<PitrWindows.Window> window = windows.find(addon.id());
     String refusal = window.isEmpty() ? "point-in-time recovery has no window for this addon yet" : window.get().refusal(target);
@@ -172,6 +193,17 @@ public class PitrRestoreJob implements KindWork {
       // the window this worker reads may lag the one the gateway checked the request against
       waitOrFail(claimed, request, refusal);
       return;
+    }
+    DumpTarget into = null;
+    if (pitr.getRestoreInto() != null) {
+      // once the window lets the restore go ahead, before anything runs (the scratch server included):
+      // a target that cannot be used fails the restore at once, not after hours of replay
+      Into checked = checkTarget(request, pitr.getRestoreInto());
+      if (checked.refusal() != null) {
+        fail(request, checked.refusal());
+        return;
+      }
+      into = checked.target();
     }
     PitrWindows.Base base = window.get().baseFor(target).orElseThrow();
     if (claimed.takenOver()) {
@@ -186,15 +218,16 @@ public class PitrRestoreJob implements KindWork {
     try (JobLifecycle.Heartbeat heartbeat = lifecycle.heartbeat(progress::beat);
          ScratchServer server = new ScratchServer(scratchRoot, properties.serverUser())) {
       progress.server = server;
-      restore(claimed, request, addon, window.get(), base, target, server, progress);
+      restore(claimed, request, addon, window.get(), base, target, into, server, progress);
     }
   }
 
   private void restore(JobLedger.Job claimed, BackupRequested request, Addon addon, PitrWindows.Window window,
-      PitrWindows.Base base, Instant target, ScratchServer server, Progress progress) throws IOException {
+      PitrWindows.Base base, Instant target, DumpTarget into, ScratchServer server, Progress progress) throws IOException {
     Instant startedAt = claimed.startedAt() != null ? claimed.startedAt() : clock.instant();
     ledger.started(request.getBackupId(), worker.instanceName(), startedAt);
-    String why = "restored to " + target + " from base backup " + base.backupId();
+    String why = "restored to " + target + " from base backup " + base.backupId()
+        + (into == null ? "" : ", then into " + describe(into));
     if (claimed.attempt() == 1 || claimed.takenOver() || claimed.startedAt() == null) {
       publisher.publish(Topics.BACKUP_EVENTS, addon.id(), new BackupStarted(request.getBackupId(), addon.id(),
           addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, "scratch server", why,
@@ -289,12 +322,108 @@ public class PitrRestoreJob implements KindWork {
       return;
     }
     store.putTaking(key, packed.file());
+    if (into != null) {
+      // 4. into the operator's database, from the archive as stored (what a download would give)
+      progress.phase("restoring-into-target", 0, null);
+      IntoOutcome outcome = restoreInto(request, addon, key, archiveName, packed, into, server.root().resolve("into"));
+      if (progress.lost) {
+        return;
+      }
+      if (outcome.failure() != null) {
+        // a failed restore has no listing entry to download it from, nor one retention would prune it by
+        store.delete(key);
+        fail(request, outcome.failure() + "; the restored archive was not kept");
+        return;
+      }
+      why = "restored to " + target + " from base backup " + base.backupId() + ", then " + outcome.done();
+    }
     settling.add(request.getBackupId());
     lifecycle.settle(request.getBackupId(), addon.id(), JobLedger.State.DONE, new BackupCompleted(request.getBackupId(),
         addon.id(), addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, clock.instant(),
         "scratch server", why, key, archiveName, packed.size(), packed.sha256(), expectedTables, null, target, null));
     log.info("point-in-time restore {} of addon {} done: {} ({} bytes)", request.getBackupId(), addon.id(), archiveName,
         packed.size());
+  }
+
+  /** A restore target as checked before anything runs: the target, or why it cannot be used. */
+  private record Into(DumpTarget target, String refusal) {}
+
+  /**
+   * The operator's target checked again by {@link ConnectionValues}' rules (a request replayed from before
+   * they existed, or written by something else than the gateway), its password opened, then asked whether
+   * it exists and is empty: a target that cannot be used is known before hours of replay, not after.
+   */
+  private Into checkTarget(BackupRequested request, RestoreTarget target) throws IOException {
+    if (sealer == null || targets == null) {
+      return new Into(null, "this worker is not set up to restore into a named database");
+    }
+    String password;
+    try {
+      password = sealer.open(request.getAddonId(), target.getPassword());
+    } catch (IllegalStateException e) {
+      return new Into(null, "the target database's password cannot be opened: " + e.getMessage());
+    }
+    List<ConnectionValues.Violation> violations = ConnectionValues.check(target.getHost(), target.getPort(),
+        target.getDatabase(), target.getUser(), password);
+    if (!violations.isEmpty()) {
+      return new Into(null, "the target database's settings are invalid: "
+          + String.join("; ", violations.stream().map(ConnectionValues.Violation::toString).toList()));
+    }
+    DumpTarget into = new DumpTarget(target.getHost(), target.getPort(), target.getDatabase(), target.getUser(), password);
+    Files.createDirectories(worker.workDirectory());
+    Path scratch = Files.createTempDirectory(worker.workDirectory(), "into-");
+    try {
+      targets.requireEmpty(into, scratch);
+      return new Into(into, null);
+    } catch (PostgresTargetRestore.Refused e) {
+      return new Into(null, e.getMessage());
+    } catch (DumpFailedException e) {
+      return new Into(null, describe(into) + " cannot be used: " + e.getMessage());
+    } finally {
+      JobLifecycle.deleteTree(scratch);
+    }
+  }
+
+  /** What the restore into a target did ({@code done}), or why it failed ({@code failure}, scrubbed). */
+  private record IntoOutcome(String done, String failure) {
+    static IntoOutcome failed(String why) {
+      return new IntoOutcome(null, why);
+    }
+  }
+
+  /** {@code pg_restore} of the stored archive's dump into the target. */
+  private IntoOutcome restoreInto(BackupRequested request, Addon addon, String key, String archiveName, StreamingArchive.Packed packed,
+      DumpTarget into, Path scratch) throws IOException {
+    Files.createDirectories(scratch);
+    try (ArchiveReader.Unpacked archive = new ArchiveReader(store, cipher).unpack(addon.id(), key, archiveName)) {
+      InputStream dump = archive.dump();
+      if (dump == null) {
+        return IntoOutcome.failed("the restored archive holds no dump");
+      }
+      RestoreEngine.Restored restored = targets.restore(into, dump, scratch);
+      log.info("point-in-time restore {}: restored into {} ({} tables, {} rows)", request.getBackupId(), describe(into),
+          restored.tables(), restored.rows());
+      String mismatch = archive.check(packed.size(), packed.sha256());
+      if (mismatch != null) {
+        return IntoOutcome.failed("the restored archive read back differs from the one stored: " + mismatch);
+      }
+      return new IntoOutcome("pg_restored into " + describe(into) + " (" + restored.tables() + " tables, " + restored.rows()
+          + " rows)", null);
+    } catch (PostgresTargetRestore.Refused e) {
+      return IntoOutcome.failed(e.getMessage());
+    } catch (DumpFailedException e) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new InterruptedIOException("point-in-time restore " + request.getBackupId() + " stopped");
+      }
+      return IntoOutcome.failed("the restore into " + describe(into) + " failed: " + e.getMessage());
+    } finally {
+      JobLifecycle.deleteTree(scratch);
+    }
+  }
+
+  /** Where a target is, for reasons and logs: never its user's password. */
+  private static String describe(DumpTarget target) {
+    return "database " + target.database() + " on " + target.host() + ":" + target.port();
   }
 
   /**

@@ -21,6 +21,10 @@ import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupRequested;
+import dev.backstop.schemas.events.BackupStarted;
+import dev.backstop.schemas.events.RestoreTarget;
+import dev.backstop.worker.postgres.PostgresClients;
+import dev.backstop.worker.postgres.PostgresTargetRestore;
 import dev.backstop.schemas.events.BackupSchedule;
 import dev.backstop.schemas.events.DatabaseNode;
 import dev.backstop.schemas.events.Engine;
@@ -98,6 +102,7 @@ class PitrRestoreIT {
   Path work;
   Path keyFile;
   MongoHandle mongoHandle;
+  final SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
   PitrBaseFixture.Base first;
   PitrBaseFixture.Base second;
   Instant firstCommit;
@@ -147,7 +152,6 @@ class PitrRestoreIT {
     cleanup.add(client);
     var database = client.getDatabase("pitr-it");
     addons = new AddonCatalog(database);
-    SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
     addons.upsert(new AddonSpec(ADDON, "app", Engine.POSTGRESQL, Plan.STARTER, "shop", "postgres", sealer.seal(ADDON, "unused"),
         List.of(new DatabaseNode(NodeRole.PRIMARY, "127.0.0.1", primary.port())), new BackupSchedule(true, 1, "UTC")), 1);
     ledger = new JobLedger(database);
@@ -168,7 +172,9 @@ class PitrRestoreIT {
     WorkerProperties properties = WorkerProperties.bind(Map.of("work-directory", work.resolve("w"), "addon-wait", "0s",
         "heartbeat-interval", "200ms"));
     job = new PitrRestoreJob(addons, ledger, store, cipher, publisher, windows, properties, PitrRestoreProperties.bind(Map.of()),
-        BackstopProperties.bind(Map.of()), Clock.systemUTC());
+        BackstopProperties.bind(Map.of()), Clock.systemUTC(), sealer, new PostgresTargetRestore("psql",
+            PostgresClients.byVersion("/usr/lib/postgresql/{major}/bin", "pg_dump", "pg_restore"), Duration.ofMinutes(2),
+            Duration.ofSeconds(5)));
     runner = new JobRunner("backup", ledger, claimed -> job.execute(claimed,
         (BackupRequested) EventCodec.get().decode(claimed.request())), 1, properties.instanceName(), Duration.ofSeconds(30),
         Duration.ofMillis(100), Duration.ofSeconds(1), Clock.systemUTC());
@@ -252,7 +258,6 @@ class PitrRestoreIT {
     Instant last = Instant.parse(standby.psql("shop",
         "select to_char(max(pg_xact_commit_timestamp(xmin)) at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') from numbered"));
 
-    SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
     addons.upsert(new AddonSpec(addon, "app", Engine.POSTGRESQL, Plan.BUSINESS, "shop", "postgres", sealer.seal(addon, "unused"),
         List.of(new DatabaseNode(NodeRole.PRIMARY, "127.0.0.1", standby.port())), new BackupSchedule(true, 1, "UTC")), 1);
     Instant latest = Instant.now();
@@ -318,6 +323,62 @@ class PitrRestoreIT {
     assertThat(verified.getPassed()).as(verified.getSummary()).isTrue();
     assertThat(verified.getTables()).isEqualTo(1);
     assertThat(Files.list(work.resolve("w")).toList()).as("scratch folders left").isEmpty();
+  }
+
+  @Test
+  void an_operators_restore_goes_into_an_empty_database_and_a_used_or_hostile_target_is_refused_untouched() throws Exception {
+    PostgresCluster server = PostgresCluster.primary(freePort());
+    cleanup.add(server);
+    server.requirePasswords();
+    // what a pgpass line escapes (':' and '\\') and what it keeps as it is
+    String password = "pa:ss\\wo rd#;=" + Long.toHexString(new Random().nextLong());
+    server.psql("postgres", "create role restorer login password '" + password + "'");
+    server.psql("postgres", "create database into_empty owner restorer");
+    server.psql("postgres", "create database into_used owner restorer");
+    server.psql("into_used", "create table kept(id int); insert into kept values (42)");
+    Instant target = between(new Random(), second.endTime(), lastCommit);
+
+    BackupCompleted done = (BackupCompleted) restore("into-empty", target, into(server, "127.0.0.1", "into_empty", password));
+    List<Long> expected = ids(primary.psql("shop", "select id from numbered where pg_xact_commit_timestamp(xmin) <= '"
+        + target + "'::timestamptz order by id"));
+    assertThat(expected).isNotEmpty();
+    assertThat(ids(server.psql("into_empty", "select id from numbered order by id"))).isEqualTo(expected);
+    assertThat(server.psql("into_empty", "select tableowner from pg_tables where tablename = 'numbered'")).isEqualTo("restorer");
+    assertThat(done.getNodeReason()).contains("pg_restored into database into_empty on 127.0.0.1:" + server.port())
+        .contains("1 tables, " + expected.size() + " rows").doesNotContain(password);
+    assertThat(store.exists(done.getArchiveKey())).as("the result stays a downloadable backup").isTrue();
+
+    // refused before any replay: nothing started, the database as it was
+    BackupFailed used = (BackupFailed) restore("into-used", target, into(server, "127.0.0.1", "into_used", password));
+    assertThat(used.getReason()).contains("database into_used on 127.0.0.1:" + server.port() + " is not empty")
+        .doesNotContain(password);
+    assertThat(server.psql("into_used", "select string_agg(tablename, ',') from pg_tables where schemaname = 'public'"))
+        .isEqualTo("kept");
+    assertThat(server.psql("into_used", "select id from kept")).isEqualTo("42");
+
+    BackupFailed wrong = (BackupFailed) restore("into-wrong-password", target, into(server, "127.0.0.1", "into_empty",
+        "not-" + password));
+    assertThat(wrong.getReason()).contains("password authentication failed").doesNotContain(password);
+
+    // values a tool would read as options or that are no host: refused by the rules, before any tool runs
+    BackupFailed dashed = (BackupFailed) restore("into-dashed", target, into(server, "127.0.0.1", "-oEvil", password));
+    assertThat(dashed.getReason()).isEqualTo("the target database's settings are invalid: database must not start with '-'");
+    BackupFailed spaced = (BackupFailed) restore("into-spaced", target, into(server, "127.0.0.1 evil", "into_empty", password));
+    assertThat(spaced.getReason()).isEqualTo("the target database's settings are invalid: host must be a host name or an IP address");
+    assertThat(published).as("nothing started for a refused target")
+        .noneMatch(e -> e instanceof BackupStarted s && s.getBackupId().startsWith("into-") && !s.getBackupId().equals("into-empty"));
+    assertThat(Files.list(work.resolve("w")).toList()).as("scratch folders left").isEmpty();
+  }
+
+  RestoreTarget into(PostgresCluster server, String host, String database, String password) {
+    return new RestoreTarget(host, server.port(), database, "restorer", sealer.seal(ADDON, password));
+  }
+
+  SpecificRecord restore(String id, Instant target, RestoreTarget into) throws IOException {
+    BackupRequested request = new BackupRequested(id, ADDON, "app", BackupKind.PITR_RESTORE, Instant.now(), null,
+        new PitrRequest(target, into), null);
+    ledger.record(id, ADDON, EventCodec.get().encode(request), Instant.now());
+    return restore(id, ADDON, target, false);
   }
 
   SpecificRecord restore(String id, Instant target) throws IOException {
