@@ -133,6 +133,11 @@ class PitrEndToEndIT {
       await().atMost(WAIT).until(() -> writer.acked.get() > 0 && Instant.now().isAfter(nearLatest.plusSeconds(1)));
       writer.close();
       assertThat((Object) writer.failure).isNull();
+      Instant stoppedWriting = Instant.now();
+
+      // idle, the server's WAL stops moving: latest keeps up with the clock rather than the last commit
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(300))
+          .until(() -> Instant.parse(json.readTree(asApp(pitr).body()).get("latest").asString()).isAfter(stoppedWriting.plusSeconds(2)));
 
       HttpResponse<String> before = asApp(pitr + "/restores", "{\"targetTime\":\"" + earliest.minusSeconds(30) + "\"}");
       assertThat(before.statusCode()).as(before.body()).isEqualTo(422);
@@ -165,7 +170,46 @@ class PitrEndToEndIT {
         assertThat(actual).as("rows restored at " + target).isEqualTo(expected);
         assertThat(Long.parseLong(expected.split(":")[0])).as("rows committed by " + target).isPositive();
       }
+
+      JsonNode listing = json.readTree(asApp("/v1/apps/" + APP + "/addons/" + ADDON + "/backups").body());
+      List<String> kinds = new ArrayList<>();
+      listing.forEach(b -> kinds.add(b.get("kind").asString()));
+      // the results are listed like any backup; the base backup is not a backup customers download
+      assertThat(kinds).containsExactly("pitr_restore", "pitr_restore");
+
+      // the CLI shows the window to the second; the instant it shows first is one pitr-restore accepts
+      Cli shown = cli("pitr");
+      assertThat(shown.exit()).as(shown.err()).isZero();
+      Instant shownFrom = earliest.truncatedTo(ChronoUnit.SECONDS).equals(earliest) ? earliest
+          : earliest.truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
+      assertThat(shown.out()).startsWith("-----> Point-in-time recovery: streaming\n       Restorable from "
+          + SHOWN.format(shownFrom) + " UTC to ");
+      Cli restored = cli("pitr-restore", "--at", TYPED.format(shownFrom) + " UTC");
+      assertThat(restored.exit()).as(restored.out() + restored.err()).isZero();
+      assertThat(restored.out()).contains("-----> Restore finished: backup ");
+      Cli refused = cli("pitr-restore", "--at", TYPED.format(earliest.minusSeconds(30)) + " UTC");
+      assertThat(refused.exit()).isEqualTo(1);
+      assertThat(refused.err()).contains("before the earliest restorable instant");
     }
+  }
+
+  private static final java.time.format.DateTimeFormatter SHOWN =
+      java.time.format.DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss", java.util.Locale.ENGLISH).withZone(java.time.ZoneOffset.UTC);
+  private static final java.time.format.DateTimeFormatter TYPED =
+      java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(java.time.ZoneOffset.UTC);
+
+  /** What the {@code backstop} CLI printed and how it exited. */
+  private record Cli(int exit, String out, String err) {}
+
+  private Cli cli(String... args) {
+    var out = new java.io.StringWriter();
+    var err = new java.io.StringWriter();
+    List<String> all = new ArrayList<>(List.of("--app", APP, "--addon", ADDON));
+    all.addAll(List.of(args));
+    int exit = dev.backstop.cli.CliLauncher.run(all.toArray(String[]::new),
+        Map.of("BACKSTOP_API_URL", backstop.gatewayUrl(), "BACKSTOP_TOKEN", appToken), java.time.ZoneId.of("UTC"),
+        new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+    return new Cli(exit, out.toString(), err.toString());
   }
 
   private Path untar(byte[] archive) throws Exception {
