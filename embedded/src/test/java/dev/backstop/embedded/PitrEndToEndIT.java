@@ -119,6 +119,9 @@ class PitrEndToEndIT {
           .until(() -> json.readTree(asApp(pitr).body()),
               w -> "streaming".equals(w.path("state").asString()) && !w.path("earliest").isNull() && !w.path("earliest").isMissingNode());
       Instant earliest = Instant.parse(window.get("earliest").asString());
+      // the one base the archiver asked for, restorable from its end: the window's start
+      assertThat(window.get("baseBackups")).hasSize(1);
+      assertThat(window.get("baseBackups").get(0).get("restorableFrom").asString()).isEqualTo(earliest.toString());
 
       // latest follows the writes (WalArchived): wait until it is a few seconds past the base
       JsonNode later = await().atMost(WAIT).pollInterval(Duration.ofMillis(300))
