@@ -194,8 +194,15 @@ final class Format {
   static String pitrWindow(String state, String earliest, String latest, String reason, ZoneId zone) {
     StringBuilder out = new StringBuilder("-----> Point-in-time recovery: ").append(state).append('\n');
     if (earliest != null && latest != null) {
-      out.append("       Restorable from ").append(createdAt(earliest, zone)).append(" to ").append(createdAt(latest, zone))
-          .append('\n');
+      // shown to the second, each end moved inwards: a time copied from here into pitr-restore --at is never
+      // refused for lying a fraction of a second before earliest (or after latest)
+      Instant from = Instant.parse(earliest);
+      Instant firstWhole = from.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+      if (firstWhole.isBefore(from)) {
+        firstWhole = firstWhole.plusSeconds(1);
+      }
+      out.append("       Restorable from ").append(createdAt(firstWhole.toString(), zone)).append(" to ")
+          .append(createdAt(latest, zone)).append('\n');
     }
     if (reason != null && !reason.isEmpty()) {
       out.append("       ").append(reason).append('\n');

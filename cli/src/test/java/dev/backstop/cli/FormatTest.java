@@ -48,6 +48,16 @@ class FormatTest {
   }
 
   @Test
+  void a_window_starting_mid_second_is_shown_from_the_next_whole_second_which_pitr_restore_accepts() {
+    // earliest 16:42:13.946: "16:42:13" typed back would be refused as before the window
+    assertThat(Format.pitrWindow("streaming", "2026-12-01T16:42:13.946Z", "2026-12-01T16:42:18.351Z", null, ZoneId.of("UTC")))
+        .isEqualTo("""
+            -----> Point-in-time recovery: streaming
+                   Restorable from Tue, 01 Dec 2026 16:42:14 UTC to Tue, 01 Dec 2026 16:42:18 UTC
+            """);
+  }
+
+  @Test
   void the_pitr_window_is_shown_in_the_users_time_zone_with_its_state_and_reason() {
     assertThat(Format.pitrWindow("streaming", "2026-11-24T10:00:29Z", "2026-12-01T15:10:00Z", null, ZoneId.of("Europe/Paris")))
         .isEqualTo("""
