@@ -30,6 +30,7 @@ import dev.backstop.worker.job.JobRunner;
 import dev.backstop.worker.job.KindWork;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
