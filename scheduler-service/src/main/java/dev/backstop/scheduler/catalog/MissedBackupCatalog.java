@@ -32,7 +32,8 @@ import org.springframework.stereotype.Component;
  *
  * <p>Every write is idempotent and independent of the order the topics are read in: times are kept
  * with {@code $min}/{@code $max}, reports inserted once, and the schedule part guarded by the addon's
- * revision.
+ * revision. An addon's last success is a document of its own ({@code last-success}), written only by the
+ * backup events' consumer: kept in the watch, it raced the addon events' writes to the same document.
  */
 @Component
 public class MissedBackupCatalog {
@@ -44,6 +45,7 @@ public class MissedBackupCatalog {
   private final MongoCollection<Document> days;
   private final MongoCollection<StoredDay> dayRecords;
   private final MongoCollection<Document> missed;
+  private final MongoCollection<Document> lastSuccess;
 
   public MissedBackupCatalog(MongoDatabase database) {
     this.watches = database.getCollection("missed-watch");
@@ -51,6 +53,7 @@ public class MissedBackupCatalog {
     this.days = database.getCollection("scheduled-backups");
     this.dayRecords = StoredRecords.collection(database, "scheduled-backups", StoredDay.class);
     this.missed = database.getCollection("missed-backups");
+    this.lastSuccess = database.getCollection("last-success");
     watches.createIndex(Indexes.ascending("checkAt"));
   }
 
@@ -86,7 +89,11 @@ public class MissedBackupCatalog {
   public List<StoredWatch> due(Instant now, int limit) {
     List<StoredWatch> due = new ArrayList<>();
     watchRecords.find(lte("checkAt", Date.from(now))).sort(Sorts.ascending("checkAt")).limit(limit).into(due);
-    return due;
+    return due.stream().map(w -> {
+      Document last = lastSuccess.find(eq("_id", w.addonId())).first();
+      Instant at = last == null || last.getDate("at") == null ? null : last.getDate("at").toInstant();
+      return new StoredWatch(w.addonId(), w.appName(), w.at(), w.day(), w.checkAt(), at, w.revision());
+    }).toList();
   }
 
   /**
@@ -100,7 +107,7 @@ public class MissedBackupCatalog {
 
   /** A backup of the addon, of any kind customers download, completed at {@code at}. */
   public void succeeded(String addonId, Instant at) {
-    watches.updateOne(eq("_id", addonId), Updates.max("lastSucceededAt", Date.from(at)), UPSERT);
+    lastSuccess.updateOne(eq("_id", addonId), Updates.max("at", Date.from(at)), UPSERT);
   }
 
   /** Scheduled backup {@code backupId} was requested at {@code at}. */
