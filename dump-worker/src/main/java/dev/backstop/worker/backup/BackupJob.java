@@ -5,13 +5,10 @@ import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
-import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupTimings;
-import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
-import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.schemas.serde.EventCodec;
@@ -23,15 +20,11 @@ import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.engine.CheckedDump;
 import dev.backstop.worker.engine.DumpEngine;
 import dev.backstop.worker.engine.DumpFailedException;
-import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ReplicaProbe;
-import dev.backstop.worker.job.JobLifecycle;
 import dev.backstop.worker.job.JobRunner;
 import dev.backstop.worker.job.KindWork;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -39,7 +32,6 @@ import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -66,18 +58,14 @@ public class BackupJob {
 
   private static final Logger log = LoggerFactory.getLogger(BackupJob.class);
 
-  private final AddonCatalog addons;
   private final JobLedger ledger;
-  private final HostSlots slots;
   private final ArchiveStore store;
-  private final EventPublisher publisher;
   private final Map<Engine, DumpEngine> engines;
-  private final TargetPreparation preparation;
   private final WorkerProperties properties;
   private final Clock clock;
   private final ArchiveCipher cipher;
   private final boolean encrypt;
-  private final JobLifecycle lifecycle;
+  private final AddonJobs jobs;
   private final BackupMetrics metrics;
   /** The jobs of the kinds that are not dumps (PITR base backups, restores), by kind. */
   private final Map<BackupKind, KindWork> otherKinds;
@@ -113,22 +101,28 @@ public class BackupJob {
     this.otherKinds = otherKinds.stream().collect(java.util.stream.Collectors.toUnmodifiableMap(KindWork::kind, w -> w));
     this.cipher = cipher;
     this.encrypt = backstop.archive().encrypt();
-    this.addons = addons;
     this.ledger = ledger;
-    this.slots = slots;
     this.store = store;
-    this.publisher = publisher;
     this.engines = engines;
     this.properties = properties;
     this.clock = clock;
-    this.lifecycle = new JobLifecycle("backup", ledger, publisher, properties.instanceName(), properties.leaseDuration(),
-        properties.heartbeatInterval(), clock);
-    this.preparation = new TargetPreparation("backup", addons, ledger, slots, sealer, probes, properties, clock);
+    this.jobs = new AddonJobs("backup", "", addons, ledger, slots, sealer, probes, publisher, properties, clock,
+        new AddonJobs.Watcher() {
+          @Override
+          public void started(BackupRequested request, Addon addon, Instant startedAt) {
+            metrics.started(addon, request.getKind(), Duration.between(request.getRequestedAt(), startedAt));
+          }
+
+          @Override
+          public void failed(BackupRequested request) {
+            metrics.failed(addons.find(request.getAddonId()).orElse(null), request.getKind());
+          }
+        });
   }
 
   @PreDestroy
   void stopHeartbeats() {
-    lifecycle.close();
+    jobs.close();
   }
 
   /**
@@ -163,18 +157,7 @@ public class BackupJob {
       other.run(claimed);
       return;
     }
-    if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
-      return;
-    }
-    if (claimed.takenOver()) {
-      log.warn("backup {}: its previous worker stopped heartbeating; taking the job over", request.getBackupId());
-    }
-    RunningJob job = new RunningJob(request, lifecycle, slots, publisher, clock);
-    job.run(() -> prepare(request, job, claimed));
-  }
-
-  private void prepare(BackupRequested request, RunningJob job, JobLedger.Job claimed) throws IOException {
-    var decision = preparation.prepare(request, claimed, job, addon -> {
+    jobs.run(request, claimed, addon -> {
       if (!addon.hasBackups()) {
         return "Sandbox plans have no backups";
       }
@@ -182,125 +165,76 @@ public class BackupJob {
         return "the addon was removed";
       }
       return engines.containsKey(addon.engine()) ? null : addon.engine() + " databases cannot be dumped by this worker";
-    });
-    if (decision instanceof TargetPreparation.Fail failed) {
-      fail(request, null, failed.reason());
-    } else if (decision instanceof TargetPreparation.Go go) {
-      run(request, go.addon(), go.choice(), engines.get(go.addon().engine()), go.target(), job, claimed);
-    }
+    }, (job, go, start, scratch) -> dump(request, go, job, start, scratch));
   }
 
-  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpEngine engine, DumpTarget target,
-      RunningJob job, JobLedger.Job claimed) throws IOException {
-    Instant startedAt = claimed.startedAt() != null ? claimed.startedAt() : clock.instant();
-    int attempt = claimed.failures() + 1;
-    ledger.started(request.getBackupId(), properties.instanceName(), startedAt);
-    if (attempt == 1 || claimed.takenOver()) {
-      // a retry after a transient failure continues the backup that started, under its first start time
-      publisher.publish(Topics.BACKUP_EVENTS, addon.id(), new BackupStarted(request.getBackupId(), addon.id(),
-          addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, choice.label(), choice.why(),
-          properties.instanceName()));
-      metrics.started(addon, request.getKind(), Duration.between(request.getRequestedAt(), startedAt));
-    }
-    log.info("backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.id(), choice.label(),
-        choice.why(), attempt);
-
-    Path scratch;
+  /** Dumps into an archive packed in the scratch folder, stores it, and settles the job. */
+  private void dump(BackupRequested request, TargetPreparation.Go go, RunningJob job, RunningJob.Start start, Path scratch)
+      throws IOException {
+    Addon addon = go.addon();
+    DumpPlanner.Choice choice = go.choice();
+    DumpEngine engine = engines.get(addon.engine());
+    Instant startedAt = start.at();
+    int attempt = start.attempt();
+    var format = properties.archiveFormat();
+    String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
+    String key = addon.id() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
+    StreamingArchive.Packed packed;
+    // durations for the log line and the event's timings, where operators see where a slow backup's time went
+    long dumpNanos = 0;
+    long assemblyNanos = 0;
+    long storeNanos;
+    long firstByteNanos = 0;
+    Instant dumpStartedAt = null;
+    Instant dumpEndedAt = null;
+    Instant storedAt;
+    Integer expectedTables = null;
     try {
-      Files.createDirectories(properties.workDirectory());
-      scratch = Files.createTempDirectory(properties.workDirectory(), request.getBackupId() + "-");
-    } catch (IOException e) {
-      if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
-        throw e;
-      }
-      // a full disk (no block or inode for a folder): failed with the reason, as a full disk later on is; given back
-      // to the runner instead, the job would be tried again after every error backoff and never end
-      fail(request, choice.label(), "the work directory cannot be used: " + e.getMessage());
-      return;
-    }
-    try {
-      var format = properties.archiveFormat();
-      String archiveName = StreamingArchive.archiveName(startedAt, addon.database(), format);
-      String key = addon.id() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
-      StreamingArchive.Packed packed;
-      // durations for the log line and the event's timings, where operators see where a slow backup's time went
-      long dumpNanos = 0;
-      long assemblyNanos = 0;
-      long storeNanos;
-      long firstByteNanos = 0;
-      Instant dumpStartedAt = null;
-      Instant dumpEndedAt = null;
-      Instant storedAt;
-      Integer expectedTables = null;
-      try {
-        try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
-            properties.compressionThreads(), scratch)) {
-          job.dumping(archive, attempt);
-          try {
-            long dumpStart = System.nanoTime();
-            dumpStartedAt = clock.instant();
-            expectedTables = CheckedDump.dump(engine, target, archive.dump(), scratch);
-            dumpNanos = System.nanoTime() - dumpStart;
-            dumpEndedAt = clock.instant();
-            firstByteNanos = archive.firstByteNanos() == 0 ? -1 : archive.firstByteNanos() - dumpStart;
-            // size and SHA-256 are those of the plaintext archive: what customers download and check
-            packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
-                encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
-            assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
-          } catch (DumpFailedException e) {
-            String reason = job.attemptFailed(e, attempt, engine.failures().isTransient(e.getMessage()), properties);
-            if (reason != null) {
-              fail(request, choice.label(), reason);
-            }
-            return;
-          }
-        }
-        job.dumping(null, 0);
-        if (job.lost()) {
+      try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
+          properties.compressionThreads(), scratch)) {
+        job.dumping(archive, attempt);
+        try {
+          long dumpStart = System.nanoTime();
+          dumpStartedAt = clock.instant();
+          expectedTables = CheckedDump.dump(engine, go.target(), archive.dump(), scratch);
+          dumpNanos = System.nanoTime() - dumpStart;
+          dumpEndedAt = clock.instant();
+          firstByteNanos = archive.firstByteNanos() == 0 ? -1 : archive.firstByteNanos() - dumpStart;
+          // size and SHA-256 are those of the plaintext archive: what customers download and check
+          packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
+              encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
+          assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
+        } catch (DumpFailedException e) {
+          job.attemptFailed(e, attempt, engine.failures().isTransient(e.getMessage()));
           return;
         }
-        long storeStart = System.nanoTime();
-        store.putTaking(key, packed.file());
-        storeNanos = System.nanoTime() - storeStart;
-        storedAt = clock.instant();
-      } catch (IOException e) {
-        String reason = job.storeFailed(e);
-        if (reason != null) {
-          fail(request, choice.label(), "the archive could not be stored: " + reason);
-        }
+      }
+      job.dumping(null, 0);
+      if (job.lost()) {
         return;
       }
-      Instant completedAt = clock.instant();
-      // the first byte is timed where it is written, by the monotonic clock: placed between the dump's start and end
-      Instant firstByteAt = firstByteNanos < 0 ? null
-          : Collections.min(List.of(dumpStartedAt.plusNanos(firstByteNanos), dumpEndedAt));
-      var timings = new BackupTimings(job.claimedAt(), dumpStartedAt, firstByteAt, dumpEndedAt, storedAt, completedAt, null);
-      boolean settled = settle(request, JobLedger.State.DONE, new BackupCompleted(request.getBackupId(), addon.id(),
-          addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, completedAt, choice.label(), choice.why(),
-          key, archiveName, packed.size(), packed.sha256(), expectedTables, null, null, timings));
-      if (settled) {
-        metrics.completed(addon, request.getKind(), Duration.ofNanos(dumpNanos + assemblyNanos), Duration.ofNanos(storeNanos),
-            packed.size());
-      }
-      log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; {})",
-          request.getBackupId(), addon.id(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
-          PhaseBreakdown.describe(request.getRequestedAt(), timings, assemblyNanos));
-    } finally {
-      JobLifecycle.deleteTree(scratch);
+      long storeStart = System.nanoTime();
+      store.putTaking(key, packed.file());
+      storeNanos = System.nanoTime() - storeStart;
+      storedAt = clock.instant();
+    } catch (IOException e) {
+      job.storeFailed(e, "the archive");
+      return;
     }
-  }
-
-  /** Records the outcome, then publishes it; an outcome of a job this worker no longer holds is dropped. */
-  private boolean settle(BackupRequested request, JobLedger.State state, SpecificRecord outcome) {
-    return lifecycle.settle(request.getBackupId(), request.getAddonId(), state, outcome);
-  }
-
-  private void fail(BackupRequested request, String node, String reason) {
-    if (settle(request, JobLedger.State.FAILED, new BackupFailed(request.getBackupId(), request.getAddonId(),
-        request.getAppName(), request.getKind(), request.getRequestedAt(), clock.instant(), node, reason))) {
-      metrics.failed(addons.find(request.getAddonId()).orElse(null), request.getKind());
+    Instant completedAt = clock.instant();
+    // the first byte is timed where it is written, by the monotonic clock: placed between the dump's start and end
+    Instant firstByteAt = firstByteNanos < 0 ? null
+        : Collections.min(List.of(dumpStartedAt.plusNanos(firstByteNanos), dumpEndedAt));
+    var timings = new BackupTimings(job.claimedAt(), dumpStartedAt, firstByteAt, dumpEndedAt, storedAt, completedAt, null);
+    boolean settled = job.completed(new BackupCompleted(request.getBackupId(), addon.id(),
+        addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, completedAt, choice.label(), choice.why(),
+        key, archiveName, packed.size(), packed.sha256(), expectedTables, null, null, timings));
+    if (settled) {
+      metrics.completed(addon, request.getKind(), Duration.ofNanos(dumpNanos + assemblyNanos), Duration.ofNanos(storeNanos),
+          packed.size());
     }
-    log.warn("backup {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
+    log.info("backup {} of addon {} done: {} ({} bytes from a {} byte dump, sha256 {}; {})",
+        request.getBackupId(), addon.id(), archiveName, packed.size(), packed.dumpSize(), packed.sha256(),
+        PhaseBreakdown.describe(request.getRequestedAt(), timings, assemblyNanos));
   }
-
 }

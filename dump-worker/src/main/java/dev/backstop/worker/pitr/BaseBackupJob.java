@@ -6,17 +6,15 @@ import dev.backstop.kit.archive.ArchiveFormat;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.pitr.PitrKeys;
-import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupCompleted;
-import dev.backstop.schemas.events.BackupFailed;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
-import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.Engine;
 import dev.backstop.schemas.events.PitrBaseInfo;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.schemas.serde.EventCodec;
 import dev.backstop.worker.archive.StreamingArchive;
+import dev.backstop.worker.backup.AddonJobs;
 import dev.backstop.worker.backup.DumpPlanner;
 import dev.backstop.worker.backup.RunningJob;
 import dev.backstop.worker.backup.TargetPreparation;
@@ -30,7 +28,6 @@ import dev.backstop.worker.engine.ExternalCommand;
 import dev.backstop.worker.engine.FailureClassifier;
 import dev.backstop.worker.engine.ReplicaProbe;
 import dev.backstop.worker.engine.Scrubber;
-import dev.backstop.worker.job.JobLifecycle;
 import dev.backstop.worker.job.KindWork;
 import dev.backstop.worker.postgres.PostgresClients;
 import dev.backstop.worker.postgres.PostgresDumpEngine;
@@ -39,7 +36,6 @@ import jakarta.annotation.PreDestroy;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,32 +94,24 @@ public class BaseBackupJob implements KindWork {
     return passing && !permanent ? FailureClassifier.Failure.TRANSIENT : FailureClassifier.Failure.PERMANENT;
   };
 
-  private final JobLedger ledger;
-  private final HostSlots slots;
   private final ArchiveStore store;
-  private final EventPublisher publisher;
   private final WorkerProperties properties;
   private final Clock clock;
   private final ArchiveCipher cipher;
   private final PostgresClients clients;
-  private final JobLifecycle lifecycle;
-  private final TargetPreparation preparation;
+  private final AddonJobs jobs;
 
   @Autowired
   public BaseBackupJob(AddonCatalog addons, JobLedger ledger, HostSlots slots, ArchiveStore store, EventPublisher publisher,
       SecretSealer sealer, Map<Engine, ReplicaProbe> probes, WorkerProperties properties, Clock clock, ArchiveCipher cipher,
       PostgresClients clients) {
-    this.ledger = ledger;
-    this.slots = slots;
     this.store = store;
-    this.publisher = publisher;
     this.properties = properties;
     this.clock = clock;
     this.cipher = cipher;
     this.clients = clients;
-    this.lifecycle = new JobLifecycle("base backup", ledger, publisher, properties.instanceName(), properties.leaseDuration(),
-        properties.heartbeatInterval(), clock);
-    this.preparation = new TargetPreparation("base backup", addons, ledger, slots, sealer, probes, properties, clock);
+    this.jobs = new AddonJobs("base backup", "base-", addons, ledger, slots, sealer, probes, publisher, properties, clock,
+        new AddonJobs.Watcher() {});
   }
 
   @Override
@@ -133,24 +121,13 @@ public class BaseBackupJob implements KindWork {
 
   @PreDestroy
   void stopHeartbeats() {
-    lifecycle.close();
+    jobs.close();
   }
 
   @Override
   public void run(JobLedger.Job claimed) throws IOException {
     BackupRequested request = (BackupRequested) EventCodec.get().decode(claimed.request());
-    if (lifecycle.publishRecordedOutcome(claimed, request.getAddonId())) {
-      return;
-    }
-    RunningJob job = new RunningJob(request, lifecycle, slots, publisher, clock);
-    job.run(() -> {
-      var decision = preparation.prepare(request, claimed, job, BaseBackupJob::refusal);
-      if (decision instanceof TargetPreparation.Fail failed) {
-        fail(request, null, failed.reason());
-      } else if (decision instanceof TargetPreparation.Go go) {
-        run(request, go.addon(), go.choice(), go.target(), job, claimed);
-      }
-    });
+    jobs.run(request, claimed, BaseBackupJob::refusal, (job, go, start, scratch) -> backUp(request, go, job, start, scratch));
   }
 
   /** Why this addon has no base backups at all (the scheduler asks only for PostgreSQL Starter and Business). */
@@ -168,64 +145,34 @@ public class BaseBackupJob implements KindWork {
     return null;
   }
 
-  private void run(BackupRequested request, Addon addon, DumpPlanner.Choice choice, DumpTarget target, RunningJob job,
-      JobLedger.Job claimed) throws IOException {
-    Instant startedAt = claimed.startedAt() != null ? claimed.startedAt() : clock.instant();
-    int attempt = claimed.failures() + 1;
-    ledger.started(request.getBackupId(), properties.instanceName(), startedAt);
-    if (attempt == 1 || claimed.takenOver()) {
-      publisher.publish(Topics.BACKUP_EVENTS, addon.id(), new BackupStarted(request.getBackupId(), addon.id(),
-          addon.appName(), BackupKind.PITR_BASE, request.getRequestedAt(), startedAt, choice.label(), choice.why(),
-          properties.instanceName()));
-    }
-    log.info("base backup {} of addon {} started on {} ({}), attempt {}", request.getBackupId(), addon.id(), choice.label(),
-        choice.why(), attempt);
+  /** Takes the base backup, stores it, and settles the job. */
+  private void backUp(BackupRequested request, TargetPreparation.Go go, RunningJob job, RunningJob.Start start,
+      Path scratch) throws IOException {
+    Addon addon = go.addon();
+    DumpPlanner.Choice choice = go.choice();
     String key = PitrKeys.base(addon.id(), request.getBackupId());
-    Path scratch;
+    Taken taken;
     try {
-      Files.createDirectories(properties.workDirectory());
-      scratch = Files.createTempDirectory(properties.workDirectory(), "base-" + request.getBackupId() + "-");
+      taken = take(request, addon, go.target(), key, scratch, job, start.attempt());
+    } catch (DumpFailedException e) {
+      job.attemptFailed(e, start.attempt(), !(e instanceof Permanent) && FAILURES.isTransient(e.getMessage()));
+      return;
     } catch (IOException e) {
-      if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
-        throw e;
-      }
-      // a full disk, as BackupJob meets it: failed with the reason rather than given back to the runner without end
-      fail(request, choice.label(), "the work directory cannot be used: " + e.getMessage());
+      job.storeFailed(e, "the base backup");
       return;
     }
-    try {
-      Taken taken;
-      try {
-        taken = take(request, addon, target, key, scratch, job, attempt);
-      } catch (DumpFailedException e) {
-        String reason = job.attemptFailed(e, attempt, !(e instanceof Permanent) && FAILURES.isTransient(e.getMessage()),
-            properties);
-        if (reason != null) {
-          fail(request, choice.label(), reason);
-        }
-        return;
-      } catch (IOException e) {
-        String reason = job.storeFailed(e);
-        if (reason != null) {
-          fail(request, choice.label(), "the base backup could not be stored: " + reason);
-        }
-        return;
-      }
-      if (job.lost()) {
-        return;
-      }
-      String archiveName = StreamingArchive.archiveName(startedAt, "pitr-base", ArchiveFormat.ZSTD);
-      PitrBaseInfo info = new PitrBaseInfo(taken.manifest().timeline(), taken.manifest().startLsn().value(),
-          taken.manifest().stopLsn().value(), taken.serverVersionNum(), taken.systemId(), taken.endTime());
-      lifecycle.settle(request.getBackupId(), addon.id(), JobLedger.State.DONE, new BackupCompleted(request.getBackupId(),
-          addon.id(), addon.appName(), BackupKind.PITR_BASE, request.getRequestedAt(), startedAt, clock.instant(),
-          choice.label(), choice.why(), key, archiveName, taken.size(), taken.sha256(), null, info, null, null));
-      log.info("base backup {} of addon {} done: {} bytes stored (tar {} bytes), timeline {}, WAL {} to {}, server {}",
-          request.getBackupId(), addon.id(), taken.size(), taken.tarBytes(), info.getTimeline(), taken.manifest().startLsn(),
-          taken.manifest().stopLsn(), info.getServerVersionNum());
-    } finally {
-      JobLifecycle.deleteTree(scratch);
+    if (job.lost()) {
+      return;
     }
+    String archiveName = StreamingArchive.archiveName(start.at(), "pitr-base", ArchiveFormat.ZSTD);
+    PitrBaseInfo info = new PitrBaseInfo(taken.manifest().timeline(), taken.manifest().startLsn().value(),
+        taken.manifest().stopLsn().value(), taken.serverVersionNum(), taken.systemId(), taken.endTime());
+    job.completed(new BackupCompleted(request.getBackupId(), addon.id(), addon.appName(), BackupKind.PITR_BASE,
+        request.getRequestedAt(), start.at(), clock.instant(), choice.label(), choice.why(), key, archiveName, taken.size(),
+        taken.sha256(), null, info, null, null));
+    log.info("base backup {} of addon {} done: {} bytes stored (tar {} bytes), timeline {}, WAL {} to {}, server {}",
+        request.getBackupId(), addon.id(), taken.size(), taken.tarBytes(), info.getTimeline(), taken.manifest().startLsn(),
+        taken.manifest().stopLsn(), info.getServerVersionNum());
   }
 
   /** A failure no retry can mend, whatever its words (no manifest, no pg_basebackup new enough). */
@@ -308,12 +255,6 @@ public class BaseBackupJob implements KindWork {
     return Map.of("PGPASSFILE", passFile.toString(),
         "PGCONNECT_TIMEOUT", Long.toString(Math.max(2, properties.connectTimeout().toSeconds())),
         "PGAPPNAME", "backstop-pitr-base");
-  }
-
-  private void fail(BackupRequested request, String node, String reason) {
-    lifecycle.settle(request.getBackupId(), request.getAddonId(), JobLedger.State.FAILED, new BackupFailed(request.getBackupId(),
-        request.getAddonId(), request.getAppName(), BackupKind.PITR_BASE, request.getRequestedAt(), clock.instant(), node, reason));
-    log.warn("base backup {} of addon {} failed: {}", request.getBackupId(), request.getAddonId(), reason);
   }
 
   private static MessageDigest sha256() {
