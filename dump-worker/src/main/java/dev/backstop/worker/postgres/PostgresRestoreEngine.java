@@ -21,9 +21,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -131,17 +129,15 @@ public class PostgresRestoreEngine implements RestoreEngine {
   @Override
   public Restored restore(String database, InputStream dumpStream, Path scratch)
       throws ScratchServerException, DumpFailedException, IOException {
-    InputStream dump = new java.io.BufferedInputStream(dumpStream, 1 << 16);
-    dump.mark(16);
-    int dumpMajor = PostgresClients.restoreMajorFor(dump.readNBytes(8));
-    dump.reset();
-    String pgRestore;
+    PgRestoreRun.Chosen chosen;
     try {
-      pgRestore = clients.pgRestore(dumpMajor);
+      chosen = PgRestoreRun.choose(clients, dumpStream);
     } catch (PostgresClients.ClientMissingException e) {
       // this worker's shortcoming, not the backup's: the test waits for a worker that has the client
       throw new ScratchServerException(e.getMessage());
     }
+    InputStream dump = chosen.dump();
+    String pgRestore = chosen.pgRestore();
     Path spool = scratch.resolve("dump.pgdump");
     try {
       InputStream rest = tuning.jobs() > 1 ? spoolWithin(dump, spool, scratch) : dump;
@@ -165,13 +161,9 @@ public class PostgresRestoreEngine implements RestoreEngine {
         + "alter schema public owner to " + name + ";\n", scratch);
     try {
       DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
-      Map<String, String> environment = new HashMap<>(PostgresDumpEngine.environment(scratch.resolve("pgpass")));
-      environment.put("PGOPTIONS", sessionOptions(tuning));
-      ExternalCommand.runWithSecretFile("pg_restore", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(owner),
-          Scrubber.hiding(password, server.password()), restoreCommand(pgRestore, owner, file, tuning.jobs()), environment,
-          scratch, timeout, stream, OutputStream.nullOutputStream());
-      String[] counts = query(owner, COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
-      return new Restored(Integer.parseInt(counts[0]), Long.parseLong(counts[1]));
+      return new PgRestoreRun(psql, timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
+          Scrubber.hiding(password, server.password()))
+          .restore(owner, restoreCommand(pgRestore, owner, file, tuning.jobs()), sessionOptions(tuning), stream, scratch);
     } finally {
       dropAfterTest(database, scratch);
     }
@@ -187,7 +179,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
     if (spooled != null && jobs > 1) {
       command.addAll(List.of("--jobs", Integer.toString(jobs)));
     }
-    command.addAll(connection(owner));
+    command.addAll(PgRestoreRun.connection(owner));
     if (spooled != null) {
       command.add(spooled.toString());
     }
@@ -278,7 +270,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
   private String admin(String sql, Path scratch) throws ScratchServerException, IOException {
     List<String> command = new ArrayList<>(List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
         "--set", "ON_ERROR_STOP=1", "--no-password"));
-    command.addAll(connection(server));
+    command.addAll(PgRestoreRun.connection(server));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
       ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), pgpass(server), Scrubber.hiding(server.password()), command,
@@ -288,22 +280,6 @@ public class PostgresRestoreEngine implements RestoreEngine {
       throw new ScratchServerException(e.getMessage());
     }
     return out.toString(StandardCharsets.UTF_8);
-  }
-
-  private String query(DumpTarget as, String sql, Path scratch) throws DumpFailedException, IOException {
-    List<String> command = new ArrayList<>(List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
-        "--set", "ON_ERROR_STOP=1", "--no-password", "--command", sql));
-    command.addAll(connection(as));
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ExternalCommand.runWithSecretFile("psql", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(as),
-        Scrubber.hiding(as.password(), server.password()), command,
-        PostgresDumpEngine.environment(scratch.resolve("pgpass")), scratch, timeout, out);
-    return out.toString(StandardCharsets.UTF_8);
-  }
-
-  private static List<String> connection(DumpTarget target) {
-    return List.of("--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
-        "--dbname", target.database());
   }
 
   /** Good for every database of the scratch server: the scratch ones are created as the tests go. */

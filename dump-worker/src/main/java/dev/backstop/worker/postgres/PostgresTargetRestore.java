@@ -2,15 +2,10 @@ package dev.backstop.worker.postgres;
 
 import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
-import dev.backstop.worker.engine.ExternalCommand;
 import dev.backstop.worker.engine.RestoreEngine.Restored;
 import dev.backstop.worker.engine.Scrubber;
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,7 +67,7 @@ public final class PostgresTargetRestore {
    * @throws DumpFailedException it cannot be reached or logged into (psql's scrubbed reason)
    */
   public void requireEmpty(DumpTarget target, Path scratch) throws Refused, DumpFailedException, IOException {
-    String[] counts = query(target, USER_OBJECTS, scratch).trim().split("\\|");
+    String[] counts = run(target, scratch).query(target, USER_OBJECTS, scratch).trim().split("\\|");
     long relations = Long.parseLong(counts[0].trim());
     long functions = Long.parseLong(counts[1].trim());
     if (relations > 0 || functions > 0) {
@@ -93,22 +88,13 @@ public final class PostgresTargetRestore {
   public Restored restore(DumpTarget target, InputStream dumpStream, Path scratch)
       throws Refused, DumpFailedException, IOException {
     requireEmpty(target, scratch);
-    InputStream dump = new BufferedInputStream(dumpStream, 1 << 16);
-    dump.mark(16);
-    int dumpMajor = PostgresClients.restoreMajorFor(dump.readNBytes(8));
-    dump.reset();
-    String pgRestore;
+    PgRestoreRun.Chosen chosen;
     try {
-      pgRestore = clients.pgRestore(dumpMajor);
+      chosen = PgRestoreRun.choose(clients, dumpStream);
     } catch (PostgresClients.ClientMissingException e) {
       throw new DumpFailedException(e.getMessage());
     }
-    Path pgpass = scratch.resolve("pgpass");
-    ExternalCommand.runWithSecretFile("pg_restore", pgpass, PostgresDumpEngine.pgpassLine(target), Scrubber.hiding(target.password()),
-        command(pgRestore, target), PostgresDumpEngine.environment(pgpass, connectTimeout), scratch, timeout, dump,
-        OutputStream.nullOutputStream());
-    String[] counts = query(target, PostgresRestoreEngine.COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
-    return new Restored(Integer.parseInt(counts[0].trim()), Long.parseLong(counts[1].trim()));
+    return run(target, scratch).restore(target, command(chosen.pgRestore(), target), null, chosen.dump(), scratch);
   }
 
   /** As the restore tests run it, in one transaction, the dump on standard input; never the password. */
@@ -118,15 +104,8 @@ public final class PostgresTargetRestore {
     return command;
   }
 
-  private String query(DumpTarget target, String sql, Path scratch) throws DumpFailedException, IOException {
-    List<String> command = new ArrayList<>(List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
-        "--set", "ON_ERROR_STOP=1", "--no-password", "--command", sql,
-        "--host", target.host(), "--port", Integer.toString(target.port()), "--username", target.user(),
-        "--dbname", target.database()));
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    Path pgpass = scratch.resolve("pgpass");
-    ExternalCommand.runWithSecretFile("psql", pgpass, PostgresDumpEngine.pgpassLine(target), Scrubber.hiding(target.password()),
-        command, PostgresDumpEngine.environment(pgpass, connectTimeout), scratch, timeout, out);
-    return out.toString(StandardCharsets.UTF_8);
+  private PgRestoreRun run(DumpTarget target, Path scratch) {
+    return new PgRestoreRun(psql, timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass"), connectTimeout),
+        Scrubber.hiding(target.password()));
   }
 }
