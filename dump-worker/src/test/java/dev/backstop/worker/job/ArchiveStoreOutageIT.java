@@ -3,14 +3,8 @@ package dev.backstop.worker.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.backstop.inprocess.InProcessKafka;
-import dev.backstop.inprocess.MongoHandle;
-import dev.backstop.schemas.secret.SecretSealer;
-import dev.backstop.testing.LocalPostgres;
-import dev.backstop.testing.TestMongo;
 import java.net.URI;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.gaul.s3proxy.S3Proxy;
@@ -20,7 +14,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * A fault of docs/reliability.md: the archive store (S3, an s3proxy in this JVM) stopped while a backup is
@@ -36,27 +29,19 @@ class ArchiveStoreOutageIT {
   private static final String SECRET_KEY = "backstop-test-secret";
   private static final String BUCKET = "backstop-outage";
 
-  private final String secretsKey = SecretSealer.newBase64Key();
-  private final SecretSealer sealer = SecretSealer.fromBase64(secretsKey);
-  private Path dir;
-  private InProcessKafka kafka;
-  private MongoHandle mongo;
+  private FaultRig rig;
   private S3Proxy s3;
   private int s3Port;
-  private String database;
-  private ConfigurableApplicationContext worker;
 
   @BeforeAll
   void start() throws Exception {
-    dir = Files.createTempDirectory("backstop-s3-outage");
-    Files.createDirectories(dir.resolve("s3"));
-    kafka = InProcessKafka.start(dir.resolve("kafka"), 0, 0);
-    mongo = TestMongo.start();
+    rig = new FaultRig("s3-outage").startKafka().startMongo();
+    Files.createDirectories(rig.dir.resolve("s3"));
     s3Port = FaultRig.freePort();
     s3 = startS3();
-    database = LocalPostgres.createDatabase("backstop_s3_outage");
-    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
-    worker = FaultRig.worker(kafka, mongo.uri(), secretsKey, "s3-outage", dir,
+    rig.atClose(() -> s3.stop());
+    rig.localDatabase("backstop_s3_outage");
+    rig.startWorker(
         "--backstop.archive.type=s3",
         "--backstop.archive.s3.endpoint=http://127.0.0.1:" + s3Port,
         "--backstop.archive.s3.bucket=" + BUCKET,
@@ -67,7 +52,7 @@ class ArchiveStoreOutageIT {
 
   private S3Proxy startS3() throws Exception {
     S3Proxy proxy = S3Proxy.builder()
-        .blobStore(new FilesystemNio2BlobStore(dir.resolve("s3").toString()))
+        .blobStore(new FilesystemNio2BlobStore(rig.dir.resolve("s3").toString()))
         .endpoint(URI.create("http://127.0.0.1:" + s3Port))
         .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
         .build();
@@ -78,39 +63,30 @@ class ArchiveStoreOutageIT {
 
   @AfterAll
   void stop() throws Exception {
-    if (worker != null) {
-      worker.close();
+    if (rig != null) {
+      rig.close();
     }
-    kafka.close();
-    mongo.close();
-    s3.stop();
-    LocalPostgres.dropDatabase(database);
-    FaultRig.deleteTree(dir);
   }
 
   @Test
   void an_archive_store_down_at_upload_fails_the_backup_with_its_reason_and_the_next_backup_completes() throws Exception {
-    FaultRig.register(kafka, sealer, "s3o", database, LocalPostgres.USER, LocalPostgres.HOST, LocalPostgres.PORT);
+    rig.register("s3o");
     long began = System.nanoTime();
     // the addon's data key is stored with its first archive and kept in memory: the outage below meets the upload of
     // the archive itself, not of the key
-    FaultRig.request(kafka, "s3o", "s3o-0");
-    FaultRig.Figures before = FaultRig.outcome(kafka, "s3o-0", Duration.ofSeconds(60));
+    rig.request("s3o", "s3o-0");
+    FaultRig.Figures before = rig.outcome("s3o-0", Duration.ofSeconds(60));
     assertThat(before.completed()).as("completed before the outage").isEqualTo(1);
-    try (var lock = new FaultRig.TableLock(LocalPostgres.HOST, LocalPostgres.PORT, LocalPostgres.USER, database, "t",
-        dir.resolve("lock.log"), sql -> LocalPostgres.psql(database, sql))) {
-      FaultRig.request(kafka, "s3o", "s3o-1");
-      await().atMost(Duration.ofSeconds(60)).until(() -> new FaultRig.Figures("s3o-1", FaultRig.events(kafka)).started() > 0);
-      lock.awaitDumpBlocked();
+    try (var lock = rig.holdDump("s3o", "s3o-1")) {
       s3.stop();
       lock.release();
     }
-    FaultRig.Figures during = FaultRig.outcome(kafka, "s3o-1", Duration.ofSeconds(60));
+    FaultRig.Figures during = rig.outcome("s3o-1", Duration.ofSeconds(60));
     List<String> storedDuring = archives("s3o-1");
 
     s3 = startS3();
-    FaultRig.request(kafka, "s3o", "s3o-2");
-    FaultRig.Figures after = FaultRig.outcome(kafka, "s3o-2", Duration.ofSeconds(60));
+    rig.request("s3o", "s3o-2");
+    FaultRig.Figures after = rig.outcome("s3o-2", Duration.ofSeconds(60));
     List<String> storedAfter = archives("s3o-2");
 
     List<FaultRig.Figures> all = List.of(before, during, after);
@@ -135,6 +111,6 @@ class ArchiveStoreOutageIT {
 
   /** The objects s3proxy holds under one backup's folder (a directory per bucket, the key's path below it). */
   private List<String> archives(String backupId) throws java.io.IOException {
-    return FaultRig.archives(dir.resolve("s3").resolve(BUCKET), "s3o", backupId);
+    return FaultRig.archives(rig.dir.resolve("s3").resolve(BUCKET), "s3o", backupId);
   }
 }

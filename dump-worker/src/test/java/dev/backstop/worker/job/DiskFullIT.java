@@ -3,11 +3,6 @@ package dev.backstop.worker.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.backstop.inprocess.InProcessKafka;
-import dev.backstop.inprocess.MongoHandle;
-import dev.backstop.schemas.secret.SecretSealer;
-import dev.backstop.testing.LocalPostgres;
-import dev.backstop.testing.TestMongo;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -19,7 +14,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * A fault of docs/reliability.md: the worker's disk full. Its work directory is a small tmpfs of its own
@@ -32,75 +26,52 @@ import org.springframework.context.ConfigurableApplicationContext;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DiskFullIT {
 
-  private final String secretsKey = SecretSealer.newBase64Key();
-  private final SecretSealer sealer = SecretSealer.fromBase64(secretsKey);
-  private Path dir;
+  private FaultRig rig;
   private Path work;
-  private boolean mounted;
-  private InProcessKafka kafka;
-  private MongoHandle mongo;
-  private String database;
-  private ConfigurableApplicationContext worker;
 
   @BeforeAll
   void start() throws Exception {
-    dir = Files.createTempDirectory("backstop-disk-full");
-    work = Files.createDirectories(dir.resolve("work"));
+    rig = new FaultRig("disk-full");
+    work = Files.createDirectories(rig.dir.resolve("work"));
     Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=4m,nr_inodes=64", "tmpfs", work.toString())
         .redirectErrorStream(true).start();
     String said = new String(mount.getInputStream().readAllBytes()).trim();
-    mounted = mount.waitFor() == 0;
+    boolean mounted = mount.waitFor() == 0;
     assumeTrue(mounted, "a small file system for the work directory cannot be mounted here: " + said);
-    kafka = InProcessKafka.start(dir.resolve("kafka"), 0, 0);
-    mongo = TestMongo.start();
-    database = LocalPostgres.createDatabase("backstop_disk_full");
-    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
-    worker = FaultRig.worker(kafka, mongo.uri(), secretsKey, "disk-full", dir);
+    rig.atClose(() -> new ProcessBuilder("umount", work.toString()).inheritIO().start().waitFor());
+    rig.startKafka().startMongo().localDatabase("backstop_disk_full").startWorker();
   }
 
   @AfterAll
   void stop() throws Exception {
-    if (worker != null) {
-      worker.close();
+    if (rig != null) {
+      rig.close();
     }
-    if (kafka != null) {
-      kafka.close();
-    }
-    if (mongo != null) {
-      mongo.close();
-    }
-    if (database != null) {
-      LocalPostgres.dropDatabase(database);
-    }
-    if (mounted) {
-      new ProcessBuilder("umount", work.toString()).inheritIO().start().waitFor();
-    }
-    FaultRig.deleteTree(dir);
   }
 
   @Test
   void a_full_work_disk_fails_the_backup_with_no_space_left_and_the_next_backup_completes_once_space_is_back() throws Exception {
-    FaultRig.register(kafka, sealer, "full", database, LocalPostgres.USER, LocalPostgres.HOST, LocalPostgres.PORT);
+    rig.register("full");
     long began = System.nanoTime();
     Path filler = work.resolve("filler");
     fill(filler);
-    FaultRig.request(kafka, "full", "full-blocks");
-    FaultRig.Figures blocksFull = FaultRig.outcome(kafka, "full-blocks", Duration.ofSeconds(60));
+    rig.request("full", "full-blocks");
+    FaultRig.Figures blocksFull = rig.outcome("full-blocks", Duration.ofSeconds(60));
     List<String> leftByBlocks = leftIn(work, List.of(filler));
     Files.delete(filler);
 
     // no inode left: the worker cannot even make the backup's scratch folder
     List<Path> inodes = fillInodes(work);
-    FaultRig.request(kafka, "full", "full-inodes");
-    FaultRig.Figures inodesFull = FaultRig.outcome(kafka, "full-inodes", Duration.ofSeconds(60));
+    rig.request("full", "full-inodes");
+    FaultRig.Figures inodesFull = rig.outcome("full-inodes", Duration.ofSeconds(60));
     List<String> leftByInodes = leftIn(work, inodes);
     for (Path inode : inodes) {
       Files.delete(inode);
     }
 
-    FaultRig.request(kafka, "full", "full-after");
-    FaultRig.Figures after = FaultRig.outcome(kafka, "full-after", Duration.ofSeconds(60));
-    List<String> stored = FaultRig.archives(dir.resolve("archives"), "full", "full-after");
+    rig.request("full", "full-after");
+    FaultRig.Figures after = rig.outcome("full-after", Duration.ofSeconds(60));
+    List<String> stored = rig.archives("full", "full-after");
 
     List<FaultRig.Figures> all = List.of(blocksFull, inodesFull, after);
     System.out.printf("work disk full: requested 3, started %d, completed %d (%d while full, %d after), failed %d %s %s, "
@@ -115,8 +86,8 @@ class DiskFullIT {
       assertThat(full.failed()).as("failed on a full disk").isEqualTo(1);
       assertThat(full.reasons()).singleElement().asString().containsIgnoringCase("no space left on device");
     }
-    assertThat(FaultRig.archives(dir.resolve("archives"), "full", "full-blocks")).as("archives of a failed backup").isEmpty();
-    assertThat(FaultRig.archives(dir.resolve("archives"), "full", "full-inodes")).as("archives of a failed backup").isEmpty();
+    assertThat(rig.archives("full", "full-blocks")).as("archives of a failed backup").isEmpty();
+    assertThat(rig.archives("full", "full-inodes")).as("archives of a failed backup").isEmpty();
     assertThat(leftByBlocks).as("the failed backup's scratch files").isEmpty();
     assertThat(leftByInodes).as("the failed backup's scratch files").isEmpty();
     assertThat(after.completed()).as("completed once space is back").isEqualTo(1);

@@ -1,8 +1,10 @@
 package dev.backstop.worker.job;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.backstop.inprocess.InProcessKafka;
+import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.AddonSpec;
 import dev.backstop.schemas.events.BackupCompleted;
@@ -17,6 +19,8 @@ import dev.backstop.schemas.events.NodeRole;
 import dev.backstop.schemas.events.Plan;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.Events;
+import dev.backstop.testing.LocalPostgres;
+import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.WorkerApplication;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -26,8 +30,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -36,21 +43,87 @@ import org.apache.avro.specific.SpecificRecord;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
- * What the fault tests of docs/reliability.md share: a worker as it ships against the in-process broker,
- * a dump held mid-way by a lock on its table (so that a fault meets a dump under way), and the figures
- * counted from the backup events.
+ * What the fault tests of docs/reliability.md share: their servers (a folder of their own, the in-process
+ * broker, a store, a database whose table the dump reads, a worker as it ships), a dump held mid-way by a
+ * lock on its table (so that a fault meets a dump under way), and the figures counted from the backup
+ * events. Closing it stops what it started, in order, and deletes the folder.
  */
-final class FaultRig {
+final class FaultRig implements AutoCloseable {
 
-  private FaultRig() {}
+  /** The table each test's dump reads: big enough that {@code pg_dump} is under way when it meets the lock. */
+  static final String TABLE = "CREATE TABLE t(id int primary key, v text); "
+      + "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g";
 
-  static ConfigurableApplicationContext worker(InProcessKafka kafka, String mongoUri, String secretsKey, String name, Path dir,
-      String... extra) {
+  /** The database the dump reads: where, as whom, and how the test runs SQL in it. */
+  record Database(String host, int port, String user, String name, Function<String, String> psql) {}
+
+  final String secretsKey = SecretSealer.newBase64Key();
+  final SecretSealer sealer = SecretSealer.fromBase64(secretsKey);
+  final Path dir;
+  /** The broker; a test restarting it puts the new one here. */
+  InProcessKafka kafka;
+  /** The worker's store; a test restarting it puts the new one here. */
+  MongoHandle mongo;
+  private final String name;
+  private Database database;
+  private boolean ownDatabase;
+  private ConfigurableApplicationContext worker;
+  private final Deque<AutoCloseable> atClose = new ArrayDeque<>();
+
+  /**
+   * A rig in a new folder; nothing is started yet.
+   *
+   * @param name names the folder, the worker's instance and its ledger's database
+   */
+  FaultRig(String name) throws IOException {
+    this.name = name;
+    this.dir = Files.createTempDirectory("backstop-" + name);
+  }
+
+  /** Starts the broker, its log in the rig's folder (so that it can be started again on it). */
+  FaultRig startKafka() {
+    kafka = InProcessKafka.start(dir.resolve("kafka"), 0, 0);
+    return this;
+  }
+
+  /** Starts the suite's store ({@link TestMongo}). */
+  FaultRig startMongo() {
+    mongo = TestMongo.start();
+    return this;
+  }
+
+  /** A new database of the suite's PostgreSQL holding {@link #TABLE}, dropped on close. */
+  FaultRig localDatabase(String prefix) {
+    String created = LocalPostgres.createDatabase(prefix);
+    ownDatabase = true;
+    LocalPostgres.psql(created, TABLE);
+    database = new Database(LocalPostgres.HOST, LocalPostgres.PORT, LocalPostgres.USER, created,
+        sql -> LocalPostgres.psql(created, sql));
+    return this;
+  }
+
+  /** A database the test made (holding {@link #TABLE}) and drops itself. */
+  FaultRig database(Database given) {
+    database = given;
+    return this;
+  }
+
+  Database database() {
+    return database;
+  }
+
+  /** Runs when the rig closes, after its servers stop and before its folder is deleted; the last added runs first. */
+  void atClose(AutoCloseable step) {
+    atClose.push(step);
+  }
+
+  /** Starts the worker against the broker and store, with these settings beside the rig's. */
+  void startWorker(String... extra) {
     List<String> args = new ArrayList<>(List.of(
         "--spring.main.web-application-type=none",
         "--spring.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
         "--spring.cloud.stream.kafka.binder.brokers=" + kafka.bootstrapServers(),
-        "--spring.mongodb.uri=" + mongoUri,
+        "--spring.mongodb.uri=" + mongo.uri(),
         "--backstop.mongodb.database=worker-" + name,
         "--backstop.archive.directory=" + dir.resolve("archives"),
         "--backstop.secrets.key=" + secretsKey,
@@ -58,34 +131,88 @@ final class FaultRig {
         "--backstop.worker.work-directory=" + dir.resolve("work"),
         "--backstop.verifier.enabled=false"));
     args.addAll(List.of(extra));
-    ConfigurableApplicationContext worker = WorkerApplication.builder().run(args.toArray(String[]::new));
+    worker = WorkerApplication.builder().run(args.toArray(String[]::new));
     dev.backstop.inprocess.ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 3), Duration.ofMinutes(1));
-    return worker;
   }
 
-  static void register(InProcessKafka kafka, SecretSealer sealer, String addonId, String database, String user, String host,
-      int port) {
-    AddonSpec spec = new AddonSpec(addonId, addonId + "-app", Engine.POSTGRESQL, Plan.STARTER, database, user,
-        sealer.seal(addonId, "unused-with-trust-auth"), List.of(new DatabaseNode(NodeRole.PRIMARY, host, port)),
-        new BackupSchedule(false, 1, "UTC"));
+  /** Registers a PostgreSQL Starter addon of the rig's database. */
+  void register(String addonId) {
+    AddonSpec spec = new AddonSpec(addonId, addonId + "-app", Engine.POSTGRESQL, Plan.STARTER, database.name(),
+        database.user(), sealer.seal(addonId, "unused-with-trust-auth"),
+        List.of(new DatabaseNode(NodeRole.PRIMARY, database.host(), database.port())), new BackupSchedule(false, 1, "UTC"));
     Events.publish(kafka.bootstrapServers(), Topics.ADDONS, List.of(Events.registered(spec, Instant.now())), e -> addonId);
   }
 
-  static void request(InProcessKafka kafka, String addonId, String backupId) {
+  void request(String addonId, String backupId) {
     Events.publish(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS, List.of(new BackupRequested(backupId, addonId,
         addonId + "-app", BackupKind.MANUAL, Instant.now(), null, null, null)), e -> addonId);
   }
 
-  static List<SpecificRecord> events(InProcessKafka kafka) {
+  List<SpecificRecord> events() {
     return Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS, Duration.ofMillis(500));
   }
 
   /** The backup's events once it has an outcome and no late duplicate came within a few seconds. */
-  static Figures outcome(InProcessKafka kafka, String backupId, Duration atMost) {
+  Figures outcome(String backupId, Duration atMost) {
     List<SpecificRecord> events = await().atMost(atMost).pollInterval(Duration.ofSeconds(1))
-        .until(() -> events(kafka), all -> new Figures(backupId, all).ended() > 0);
-    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> events(kafka).size() == events.size());
-    return new Figures(backupId, events(kafka));
+        .until(this::events, all -> new Figures(backupId, all).ended() > 0);
+    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> events().size() == events.size());
+    return new Figures(backupId, events());
+  }
+
+  /**
+   * Waits for the backup's outcome, prints the fault's figures, and asserts that the fault cost nothing:
+   * one start, one completion, one archive.
+   *
+   * @param began {@link System#nanoTime()} when the test began, for the report
+   */
+  void assertCompletedOnce(String fault, String addonId, String backupId, Duration atMost, long began) throws IOException {
+    Figures figures = outcome(backupId, atMost);
+    List<String> archives = archives(addonId, backupId);
+    System.out.printf("%s: requested 1, %s, archives %d, %d s%n", fault, figures.summary(), archives.size(),
+        Duration.ofNanos(System.nanoTime() - began).toSeconds());
+    figures.assertCompletedOnce(archives);
+  }
+
+  /** The archive files the filesystem store holds for one backup. */
+  List<String> archives(String addonId, String backupId) throws IOException {
+    return archives(dir.resolve("archives"), addonId, backupId);
+  }
+
+  /**
+   * Asks for a backup while a session holds the lock on the table, and returns once the backup started
+   * and its dump waits for the lock: the dump is under way and cannot end until the lock is released
+   * (or closed).
+   */
+  TableLock holdDump(String addonId, String backupId) throws IOException {
+    TableLock lock = new TableLock(database.host(), database.port(), database.user(), database.name(), "t",
+        dir.resolve("lock.log"), database.psql());
+    try {
+      request(addonId, backupId);
+      await().atMost(Duration.ofSeconds(60)).until(() -> new Figures(backupId, events()).started() > 0);
+      lock.awaitDumpBlocked();
+      return lock;
+    } catch (RuntimeException | Error e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    // the worker first, while what it talks to is still there
+    for (AutoCloseable server : Arrays.asList(worker, kafka, mongo)) {
+      if (server != null) {
+        server.close();
+      }
+    }
+    if (ownDatabase) {
+      LocalPostgres.dropDatabase(database.name());
+    }
+    while (!atClose.isEmpty()) {
+      atClose.pop().close();
+    }
+    deleteTree(dir);
   }
 
   /** One backup's events: started, completed and failed counts, and the reasons of its failures. */
@@ -110,6 +237,22 @@ final class FaultRig {
     long duplicated() {
       return Math.max(0, ended() - 1) + Math.max(0, started - 1);
     }
+
+    /** The counts, for the test's report line. */
+    String summary() {
+      return String.format("started %d, completed %d, failed %d %s, lost %d, duplicated %d", started, completed, failed,
+          reasons, lost(), duplicated());
+    }
+
+    /** The backup started once and completed once, with one archive: the fault cost nothing. */
+    void assertCompletedOnce(List<String> archives) {
+      assertThat(completed).as("completed").isEqualTo(1);
+      assertThat(failed).as("failed").isZero();
+      assertThat(started).as("started").isEqualTo(1);
+      assertThat(lost()).as("lost").isZero();
+      assertThat(duplicated()).as("duplicated").isZero();
+      assertThat(archives).as("archives").hasSize(1);
+    }
   }
 
   /** The archive files stored for one backup by the filesystem store (its folder; the addon's also holds its data key). */
@@ -129,7 +272,7 @@ final class FaultRig {
     }
   }
 
-  static void deleteTree(Path dir) throws IOException {
+  private static void deleteTree(Path dir) throws IOException {
     if (dir == null || !Files.exists(dir)) {
       return;
     }

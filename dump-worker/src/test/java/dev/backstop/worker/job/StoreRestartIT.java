@@ -1,22 +1,12 @@
 package dev.backstop.worker.job;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
-import dev.backstop.inprocess.InProcessKafka;
 import dev.backstop.inprocess.InProcessMongo;
-import dev.backstop.schemas.secret.SecretSealer;
-import dev.backstop.testing.LocalPostgres;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * A fault of docs/reliability.md: the store (the MongoDB-wire server holding the worker's job ledger)
@@ -27,66 +17,38 @@ import org.springframework.context.ConfigurableApplicationContext;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StoreRestartIT {
 
-  private final String secretsKey = SecretSealer.newBase64Key();
-  private final SecretSealer sealer = SecretSealer.fromBase64(secretsKey);
-  private Path dir;
-  private InProcessKafka kafka;
-  private InProcessMongo mongo;
+  private FaultRig rig;
   private int mongoPort;
-  private String database;
-  private ConfigurableApplicationContext worker;
 
   @BeforeAll
   void start() throws Exception {
-    dir = Files.createTempDirectory("backstop-store-restart");
-    kafka = InProcessKafka.start(dir.resolve("kafka"), 0, 0);
+    rig = new FaultRig("store-restart").startKafka();
     // on disk, so that the server started again finds the ledger the worker wrote
-    mongo = InProcessMongo.persistent(dir.resolve("mongo"), 0);
-    mongoPort = URI.create(mongo.uri()).getPort();
-    database = LocalPostgres.createDatabase("backstop_store_restart");
-    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
-    worker = FaultRig.worker(kafka, mongo.uri(), secretsKey, "store-restart", dir,
-        "--backstop.worker.heartbeat-interval=1s");
+    rig.mongo = InProcessMongo.persistent(rig.dir.resolve("mongo"), 0);
+    mongoPort = URI.create(rig.mongo.uri()).getPort();
+    rig.localDatabase("backstop_store_restart");
+    rig.startWorker("--backstop.worker.heartbeat-interval=1s");
   }
 
   @AfterAll
   void stop() throws Exception {
-    if (worker != null) {
-      worker.close();
+    if (rig != null) {
+      rig.close();
     }
-    kafka.close();
-    mongo.close();
-    LocalPostgres.dropDatabase(database);
-    FaultRig.deleteTree(dir);
   }
 
   @Test
   void the_store_restarted_while_a_dump_runs_leaves_one_completed_backup_and_one_archive() throws Exception {
-    FaultRig.register(kafka, sealer, "store", database, LocalPostgres.USER, LocalPostgres.HOST, LocalPostgres.PORT);
+    rig.register("store");
     long began = System.nanoTime();
-    try (var lock = new FaultRig.TableLock(LocalPostgres.HOST, LocalPostgres.PORT, LocalPostgres.USER, database, "t",
-        dir.resolve("lock.log"), sql -> LocalPostgres.psql(database, sql))) {
-      FaultRig.request(kafka, "store", "store-b");
-      await().atMost(Duration.ofSeconds(60)).until(() -> new FaultRig.Figures("store-b", FaultRig.events(kafka)).started() > 0);
-      lock.awaitDumpBlocked();
-
-      mongo.close();
+    try (var lock = rig.holdDump("store", "store-b")) {
+      rig.mongo.close();
       // a few heartbeats: the worker meets the outage while it holds the job
       Thread.sleep(3000);
-      mongo = InProcessMongo.persistent(dir.resolve("mongo"), mongoPort);
+      rig.mongo = InProcessMongo.persistent(rig.dir.resolve("mongo"), mongoPort);
       lock.release();
     }
 
-    FaultRig.Figures figures = FaultRig.outcome(kafka, "store-b", Duration.ofSeconds(60));
-    List<String> archives = FaultRig.archives(dir.resolve("archives"), "store", "store-b");
-    System.out.printf("store restarted mid-dump: requested 1, started %d, completed %d, failed %d %s, lost %d, duplicated %d, "
-        + "archives %d, %d s%n", figures.started(), figures.completed(), figures.failed(), figures.reasons(), figures.lost(),
-        figures.duplicated(), archives.size(), Duration.ofNanos(System.nanoTime() - began).toSeconds());
-    assertThat(figures.completed()).as("completed").isEqualTo(1);
-    assertThat(figures.failed()).as("failed").isZero();
-    assertThat(figures.started()).as("started").isEqualTo(1);
-    assertThat(figures.lost()).as("lost").isZero();
-    assertThat(figures.duplicated()).as("duplicated").isZero();
-    assertThat(archives).as("archives").hasSize(1);
+    rig.assertCompletedOnce("store restarted mid-dump", "store", "store-b", Duration.ofSeconds(60), began);
   }
 }
