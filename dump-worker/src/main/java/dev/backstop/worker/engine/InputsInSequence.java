@@ -10,7 +10,7 @@ import java.util.List;
  * (the archive is checked to its end afterwards). {@link #close} closes them all, which is how a stalled
  * read is ended.
  */
-public final class InputsInSequence extends InputStream {
+public final class InputsInSequence extends ChunkedInputStream {
 
   private final List<InputStream> inputs;
   private int current;
@@ -20,17 +20,7 @@ public final class InputsInSequence extends InputStream {
   }
 
   @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xff;
-  }
-
-  @Override
-  public int read(byte[] b, int off, int len) throws IOException {
-    if (len == 0) {
-      return 0;
-    }
+  protected int readChunk(byte[] b, int off, int len) throws IOException {
     while (current < inputs.size()) {
       int n = inputs.get(current).read(b, off, len);
       if (n > 0) {

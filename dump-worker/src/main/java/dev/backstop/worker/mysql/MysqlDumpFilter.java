@@ -1,5 +1,6 @@
 package dev.backstop.worker.mysql;
 
+import dev.backstop.worker.engine.ChunkedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +32,7 @@ import java.util.regex.Pattern;
  * values are escaped by mysqldump, so a row never spans lines and a line of rows ends with {@code ,} or
  * {@code ;}.
  */
-final class MysqlDumpFilter extends InputStream {
+final class MysqlDumpFilter extends ChunkedInputStream {
 
   /** The dump holds a statement a restore test must not run. */
   static final class ForbiddenStatement extends IOException {
@@ -89,17 +90,7 @@ final class MysqlDumpFilter extends InputStream {
   }
 
   @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xff;
-  }
-
-  @Override
-  public int read(byte[] b, int off, int len) throws IOException {
-    if (len == 0) {
-      return 0;
-    }
+  protected int readChunk(byte[] b, int off, int len) throws IOException {
     while (ready.available() == 0) {
       if (refused != null) {
         throw refused;

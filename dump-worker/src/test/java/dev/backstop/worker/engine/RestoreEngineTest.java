@@ -33,44 +33,33 @@ class RestoreEngineTest {
 
   @Test
   void a_postgresql_dump_restores_into_a_scratch_database_that_is_dropped_afterwards() throws Exception {
-    String db = LocalPostgres.createDatabase("backstop_restore_src");
-    try {
-      LocalPostgres.psql(db, "create table orders (id int primary key, note text); create schema shop;"
-          + " create table shop.items (id int); insert into orders select g, md5(g::text) from generate_series(1, 1500) g;"
-          + " insert into shop.items select generate_series(1, 42); create view big_orders as select * from orders where id > 1000;"
-          // a partitioned table counts by its partitions, not twice
-          + " create table events (id int, at date) partition by range (at);"
-          + " create table events_2025 partition of events for values from ('2025-01-01') to ('2026-01-01');"
-          + " create table events_2026 partition of events for values from ('2026-01-01') to ('2027-01-01');"
-          + " insert into events select g, date '2025-12-25' + g from generate_series(1, 10) g");
-      byte[] dump = pgDump(db);
+    byte[] dump = pgDumpOf("create table orders (id int primary key, note text); create schema shop;"
+        + " create table shop.items (id int); insert into orders select g, md5(g::text) from generate_series(1, 1500) g;"
+        + " insert into shop.items select generate_series(1, 42); create view big_orders as select * from orders where id > 1000;"
+        // a partitioned table counts by its partitions, not twice
+        + " create table events (id int, at date) partition by range (at);"
+        + " create table events_2025 partition of events for values from ('2025-01-01') to ('2026-01-01');"
+        + " create table events_2026 partition of events for values from ('2026-01-01') to ('2027-01-01');"
+        + " insert into events select g, date '2025-12-25' + g from generate_series(1, 10) g");
 
-      var restored = postgres.restore("backstop_verify_unit_pg", new ByteArrayInputStream(dump), scratch);
+    var restored = postgres.restore("backstop_verify_unit_pg", new ByteArrayInputStream(dump), scratch);
 
-      assertThat(restored).isEqualTo(new RestoreEngine.Restored(4, 1552));
-      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg'"))
-          .isEqualTo("0");
-      assertThat(postgres.serverName(scratch)).matches("PostgreSQL \\d+\\.\\d+");
-    } finally {
-      LocalPostgres.dropDatabase(db);
-    }
+    assertThat(restored).isEqualTo(new RestoreEngine.Restored(4, 1552));
+    assertNoPostgresDatabase("backstop_verify_unit_pg");
+    assertThat(postgres.serverName(scratch)).matches("PostgreSQL \\d+\\.\\d+");
   }
 
   @Test
   void the_dumps_own_code_runs_as_a_role_of_its_own_never_as_the_scratch_servers_administrator() throws Exception {
-    String db = LocalPostgres.createDatabase("backstop_restore_src");
     String asAdmin = LocalPostgres.createDatabase("backstop_restore_admin");
     try {
       // a check constraint calls the customer's function for every row the restore loads
-      LocalPostgres.psql(db, "create function harmless() returns boolean language sql as 'select true';"
+      byte[] dump = pgDumpOf("create function harmless() returns boolean language sql as 'select true';"
           + " create table t (id int check (harmless())); insert into t values (1), (2);"
           + " create or replace function harmless() returns boolean language plpgsql as $$ begin"
           + "   if (select rolsuper from pg_roles where rolname = current_user) then raise exception 'ran as a superuser'; end if;"
           + "   return true; end $$");
-      byte[] dump = pgDump(db);
-      java.nio.file.Path file = scratch.resolve("dump.pgsql");
-      java.nio.file.Files.write(file, dump);
-      assertThatThrownBy(() -> LocalPostgres.restore(file, asAdmin)).hasMessageContaining("ran as a superuser");
+      assertFailsRestoredAsAdministrator(dump, asAdmin, "ran as a superuser");
 
       var restored = postgres.restore("backstop_verify_unit_role", new ByteArrayInputStream(dump), scratch);
 
@@ -78,27 +67,19 @@ class RestoreEngineTest {
       assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_roles where rolname = 'backstop_verify_unit_role'"))
           .isEqualTo("0");
     } finally {
-      LocalPostgres.dropDatabase(db);
       LocalPostgres.dropDatabase(asAdmin);
     }
   }
 
   @Test
   void a_truncated_postgresql_dump_fails_with_pg_restores_reason_and_leaves_nothing_behind() throws Exception {
-    String db = LocalPostgres.createDatabase("backstop_restore_src");
-    try {
-      LocalPostgres.psql(db, "create table orders (id int, note text); insert into orders select g, md5(g::text) from generate_series(1, 20000) g");
-      byte[] dump = pgDump(db);
-      byte[] truncated = Arrays.copyOf(dump, dump.length / 2);
+    byte[] dump = pgDumpOf("create table orders (id int, note text); insert into orders select g, md5(g::text) from generate_series(1, 20000) g");
+    byte[] truncated = Arrays.copyOf(dump, dump.length / 2);
 
-      assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg2", new ByteArrayInputStream(truncated), scratch))
-          .isInstanceOf(DumpFailedException.class)
-          .hasMessageStartingWith("pg_restore failed (exit 1)");
-      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg2'"))
-          .isEqualTo("0");
-    } finally {
-      LocalPostgres.dropDatabase(db);
-    }
+    assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg2", new ByteArrayInputStream(truncated), scratch))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessageStartingWith("pg_restore failed (exit 1)");
+    assertNoPostgresDatabase("backstop_verify_unit_pg2");
   }
 
   @Test
@@ -117,8 +98,7 @@ class RestoreEngineTest {
     assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg3", broken, scratch))
         .isInstanceOf(IOException.class)
         .hasMessage("segment 3 failed authentication");
-    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_pg3'"))
-        .isEqualTo("0");
+    assertNoPostgresDatabase("backstop_verify_unit_pg3");
   }
 
   @Test
@@ -144,9 +124,7 @@ class RestoreEngineTest {
           + "   if connections < 2 then raise exception 'restored over % connection(s)', connections; end if;"
           + "   return true; end $$");
       byte[] dump = pgDump(db);
-      java.nio.file.Path file = scratch.resolve("dump.pgsql");
-      java.nio.file.Files.write(file, dump);
-      assertThatThrownBy(() -> LocalPostgres.restore(file, asAdmin)).hasMessageContaining("session settings");
+      assertFailsRestoredAsAdministrator(dump, asAdmin, "session settings");
       DumpTarget admin = new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, "");
 
       var spooled = new PostgresRestoreEngine("psql", "pg_restore", admin, TIMEOUT,
@@ -169,8 +147,7 @@ class RestoreEngineTest {
       byte[] large = pgDump(db);
       assertThat(diskShort.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(large), scratch))
           .isEqualTo(new RestoreEngine.Restored(2, 50001));
-      assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = 'backstop_verify_unit_jobs'"))
-          .isEqualTo("0");
+      assertNoPostgresDatabase("backstop_verify_unit_jobs");
       // the spooled copy (customer data in plain) is gone once the test is done
       assertThat(scratch.resolve("dump.pgdump")).doesNotExist();
     } finally {
@@ -182,17 +159,11 @@ class RestoreEngineTest {
   @Test
   void a_dump_whose_reading_stalls_while_it_is_spooled_is_given_up_at_the_restore_timeout() {
     java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
-    InputStream stalling = new InputStream() {
+    InputStream stalling = new ChunkedInputStream() {
       private int served;
 
       @Override
-      public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0];
-      }
-
-      @Override
-      public int read(byte[] b, int off, int len) throws IOException {
+      protected int readChunk(byte[] b, int off, int len) throws IOException {
         if (served < 100) {
           int n = Math.min(len, 100 - served);
           java.util.Arrays.fill(b, off, off + n, (byte) 'P');
@@ -237,7 +208,7 @@ class RestoreEngineTest {
 
       // the rows were committed, too: the client's disconnect would have rolled them back
       assertThat(restored).isEqualTo(new RestoreEngine.Restored(1, 3));
-      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my4'")).isEmpty();
+      assertNoMariadbDatabase("backstop_verify_unit_my4");
     } finally {
       LocalMariadb.dropDatabase(plain);
     }
@@ -245,58 +216,42 @@ class RestoreEngineTest {
 
   @Test
   void a_mariadb_dump_restores_with_its_rows_counted_and_a_broken_one_fails() throws Exception {
-    String db = LocalMariadb.createDatabase("backstop_restore_src");
-    try {
-      LocalMariadb.sql(db, "create table orders (id int primary key, note varchar(40)) character set utf8mb4;"
-          + " create table `odd``name` (id int); insert into `odd``name` values (1), (2), (3);"
-          + " insert into orders select seq, md5(seq) from seq_1_to_700");
-      ByteArrayOutputStream dump = new ByteArrayOutputStream();
-      new MysqlDumpEngine("mysqldump", TIMEOUT).dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""),
-          dump, scratch);
+    byte[] dump = mariadbDumpOf("create table orders (id int primary key, note varchar(40)) character set utf8mb4;"
+        + " create table `odd``name` (id int); insert into `odd``name` values (1), (2), (3);"
+        + " insert into orders select seq, md5(seq) from seq_1_to_700");
 
-      var restored = mariadb.restore("backstop_verify_unit_my", new ByteArrayInputStream(dump.toByteArray()), scratch);
+    var restored = mariadb.restore("backstop_verify_unit_my", new ByteArrayInputStream(dump), scratch);
 
-      assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 703));
-      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my'")).isEmpty();
-      assertThat(mariadb.serverName(scratch)).matches("MariaDB \\d+\\.\\d+\\.\\d+");
+    assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 703));
+    assertNoMariadbDatabase("backstop_verify_unit_my");
+    assertThat(mariadb.serverName(scratch)).matches("MariaDB \\d+\\.\\d+\\.\\d+");
 
-      byte[] broken = (new String(dump.toByteArray(), java.nio.charset.StandardCharsets.ISO_8859_1)
-          .replaceFirst("INSERT INTO", "INSERT INTOO")).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-      assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my", new ByteArrayInputStream(broken), scratch))
-          .isInstanceOf(DumpFailedException.class)
-          .hasMessageContaining("mysql failed (exit 1)")
-          .hasMessageContaining("syntax");
-      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my'")).isEmpty();
-    } finally {
-      LocalMariadb.dropDatabase(db);
-    }
+    byte[] broken = (new String(dump, java.nio.charset.StandardCharsets.ISO_8859_1)
+        .replaceFirst("INSERT INTO", "INSERT INTOO")).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my", new ByteArrayInputStream(broken), scratch))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessageContaining("mysql failed (exit 1)")
+        .hasMessageContaining("syntax");
+    assertNoMariadbDatabase("backstop_verify_unit_my");
   }
 
   @Test
   void a_mariadb_dump_with_views_triggers_routines_and_events_restores_as_a_user_of_its_own_dropped_afterwards() throws Exception {
-    String db = LocalMariadb.createDatabase("backstop_restore_src");
-    try {
-      LocalMariadb.sql(db, "create table orders (id int primary key, total int); create table audit (id int);"
-          + " insert into orders select seq, seq from seq_1_to_50;"
-          + " create view big as select * from orders where total > 10;"
-          + " create trigger logged after insert on orders for each row insert into audit values (new.id);"
-          + " create procedure touch() modifies sql data update orders set total = total;"
-          + " create function twice(x int) returns int deterministic return 2 * x;"
-          + " create event nightly on schedule every 1 day disable do delete from audit");
-      ByteArrayOutputStream dump = new ByteArrayOutputStream();
-      new MysqlDumpEngine("mysqldump", TIMEOUT).dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""),
-          dump, scratch);
-      assertThat(dump.toString(java.nio.charset.StandardCharsets.ISO_8859_1)).contains("DEFINER=`root`@`");
+    byte[] dump = mariadbDumpOf("create table orders (id int primary key, total int); create table audit (id int);"
+        + " insert into orders select seq, seq from seq_1_to_50;"
+        + " create view big as select * from orders where total > 10;"
+        + " create trigger logged after insert on orders for each row insert into audit values (new.id);"
+        + " create procedure touch() modifies sql data update orders set total = total;"
+        + " create function twice(x int) returns int deterministic return 2 * x;"
+        + " create event nightly on schedule every 1 day disable do delete from audit");
+    assertThat(new String(dump, java.nio.charset.StandardCharsets.ISO_8859_1)).contains("DEFINER=`root`@`");
 
-      var restored = mariadb.restore("backstop_verify_unit_my2", new ByteArrayInputStream(dump.toByteArray()), scratch);
+    var restored = mariadb.restore("backstop_verify_unit_my2", new ByteArrayInputStream(dump), scratch);
 
-      assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 50));
-      assertThat(LocalMariadb.sql(null, "select count(*) from mysql.user where user = '"
-          + MysqlRestoreEngine.scratchUser("backstop_verify_unit_my2") + "'")).isEqualTo("0");
-      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my2'")).isEmpty();
-    } finally {
-      LocalMariadb.dropDatabase(db);
-    }
+    assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 50));
+    assertThat(LocalMariadb.sql(null, "select count(*) from mysql.user where user = '"
+        + MysqlRestoreEngine.scratchUser("backstop_verify_unit_my2") + "'")).isEqualTo("0");
+    assertNoMariadbDatabase("backstop_verify_unit_my2");
   }
 
   @Test
@@ -318,8 +273,8 @@ class RestoreEngineTest {
           .hasMessageContaining("(CREATE DATABASE at line 3)");
 
       assertThat(LocalMariadb.sql(victim, "show tables")).isEmpty();
-      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_restore_new'")).isEmpty();
-      assertThat(LocalMariadb.sql(null, "show databases like 'backstop_verify_unit_my3'")).isEmpty();
+      assertNoMariadbDatabase("backstop_restore_new");
+      assertNoMariadbDatabase("backstop_verify_unit_my3");
     } finally {
       LocalMariadb.dropDatabase(victim);
     }
@@ -341,6 +296,47 @@ class RestoreEngineTest {
       LocalPostgres.dropDatabase(minePg);
       LocalMariadb.dropDatabase(other);
       LocalPostgres.dropDatabase(otherPg);
+    }
+  }
+
+  /** Stock pg_restore as the server's superuser fails with this message: the dump's own code ran as it. */
+  private void assertFailsRestoredAsAdministrator(byte[] dump, String database, String message) throws IOException {
+    Path file = scratch.resolve("dump.pgsql");
+    java.nio.file.Files.write(file, dump);
+    assertThatThrownBy(() -> LocalPostgres.restore(file, database)).hasMessageContaining(message);
+  }
+
+  private static void assertNoPostgresDatabase(String name) {
+    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_database where datname = '" + name + "'"))
+        .as("database " + name).isEqualTo("0");
+  }
+
+  private static void assertNoMariadbDatabase(String name) {
+    assertThat(LocalMariadb.sql(null, "show databases like '" + name + "'")).as("database " + name).isEmpty();
+  }
+
+  /** A mysqldump of a database made with this SQL, dropped once dumped. */
+  private byte[] mariadbDumpOf(String sql) throws Exception {
+    String db = LocalMariadb.createDatabase("backstop_restore_src");
+    try {
+      LocalMariadb.sql(db, sql);
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      new MysqlDumpEngine("mysqldump", TIMEOUT).dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""),
+          out, scratch);
+      return out.toByteArray();
+    } finally {
+      LocalMariadb.dropDatabase(db);
+    }
+  }
+
+  /** A custom-format pg_dump of a database made with this SQL, dropped once dumped. */
+  private byte[] pgDumpOf(String sql) throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_restore_src");
+    try {
+      LocalPostgres.psql(db, sql);
+      return pgDump(db);
+    } finally {
+      LocalPostgres.dropDatabase(db);
     }
   }
 
