@@ -8,8 +8,6 @@ import dev.backstop.inprocess.InProcessKafka;
 import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.testing.LocalPostgres;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -54,21 +52,15 @@ class StandaloneServicesIT {
     dir = Files.createTempDirectory("backstop-standalone");
     String key = SecretSealer.newBase64Key();
     for (String service : SERVICES) {
-      int port = freePort();
+      int port = ServiceProcesses.freePort();
       // a port is only reserved once its service binds it: the next call may hand out the same one again
       while (ports.containsValue(port)) {
-        port = freePort();
+        port = ServiceProcesses.freePort();
       }
       ports.put(service, port);
-      Map<String, String> env = new LinkedHashMap<>(ScratchServers.environment());
-      env.putAll(Map.of(
-          "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-          "MONGODB_URI", mongo.uri(),
-          "PORT", Integer.toString(port),
-          "BACKSTOP_ARCHIVE_DIR", dir.resolve("archives").toString(),
-          "BACKSTOP_SECRETS_KEY", key,
-          "BACKSTOP_OPERATOR_TOKEN", TOKEN));
-      processes.add(launch(service, dir, service, env));
+      Map<String, String> env = ServiceProcesses.environment(kafka, mongo, port, dir, key);
+      env.put("BACKSTOP_OPERATOR_TOKEN", TOKEN);
+      processes.add(ServiceProcesses.launch(service, dir, service, env));
     }
   }
 
@@ -88,9 +80,7 @@ class StandaloneServicesIT {
   void each_service_runs_alone_from_environment_variables_and_a_backup_completes() throws Exception {
     for (var service : ports.entrySet()) {
       Process process = processes.get(SERVICES.indexOf(service.getKey()));
-      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
-          .failFast(service.getKey() + " exited; see " + dir.resolve(service.getKey() + ".log"), () -> !process.isAlive())
-          .untilAsserted(() -> assertThat(health(service.getValue())).as(service.getKey()).contains("\"UP\""));
+      ServiceProcesses.awaitUp(process, service.getValue(), dir, service.getKey());
     }
 
     dev.backstop.inprocess.ConsumerGroups.awaitAssigned(kafka.bootstrapServers(),
@@ -117,38 +107,5 @@ class StandaloneServicesIT {
         b -> b.get("status").asString().equals("done") || b.get("status").asString().equals("failed"));
     assertThat(done.get("status").asString()).as("reason: %s", done.get("reason")).isEqualTo("done");
     assertThat(done.get("node").asString()).isEqualTo("PRIMARY@" + LocalPostgres.HOST + ":" + LocalPostgres.PORT);
-  }
-
-  private String health(int port) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/health")).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
-    } catch (IOException | InterruptedException e) {
-      return "";
-    }
-  }
-
-  /** Starts {@code service} from its executable jar in {@code dir} with {@code env} added, logging to {@code <logName>.log}. */
-  static Process launch(String service, Path dir, String logName, Map<String, String> env) throws IOException {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-jar", execJar(service).toString())
-        .directory(dir.toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(dir.resolve(logName + ".log").toFile());
-    builder.environment().putAll(env);
-    return builder.start();
-  }
-
-  private static Path execJar(String service) throws IOException {
-    try (var files = Files.list(Path.of("..", service, "target").toAbsolutePath().normalize())) {
-      return files.filter(p -> p.getFileName().toString().endsWith("-exec.jar")).findFirst()
-          .orElseThrow(() -> new IllegalStateException("no executable jar of " + service + ": package it first"));
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

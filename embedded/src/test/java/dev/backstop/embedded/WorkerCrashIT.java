@@ -21,11 +21,6 @@ import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.testing.TestMongo;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +54,6 @@ class WorkerCrashIT {
   private static final List<String> WORKERS = List.of("worker-a", "worker-b");
   private static final int PARTITIONS = 3;
 
-  private final HttpClient http = HttpClient.newHttpClient();
   private final List<Process> workers = new ArrayList<>();
   private final String secretsKey = SecretSealer.newBase64Key();
   private final SecretSealer sealer = SecretSealer.fromBase64(secretsKey);
@@ -76,24 +70,17 @@ class WorkerCrashIT {
     database = LocalPostgres.createDatabase("backstop_crash");
     LocalPostgres.psql(database, "CREATE TABLE t(id int primary key, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
     for (String name : WORKERS) {
-      int port = freePort();
-      Map<String, String> env = new java.util.LinkedHashMap<>(ScratchServers.environment());
+      int port = ServiceProcesses.freePort();
+      Map<String, String> env = ServiceProcesses.environment(kafka, mongo, port, dir, secretsKey);
       env.putAll(Map.of(
-          "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-          "MONGODB_URI", mongo.uri(),
-          "PORT", Integer.toString(port),
-          "BACKSTOP_ARCHIVE_DIR", dir.resolve("archives").toString(),
-          "BACKSTOP_SECRETS_KEY", secretsKey,
           "BACKSTOP_WORKER_INSTANCENAME", name,
           "BACKSTOP_WORKER_LEASEDURATION", "PT10S",
           "BACKSTOP_WORKER_HEARTBEATINTERVAL", "PT2S",
           // the group notices a dead worker after its session timeout; Kafka's default is 45 s
           "SPRING_APPLICATION_JSON", "{\"spring.cloud.stream.kafka.binder.consumerProperties\":{\"session.timeout.ms\":\"10000\"}}"));
-      Process process = StandaloneServicesIT.launch("dump-worker", dir, name, env);
+      Process process = ServiceProcesses.launch("dump-worker", dir, name, env);
       workers.add(process);
-      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
-          .failFast(name + " exited; see " + dir.resolve(name + ".log"), () -> !process.isAlive())
-          .until(() -> health(port).contains("\"UP\""));
+      ServiceProcesses.awaitUp(process, port, dir, name);
     }
     // the group reads three topics: addons, requests, and the outcomes on backup-events
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 3 * PARTITIONS), Duration.ofMinutes(2));
@@ -234,20 +221,5 @@ class WorkerCrashIT {
     Set<String> ids = new HashSet<>();
     completed(events, idPrefix).forEach(c -> ids.add(c.getBackupId()));
     return ids;
-  }
-
-  private String health(int port) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/health")).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
-    } catch (IOException | InterruptedException e) {
-      return "";
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

@@ -3,12 +3,9 @@ package dev.backstop.worker.backup;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
-import com.mongodb.client.MongoClient;
-import com.mongodb.client.MongoClients;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.FilesystemArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
-import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.events.AddonSpec;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupFailed;
@@ -22,8 +19,8 @@ import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.Events;
 import dev.backstop.testing.LocalMariadb;
 import dev.backstop.testing.LocalPostgres;
-import dev.backstop.inprocess.MongoHandle;
-import dev.backstop.testing.TestMongo;
+import dev.backstop.testing.TestMongoDatabases;
+import dev.backstop.worker.RecordingPublisher;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.HostSlots;
 import dev.backstop.worker.catalog.JobLedger;
@@ -39,8 +36,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -50,6 +45,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -62,20 +58,13 @@ class HostileSettingsTest {
 
   private static final Duration TIMEOUT = Duration.ofMinutes(2);
 
-  private final List<SpecificRecord> published = Collections.synchronizedList(new ArrayList<>());
+  @RegisterExtension static final TestMongoDatabases mongo = new TestMongoDatabases();
+
+  private final RecordingPublisher publisher = new RecordingPublisher();
+  private final List<SpecificRecord> published = publisher.events;
   private final SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
-  private final EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
-    @Override
-    public void publish(String topic, String addonId, SpecificRecord event) {
-      if (!topic.equals(dev.backstop.schemas.Topics.BACKUP_PROGRESS)) {
-        published.add(event);
-      }
-    }
-  };
 
   @TempDir Path dir;
-  private MongoHandle mongo;
-  private MongoClient client;
   private AddonCatalog addons;
   private BackupJob job;
   private JobLedger ledger;
@@ -86,9 +75,7 @@ class HostileSettingsTest {
 
   @BeforeEach
   void start() {
-    mongo = TestMongo.start();
-    client = MongoClients.create(mongo.uri());
-    var database = client.getDatabase("worker-" + System.nanoTime());
+    var database = mongo.fresh("worker");
     addons = new AddonCatalog(database);
     properties = WorkerProperties.bind(Map.of("work-directory", dir.resolve("work"), "addon-wait", "100ms",
         "retry-backoff", "10ms", "heartbeat-interval", "50ms"));
@@ -111,8 +98,6 @@ class HostileSettingsTest {
   void stop() throws Exception {
     LocalMariadb.dropDatabase(mysqlDatabase);
     Files.deleteIfExists(outside);
-    client.close();
-    mongo.close();
   }
 
   @Test

@@ -2,14 +2,11 @@ package dev.backstop.worker.verify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoClient;
-import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveReader;
 import dev.backstop.kit.archive.FilesystemArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
-import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.events.AddonSpec;
 import dev.backstop.schemas.events.BackupCompleted;
 import dev.backstop.schemas.events.BackupKind;
@@ -23,8 +20,8 @@ import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.AdjustableClock;
 import dev.backstop.testing.Events;
 import dev.backstop.testing.LocalPostgres;
-import dev.backstop.inprocess.MongoHandle;
-import dev.backstop.testing.TestMongo;
+import dev.backstop.testing.TestMongoDatabases;
+import dev.backstop.worker.RecordingPublisher;
 import dev.backstop.worker.backup.BackupJob;
 import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.HostSlots;
@@ -45,15 +42,14 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -64,21 +60,14 @@ class RestoreVerificationTest {
 
   private static final Duration TIMEOUT = Duration.ofMinutes(2);
 
+  @RegisterExtension static final TestMongoDatabases mongo = new TestMongoDatabases();
+
   private final AdjustableClock clock = new AdjustableClock();
-  private final List<SpecificRecord> published = Collections.synchronizedList(new ArrayList<>());
+  private final RecordingPublisher publisher = new RecordingPublisher();
+  private final List<SpecificRecord> published = publisher.events;
   private final SecretSealer sealer = SecretSealer.fromBase64(SecretSealer.newBase64Key());
-  private final EventPublisher publisher = new EventPublisher(null, () -> "unused:9092") {
-    @Override
-    public void publish(String topic, String addonId, SpecificRecord event) {
-      if (!topic.equals(dev.backstop.schemas.Topics.BACKUP_PROGRESS)) {
-        published.add(event);
-      }
-    }
-  };
 
   @TempDir Path dir;
-  private MongoHandle mongo;
-  private MongoClient client;
   private MongoDatabase database;
   private AddonCatalog addons;
   private FilesystemArchiveStore store;
@@ -88,9 +77,7 @@ class RestoreVerificationTest {
 
   @BeforeEach
   void start() {
-    mongo = TestMongo.start();
-    client = MongoClients.create(mongo.uri());
-    database = client.getDatabase("worker-" + System.nanoTime());
+    database = mongo.fresh("worker");
     addons = new AddonCatalog(database);
     store = new FilesystemArchiveStore(dir.resolve("archives"));
     cipher = new ArchiveCipher(store, Base64.getDecoder().decode(SecretSealer.newBase64Key()));
@@ -109,8 +96,6 @@ class RestoreVerificationTest {
   @AfterEach
   void stop() {
     LocalPostgres.dropDatabase(source);
-    client.close();
-    mongo.close();
   }
 
   @Test
