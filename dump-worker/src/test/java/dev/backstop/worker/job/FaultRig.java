@@ -57,8 +57,8 @@ final class FaultRig implements AutoCloseable {
   /** The database the dump reads: where, as whom, and how the test runs SQL in it. */
   record Database(String host, int port, String user, String name, Function<String, String> psql) {}
 
-  final String secretsKey = SecretSealer.newBase64Key();
-  final SecretSealer sealer = SecretSealer.fromBase64(secretsKey);
+  private final String secretsKey = SecretSealer.newBase64Key();
+  private final SecretSealer sealer = SecretSealer.fromBase64(secretsKey);
   final Path dir;
   /** The broker; a test restarting it puts the new one here. */
   InProcessKafka kafka;
@@ -106,10 +106,6 @@ final class FaultRig implements AutoCloseable {
   FaultRig database(Database given) {
     database = given;
     return this;
-  }
-
-  Database database() {
-    return database;
   }
 
   /** Runs when the rig closes, after its servers stop and before its folder is deleted; the last added runs first. */
