@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 public final class JobRunner implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
+  /** How soon a job held back only by the outcomes' progress is looked at again (that progress is read at most every 100 ms). */
+  private static final Duration GATE_RECHECK = Duration.ofMillis(50);
 
   /**
    * One claimed job's work. It records how the job ends itself (settled, or rescheduled with its
@@ -63,6 +65,9 @@ public final class JobRunner implements AutoCloseable {
   private long signals;
   private volatile boolean stopping;
   private volatile OutcomesRead outcomesRead;
+  /** When a job was last recorded here, and how far the outcomes were known read at the last claim. */
+  private volatile Instant wokenAt;
+  private volatile Instant gateSeen;
 
   /**
    * @param name names the threads and log lines ("backup", "restore-test")
@@ -108,6 +113,7 @@ public final class JobRunner implements AutoCloseable {
 
   /** A job was just recorded: an idle thread claims it now rather than at its next poll. */
   public void wake() {
+    wokenAt = clock.instant();
     lock.lock();
     try {
       signals++;
@@ -130,6 +136,7 @@ public final class JobRunner implements AutoCloseable {
         // nothing known about the outcomes yet: only jobs already started (taken over, or settled and unannounced) may run
         readUpTo = Instant.EPOCH;
       }
+      gateSeen = readUpTo;
     }
     Instant now = clock.instant();
     Optional<JobLedger.Job> claimed;
@@ -219,7 +226,7 @@ public final class JobRunner implements AutoCloseable {
         lock.lock();
         try {
           if (signals == seen && !stopping) {
-            signalled.await(pollInterval.toNanos(), TimeUnit.NANOSECONDS);
+            signalled.await(heldBackByGate() ? GATE_RECHECK.toNanos() : pollInterval.toNanos(), TimeUnit.NANOSECONDS);
           }
         } catch (InterruptedException e) {
           if (stopping) {
@@ -230,6 +237,17 @@ public final class JobRunner implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * Whether the last job recorded was recorded after the outcomes were last known read: it is held back
+   * only until the next reading of the outcomes' progress, so the runner looks again then rather than at
+   * its poll interval (which would add up to that interval to every request's start).
+   */
+  private boolean heldBackByGate() {
+    Instant woken = wokenAt;
+    Instant seen = gateSeen;
+    return outcomesRead != null && woken != null && (seen == null || !seen.isAfter(woken));
   }
 
   /**

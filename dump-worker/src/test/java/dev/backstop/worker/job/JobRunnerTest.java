@@ -103,6 +103,24 @@ class JobRunnerTest {
   }
 
   @Test
+  void a_job_woken_for_but_held_back_by_the_outcomes_progress_starts_once_that_progress_moves_not_at_the_next_poll() {
+    java.util.concurrent.atomic.AtomicInteger readings = new java.util.concurrent.atomic.AtomicInteger();
+    java.time.Instant before = clock.instant();
+    // the outcomes' progress, as the broker reports it: read up to before the job at first, past it from the third reading
+    runner = runner(1, Duration.ofMinutes(1), finishing())
+        .gatedBy(() -> readings.incrementAndGet() < 3 ? before : clock.instant().plusMillis(1)).start();
+    await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+    clock.advance(Duration.ofSeconds(1));
+
+    record("j1", "a");
+    runner.wake();
+
+    // a minute's poll interval: only looking again at the progress soon after the wake-up starts the job in time
+    await().atMost(Duration.ofSeconds(5)).until(() -> ran.contains("j1"));
+    assertThat(readings.get()).isGreaterThanOrEqualTo(3);
+  }
+
+  @Test
   void a_recorded_job_starts_at_once_when_the_runner_is_woken_not_at_its_next_poll() {
     runner = runner(1, Duration.ofMinutes(1), finishing()).start();
     // the idle thread has looked once and sleeps its minute: only the wake-up can start the job in time
