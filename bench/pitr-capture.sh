@@ -17,9 +17,11 @@
 #     behind the last acknowledged commit.
 #   - Lag, under that load: the server's flushed WAL minus the flush position the archiver reported (its
 #     store-durable LSN), from pg_stat_replication every 200 ms, p50/p99/max, bytes and pg's `flush_lag`.
-#   - Storage: the archive's bytes per day at that load (whole segments, the steady state; the chunks of a
-#     segment in progress are deleted once it is stored whole) vs the raw WAL and `zstd -1` of the same
-#     segments (read back through WalFetch).
+#   - Storage: the same writer alone for 90 s on a fresh primary; the archive's bytes per day at that load,
+#     from the whole segments written entirely by it (the steady state: a segment in progress is kept as
+#     chunks, deleted once it is stored whole; the segments around a base backup are mostly padding after a
+#     WAL switch and would flatter the ratio) vs the raw WAL and `zstd -1` of the same segments (read back
+#     through WalFetch).
 # Results appended to docs/benchmarks.md.
 #
 #   bench/pitr-capture.sh [--rounds N] [--rate COMMITS_PER_S] [--wait MIN-MAX] [--pgbench-seconds S]
@@ -27,19 +29,28 @@
 #     --rate R              the writer's commits per second (default 1000)
 #     --wait MIN-MAX        seconds of writing before the crash, drawn uniformly (default 5-25)
 #     --pgbench-seconds S   each pgbench run (default 30; 0 skips the overhead part)
+#     --storage-seconds S   the storage run: the writer alone for S seconds (default 90; 0 skips it)
+#     --set NAME=VALUE      a Backstop setting for the run (e.g. backstop.wal-archiver.chunk-interval=1s);
+#                           the settings given are named in the recorded rows
+#     --no-record           print the rows, leave docs/benchmarks.md alone (smoke runs)
 #
 # Needs PostgreSQL's server binaries (/usr/lib/postgresql/*/bin), psql, pgbench, pg_basebackup, zstd, curl,
 # python3; run as root it runs the servers as the `postgres` user (initdb refuses root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=5 RATE=1000 WAIT_MIN=5 WAIT_MAX=25 PGBENCH_SECONDS=30 THREADS=4 SCALE=20
+ROUNDS=5 RATE=1000 WAIT_MIN=5 WAIT_MAX=25 PGBENCH_SECONDS=30 STORAGE_SECONDS=90 THREADS=4 SCALE=20
+declare -a SETTINGS=(--set backstop.wal-archiver.enabled=true)
+RECORD=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
     --rate) RATE="$2"; shift 2 ;;
     --wait) WAIT_MIN="${2%-*}"; WAIT_MAX="${2#*-}"; shift 2 ;;
     --pgbench-seconds) PGBENCH_SECONDS="$2"; shift 2 ;;
-    *) echo "usage: bench/pitr-capture.sh [--rounds N] [--rate R] [--wait MIN-MAX] [--pgbench-seconds S]" >&2; exit 2 ;;
+    --storage-seconds) STORAGE_SECONDS="$2"; shift 2 ;;
+    --set) SETTINGS+=(--set "$2"); shift 2 ;;
+    --no-record) RECORD=; shift ;;
+    *) echo "usage: bench/pitr-capture.sh [--rounds N] [--rate R] [--wait MIN-MAX] [--pgbench-seconds S] [--storage-seconds S] [--set NAME=VALUE]... [--no-record]" >&2; exit 2 ;;
   esac
 done
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -70,13 +81,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# the embedded jar's classes: WalFetch for restore_command, PgJDBC for the writer (./dev run builds the jar if stale)
+# the embedded jar's classes: WalFetch for restore_command, PgJDBC for the writer. `./dev run` would rebuild
+# (and install) a jar older than the sources: package it here instead (this script runs under the build lock)
 JAR=embedded/target/backstop-embedded.jar
+if [ ! -f "$JAR" ] || [ -n "$(find . -path ./embedded/target -prune -o -newer "$JAR" \( -name '*.java' -o -name '*.avsc' -o -name '*.yml' -o -name pom.xml -o -path '*/src/main/resources/static/*' \) -print -quit)" ]; then
+  log "packaging the embedded jar"
+  ./dev mvn -q -pl embedded -am package -DskipTests
+  touch "$JAR"   # sources outside embedded's modules (bench/, cli/) would otherwise still look newer
+fi
 JAVA_BIN="$(./dev java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.home = //p')/bin/java"
 
 log "starting Backstop embedded, WAL archiving on"
 # its own session: stopping it must not signal this script; setsid execs, so $! is the JVM's pid
-setsid ./dev run --data-dir "$DATA" --port $PORT --set backstop.wal-archiver.enabled=true > "$WORK/backstop.log" 2>&1 &
+setsid ./dev run --data-dir "$DATA" --port $PORT "${SETTINGS[@]}" > "$WORK/backstop.log" 2>&1 &
 BACKSTOP=$!
 for _ in $(seq 1 300); do curl -fs "localhost:$PORT/actuator/health" >/dev/null && break; sleep 1; done
 curl -fs "localhost:$PORT/actuator/health" >/dev/null || { tail -n 30 "$WORK/backstop.log" >&2; exit 1; }
@@ -88,7 +105,7 @@ PGJDBC=$(ls "$WORK"/cp/BOOT-INF/lib/postgresql-*.jar | head -n 1)
 # the restore_command, run by the server's user: one JVM per file, Backstop's reader over the store
 cat > "$WORK/walfetch.sh" <<SH
 #!/bin/sh
-exec "$JAVA_BIN" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp "$CP" dev.backstop.pitr.WalFetch "\$@"
+exec "$JAVA_BIN" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -cp "$CP" dev.backstop.pitr.WalFetch "\$@"
 SH
 chmod 755 "$WORK/walfetch.sh"
 
@@ -167,6 +184,23 @@ SQL
   echo $!
 }
 
+# a fresh primary with the writer's table, registered, its window open -> sets dir port
+archived_server() { # name addon
+  new_server "$1"; dir=$SRV_DIR; port=$SRV_PORT
+  sql $port "create table numbered(id bigint primary key, note text)"
+  register "$2" $port
+  await_streaming "$2"; await_quiet
+}
+# the writer on $port, its lag sampled -> sets writer sampler lsn0 t0
+start_writer() { # label lag-file
+  sampler=$(sample_lag $port "$WORK/$2")
+  lsn0=$(sql $port "select pg_current_wal_flush_lsn()"); t0=$(now)
+  rm -f "$WORK/stop"
+  "$JAVA_BIN" -cp "$PGJDBC" bench/src/main/java/dev/backstop/bench/PitrWriter.java \
+    "jdbc:postgresql://127.0.0.1:$port/postgres" $RATE $THREADS "$WORK/acked-$1" "$WORK/stop" > "$WORK/writer-$1" 2> "$WORK/writer-$1.err" &
+  writer=$!
+}
+
 # ---------------------------------------------------------------- overhead: pgbench without / with archiving
 declare -a OVH=()
 if [ "$PGBENCH_SECONDS" -gt 0 ]; then
@@ -204,18 +238,10 @@ fi
 declare -a RPO=()
 for ((round = 1; round <= ROUNDS; round++)); do
   addon=bench-rpo-$round
-  new_server "rpo-$round"; dir=$SRV_DIR; port=$SRV_PORT
-  sql $port "create table numbered(id bigint primary key, note text)"
-  register $addon $port
-  await_streaming $addon; await_quiet
+  archived_server "rpo-$round" $addon
   # the stock recipe's base: taken after the stream started, so the archive holds its WAL from its start
   pg_basebackup -h 127.0.0.1 -p $port -U postgres -D "$WORK/base-$round" -Ft -X none -c fast
-  sampler=$(sample_lag $port "$WORK/lag-rpo-$round")
-  lsn0=$(sql $port "select pg_current_wal_flush_lsn()"); t0=$(now)
-  rm -f "$WORK/stop"
-  "$JAVA_BIN" -cp "$PGJDBC" bench/src/main/java/dev/backstop/bench/PitrWriter.java \
-    "jdbc:postgresql://127.0.0.1:$port/postgres" $RATE $THREADS "$WORK/acked-$round" "$WORK/stop" > "$WORK/writer-$round" 2> "$WORK/writer-$round.err" &
-  writer=$!
+  start_writer $round lag-rpo-$round
   wait_s=$(python3 -c "import random; print(round(random.uniform($WAIT_MIN, $WAIT_MAX), 1))")
   log "round $round: writing for $wait_s s, then SIGKILL to every process of the server"
   sleep "$wait_s"
@@ -310,13 +336,58 @@ PY
   rm -rf "$rdir/data" "$WORK/base-$round"
 done
 
+# ---------------------------------------------------------------- storage: the writer's own WAL, in whole segments
+STORAGE=
+if [ "$STORAGE_SECONDS" -gt 0 ]; then
+  addon=bench-storage
+  archived_server storage $addon
+  start_writer storage lag-storage
+  log "storage: the writer alone for $STORAGE_SECONDS s"
+  sleep "$STORAGE_SECONDS"
+  lsn1=$(sql $port "select pg_current_wal_flush_lsn()"); t1=$(now)
+  echo "$t0 $t1" > "$WORK/lag-storage.window"
+  touch "$WORK/stop"; wait $writer || true
+  kill "$sampler" 2>/dev/null || true
+  sleep 3 # the last chunk stored
+  cp "$DATA/secrets.key" "$WORK/storage.key"; chmod 600 "$WORK/storage.key"
+  [ ${#AS[@]} -gt 0 ] && chown postgres:postgres "$WORK/storage.key"
+  chmod -R a+rX "$DATA/archives"
+  mkdir -p "$WORK/segments"; chmod 777 "$WORK/segments"
+  wal=$DATA/archives/$addon/pitr/wal/00000001
+  # the whole segments lying entirely inside the writer's WAL
+  inside=$(find "$wal" -maxdepth 1 -name '*.zst.tink' -printf '%f %s\n' | python3 -c '
+import sys
+seg, lo, hi = int(sys.argv[1]), *[(int(v.split("/")[0], 16) << 32) + int(v.split("/")[1], 16) for v in sys.argv[2:4]]
+for line in sys.stdin:
+    name, size = line.split()
+    start = (int(name[8:16], 16) << 32) + int(name[16:24], 16) * seg
+    if start >= lo and start + seg <= hi:
+        print(name, size)' $SEGMENT "$lsn0" "$lsn1")
+  segs=0 stored=0 zstd_bytes=0
+  while read -r name size; do
+    [ -n "$name" ] || continue
+    seg=${name%.zst.tink}
+    (cd "$WORK" && "${AS[@]}" sh "$WORK/walfetch.sh" "$DATA/archives" $addon "$WORK/storage.key" $SEGMENT "$seg" "$WORK/segments/$seg") \
+      || { log "WalFetch $seg failed"; exit 1; }
+    zstd_bytes=$((zstd_bytes + $(zstd -1 -q -c "$WORK/segments/$seg" | wc -c))); rm -f "$WORK/segments/$seg"
+    segs=$((segs + 1)); stored=$((stored + size))
+  done <<< "$inside"
+  wal_rate=$(python3 -c "import sys; lsn = lambda s: (int(s.split('/')[0], 16) << 32) + int(s.split('/')[1], 16); print(round((lsn('$lsn1') - lsn('$lsn0')) / ($t1 - $t0)))")
+  commits=$(wc -l < "$WORK/acked-storage")
+  STORAGE="$wal_rate $segs $stored $zstd_bytes $(echo "$commits / ($t1 - $t0)" | bc)"
+  log "storage: $STORAGE"
+  (cd "$dir" && "${AS[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null)
+  api -o /dev/null -X DELETE "localhost:$PORT/v1/addons/$addon"
+fi
+
 # ---------------------------------------------------------------- the rows
-RESULT=$(python3 - "$RATE" "$SEGMENT" "${#OVH[@]}" "${OVH[@]}" "${RPO[@]}" <<'PY'
-import sys, datetime
-rate_goal, segment, n_ovh = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-ovh = [l.split() for l in sys.argv[4:4 + n_ovh]]
-rpo = [l.split() for l in sys.argv[4 + n_ovh:]]
-d = datetime.date.today()
+EXTRA=$(printf '%s\n' "${SETTINGS[@]}" | grep -v -e '^--set$' -e '^backstop.wal-archiver.enabled=true$' | paste -sd' ' || true)
+RESULT=$(python3 - "$EXTRA" "$SEGMENT" "$STORAGE" "$WORK/lag-storage" "${#OVH[@]}" "${OVH[@]}" "${RPO[@]}" <<'PY'
+import sys, datetime, os
+extra, segment, storage, storage_lag, n_ovh = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+ovh = [l.split() for l in sys.argv[6:6 + n_ovh]]
+rpo = [l.split() for l in sys.argv[6 + n_ovh:]]
+d = str(datetime.date.today()) + (f" (settings: `{extra}`)" if extra else "")
 rows = []
 def pct(values, p):
     v = sorted(values)
@@ -333,26 +404,29 @@ if rpo:
                 + " / ".join(f"{s:.3f} s" for s in miss_s) + f" | **worst {worst:.3f} s of commits** (goal ≤ 1 s: {'met' if worst <= 1 else 'NOT met'}) | "
                 + f"span from the oldest missing ack to the last ack: {' / '.join(f'{s:.2f} s' for s in span)}; "
                 + f"committed but unacknowledged rows also recovered: {' / '.join(map(str, extra))}; "
-                + f"recovery (base + WAL through WalFetch, one JVM per file): {' / '.join(r[12] + ' s' for r in rpo)} |")
+                + f"recovery (base + WAL through WalFetch, one JVM per file): {' / '.join(f'{float(r[12]):.1f} s' for r in rpo)} |")
     rows.append(f"| {d} | the window's `latest` (the newest instant a restore through the API may target), behind the last acknowledged commit, 12 s after the crash | "
-                + " / ".join(b + " s" for b in behind) + " | — | informative: commits after `latest` are in the archive but a restore by time cannot ask for them (`latest` comes from a 1 s probe of the primary, which died) | |")
-    lags = [tuple(map(float, x.split(":"))) for r in rpo if r[13] != "-" for x in r[13].split(",")]
+                + " / ".join(b + " s" for b in behind) + " | — | informative: commits after `latest` are in the archive but a restore by time cannot ask for them (`latest` is the newest 1 s probe of the primary whose position is archived) | |")
+lags = [tuple(map(float, x.split(":"))) for r in rpo if r[13] != "-" for x in r[13].split(",")]
+if storage and os.path.exists(storage_lag):
+    t0, t1 = map(float, open(storage_lag + ".window").read().split())
+    lags += [(float(p[1]), float(p[2])) for p in (l.split() for l in open(storage_lag)) if len(p) == 3 and t0 <= float(p[0]) <= t1]
+if lags:
     lb = [b for b, _ in lags]; ls = [s for _, s in lags]
-    rows.append(f"| {d} | lag under that load: server's flushed WAL − archiver's acknowledged (store-durable) LSN, every 200 ms ({len(lags)} samples) | "
+    rows.append(f"| {d} | lag under the writer's load ({' and '.join(w for w, on in (('RPO rounds', rpo), ('storage run', storage)) if on)}): server's flushed WAL − archiver's acknowledged (store-durable) LSN, every 200 ms ({len(lags)} samples) | "
                 + f"p50 {pct(lb, 50)/1024:.0f} KiB, p99 {pct(lb, 99)/1024:.0f} KiB, max {max(lb)/1024:.0f} KiB | "
                 + f"`flush_lag` p50 {pct(ls, 50)*1000:.0f} ms, p99 {pct(ls, 99)*1000:.0f} ms, max {max(ls)*1000:.0f} ms | — | chunks every 200 ms (default `chunk-interval`) |")
-    wal_rate = sum(float(r[6]) for r in rpo) / len(rpo)
-    segs = sum(int(r[7]) for r in rpo); seg_stored = sum(int(r[8]) for r in rpo); zstd_b = sum(int(r[9]) for r in rpo)
-    chunk_plain = sum(int(r[10]) for r in rpo); chunk_stored = sum(int(r[11]) for r in rpo)
+if storage:
+    wal_rate, segs, stored, zstd_b, commits = map(int, storage.split())
     day = 86400 * wal_rate
     gib = lambda n: n / 1024**3
     if segs:
-        ratio = seg_stored / (segs * segment); zratio = zstd_b / (segs * segment)
-        rows.append(f"| {d} | storage at that load: raw WAL {mib(wal_rate):.2f} MiB/s = {gib(day):.1f} GiB/day | "
-                    + f"archive {gib(day * ratio):.1f} GiB/day ({ratio:.3f} of raw, {segs} whole segments) | stock `zstd -1` of the same segments {gib(day * zratio):.1f} GiB/day ({zratio:.3f}) | "
-                    + f"archive **{seg_stored / zstd_b:.3f}×** zstd -1's | chunks of segments in progress (deleted once the segment is stored whole): {chunk_stored / max(chunk_plain, 1):.3f} of raw |")
+        ratio = stored / (segs * segment); zratio = zstd_b / (segs * segment)
+        rows.append(f"| {d} | storage: the writer alone ({commits} commits/s, 400-character hex notes), raw WAL {mib(wal_rate):.2f} MiB/s = {gib(day):.1f} GiB/day | "
+                    + f"archive {gib(day * ratio):.1f} GiB/day ({ratio:.3f} of raw; {segs} whole segments written by the load) | stock `zstd -1` of the same segments {gib(day * zratio):.1f} GiB/day ({zratio:.3f}) | "
+                    + f"archive **{stored / zstd_b:.3f}×** zstd -1's | encrypted, checksummed; a segment in progress is kept as 200 ms chunks until complete |")
     else:
-        rows.append(f"| {d} | storage: no whole segment archived (run too short) | raw WAL {mib(wal_rate):.2f} MiB/s | chunks {chunk_stored / max(chunk_plain, 1):.3f} of raw | — | |")
+        rows.append(f"| {d} | storage: no whole segment written by the load (run too short) | raw WAL {mib(wal_rate):.2f} MiB/s | | — | |")
 if ovh:
     without = [float(o[1]) for o in ovh if o[0] == "without"]; with_ = [float(o[1]) for o in ovh if o[0] == "with"]
     fmt = lambda label: " / ".join(f"{float(o[1]):.0f} TPS (server CPU {float(o[2]):.1f} s, Backstop CPU {float(o[3]):.1f} s)" for o in ovh if o[0] == label)
@@ -370,6 +444,7 @@ if b:
     p = lambda q: b[min(len(b) - 1, max(0, int(round(q / 100 * len(b) + 0.5)) - 1))]
     print(f"p50 {p(50)/1024:.0f} KiB, p99 {p(99)/1024:.0f} KiB, max {b[-1]/1024:.0f} KiB ({len(b)} samples)")' || true)
 [ -n "$PGB_LAG" ] && RESULT+=$'\n'"| $(date +%F) | lag under pgbench (with archiving) | $PGB_LAG | | — | the archiver's store-durable LSN behind the server's flushed WAL |"
+if [ -z "$RECORD" ]; then echo "$RESULT"; exit 0; fi
 bench/record.py "pitr capture results" "$(cat <<'MD'
 ## Point-in-time recovery: capture (`bench/pitr.sh`)
 

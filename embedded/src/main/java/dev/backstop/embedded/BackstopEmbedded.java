@@ -240,19 +240,19 @@ public final class BackstopEmbedded implements AutoCloseable {
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--data-dir" -> data = Path.of(args[++i]);
+        case "--port" -> port = Integer.parseInt(args[++i]);
+        case "--kafka-port" -> kafkaPort = Integer.parseInt(args[++i]);
         case "--set" -> {
           String setting = args[++i];
           int eq = setting.indexOf('=');
-          if (eq < 1) {
-            System.err.println("--set takes NAME=VALUE, got " + setting);
+          if (eq <= 0) {
+            System.err.println("--set wants name=value, got " + setting);
             System.exit(2);
           }
           settings.put(setting.substring(0, eq), setting.substring(eq + 1));
         }
-        case "--port" -> port = Integer.parseInt(args[++i]);
-        case "--kafka-port" -> kafkaPort = Integer.parseInt(args[++i]);
         case "-h", "--help" -> {
-          System.out.println("usage: backstop-embedded [--data-dir DIR] [--port N] [--kafka-port N] [--set NAME=VALUE]...");
+          System.out.println("usage: backstop-embedded [--data-dir DIR] [--port N] [--kafka-port N] [--set name=value]...");
           System.out.println("  Kafka's ports default to those the data directory used last, free ones on a new directory");
           System.out.println("  --set gives every service a setting, e.g. --set backstop.wal-archiver.enabled=true");
           return;

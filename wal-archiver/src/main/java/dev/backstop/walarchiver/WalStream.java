@@ -376,7 +376,12 @@ public final class WalStream implements Runnable {
       // the server is gone (crashed, killed, network cut), noticed by a read or by a status reply: what it
       // sent before dying may be the only copy of its last commits, so store it before giving up (the
       // store is not the connection that failed)
+      Lsn before = durable;
       ship(segment, buffer, cut, received);
+      if (durable != null && !durable.equals(before)) {
+        listener.durable(tli, durable, serverPosition == 0 ? -1 : Math.max(0, serverPosition - durable.value()),
+            new Counters(segmentsStored, plainBytes, storedBytes));
+      }
       throw e;
     }
   }
