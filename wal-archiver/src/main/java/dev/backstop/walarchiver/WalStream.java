@@ -289,87 +289,100 @@ public final class WalStream implements Runnable {
     long lastStatus = 0;
     long lastWatch = clock.millis();
     long serverPosition = 0;
-    while (true) {
-      if (killed) {
-        return null;
-      }
-      byte[] message = copy.readFromCopy(false);
-      if (message == null) {
-        if (!copy.isActive()) {
-          // the server ended this timeline (its CopyDone): everything of it up to here is in hand
-          ship(segment, buffer, cut, received);
-          return received;
-        }
-        if (stopping) {
-          ship(segment, buffer, cut, received);
-          sendStatus(copy, received, durableOr(reported), true);
-          copy.endCopy();
+    try {
+      while (true) {
+        if (killed) {
           return null;
         }
-        if (clock.millis() - lastWatch >= 1000) {
-          lastWatch = clock.millis();
-          Identity now = identify(watch);
-          serverPosition = now.position().value();
-          if (now.timeline() > tli) {
-            // a promoted standby does not always end the copy by itself: end it once we hold the old timeline whole
-            TimelineHistory history = TimelineHistory.parse(now.timeline(), timelineHistory(watch, now.timeline()));
-            Lsn switchPoint = history.switchPoint(tli);
-            if (switchPoint != null && !received.isBefore(switchPoint)) {
-              ship(segment, buffer, cut, received);
-              copy.endCopy();
-              return switchPoint;
+        byte[] message = copy.readFromCopy(false);
+        if (message == null) {
+          if (!copy.isActive()) {
+            // the server ended this timeline (its CopyDone): everything of it up to here is in hand
+            ship(segment, buffer, cut, received);
+            return received;
+          }
+          if (stopping) {
+            ship(segment, buffer, cut, received);
+            sendStatus(copy, received, durableOr(reported), true);
+            copy.endCopy();
+            return null;
+          }
+          if (clock.millis() - lastWatch >= 1000) {
+            lastWatch = clock.millis();
+            Identity now = identify(watch);
+            serverPosition = now.position().value();
+            if (now.timeline() > tli) {
+              // a promoted standby does not always end the copy by itself: end it once we hold the old timeline whole
+              TimelineHistory history = TimelineHistory.parse(now.timeline(), timelineHistory(watch, now.timeline()));
+              Lsn switchPoint = history.switchPoint(tli);
+              if (switchPoint != null && !received.isBefore(switchPoint)) {
+                ship(segment, buffer, cut, received);
+                copy.endCopy();
+                return switchPoint;
+              }
             }
           }
-        }
-        sleep(2);
-      } else {
-        ByteBuffer m = ByteBuffer.wrap(message);
-        byte kind = m.get();
-        if (kind == 'w') {
-          Lsn dataStart = new Lsn(m.getLong());
-          m.getLong(); // server's end of WAL
-          m.getLong(); // send time
-          if (!dataStart.equals(received)) {
-            throw new IOException("WAL of " + target.addonId() + " arrived at " + dataStart + ", expected " + received);
-          }
-          while (m.hasRemaining()) {
-            int room = (int) segment.endLsn().minus(received);
-            int n = Math.min(room, m.remaining());
-            m.get(buffer, (int) received.minus(segment.startLsn()), n);
-            received = received.plus(n);
-            if (received.equals(segment.endLsn())) {
-              // the whole segment is in memory (streams start at segment starts): store it whole instead of a last chunk
-              consolidate(segment, buffer);
-              cut = received;
-              segment = segment.next();
-              lastCut = clock.millis();
-            }
-          }
-        } else if (kind == 'k') {
-          serverPosition = m.getLong();
-          m.getLong();
-          if (m.get() != 0) {
-            lastStatus = 0; // the server asks for a reply now
-          }
+          sleep(2);
         } else {
-          throw new IOException("unexpected replication message '" + (char) kind + "'");
+          ByteBuffer m = ByteBuffer.wrap(message);
+          byte kind = m.get();
+          if (kind == 'w') {
+            Lsn dataStart = new Lsn(m.getLong());
+            m.getLong(); // server's end of WAL
+            m.getLong(); // send time
+            if (!dataStart.equals(received)) {
+              throw new IOException("WAL of " + target.addonId() + " arrived at " + dataStart + ", expected " + received);
+            }
+            while (m.hasRemaining()) {
+              int room = (int) segment.endLsn().minus(received);
+              int n = Math.min(room, m.remaining());
+              m.get(buffer, (int) received.minus(segment.startLsn()), n);
+              received = received.plus(n);
+              if (received.equals(segment.endLsn())) {
+                // the whole segment is in memory (streams start at segment starts): store it whole instead of a last chunk
+                consolidate(segment, buffer);
+                cut = received;
+                segment = segment.next();
+                lastCut = clock.millis();
+              }
+            }
+          } else if (kind == 'k') {
+            serverPosition = m.getLong();
+            m.getLong();
+            if (m.get() != 0) {
+              lastStatus = 0; // the server asks for a reply now
+            }
+          } else {
+            throw new IOException("unexpected replication message '" + (char) kind + "'");
+          }
+        }
+        if (received.isAfter(cut) && clock.millis() - lastCut >= chunkInterval.toMillis()) {
+          ship(segment, buffer, cut, received);
+          cut = received;
+          lastCut = clock.millis();
+        }
+        Lsn flush = durableOr(reported);
+        if (flush.isAfter(reported) || clock.millis() - lastStatus >= 250) {
+          sendStatus(copy, received, flush, false);
+          if (flush.isAfter(reported)) {
+            listener.durable(tli, flush, serverPosition == 0 ? -1 : Math.max(0, serverPosition - flush.value()),
+                new Counters(segmentsStored, plainBytes, storedBytes));
+          }
+          reported = flush;
+          lastStatus = clock.millis();
         }
       }
-      if (received.isAfter(cut) && clock.millis() - lastCut >= chunkInterval.toMillis()) {
-        ship(segment, buffer, cut, received);
-        cut = received;
-        lastCut = clock.millis();
+    } catch (SQLException e) {
+      // the server is gone (crashed, killed, network cut), noticed by a read or by a status reply: what it
+      // sent before dying may be the only copy of its last commits, so store it before giving up (the
+      // store is not the connection that failed)
+      Lsn before = durable;
+      ship(segment, buffer, cut, received);
+      if (durable != null && !durable.equals(before)) {
+        listener.durable(tli, durable, serverPosition == 0 ? -1 : Math.max(0, serverPosition - durable.value()),
+            new Counters(segmentsStored, plainBytes, storedBytes));
       }
-      Lsn flush = durableOr(reported);
-      if (flush.isAfter(reported) || clock.millis() - lastStatus >= 250) {
-        sendStatus(copy, received, flush, false);
-        if (flush.isAfter(reported)) {
-          listener.durable(tli, flush, serverPosition == 0 ? -1 : Math.max(0, serverPosition - flush.value()),
-              new Counters(segmentsStored, plainBytes, storedBytes));
-        }
-        reported = flush;
-        lastStatus = clock.millis();
-      }
+      throw e;
     }
   }
 

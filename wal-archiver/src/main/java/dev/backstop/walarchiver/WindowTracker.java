@@ -168,6 +168,8 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
     timeline = tli;
     lagBytes = lag;
     counters = totals;
+    // a probe taken just before the server died is answered by this, not by a next probe that never comes
+    advanceLatest();
     if (baseDue()) {
       dirty = true; // the monitor requests it at its next probe, not at the next progress
     }
@@ -317,11 +319,7 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
     if (durable == null) {
       return;
     }
-    for (Sample s : samples) {
-      if (!s.lsn().isAfter(durable) && (latest == null || s.at().isAfter(latest))) {
-        latest = s.at();
-      }
-    }
+    advanceLatest();
     lagBytes = Math.max(0, position.minus(durable));
     boolean behind = position.isAfter(durable);
     boolean down = behind && latest != null && Duration.between(latest, at).compareTo(settings.streamDownBound()) > 0;
@@ -334,6 +332,18 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
       log.info("WAL stream of {} caught up (down since {})", target.addonId(), streamDownSince);
       streamDownSince = null;
       dirty = true;
+    }
+  }
+
+  /** Latest = the newest probe time whose position the archive holds; re-read at each probe and each durable advance. */
+  private synchronized void advanceLatest() {
+    if (durable == null) {
+      return;
+    }
+    for (Sample s : samples) {
+      if (!s.lsn().isAfter(durable) && (latest == null || s.at().isAfter(latest))) {
+        latest = s.at();
+      }
     }
   }
 

@@ -72,8 +72,7 @@ class WalStreamIT {
     primary.psql("postgres", "create table numbered(id bigint primary key, at timestamptz default now())");
 
     Path storeDir = sharedDir("store");
-    byte[] master = new byte[32];
-    new SecureRandom().nextBytes(master);
+    byte[] master = newMasterKey();
     Path keyFile = sharedDir("key").resolve("master.key");
     Files.writeString(keyFile, Base64.getEncoder().encodeToString(master));
     FilesystemArchiveStore archive = new FilesystemArchiveStore(storeDir);
@@ -173,6 +172,39 @@ class WalStreamIT {
       }
     }
     assertThat(WalContinuity.firstHole(wal.list(ADDON, 1, SEGMENT), from, to)).contains(victim.startLsn());
+  }
+
+  @Test
+  void a_server_that_dies_between_two_chunks_leaves_what_it_had_sent_stored() throws Exception {
+    PostgresCluster primary = PostgresCluster.primary(freePort());
+    cleanup.add(primary);
+    primary.psql("postgres", "create table numbered(id bigint primary key)");
+    Path storeDir = localDir("walarchiver-store");
+    byte[] master = newMasterKey();
+    FilesystemArchiveStore archive = new FilesystemArchiveStore(storeDir);
+    ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(archive, new ArchiveCipher(archive, master),
+        localDir("walarchiver-local"));
+    StreamTarget target = new StreamTarget(ADDON, "127.0.0.1", primary.port(), "postgres", null, "Starter: the primary");
+    // no chunk is cut by time during the test: the last commits reach the store only if the stream stores
+    // what it holds when the connection dies
+    WalStream stream = new WalStream(target, wal, Clock.systemUTC(), Duration.ofHours(1), new WalStream.Listener() {});
+    Thread thread = Thread.ofPlatform().name("wal-stream").start(stream);
+    cleanup.add(() -> { stream.stop(); thread.join(5000); });
+    await().atMost(Duration.ofSeconds(20)).until(() -> "1".equals(primary.psql("postgres",
+        "select count(*) from pg_stat_replication where state = 'streaming'")));
+    primary.psql("postgres", "insert into numbered select generate_series(1, 1000)");
+    Lsn lastCommit = Lsn.parse(primary.psql("postgres", "select pg_current_wal_flush_lsn()"));
+    // the stream reports what it received (write_lsn) every 250 ms: it holds the last commit, unstored
+    await().atMost(Duration.ofSeconds(20)).until(() -> "t".equals(primary.psql("postgres",
+        "select write_lsn >= '" + lastCommit + "' from pg_stat_replication")));
+    Lsn before = stream.durable(); // null, or a whole segment's end if the inserts crossed one
+    assertThat(before == null || before.isBefore(lastCommit)).as("stored before the server died: " + before).isTrue();
+
+    primary.stop(); // immediate: the server's processes quit at once, the connection drops
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> stream.durable() != null && !stream.durable().isBefore(lastCommit));
+    List<StoredWal> stored = wal.list(ADDON, 1, SEGMENT);
+    assertThat(WalContinuity.firstHole(stored, stored.getFirst().start(), lastCommit)).isEmpty();
   }
 
   /** Untars the base into a new data directory, recovers it to the end of the archive, returns its row count. */
@@ -341,6 +373,12 @@ class WalStreamIT {
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
+  }
+
+  static byte[] newMasterKey() {
+    byte[] master = new byte[32];
+    new SecureRandom().nextBytes(master);
+    return master;
   }
 
   static int freePort() throws IOException {

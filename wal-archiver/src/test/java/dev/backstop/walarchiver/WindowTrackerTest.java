@@ -46,6 +46,21 @@ class WindowTrackerTest {
   }
 
   @Test
+  void a_probe_counts_once_its_position_is_archived_even_when_no_probe_follows() {
+    WindowTracker tracker = tracker();
+    tracker.durable(1, new Lsn(1000), -1, new WalStream.Counters(0, 0, 0));
+    tracker.sample(t(1), new Lsn(1000));
+    tracker.sample(t(2), new Lsn(1400)); // the last answer: the server dies before the next probe
+
+    assertThat(tracker.facts().latest()).isEqualTo(t(1));
+
+    // the stream stores what it had received when the connection dropped
+    tracker.durable(1, new Lsn(1400), -1, new WalStream.Counters(0, 0, 0));
+
+    assertThat(tracker.facts().latest()).isEqualTo(t(2));
+  }
+
+  @Test
   void an_idle_server_moves_latest_with_every_probe() {
     WindowTracker tracker = tracker();
     tracker.durable(1, new Lsn(1000), -1, new WalStream.Counters(0, 0, 0));
