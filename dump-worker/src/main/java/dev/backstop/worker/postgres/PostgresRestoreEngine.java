@@ -144,15 +144,19 @@ public class PostgresRestoreEngine implements RestoreEngine {
     }
     Path spool = scratch.resolve("dump.pgdump");
     try {
+      long start = System.nanoTime();
       InputStream rest = tuning.jobs() > 1 ? spoolWithin(dump, spool, scratch) : dump;
-      return restoreAs(database, pgRestore, rest, rest == null ? spool : null, scratch);
+      long spoolMillis = rest == null ? (System.nanoTime() - start) / 1_000_000 : 0;
+      return restoreAs(database, pgRestore, rest, rest == null ? spool : null, scratch, spoolMillis);
     } finally {
       Files.deleteIfExists(spool);
     }
   }
 
-  private Restored restoreAs(String database, String pgRestore, InputStream stream, Path file, Path scratch)
+  /** @param spoolMillis how long the dump took to spool (0: streamed), for the log */
+  private Restored restoreAs(String database, String pgRestore, InputStream stream, Path file, Path scratch, long spoolMillis)
       throws ScratchServerException, DumpFailedException, IOException {
+    long preparing = System.nanoTime();
     String password = HexFormat.of().formatHex(randomBytes());
     drop(database, scratch);
     String name = identifier(database);
@@ -163,6 +167,8 @@ public class PostgresRestoreEngine implements RestoreEngine {
         + "create database " + name + " owner " + name + ";\n"
         + "\\connect " + name + "\n"
         + "alter schema public owner to " + name + ";\n", scratch);
+    long loading = System.nanoTime();
+    long counting = 0;
     try {
       DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
       Map<String, String> environment = new HashMap<>(PostgresDumpEngine.environment(scratch.resolve("pgpass")));
@@ -170,10 +176,16 @@ public class PostgresRestoreEngine implements RestoreEngine {
       ExternalCommand.runWithSecretFile("pg_restore", scratch.resolve("pgpass"), PostgresDumpEngine.pgpassLine(owner),
           Scrubber.hiding(password, server.password()), restoreCommand(pgRestore, owner, file, tuning.jobs()), environment,
           scratch, timeout, stream, OutputStream.nullOutputStream());
+      counting = System.nanoTime();
       String[] counts = query(owner, COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
       return new Restored(Integer.parseInt(counts[0]), Long.parseLong(counts[1]));
     } finally {
+      long dropping = System.nanoTime();
       dropAfterTest(database, scratch);
+      // where a slow restore test's time went: the verifier's log line says only the whole
+      log.info("restore test into {}: spooled {} ms, prepared {} ms, pg_restore {} ms, counted {} ms, dropped {} ms", database,
+          spoolMillis, (loading - preparing) / 1_000_000, ((counting == 0 ? dropping : counting) - loading) / 1_000_000, counting == 0 ? 0 : (dropping - counting) / 1_000_000,
+          (System.nanoTime() - dropping) / 1_000_000);
     }
   }
 
