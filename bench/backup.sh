@@ -7,8 +7,10 @@
 # Every row gives wall time and CPU seconds (user + system of every process: the stock pipe's shell, dump
 # tool and zstd; Backstop's JVM, its pg_dump/mysqldump children included; the database server's own CPU is
 # in neither). Backstop's restore test of each backup is waited for before the next measurement and timed
-# as its own row, so it never overlaps another row, beside the stock restore of the stock pipe's archive
-# (`zstd -d` then `pg_restore --jobs 2`, or `zstd -dc | mysql`, into a fresh database on the same server). Each Backstop row also gives the worker's phase
+# as its own row, so it never overlaps another row. It runs on throwaway scratch servers started here with
+# README's scratch settings (as a deployment's verifier would), beside the stock restore of the stock pipe's
+# archive (`zstd -d` then `pg_restore --jobs 2`, or `zstd -dc | mysql`, into a fresh database) on the
+# machine's default server and on the scratch server. Each Backstop row also gives the worker's phase
 # breakdown (BackupCompleted.timings, as the worker logs it) of its best run.
 #
 #   bench/backup.sh --latency [N]   instead: N (default 100) backups of a tiny database, one after the
@@ -22,7 +24,9 @@
 #     --prepare   only create the databases (kept for later runs), measure nothing
 #
 # Needs the local PostgreSQL (127.0.0.1:5432, user postgres, trust auth), the local MariaDB
-# (127.0.0.1:3306, root without password), curl and python3.
+# (127.0.0.1:3306, root without password), the server binaries (/usr/lib/postgresql/*/bin, mariadbd,
+# mariadb-install-db) for the scratch servers (ports SCRATCH_PG_PORT 15433, SCRATCH_MY_PORT 13307), curl
+# and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=2600000 PREPARE= LATENCY=
@@ -125,6 +129,63 @@ MY_BYTES=$($MY -N -e "SELECT sum(data_length + index_length) FROM information_sc
 log "database $MYDB: $((MY_BYTES / 1024 / 1024)) MiB"
 [ -n "$PREPARE" ] && exit 0
 
+# Backstop's restore tests run where a deployment runs them: on throwaway scratch servers of their own, with
+# the settings README's "Scratch servers for restore tests" documents (crash safety traded for speed),
+# started here and deleted at the end. The stock restore runs on the machine's default servers, as the
+# issue's baseline says, and once more on the scratch servers, so that the scratch settings' share and
+# Backstop's own are told apart.
+SCRATCH=$(mktemp -d /tmp/backstop-bench-scratch.XXXXXX); chmod 755 "$SCRATCH"   # the servers run as their own users
+SCRATCH_PG_PORT=${SCRATCH_PG_PORT:-15433} SCRATCH_MY_PORT=${SCRATCH_MY_PORT:-13307}
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+stop_scratch() {
+  [ -f "$SCRATCH/pg/data/postmaster.pid" ] && (cd "$SCRATCH" && as_pg "$PG_BIN/pg_ctl" -D "$SCRATCH/pg/data" -m immediate -w stop >/dev/null 2>&1) || true
+  local pid; pid=$(cat "$SCRATCH/my/mysqld.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  fi
+  rm -rf "$SCRATCH"
+}
+trap 'stop_scratch' EXIT
+start_scratch() {
+  mkdir -p "$SCRATCH/pg" "$SCRATCH/my"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$SCRATCH/pg"
+  (cd "$SCRATCH/pg" && as_pg "$PG_BIN/initdb" -D "$SCRATCH/pg/data" --auth=trust --no-sync -U postgres --encoding=UTF8 \
+    --locale=C.UTF-8 >/dev/null)
+  (cd "$SCRATCH/pg" && as_pg "$PG_BIN/pg_ctl" -D "$SCRATCH/pg/data" -l "$SCRATCH/pg/server.log" -w -o "-p $SCRATCH_PG_PORT \
+    -k $SCRATCH/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+    -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=30min -c autovacuum=off" start >/dev/null)
+  cat > "$SCRATCH/my/my.cnf" <<CNF
+[mariadbd]
+datadir=$SCRATCH/my/data
+port=$SCRATCH_MY_PORT
+bind-address=127.0.0.1
+socket=$SCRATCH/my/mysqld.sock
+pid-file=$SCRATCH/my/mysqld.pid
+log-error=$SCRATCH/my/error.log
+skip-name-resolve
+innodb_flush_log_at_trx_commit=0
+innodb_doublewrite=0
+innodb_buffer_pool_size=1G
+innodb_log_file_size=1G
+skip-log-bin
+event_scheduler=OFF
+CNF
+  local user=(); [ "$(id -u)" = 0 ] && { chown -R mysql:mysql "$SCRATCH/my"; user=(--user=mysql); }
+  mariadb-install-db --defaults-file="$SCRATCH/my/my.cnf" --auth-root-authentication-method=socket --skip-test-db \
+    "${user[@]}" >/dev/null 2>&1
+  setsid /usr/sbin/mariadbd --defaults-file="$SCRATCH/my/my.cnf" "${user[@]}" >/dev/null 2>&1 &
+  for _ in $(seq 1 60); do mariadb --socket="$SCRATCH/my/mysqld.sock" -u root -e 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
+  # the verifier connects over TCP with a password, as to a deployment's scratch server
+  mariadb --socket="$SCRATCH/my/mysqld.sock" -u root -e "CREATE USER 'backstop'@'127.0.0.1' IDENTIFIED BY 'scratch-pw';
+    GRANT ALL ON *.* TO 'backstop'@'127.0.0.1' WITH GRANT OPTION"
+  log "scratch servers: PostgreSQL on $SCRATCH_PG_PORT, MariaDB on $SCRATCH_MY_PORT ($SCRATCH)"
+}
+start_scratch
+export BACKSTOP_VERIFIER_POSTGRESQL_PORT=$SCRATCH_PG_PORT BACKSTOP_VERIFIER_MYSQL_PORT=$SCRATCH_MY_PORT \
+  BACKSTOP_VERIFIER_MYSQL_USER=backstop BACKSTOP_VERIFIER_MYSQL_PASSWORD=scratch-pw
+SCRATCH_MY="mysql -h 127.0.0.1 -P $SCRATCH_MY_PORT -u backstop --protocol=TCP"
+
 # measured CMD: "wall cpu" of a shell pipeline (bench/measure.py)
 measured() { bench/measure.py "$1"; }
 OUT=$WORK/baseline.zst
@@ -156,13 +217,15 @@ backstop() {
   echo "$(echo "$t1 - $t0" | bc) $(echo "$c1 - $c0" | bc) $(echo "$status" | field size) $(echo "$t2 - $t1" | bc) $(echo "$c2 - $c1" | bc) $id"
 }
 phases() { grep -o "backup $1 of addon [^ ]* done: .*" "$WORK/backstop.log" | sed 's/.*sha256 [0-9a-f]*; //; s/)$//' | tail -n 1; }
+# the engine's breakdown of the last restore test (tests run one at a time)
+verify_phases() { grep -o "restore test into [^ ]*: .*" "$WORK/backstop.log" | sed 's/^restore test into [^ ]*: //' | tail -n 1; }
 
 log "starting Backstop embedded"
 DATA=$(mktemp -d)
 # its own session: stopping it must not signal this script; setsid execs, so $! is the JVM's pid
 setsid ./dev run --data-dir "$DATA" --port $PORT > "$WORK/backstop.log" 2>&1 &
 BACKSTOP=$!
-trap 'rc=$?; kill $BACKSTOP 2>/dev/null; wait $BACKSTOP 2>/dev/null; rm -rf "$DATA" "$WORK"/baseline.*; exit $rc' EXIT
+trap 'rc=$?; kill $BACKSTOP 2>/dev/null; wait $BACKSTOP 2>/dev/null || true; rm -rf "$DATA" "$WORK"/baseline.*; stop_scratch; exit $rc' EXIT
 for _ in $(seq 1 180); do curl -fs "localhost:$PORT/actuator/health" >/dev/null && break; sleep 1; done
 TOKEN=$(cat "$DATA/operator-token")
 register() { # addon engine database user port password
@@ -204,32 +267,34 @@ register bench-my mysql "$MYDB" backstop_bench 3306 bench-pw
 ROUNDS=${ROUNDS:-3}
 declare -A RUNS SIZES PHASES
 record() { RUNS[$1]+="$2 $3,"; }   # key wall cpu
-# the stock restore of the stock pipe's archive, into a fresh database on the same (default) server:
-# decompress, then `pg_restore --jobs 2` of the file (it needs one to run jobs) or `mysql <`
+# the stock restore of the stock pipe's archive, into a fresh database: decompress, then `pg_restore --jobs 2`
+# of the file (it needs one to run jobs) or `mysql <`; on the machine's default server (the issue's baseline)
+# and on the scratch server Backstop's restore tests use
 RESTOREDB=backstop_bench_restore
-stock_restore() { # key pg|my
-  local w c
+stock_restore() { # key pg|my default|scratch
+  local w c pgport=5432 my=$MY
+  [ "$3" = scratch ] && { pgport=$SCRATCH_PG_PORT; my="env MYSQL_PWD=scratch-pw $SCRATCH_MY"; }
   if [ "$2" = pg ]; then
-    psql -Xq postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $RESTOREDB" -c "CREATE DATABASE $RESTOREDB"
-    read -r w c < <(measured "zstd -d -q -f $OUT -o $WORK/baseline.dump && pg_restore --jobs 2 --exit-on-error --no-owner --no-privileges -d $RESTOREDB $WORK/baseline.dump")
-    psql -Xq postgres -c "DROP DATABASE $RESTOREDB"; rm -f "$WORK/baseline.dump"
+    psql -p "$pgport" -Xq postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $RESTOREDB" -c "CREATE DATABASE $RESTOREDB"
+    read -r w c < <(measured "zstd -d -q -f $OUT -o $WORK/baseline.dump && pg_restore -p $pgport --jobs 2 --exit-on-error --no-owner --no-privileges -d $RESTOREDB $WORK/baseline.dump")
+    psql -p "$pgport" -Xq postgres -c "DROP DATABASE $RESTOREDB"; rm -f "$WORK/baseline.dump"
   else
-    $MY -e "DROP DATABASE IF EXISTS $RESTOREDB; CREATE DATABASE $RESTOREDB"
-    read -r w c < <(measured "zstd -dc $OUT | $MY $RESTOREDB")
-    $MY -e "DROP DATABASE $RESTOREDB"
+    $my -e "DROP DATABASE IF EXISTS $RESTOREDB; CREATE DATABASE $RESTOREDB"
+    read -r w c < <(measured "zstd -dc $OUT | $my $RESTOREDB")
+    $my -e "DROP DATABASE $RESTOREDB"
   fi
-  record "$1-restore" "$w" "$c"
+  record "$1-restore-$3" "$w" "$c"
 }
 stock_round() { # key pg|my command...
   local key=$1 engine=$2; shift 2
   read -r w c < <("$@"); record "$key" "$w" "$c"; SIZES[$key]=$(stat -c %s "$OUT")
-  stock_restore "$key" "$engine"; rm -f "$OUT"
+  stock_restore "$key" "$engine" default; stock_restore "$key" "$engine" scratch; rm -f "$OUT"
 }
 backstop_round() { # key addon
   local w c size vw vc id
   read -r w c size vw vc id < <(backstop "$2")
   record "$1" "$w" "$c"; record "$1-verify" "$vw" "$vc"; SIZES[$1]=$size
-  PHASES[$1]+="$w $(phases "$id");"
+  PHASES[$1]+="$w $(phases "$id");"; PHASES[$1-verify]+="$vw $(verify_phases);"
 }
 for ((round = 1; round <= ROUNDS; round++)); do
   log "round $round: PostgreSQL text, stock same-work pipe"; stock_round tx-stock pg pg_same "$TEXTDB"
@@ -241,7 +306,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 args=()
-for key in tx-stock tx-stock-restore tx-bs tx-bs-verify pg-stock pg-stock-restore pg-bs pg-bs-verify my-stock my-stock-restore my-bs my-bs-verify; do
+for key in {tx,pg,my}-{stock,stock-restore-default,stock-restore-scratch,bs,bs-verify}; do
   args+=("$key=${RUNS[$key]}=${SIZES[$key]:-0}=${PHASES[$key]:-}")
 done
 RESULT=$(python3 - "$TEXT_BYTES" "$DB_BYTES" "$MY_BYTES" "${args[@]}" <<'PY'
@@ -272,17 +337,22 @@ for k in ("tx", "pg", "my"):
     db = sizes[k]
     s_runs, s_size, _ = data[k + "-stock"]
     b_runs, b_size, phases = data[k + "-bs"]
-    v_runs, _, _ = data[k + "-bs-verify"]
+    v_runs, _, v_phases = data[k + "-bs-verify"]
     s_best, b_best = min(s_runs), min(b_runs)
     row(db, f"{names[k]}: stock same-work pipe {stock[k]}", s_runs, s_size, "")
     row(db, f"{names[k]}: **Backstop**, request → dump → zstd → encrypted, stored, listed done", b_runs, b_size,
         f"**{s_best[0]/b_best[0]:.2f}×** the stock pipe's throughput (goal ≥ 0.95), CPU {b_best[1]/s_best[1]:.2f}× (goal ≤ 1.1), "
         f"archive {b_size/s_size:.2f}× zstd -1's; phases of the best run: {phases}")
-    r_runs, _, _ = data[k + "-stock-restore"]
-    row(db, f"{names[k]}: stock restore of the stock pipe's archive, {restore[k]} into a fresh database", r_runs, 0,
-        f"{min(r_runs)[0]/s_best[0]:.2f}× the stock pipe's time")
-    row(db, f"{names[k]}: Backstop's restore test of that backup (after it was listed done)", v_runs, 0,
-        f"**{min(v_runs)[0]/b_best[0]:.2f}×** the backup's time (goal ≤ 1.0), {min(v_runs)[0]/min(r_runs)[0]:.2f}× the stock restore's")
+    r_runs, _, _ = data[k + "-stock-restore-default"]
+    rs_runs, _, _ = data[k + "-stock-restore-scratch"]
+    row(db, f"{names[k]}: stock restore of the stock pipe's archive, {restore[k]} into a fresh database on a default server",
+        r_runs, 0, f"{min(r_runs)[0]/s_best[0]:.2f}× the stock pipe's time")
+    row(db, f"{names[k]}: the same stock restore on the scratch server", rs_runs, 0,
+        f"{min(rs_runs)[0]/s_best[0]:.2f}× the stock pipe's time")
+    row(db, f"{names[k]}: **Backstop's restore test** of that backup on the scratch server (after it was listed done)", v_runs, 0,
+        f"**{min(v_runs)[0]/b_best[0]:.2f}×** the backup's time (goal ≤ 1.0), {min(v_runs)[0]/min(r_runs)[0]:.2f}× the stock "
+        f"restore's on a default server, {min(v_runs)[0]/min(rs_runs)[0]:.2f}× on the scratch server; phases of the best run: "
+        f"{v_phases}")
 PY
 )
 bench/record.py "backup same-work results" "$(cat <<'MD'
@@ -293,9 +363,13 @@ database size on disk / best wall time. The stock pipe dumps, compresses with `z
 file; Backstop does the same through Kafka, the worker, AES-GCM encryption, SHA-256, the archive store and
 the listing. CPU seconds are those of the best run: user + system of every process of the stock pipe, and of
 Backstop's JVM (embedded broker, store and services included) with its dump tool. The database server's own
-CPU is in neither. Backstop's restore test of each backup ran before the next measurement and is its own row,
-beside the stock restore of the stock pipe's archive (decompressed, then `pg_restore --jobs 2` or `mysql <`
-into a fresh database on the same server, with the server's default settings; CPU of the client side only).
+CPU is in neither. Backstop's restore test of each backup ran before the next measurement and is its own row.
+It runs where a deployment runs it: on throwaway scratch servers the benchmark starts with the settings of
+README's "Scratch servers for restore tests" (PostgreSQL `fsync`, `synchronous_commit`, `full_page_writes`
+off, `wal_level = minimal`, no autovacuum; MariaDB `innodb_flush_log_at_trx_commit = 0`, no doublewrite, no
+binary log, 1 GiB buffer pool and redo log). Beside it, the stock restore of the stock pipe's archive
+(decompressed, then `pg_restore --jobs 2` or `mysql <`, into a fresh database; CPU of the client side only),
+on the machine's default server (the issue's baseline) and on the same scratch server.
 
 | date | database | what | wall (each run) | CPU (best run) | throughput | output | ratio, best vs best |
 |---|---|---|---|---|---|---|---|

@@ -140,15 +140,19 @@ public class PostgresRestoreEngine implements RestoreEngine {
     String pgRestore = chosen.pgRestore();
     Path spool = scratch.resolve("dump.pgdump");
     try {
+      long start = System.nanoTime();
       InputStream rest = tuning.jobs() > 1 ? spoolWithin(dump, spool, scratch) : dump;
-      return restoreAs(database, pgRestore, rest, rest == null ? spool : null, scratch);
+      long spoolMillis = rest == null ? (System.nanoTime() - start) / 1_000_000 : 0;
+      return restoreAs(database, pgRestore, rest, rest == null ? spool : null, scratch, spoolMillis);
     } finally {
       Files.deleteIfExists(spool);
     }
   }
 
-  private Restored restoreAs(String database, String pgRestore, InputStream stream, Path file, Path scratch)
+  /** @param spoolMillis how long the dump took to spool (0: streamed), for the log */
+  private Restored restoreAs(String database, String pgRestore, InputStream stream, Path file, Path scratch, long spoolMillis)
       throws ScratchServerException, DumpFailedException, IOException {
+    long preparing = System.nanoTime();
     String password = HexFormat.of().formatHex(randomBytes());
     drop(database, scratch);
     String name = identifier(database);
@@ -159,13 +163,18 @@ public class PostgresRestoreEngine implements RestoreEngine {
         + "create database " + name + " owner " + name + ";\n"
         + "\\connect " + name + "\n"
         + "alter schema public owner to " + name + ";\n", scratch);
+    long loading = System.nanoTime();
     try {
       DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
       return new PgRestoreRun(psql, timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
           Scrubber.hiding(password, server.password()))
           .restore(owner, restoreCommand(pgRestore, owner, file, tuning.jobs()), sessionOptions(tuning), stream, scratch);
     } finally {
+      long dropping = System.nanoTime();
       dropAfterTest(database, scratch);
+      // where a slow restore test's time went: the verifier's log line says only the whole
+      log.info("restore test into {}: spooled {} ms, prepared {} ms, pg_restore and count {} ms, dropped {} ms", database,
+          spoolMillis, (loading - preparing) / 1_000_000, (dropping - loading) / 1_000_000, (System.nanoTime() - dropping) / 1_000_000);
     }
   }
 

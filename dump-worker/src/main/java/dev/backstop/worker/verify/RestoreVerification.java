@@ -224,6 +224,9 @@ public class RestoreVerification {
    */
   private BackupVerified test(BackupCompleted completed, int attempt) throws IOException {
     long start = System.nanoTime();
+    // how long the test waited in the queue: a verifier that does not keep up shows here first
+    log.info("backup {}: restore test attempt {} starts {} ms after the backup completed", completed.getBackupId(), attempt,
+        Duration.between(completed.getCompletedAt(), clock.instant()).toMillis());
     RestoreEngine engine = engineFor(completed);
     Files.createDirectories(worker.workDirectory());
     Path scratch = Files.createTempDirectory(worker.workDirectory(), "verify-" + completed.getBackupId() + "-");

@@ -66,6 +66,26 @@ class MysqlDumpFilterTest {
     assertThat(read(text + "\nnext\n", 2)).isEqualTo(text + "\nnext\n");
   }
 
+  @ParameterizedTest(name = "read {0} byte(s) at a time")
+  @ValueSource(ints = {1, 2, 5, 1 << 16})
+  void rows_pass_a_line_at_a_time_and_the_line_after_the_statement_they_end_is_checked_again(int step) {
+    // line ends of either kind; a continued INSERT's row lines are data whatever they start with
+    String rows = "INSERT INTO `t` VALUES\r\n(1,'a'),\r\nUSE `x` looks like a statement, but it is a row,\n(2,'b');\r\n";
+    StringBuilder passed = new StringBuilder();
+    assertThatThrownBy(() -> passed.append(read(rows + "USE `other`;\n", step)))
+        .isInstanceOf(MysqlDumpFilter.ForbiddenStatement.class).hasMessageContaining("at line 5");
+    assertThat(passed).isEmpty();
+    assertThat(readQuietly(rows + "CREATE TABLE `u` (i int);\n", step)).isEqualTo(rows + "CREATE TABLE `u` (i int);\n");
+  }
+
+  private static String readQuietly(String dump, int step) {
+    try {
+      return read(dump, step);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   @org.junit.jupiter.api.Test
   void the_restore_reads_the_filtered_dump_between_its_session_settings_and_a_final_commit() throws IOException {
     String dump = "CREATE DEFINER=`app`@`%` PROCEDURE `p`() select 1;\nINSERT INTO `t` VALUES (1);";
