@@ -236,14 +236,25 @@ public final class BackstopEmbedded implements AutoCloseable {
     Path data = Path.of(".backstop-data");
     int port = 8080;
     int kafkaPort = 0;
+    Map<String, String> settings = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--data-dir" -> data = Path.of(args[++i]);
         case "--port" -> port = Integer.parseInt(args[++i]);
         case "--kafka-port" -> kafkaPort = Integer.parseInt(args[++i]);
+        case "--set" -> {
+          String setting = args[++i];
+          int eq = setting.indexOf('=');
+          if (eq <= 0) {
+            System.err.println("--set wants name=value, got " + setting);
+            System.exit(2);
+          }
+          settings.put(setting.substring(0, eq), setting.substring(eq + 1));
+        }
         case "-h", "--help" -> {
-          System.out.println("usage: backstop-embedded [--data-dir DIR] [--port N] [--kafka-port N]");
+          System.out.println("usage: backstop-embedded [--data-dir DIR] [--port N] [--kafka-port N] [--set name=value]...");
           System.out.println("  Kafka's ports default to those the data directory used last, free ones on a new directory");
+          System.out.println("  --set gives every service a setting, e.g. --set backstop.wal-archiver.enabled=true");
           return;
         }
         default -> {
@@ -256,7 +267,7 @@ public final class BackstopEmbedded implements AutoCloseable {
     BackstopEmbedded backstop;
     try {
       backstop = start(new Options(defaults.dataDirectory(), port, kafkaPort, defaults.kafkaControllerPort(), defaults.clock(),
-          Map.of(), null));
+          settings, null));
     } catch (IllegalStateException e) {
       String reason = String.valueOf(e.getMessage());
       System.err.println(reason.startsWith("Backstop did not start") ? reason : "Backstop did not start: " + reason);
