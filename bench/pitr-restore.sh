@@ -55,12 +55,13 @@ pgv() { psql -X -tAq -h 127.0.0.1 -p "$PGPORT" -U postgres -d "${2:-postgres}" -
 BACKSTOP= RECEIVER=
 cleanup() {
   rc=$?
+  set +e   # every step runs, whichever fails
   [ -n "$BACKSTOP" ] && { kill "$BACKSTOP" 2>/dev/null; wait "$BACKSTOP" 2>/dev/null; }
   [ -n "$RECEIVER" ] && { kill "$RECEIVER" 2>/dev/null; wait "$RECEIVER" 2>/dev/null; }
   for d in "$WORK"/stock-restore/data "$PRIMARY"; do
     [ -f "$d/postmaster.pid" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
   done
-  cp "$WORK/backstop.log" bench/work-pitr-restore-backstop.log 2>/dev/null || true
+  mkdir -p bench/work && cp "$WORK/backstop.log" bench/work/pitr-restore-backstop.log 2>/dev/null   # kept for a look after the run
   rm -rf "$WORK"
   exit $rc
 }
@@ -209,7 +210,7 @@ count_rows() { # archive.zst dump-is-a-tar(1|0)
   "${PG[@]}" -c "CREATE DATABASE $db"
   if [ "$2" = 1 ]; then zstd -dcq "$1" | tar -xO --wildcards '*.pgsql' > "$WORK/check.dump"; else zstd -dcq "$1" > "$WORK/check.dump"; fi
   pg_restore -h 127.0.0.1 -p "$PGPORT" -U postgres --no-owner -d "$db" "$WORK/check.dump" 2>/dev/null || true
-  pgv "select count(*) || ' notes, ' || (select count(*) from marks) || ' marks'" "$db"
+  pgv "select (select count(*) from notes) || ' notes, ' || (select count(*) from marks) || ' marks'" "$db"
   "${PG[@]}" -c "DROP DATABASE $db"; rm -f "$WORK/check.dump"
 }
 stock_round() {
