@@ -56,7 +56,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
@@ -268,6 +271,7 @@ public class PitrRestoreJob implements KindWork {
     TimelineHistory path = timelinePath(wal, addon.id(), base.timeline());
     long end = archivedEnd(wal, addon.id(), path.timeline(), control.segmentSize(), base.stopLsn());
     progress.phase("replaying-wal", 0, Math.max(1, end - base.startLsn()));
+    long walBytes;
     try (WalPrefetcher prefetcher = new WalPrefetcher(wal, addon.id(), control.segmentSize(), path,
         server.walDirectory(), server.owner(), properties.lookahead(), properties.fetchThreads()).start()) {
       server.prepare(control, List.of(
@@ -284,8 +288,9 @@ public class PitrRestoreJob implements KindWork {
         fail(request, failure);
         return;
       }
+      walBytes = prefetcher.bytesServed();
       log.info("point-in-time restore {}: recovered to {} ({} WAL segments, {} MB from the archive)",
-          request.getBackupId(), target, prefetcher.segmentsServed(), prefetcher.bytesServed() >> 20);
+          request.getBackupId(), target, prefetcher.segmentsServed(), walBytes >> 20);
     }
 
     // 3. the dump, as every backup's
@@ -341,8 +346,8 @@ public class PitrRestoreJob implements KindWork {
     lifecycle.settle(request.getBackupId(), addon.id(), JobLedger.State.DONE, new BackupCompleted(request.getBackupId(),
         addon.id(), addon.appName(), request.getKind(), request.getRequestedAt(), startedAt, clock.instant(),
         "scratch server", why, key, archiveName, packed.size(), packed.sha256(), expectedTables, null, target, null));
-    log.info("point-in-time restore {} of addon {} done: {} ({} bytes)", request.getBackupId(), addon.id(), archiveName,
-        packed.size());
+    log.info("point-in-time restore {} of addon {} done: {} ({} bytes; {})", request.getBackupId(), addon.id(), archiveName,
+        packed.size(), progress.timings(walBytes));
   }
 
   /** A restore target as checked before anything runs: the target, or why it cannot be used. */
@@ -531,6 +536,8 @@ public class PitrRestoreJob implements KindWork {
     volatile String phase;
     volatile Long total;
     volatile Instant phaseStart;
+    /** Milliseconds spent in each phase that ended, in order. */
+    private final Map<String, Long> took = new LinkedHashMap<>();
     volatile boolean lost;
     volatile ScratchServer server;
     volatile StreamingArchive archive;
@@ -542,10 +549,40 @@ public class PitrRestoreJob implements KindWork {
     }
 
     void phase(String name, long doneSoFar, Long totalOfPhase) {
+      Instant now = clock.instant();
+      closePhase(now);
       done.set(doneSoFar);
       total = totalOfPhase;
-      phaseStart = clock.instant();
+      phaseStart = now;
       phase = name;
+    }
+
+    private void closePhase(Instant now) {
+      if (phase != null && phaseStart != null) {
+        took.merge(phase, Duration.between(phaseStart, now).toMillis(), Long::sum);
+      }
+    }
+
+    /**
+     * Where the time went, for operators and {@code bench/pitr.sh}: each phase's milliseconds (the one still
+     * running up to now), and the WAL replay rate over the replaying phase (fetch, replay and promotion).
+     */
+    String timings(long walBytes) {
+      Instant now = clock.instant();
+      Map<String, Long> all = new LinkedHashMap<>(took);
+      if (phase != null && phaseStart != null) {
+        all.merge(phase, Duration.between(phaseStart, now).toMillis(), Long::sum);
+      }
+      StringBuilder out = new StringBuilder();
+      all.forEach((name, ms) -> {
+        out.append(out.isEmpty() ? "" : ", ").append(name).append(' ').append(ms).append(" ms");
+        if ("replaying-wal".equals(name)) {
+          out.append(" (").append(walBytes >> 20).append(" MiB of WAL, ")
+              .append(ms == 0 ? "-" : String.format(Locale.ROOT, "%.0f", walBytes / 1048576.0 / (ms / 1000.0)))
+              .append(" MiB/s)");
+        }
+      });
+      return out.toString();
     }
 
     void dumping(StreamingArchive current) {

@@ -33,8 +33,12 @@ import org.slf4j.LoggerFactory;
  * not foreseen (another timeline's segment, a history file) is answered right, only not ahead of time.
  *
  * <p>Ahead: after each segment served, the next {@code lookahead} segments on the restore's timeline path
- * are fetched by {@code threads} threads into {@code ahead/}, decrypted and decompressed, ready to be
- * renamed when asked for: replay overlaps the download, and never waits for one file at a time.
+ * are fetched by {@code threads} threads (decrypted and decompressed under {@code ahead/}) and put into
+ * {@code ready/} as soon as each is whole, before the server asks: {@code fetch.sh} then finds its file at
+ * its first look and renames it at once, as a stock {@code cp} from a local folder would, instead of waiting
+ * for this side's next look at {@code requests/} (replay asks for a segment every few tens of milliseconds:
+ * a poll's wait per segment added up to seconds per GiB). Replay overlaps the download, and never waits
+ * for one file at a time.
  */
 public final class WalPrefetcher implements AutoCloseable {
 
@@ -51,7 +55,8 @@ public final class WalPrefetcher implements AutoCloseable {
   private final UserPrincipal owner;
   private final int lookahead;
   private final ExecutorService fetchers;
-  private final Map<String, Future<Optional<Path>>> fetched = new ConcurrentHashMap<>();
+  /** Files fetched or being fetched ahead, by name: the bytes put into {@code ready/}, or empty when the store has none. */
+  private final Map<String, Future<Optional<Long>>> fetched = new ConcurrentHashMap<>();
   private final AtomicLong segmentsServed = new AtomicLong();
   private final AtomicLong bytesServed = new AtomicLong();
   private final Thread answering;
@@ -133,19 +138,19 @@ public final class WalPrefetcher implements AutoCloseable {
       return;
     }
     try {
-      Optional<Path> file;
-      Future<Optional<Path>> early = fetched.remove(name);
+      Optional<Long> bytes;
+      Future<Optional<Long>> early = fetched.remove(name);
       if (early != null) {
-        file = early.get();
+        // fetched ahead: already in ready/ (and maybe already taken by fetch.sh), or about to be
+        bytes = early.get();
       } else {
-        file = fetch(name);
+        bytes = fetch(name, -1);
       }
-      if (file.isEmpty()) {
+      if (bytes.isEmpty()) {
         mark(name, ".missing");
         return;
       }
-      bytesServed.addAndGet(Files.size(file.get()));
-      Files.move(file.get(), ready.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+      bytesServed.addAndGet(bytes.get());
       if (WalSegmentName.isSegment(name)) {
         segmentsServed.incrementAndGet();
         long number = WalSegmentName.parse(name, segmentSize).segmentNumber();
@@ -167,18 +172,28 @@ public final class WalPrefetcher implements AutoCloseable {
       String n = e.getKey();
       if (WalSegmentName.isSegment(n) && WalSegmentName.parse(n, segmentSize).segmentNumber() <= from) {
         e.getValue().cancel(true);
+        try {
+          Files.deleteIfExists(ready.resolve(n));
+        } catch (IOException ignored) {
+          // the scratch folder goes with the restore
+        }
         return true;
       }
       return false;
     });
     for (long n = from + 1; n <= from + lookahead; n++) {
       String name = new WalSegmentName(timelineOf(n), n, segmentSize).fileName();
-      fetched.computeIfAbsent(name, k -> fetchers.submit(() -> fetch(k)));
+      long number = n;
+      fetched.computeIfAbsent(name, k -> fetchers.submit(() -> fetch(k, number)));
     }
   }
 
-  /** The file {@code name} from the store, written whole under {@code ahead/}; empty when the store has none. */
-  private Optional<Path> fetch(String name) throws IOException {
+  /**
+   * The file {@code name} from the store, written whole under {@code ahead/} then renamed into {@code
+   * ready/}; its size, or empty when the store has none. {@code aheadOf}: the segment number when fetched
+   * ahead (not put into {@code ready/} once replay is past it), else -1.
+   */
+  private Optional<Long> fetch(String name, long aheadOf) throws IOException {
     Optional<byte[]> content;
     int historyTimeline = WalSegmentName.historyTimeline(name);
     if (historyTimeline > 0) {
@@ -196,9 +211,12 @@ public final class WalPrefetcher implements AutoCloseable {
     if (owner != null) {
       Files.setOwner(temp, owner);
     }
-    Path done = ahead.resolve(name);
-    Files.move(temp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    return Optional.of(done);
+    if (aheadOf >= 0 && aheadOf <= servedSegment) {
+      Files.deleteIfExists(temp); // replay went past it (another timeline's copy was asked for)
+      return Optional.empty();
+    }
+    Files.move(temp, ready.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    return Optional.of((long) content.get().length);
   }
 
   private void mark(String name, String suffix) throws IOException {
