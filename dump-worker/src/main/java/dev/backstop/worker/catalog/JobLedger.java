@@ -15,6 +15,7 @@ import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.ReplaceOptions;
 import com.mongodb.client.model.Sorts;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.ById;
@@ -49,6 +50,14 @@ import org.springframework.stereotype.Component;
  * {@link #reschedule rescheduled}, which gives its lease back, rather than waited for on a thread.
  * Every query here works on MongoDB and on the in-process store alike: conditional single-document
  * updates, no transactions or change streams.
+ *
+ * <p>A claim looks only at the jobs that are not over, listed by id in a collection of their own
+ * ({@code <collection>-queue}), never at the whole history: the in-process store has no secondary
+ * index, and a claim that scanned every job ever recorded made a rebuild from the topics quadratic
+ * (and every idle poll cost a scan of the history). A job's entry is written before the job, and
+ * removed only once the job is over (settled and announced), which never changes again: an entry
+ * whose job is over (a worker died between the two writes) is only skipped, and dropped by the next
+ * {@link #JobLedger start}, which also lists the jobs recorded by a worker that did not keep a queue.
  */
 @Component
 public class JobLedger {
@@ -90,8 +99,16 @@ public class JobLedger {
   /** The {@code notBefore} of a job given up: later than any claim. */
   private static final Date NEVER = Date.from(Instant.parse("9999-12-31T00:00:00Z"));
 
+  /** Jobs over: settled, and their outcome published (jobs settled before the outbox have no {@code announced}). */
+  private static final Bson OVER = and(in("state", State.DONE.name(), State.FAILED.name()), ne("announced", false));
+
+  /** Ids per claim query: a few hundred kilobytes, far below MongoDB's 16 MB command limit. */
+  private static final int IDS_PER_QUERY = 5_000;
+
   private final MongoCollection<Document> jobs;
   private final MongoCollection<StoredJob> stored;
+  /** One document ({@code _id} alone) per job that is not over: all a claim reads. */
+  private final MongoCollection<Document> queue;
 
   /** The dump jobs' ledger (collection {@code jobs}). */
   @org.springframework.beans.factory.annotation.Autowired
@@ -103,7 +120,54 @@ public class JobLedger {
   public JobLedger(MongoDatabase database, String collection) {
     this.jobs = database.getCollection(collection);
     this.stored = StoredRecords.collection(database, collection, StoredJob.class);
+    this.queue = database.getCollection(collection + "-queue");
     jobs.createIndex(Indexes.ascending("state", "notBefore"));
+    sweepQueue();
+  }
+
+  /**
+   * Lists every job that is not over in the queue, and drops the entries of jobs that are: one pass
+   * over the history per start. It repairs what a worker that died between two writes left, and
+   * queues the jobs recorded by workers of the version before the queue.
+   */
+  private void sweepQueue() {
+    List<String> live = new ArrayList<>();
+    jobs.find(or(in("state", State.PENDING.name(), State.RUNNING.name()), eq("announced", false)))
+        .projection(new Document("_id", 1)).forEach(job -> live.add(job.getString("_id")));
+    live.forEach(this::enqueue);
+    List<String> listed = new ArrayList<>();
+    queue.find().forEach(entry -> listed.add(entry.getString("_id")));
+    for (List<String> ids : chunks(listed)) {
+      List<String> over = new ArrayList<>();
+      jobs.find(ById.filter(new Document("$in", ids), OVER)).projection(new Document("_id", 1))
+          .forEach(job -> over.add(job.getString("_id")));
+      if (!over.isEmpty()) {
+        queue.deleteMany(in("_id", over));
+      }
+    }
+  }
+
+  private void enqueue(String id) {
+    queue.replaceOne(new Document("_id", id), new Document("_id", id), new ReplaceOptions().upsert(true));
+  }
+
+  /** Drops the job's queue entry if the job is over; an entry of a job that is not must stay. */
+  private void dequeueIfOver(String id) {
+    if (jobs.find(ById.filter(id, OVER)).projection(new Document("_id", 1)).first() != null) {
+      queue.deleteOne(new Document("_id", id));
+    }
+  }
+
+  /** The order of {@code sort(ascending("notBefore"))}: a job without one (an earlier version's) first. */
+  private static final java.util.Comparator<StoredJob> NOT_BEFORE = java.util.Comparator.comparing(StoredJob::notBefore,
+      java.util.Comparator.nullsFirst(java.util.Comparator.naturalOrder()));
+
+  private static List<List<String>> chunks(List<String> ids) {
+    List<List<String>> chunks = new ArrayList<>();
+    for (int from = 0; from < ids.size(); from += IDS_PER_QUERY) {
+      chunks.add(ids.subList(from, Math.min(ids.size(), from + IDS_PER_QUERY)));
+    }
+    return chunks;
   }
 
   /**
@@ -114,6 +178,8 @@ public class JobLedger {
    * its request, so that it can be taken over.
    */
   public boolean record(String id, String key, byte[] request, Instant now) {
+    // queued before it exists: a job never waits unlisted, whenever this worker dies
+    enqueue(id);
     try {
       jobs.insertOne(new Document("_id", id)
           .append("state", State.PENDING.name())
@@ -130,6 +196,8 @@ public class JobLedger {
         throw e;
       }
     }
+    // known already: a replayed request of a job over (the usual case in a rebuild) leaves no entry
+    dequeueIfOver(id);
     stored.updateOne(ById.filter(id, exists("request", false)), Updates.combine(Updates.set("request", new Binary(request)),
         Updates.set("key", key), Updates.set("notBefore", Date.from(now))));
     // a job given up after its last attempt is tried afresh when its request comes again (a replay)
@@ -163,19 +231,19 @@ public class JobLedger {
     Date at = Date.from(now);
     Bson pendingReadable = outcomesReadUpTo == null ? eq("state", State.PENDING.name())
         : and(eq("state", State.PENDING.name()), or(lt("recordedAt", Date.from(outcomesReadUpTo)), exists("recordedAt", false)));
-    Bson runnable = and(exists("request", true), nin("_id", runningHere), or(
+    Bson runnable = or(
         and(pendingReadable, lte("notBefore", at)),
         and(eq("state", State.RUNNING.name()), lt("leaseUntil", at)),
-        and(in("state", State.DONE.name(), State.FAILED.name()), eq("announced", false), lt("leaseUntil", at))));
+        and(in("state", State.DONE.name(), State.FAILED.name()), eq("announced", false), lt("leaseUntil", at)));
     List<Bson> preferences = new ArrayList<>();
     if (!busyKeys.isEmpty()) {
-      preferences.add(and(runnable, nin("key", busyKeys)));
+      preferences.add(nin("key", busyKeys));
     }
-    preferences.add(runnable);
-    for (Bson filter : preferences) {
+    preferences.add(null);
+    for (Bson preference : preferences) {
       // several workers race for the same oldest job: whoever loses looks again
       for (int race = 0; race < 5; race++) {
-        StoredJob seen = stored.find(filter).sort(Sorts.ascending("notBefore")).limit(1).first();
+        StoredJob seen = oldestQueued(runnable, preference, runningHere);
         if (seen == null) {
           break;
         }
@@ -186,6 +254,31 @@ public class JobLedger {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * The queued job matching {@code runnable} (and {@code preference}, if not null) with the earliest
+   * {@code notBefore}, or null. The ids come from the queue and the jobs are looked up by id, so both
+   * stores answer from their {@code _id} index, however long the history.
+   */
+  private StoredJob oldestQueued(Bson runnable, Bson preference, Collection<String> runningHere) {
+    List<String> ids = new ArrayList<>();
+    queue.find().forEach(entry -> {
+      String id = entry.getString("_id");
+      if (!runningHere.contains(id)) {
+        ids.add(id);
+      }
+    });
+    StoredJob oldest = null;
+    for (List<String> chunk : chunks(ids)) {
+      Bson filter = preference == null ? ById.filter(new Document("$in", chunk), exists("request", true), runnable)
+          : ById.filter(new Document("$in", chunk), exists("request", true), runnable, preference);
+      StoredJob seen = stored.find(filter).sort(Sorts.ascending("notBefore")).limit(1).first();
+      if (seen != null && (oldest == null || NOT_BEFORE.compare(seen, oldest) < 0)) {
+        oldest = seen;
+      }
+    }
+    return oldest;
   }
 
   private Optional<Job> take(StoredJob seen, String owner, Instant now, Instant leaseUntil) {
@@ -290,6 +383,8 @@ public class JobLedger {
           .append("leaseUntil", new Date(0))
           .append("outcome", new Binary(outcome))
           .append("announced", true));
+      // its request, read at the same time on another topic, may have queued it a moment ago
+      queue.deleteOne(new Document("_id", id));
       return;
     } catch (MongoWriteException e) {
       if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
@@ -299,10 +394,12 @@ public class JobLedger {
     stored.updateOne(ById.filter(id, eq("state", State.PENDING.name())), Updates.combine(Updates.set("state", state.name()),
         Updates.set("outcome", new Binary(outcome)), Updates.set("announced", true), Updates.unset("abandoned"),
         Updates.set("leaseUntil", new Date(0))));
+    dequeueIfOver(id);
   }
 
   /** The outcome event is on the topic: the job is over for every worker. */
   public void announced(String backupId) {
     stored.updateOne(ById.filter(backupId, ne("state", State.RUNNING.name())), Updates.set("announced", true));
+    dequeueIfOver(backupId);
   }
 }

@@ -27,7 +27,12 @@ import org.slf4j.LoggerFactory;
  * and its thread moves on; a rescheduled job queues behind every job already runnable, so one
  * addon's retries cannot starve the others. Threads sleep until {@link #wake} (a request was just
  * recorded) or the poll interval, which finds the jobs that became runnable meanwhile: backoffs
- * that ended, and jobs whose worker died (their lease ran out), on any instance.
+ * that ended, and jobs whose worker died (their lease ran out), on any instance. Under a
+ * {@link #gatedBy gate}, a wake sends a thread to the ledger only if the gate moved since the thread
+ * last found nothing: a job just recorded waits for the outcomes read past it anyway, and a replay,
+ * which records a job per request read before any outcome is, would otherwise claim once per request.
+ * Until the gate has moved past the last wake, the thread reads it again every {@code GATE_RECHECK}
+ * (cheap: the gate's answer is kept briefly), so a new request starts within moments, not a poll later.
  *
  * <p>A job whose work throws is given back: at once if this runner is stopping (another worker, or
  * this one after its restart, takes it), after {@code errorBackoff} otherwise (the ledger or the
@@ -128,20 +133,26 @@ public final class JobRunner implements AutoCloseable {
    * job is runnable. The runner's threads call it in a loop; tests call it to run jobs one by one.
    */
   public boolean runNext() {
+    return runNext(gateReadUpTo());
+  }
+
+  /** The gate's answer, {@link Instant#EPOCH} while it knows nothing yet; null if this runner has no gate. */
+  private Instant gateReadUpTo() {
     OutcomesRead gate = outcomesRead;
-    Instant readUpTo = null;
-    if (gate != null) {
-      readUpTo = gate.readUpTo();
-      if (readUpTo == null) {
-        // nothing known about the outcomes yet: only jobs already started (taken over, or settled and unannounced) may run
-        readUpTo = Instant.EPOCH;
-      }
-      gateSeen = readUpTo;
+    if (gate == null) {
+      return null;
     }
+    Instant readUpTo = gate.readUpTo();
+    // nothing known about the outcomes yet: only jobs already started (taken over, or settled and unannounced) may run
+    gateSeen = readUpTo == null ? Instant.EPOCH : readUpTo;
+    return gateSeen;
+  }
+
+  private boolean runNext(Instant readUpTo) {
     Instant now = clock.instant();
     Optional<JobLedger.Job> claimed;
     synchronized (busyKeys) {
-      claimed = gate == null ? ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys), List.copyOf(runningIds))
+      claimed = readUpTo == null ? ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys), List.copyOf(runningIds))
           : ledger.claimNext(owner, now, now.plus(lease), List.copyOf(busyKeys), List.copyOf(runningIds), readUpTo);
       claimed.ifPresent(job -> {
         busyKeys.add(job.key());
@@ -196,6 +207,11 @@ public final class JobRunner implements AutoCloseable {
 
   private void loop() {
     boolean claimsFailing = false;
+    // a wake (a job just recorded) is worth a claim only if the gate let more pending jobs in since this
+    // thread last found none: jobs recorded now wait for their outcomes to be read anyway. A replay records
+    // a job per request read while the gate is shut; claiming on each of those wakes made it quadratic.
+    boolean woken = false;
+    Instant foundNoneAt = null;
     while (!stopping) {
       long seen;
       lock.lock();
@@ -206,7 +222,13 @@ public final class JobRunner implements AutoCloseable {
       }
       boolean ran;
       try {
-        ran = runNext();
+        Instant readUpTo = gateReadUpTo();
+        if (woken && readUpTo != null && (readUpTo.equals(Instant.EPOCH) || readUpTo.equals(foundNoneAt))) {
+          ran = false;
+        } else {
+          ran = runNext(readUpTo);
+          foundNoneAt = ran ? null : readUpTo;
+        }
         if (claimsFailing) {
           log.info("{} runner claims jobs again", name);
           claimsFailing = false;
@@ -222,11 +244,16 @@ public final class JobRunner implements AutoCloseable {
       if (Thread.interrupted() && stopping) {
         return;
       }
+      woken = false;
       if (!ran) {
         lock.lock();
         try {
           if (signals == seen && !stopping) {
-            signalled.await(heldBackByGate() ? GATE_RECHECK.toNanos() : pollInterval.toNanos(), TimeUnit.NANOSECONDS);
+            // a job just recorded and held back by the gate is looked at again as soon as the gate may have moved
+            boolean recheck = heldBackByGate();
+            woken = signalled.await(recheck ? GATE_RECHECK.toNanos() : pollInterval.toNanos(), TimeUnit.NANOSECONDS) || recheck;
+          } else {
+            woken = true;
           }
         } catch (InterruptedException e) {
           if (stopping) {

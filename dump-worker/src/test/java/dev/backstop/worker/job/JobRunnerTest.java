@@ -265,4 +265,86 @@ class JobRunnerTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> ledger.over("j1") && ledger.over("j2"));
     assertThat(ran).containsExactlyInAnyOrder("j1", "j2");
   }
+
+  @Test
+  void a_claim_reads_only_the_jobs_that_are_not_over_whatever_the_history() {
+    var database = client.getDatabase("queue-" + System.nanoTime());
+    JobLedger history = new JobLedger(database);
+    var queue = database.getCollection("jobs-queue");
+    // a rebuild: outcomes read before and after their requests, and a request whose backup never ended
+    for (int i = 0; i < 300; i++) {
+      String id = "old-" + i;
+      if (i % 2 == 0) {
+        history.settledElsewhere(id, "a", JobLedger.State.DONE, new byte[] {1}, clock.instant());
+        assertThat(history.record(id, "a", new byte[] {2}, clock.instant())).isFalse();
+      } else {
+        assertThat(history.record(id, "a", new byte[] {2}, clock.instant())).isTrue();
+        history.settledElsewhere(id, "a", JobLedger.State.FAILED, new byte[] {1}, clock.instant());
+      }
+    }
+    history.record("open", "b", new byte[] {3}, clock.instant());
+    assertThat(queue.countDocuments()).as("the queue lists the one job not over, not the history").isEqualTo(1);
+
+    JobLedger.Job claimed = history.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())
+        .orElseThrow();
+    assertThat(claimed.id()).isEqualTo("open");
+    history.settle("open", "me", JobLedger.State.DONE, new byte[] {4});
+    assertThat(queue.countDocuments()).as("settled, not yet published: still to do").isEqualTo(1);
+    history.announced("open");
+    assertThat(queue.countDocuments()).isZero();
+    assertThat(history.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of())).isEmpty();
+  }
+
+  @Test
+  void a_job_a_worker_recorded_without_queueing_it_is_queued_and_run_once_a_worker_starts() {
+    var database = client.getDatabase("unqueued-" + System.nanoTime());
+    new JobLedger(database).record("listed", "a", new byte[] {1}, clock.instant());
+    // a worker of the version before the queue, or one that died between its two writes, left these
+    database.getCollection("jobs").insertOne(new org.bson.Document("_id", "unlisted").append("state", "PENDING")
+        .append("key", "b").append("request", new org.bson.types.Binary(new byte[] {2}))
+        .append("recordedAt", java.util.Date.from(clock.instant())).append("notBefore", java.util.Date.from(clock.instant()))
+        .append("attempts", 0).append("failures", 0).append("leaseUntil", new java.util.Date(0)));
+    database.getCollection("jobs-queue").insertOne(new org.bson.Document("_id", "over"));
+    database.getCollection("jobs").insertOne(new org.bson.Document("_id", "over").append("state", "DONE").append("key", "c")
+        .append("announced", true));
+
+    JobLedger restarted = new JobLedger(database);
+
+    assertThat(database.getCollection("jobs-queue").distinct("_id", String.class).into(new ArrayList<>()))
+        .containsExactlyInAnyOrder("listed", "unlisted");
+    List<String> claimed = new ArrayList<>();
+    restarted.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()).ifPresent(j -> claimed.add(j.id()));
+    restarted.claimNext("me", clock.instant(), clock.instant().plusSeconds(30), List.of(), List.of()).ifPresent(j -> claimed.add(j.id()));
+    assertThat(claimed).containsExactlyInAnyOrder("listed", "unlisted");
+  }
+
+  @Test
+  void requests_recorded_while_no_outcome_is_read_yet_do_not_each_send_the_runner_to_the_ledger() {
+    java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
+    ledger = new JobLedger(client.getDatabase("wakes-" + System.nanoTime())) {
+      @Override
+      public java.util.Optional<Job> claimNext(String owner, java.time.Instant now, java.time.Instant leaseUntil,
+          java.util.Collection<String> busyKeys, java.util.Collection<String> runningHere, java.time.Instant outcomesReadUpTo) {
+        claims.incrementAndGet();
+        return super.claimNext(owner, now, leaseUntil, busyKeys, runningHere, outcomesReadUpTo);
+      }
+    };
+    java.util.concurrent.atomic.AtomicReference<java.time.Instant> readUpTo = new java.util.concurrent.atomic.AtomicReference<>();
+    runner = runner(1, Duration.ofMinutes(1), finishing()).gatedBy(readUpTo::get).start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> claims.get() == 1);
+
+    // a replay into an empty ledger: every request read wakes the runner, none can run before its outcome is read
+    for (int i = 0; i < 200; i++) {
+      record("replayed-" + i, "a");
+      runner.wake();
+    }
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> claims.get() == 1);
+
+    // the outcomes read (none of these had one): the next wake claims, and the jobs run
+    clock.advance(Duration.ofSeconds(1));
+    readUpTo.set(clock.instant());
+    runner.wake();
+    await().atMost(Duration.ofSeconds(10)).until(() -> ran.size() == 200);
+    assertThat(ran).doesNotHaveDuplicates();
+  }
 }
