@@ -75,7 +75,7 @@ class ClusterWalStoreTest {
     wal.putSegment(A, SEGMENT, segmentOf(SYSTEM_B, 3));
 
     assertThatThrownBy(() -> wal.fetchSegment(A, SEGMENT)).isInstanceOf(IOException.class)
-        .hasMessageContaining("holds WAL of system " + SYSTEM_B);
+        .hasMessageContaining("holds WAL of system " + Long.toUnsignedString(SYSTEM_B));
   }
 
   @Test
