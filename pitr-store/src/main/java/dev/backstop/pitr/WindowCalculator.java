@@ -42,11 +42,19 @@ public final class WindowCalculator {
    * @param streamDownSince set while the server's WAL advances and the archive has not for longer than the
    *     bound: the last {@code latest} before it stopped
    * @param slotWarning the server's cap on the slot was reached (WAL at risk), for people
+   * @param fallback why the WAL is streamed from another node than the plan's (the secondary unreachable: the
+   *     primary), for people; null on the plan's node
    */
   public record Facts(long systemId, Lsn coverageStart, Lsn durable, Instant latest, Instant gapSince,
-      String gapReason, Instant streamDownSince, String slotWarning) {
+      String gapReason, Instant streamDownSince, String slotWarning, String fallback) {
 
-    public static final Facts NONE = new Facts(0, null, null, null, null, null, null, null);
+    public static final Facts NONE = new Facts(0, null, null, null, null, null, null, null, null);
+
+    /** Facts of a stream on the plan's node. */
+    public Facts(long systemId, Lsn coverageStart, Lsn durable, Instant latest, Instant gapSince, String gapReason,
+        Instant streamDownSince, String slotWarning) {
+      this(systemId, coverageStart, durable, latest, gapSince, gapReason, streamDownSince, slotWarning, null);
+    }
   }
 
   private WindowCalculator() {}
@@ -89,7 +97,9 @@ public final class WindowCalculator {
           "base backup " + usable.get(0).backupId() + " is archived; waiting for the latest archived instant to pass its end",
           null, facts.slotWarning(), facts.systemId(), usable);
     }
-    return new PitrWindow(addonId, PitrState.STREAMING, earliest, latest, null, null, facts.slotWarning(),
+    // streaming from a stand-in node loses nothing (the slots keep the rule), but people are told why
+    String reason = facts.fallback() == null ? null : "streaming from " + facts.fallback();
+    return new PitrWindow(addonId, PitrState.STREAMING, earliest, latest, reason, null, facts.slotWarning(),
         facts.systemId(), usable);
   }
 

@@ -20,6 +20,7 @@ class ArchiveWalSegmentStoreTest {
 
   static final long SEG = 16L * 1024 * 1024;
   static final WalSegmentName SEGMENT = WalSegmentName.parse("000000010000000000000003", SEG);
+  static final ClusterWal A1 = new ClusterWal("a1", 7_400_000_000_000_000_001L);
 
   @TempDir Path tmp;
   FilesystemArchiveStore archive;
@@ -37,7 +38,7 @@ class ArchiveWalSegmentStoreTest {
   }
 
   void chunk(int from, int to) throws IOException {
-    wal.putChunk("a1", SEGMENT, SEGMENT.startLsn().plus(from), ByteBuffer.wrap(plain, from, to - from));
+    wal.putChunk(A1, SEGMENT, SEGMENT.startLsn().plus(from), ByteBuffer.wrap(plain, from, to - from));
   }
 
   @Test
@@ -46,7 +47,7 @@ class ArchiveWalSegmentStoreTest {
     chunk(500, 3000); // a restarted stream re-sends from an earlier position
     chunk(3000, 7000);
 
-    byte[] fetched = wal.fetchSegment("a1", SEGMENT).orElseThrow();
+    byte[] fetched = wal.fetchSegment(A1, SEGMENT).orElseThrow();
 
     assertThat(fetched).hasSize((int) SEG);
     assertThat(Arrays.copyOf(fetched, 7000)).isEqualTo(Arrays.copyOf(plain, 7000));
@@ -58,7 +59,7 @@ class ArchiveWalSegmentStoreTest {
     chunk(0, 1000);
     chunk(2000, 3000);
 
-    byte[] fetched = wal.fetchSegment("a1", SEGMENT).orElseThrow();
+    byte[] fetched = wal.fetchSegment(A1, SEGMENT).orElseThrow();
 
     assertThat(Arrays.copyOfRange(fetched, 1000, 3000)).containsOnly(0);
   }
@@ -67,22 +68,22 @@ class ArchiveWalSegmentStoreTest {
   void a_segment_with_nothing_at_its_start_is_missing() throws IOException {
     chunk(100, 1000);
 
-    assertThat(wal.fetchSegment("a1", SEGMENT)).isEmpty();
-    assertThat(wal.fetchSegment("a1", SEGMENT.next())).isEmpty();
+    assertThat(wal.fetchSegment(A1, SEGMENT)).isEmpty();
+    assertThat(wal.fetchSegment(A1, SEGMENT.next())).isEmpty();
   }
 
   @Test
   void a_whole_segment_replaces_its_chunks_and_is_stored_compressed_and_unreadable() throws IOException {
     byte[] text = ("INSERT INTO t VALUES ('backstop');").repeat((int) (SEG / 34) + 1).getBytes(StandardCharsets.UTF_8);
     byte[] segment = Arrays.copyOf(text, (int) SEG);
-    wal.putChunk("a1", SEGMENT, SEGMENT.startLsn(), ByteBuffer.wrap(segment, 0, 4096));
+    wal.putChunk(A1, SEGMENT, SEGMENT.startLsn(), ByteBuffer.wrap(segment, 0, 4096));
 
-    wal.putSegment("a1", SEGMENT, segment);
-    wal.deleteChunks("a1", SEGMENT);
+    wal.putSegment(A1, SEGMENT, segment);
+    wal.deleteChunks(A1, SEGMENT);
 
-    assertThat(wal.list("a1", 1, SEG)).extracting(StoredWal::chunk).containsExactly(false);
-    assertThat(wal.fetchSegment("a1", SEGMENT).orElseThrow()).isEqualTo(segment);
-    byte[] atRest = Files.readAllBytes(archive.localFile(PitrKeys.segment("a1", SEGMENT)).orElseThrow());
+    assertThat(wal.list(A1, 1, SEG)).extracting(StoredWal::chunk).containsExactly(false);
+    assertThat(wal.fetchSegment(A1, SEGMENT).orElseThrow()).isEqualTo(segment);
+    byte[] atRest = Files.readAllBytes(archive.localFile(PitrKeys.segment(A1, SEGMENT)).orElseThrow());
     assertThat(atRest.length).isLessThan((int) SEG / 10);
     assertThat(new String(atRest, StandardCharsets.ISO_8859_1)).doesNotContain("backstop");
   }
@@ -91,29 +92,29 @@ class ArchiveWalSegmentStoreTest {
   void chunks_are_never_deleted_before_their_whole_segment_is_stored() throws IOException {
     chunk(0, 1000);
 
-    assertThatThrownBy(() -> wal.deleteChunks("a1", SEGMENT)).isInstanceOf(IllegalStateException.class);
-    assertThat(wal.fetchSegment("a1", SEGMENT)).isPresent();
+    assertThatThrownBy(() -> wal.deleteChunks(A1, SEGMENT)).isInstanceOf(IllegalStateException.class);
+    assertThat(wal.fetchSegment(A1, SEGMENT)).isPresent();
   }
 
   @Test
   void a_chunk_copied_to_another_range_does_not_decrypt() throws IOException {
     chunk(0, 1000);
-    String key = PitrKeys.chunk("a1", SEGMENT, SEGMENT.startLsn(), SEGMENT.startLsn().plus(1000));
+    String key = PitrKeys.chunk(A1, SEGMENT, SEGMENT.startLsn(), SEGMENT.startLsn().plus(1000));
     Path moved = tmp.resolve("moved");
     Files.copy(archive.localFile(key).orElseThrow(), moved);
     archive.delete(key);
     WalSegmentName other = SEGMENT.next();
-    archive.put(PitrKeys.chunk("a1", other, other.startLsn(), other.startLsn().plus(1000)), moved);
+    archive.put(PitrKeys.chunk(A1, other, other.startLsn(), other.startLsn().plus(1000)), moved);
 
-    assertThatThrownBy(() -> wal.fetchSegment("a1", other)).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> wal.fetchSegment(A1, other)).isInstanceOf(IOException.class);
   }
 
   @Test
   void a_history_file_round_trips() throws IOException {
     byte[] content = "1\t0/40001C0\tno recovery target specified\n".getBytes(StandardCharsets.UTF_8);
-    wal.putHistory("a1", 2, content);
+    wal.putHistory(A1, 2, content);
 
-    assertThat(wal.history("a1", 2)).contains(content);
-    assertThat(wal.history("a1", 3)).isEmpty();
+    assertThat(wal.history(A1, 2)).contains(content);
+    assertThat(wal.history(A1, 3)).isEmpty();
   }
 }

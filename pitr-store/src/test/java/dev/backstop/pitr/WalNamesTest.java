@@ -38,15 +38,21 @@ class WalNamesTest {
   @Test
   void chunk_keys_sort_like_their_positions_and_give_their_range_back() {
     WalSegmentName seg = WalSegmentName.parse("000000010000000000000003", SIXTEEN_MIB);
-    String key = PitrKeys.chunk("addon-1", seg, Lsn.parse("0/3000100"), Lsn.parse("0/3000F00"));
+    // system identifiers are unsigned 64-bit: this one is negative as a Java long
+    ClusterWal cluster = new ClusterWal("addon-1", Long.parseUnsignedLong("17446744073709551615"));
+    String key = PitrKeys.chunk(cluster, seg, Lsn.parse("0/3000100"), Lsn.parse("0/3000F00"));
 
-    assertThat(key).isEqualTo(
-        "addon-1/pitr/wal/00000001/000000010000000000000003/0000000003000100-0000000003000F00.zst.tink");
+    assertThat(key).isEqualTo("addon-1/pitr/system/17446744073709551615/wal/00000001/000000010000000000000003/"
+        + "0000000003000100-0000000003000F00.zst.tink");
+    assertThat(PitrKeys.chunk(ClusterWal.legacy("addon-1"), seg, Lsn.parse("0/3000100"), Lsn.parse("0/3000F00")))
+        .as("archives written before keys named the cluster")
+        .isEqualTo("addon-1/pitr/wal/00000001/000000010000000000000003/0000000003000100-0000000003000F00.zst.tink");
+    assertThat(PitrKeys.history(cluster, 2)).isEqualTo("addon-1/pitr/system/17446744073709551615/history/00000002.history.tink");
     assertThat(PitrKeys.chunkRange(key)).containsExactly(Lsn.parse("0/3000100"), Lsn.parse("0/3000F00"));
-    assertThat(PitrKeys.chunkRange(PitrKeys.segment("addon-1", seg))).isNull();
-    assertThatThrownBy(() -> PitrKeys.chunk("addon-1", seg, Lsn.parse("0/3000100"), Lsn.parse("0/4000100")))
+    assertThat(PitrKeys.chunkRange(PitrKeys.segment(cluster, seg))).isNull();
+    assertThatThrownBy(() -> PitrKeys.chunk(cluster, seg, Lsn.parse("0/3000100"), Lsn.parse("0/4000100")))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> PitrKeys.segment("../x", seg)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> PitrKeys.segment(new ClusterWal("../x", 1), seg)).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

@@ -23,18 +23,27 @@ import java.time.Instant;
  * @param streamDownSince the stream is down past its bound since then
  * @param slotWarning the server's {@code max_slot_wal_keep_size} cap reached
  * @param baseRequestedFor the {@code coverageStart} a base backup was last requested for (requested once)
+ * @param fallback why the stream runs on the primary instead of the plan's node (null: on the plan's node)
  */
 public record StreamFacts(Long systemId, Long segmentSize, Long coverageStart, String coverageCause,
     String coverageReason, Integer timeline,
     Long durable, Instant latest, Instant gapSince, String gapReason, Instant streamDownSince, String slotWarning,
-    Long baseRequestedFor) {
+    Long baseRequestedFor, String fallback) {
 
   public static final StreamFacts NONE = new StreamFacts(null, null, null, null, null, null, null, null, null, null, null, null,
-      null);
+      null, null);
+
+  /** Facts of a stream on the plan's node. */
+  public StreamFacts(Long systemId, Long segmentSize, Long coverageStart, String coverageCause, String coverageReason,
+      Integer timeline, Long durable, Instant latest, Instant gapSince, String gapReason, Instant streamDownSince,
+      String slotWarning, Long baseRequestedFor) {
+    this(systemId, segmentSize, coverageStart, coverageCause, coverageReason, timeline, durable, latest, gapSince,
+        gapReason, streamDownSince, slotWarning, baseRequestedFor, null);
+  }
 
   WindowCalculator.Facts toWindowFacts() {
     return new WindowCalculator.Facts(systemId == null ? 0 : systemId, lsn(coverageStart), lsn(durable), latest,
-        gapSince, gapReason, streamDownSince, slotWarning);
+        gapSince, gapReason, streamDownSince, slotWarning, fallback);
   }
 
   private static Lsn lsn(Long value) {

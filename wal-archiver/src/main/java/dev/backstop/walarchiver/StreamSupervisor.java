@@ -17,6 +17,13 @@ import org.slf4j.LoggerFactory;
  * Runs the streams this instance owns: every {@link #tick()} it renews its leases (a refused renewal stops
  * that stream at once: someone else owns the addon now), claims eligible addons whose lease is free (up to
  * {@code maxStreams}), and stops streams of addons no longer eligible, dropping their slot.
+ *
+ * <p>Node choice, as dumps make it: a stream on the secondary whose node has been unreachable for {@code
+ * fallbackAfter} moves to the primary, with the reason in its target (and so in the window). It resumes from
+ * the primary's slot, which the window's tracker keeps just behind the archive, never past it: no gap, and
+ * the rule holds. While the primary stands in, the secondary is asked every {@code moveBackInterval} whether
+ * it is back and has received every archived byte; then the stream returns to it (from its own slot, also
+ * kept behind the archive), so that the customer's primary carries the stream only while it must.
  */
 public final class StreamSupervisor implements AutoCloseable {
 
@@ -68,9 +75,18 @@ public final class StreamSupervisor implements AutoCloseable {
   private final Duration lease;
   private final int maxStreams;
   private final Map<String, Owned> owned = new HashMap<>();
+  private final Duration fallbackAfter;
+  private final Duration moveBackInterval;
+  private final Map<String, Fallback> fallbacks = new HashMap<>();
+
+  /** The primary standing in for {@code preferred} (the plan's node), since the secondary is unreachable. */
+  private record Fallback(StreamTarget preferred, StreamTarget standIn, java.time.Instant lastCheck) {}
 
   StreamSupervisor(StreamLeases leases, Eligible eligible, StreamFactory streams, Clock clock,
-      String owner, Duration lease, int maxStreams, Duration auditInterval) {
+      String owner, Duration lease, int maxStreams, Duration auditInterval, Duration fallbackAfter,
+      Duration moveBackInterval) {
+    this.fallbackAfter = fallbackAfter;
+    this.moveBackInterval = moveBackInterval;
     this.auditInterval = auditInterval;
     this.leases = leases;
     this.eligible = eligible;
@@ -91,6 +107,7 @@ public final class StreamSupervisor implements AutoCloseable {
           o.monitor().stop();
         }
         it.remove();
+        fallbacks.remove(o.target().addonId());
       }
     }
     Map<String, StreamTarget> wanted = eligible.targets().stream()
@@ -99,15 +116,17 @@ public final class StreamSupervisor implements AutoCloseable {
       Owned o = owned.get(addonId);
       StreamTarget now = wanted.get(addonId);
       if (now == null) {
+        fallbacks.remove(addonId);
         retire(o, true);
-      } else if (!now.equals(o.target())) {
+      } else if (!route(now, o).equals(o.target())) {
         retire(o, false); // another node or credentials: the stream restarts from the same slot name there
       }
     }
-    for (StreamTarget target : wanted.values()) {
-      if (owned.size() >= maxStreams || owned.containsKey(target.addonId())) {
+    for (StreamTarget preferred : wanted.values()) {
+      if (owned.size() >= maxStreams || owned.containsKey(preferred.addonId())) {
         continue;
       }
+      StreamTarget target = route(preferred, null);
       OptionalLong epoch = leases.claim(target.addonId(), owner, clock.instant(), lease);
       if (epoch.isPresent()) {
         Run run = streams.start(target, epoch.getAsLong());
@@ -117,6 +136,70 @@ public final class StreamSupervisor implements AutoCloseable {
         owned.put(target.addonId(), new Owned(target, epoch.getAsLong(), run.stream(), thread, run.monitor(), monitorThread));
         log.info("streaming WAL of {} (epoch {})", target, epoch.getAsLong());
       }
+    }
+  }
+
+  /**
+   * Where the addon's stream should run now: the plan's node ({@code preferred}), or the primary standing in
+   * while the secondary is unreachable. {@code running} is this instance's stream of the addon, if any.
+   */
+  private StreamTarget route(StreamTarget preferred, Owned running) {
+    String addonId = preferred.addonId();
+    Fallback fallback = fallbacks.get(addonId);
+    if (fallback != null && !fallback.preferred().equals(preferred)) {
+      fallbacks.remove(addonId); // the addon changed (nodes, credentials): its plan's node is tried afresh
+      fallback = null;
+    }
+    java.time.Instant now = clock.instant();
+    if (fallback == null) {
+      if (running == null || !running.target().equals(preferred) || !preferred.canFallBackToPrimary()) {
+        return preferred;
+      }
+      var down = running.stream().unreachable();
+      if (down.isEmpty() || now.isBefore(down.get().since().plus(fallbackAfter))) {
+        return preferred;
+      }
+      String why = "the secondary " + preferred.host() + ":" + preferred.port() + " is unreachable since "
+          + down.get().since().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + " (" + down.get().failure() + ")";
+      fallback = new Fallback(preferred, preferred.onPrimary(why), now);
+      fallbacks.put(addonId, fallback);
+      log.warn("WAL stream of {} moves to the primary {}:{}: {}", addonId, preferred.primaryHost(),
+          preferred.primaryPort(), why);
+      return fallback.standIn();
+    }
+    if (running != null && !now.isBefore(fallback.lastCheck().plus(moveBackInterval))) {
+      fallbacks.put(addonId, new Fallback(preferred, fallback.standIn(), now));
+      if (caughtUp(preferred, running.stream().durable())) {
+        fallbacks.remove(addonId);
+        log.info("WAL stream of {} returns to the secondary {}:{}: it is back and has every archived byte", addonId,
+            preferred.host(), preferred.port());
+        return preferred;
+      }
+    }
+    return fallback.standIn();
+  }
+
+  /**
+   * Whether the plan's node answers and has received (or replayed) WAL up to what the archive holds, so that
+   * a stream from it goes on from there at once. A standby sends only WAL it has; one still catching up would
+   * pause the archive (and the latest archived instant) until it does.
+   */
+  private static boolean caughtUp(StreamTarget node, dev.backstop.pitr.Lsn durable) {
+    java.util.Properties properties = node.properties(false);
+    properties.setProperty("connectTimeout", "3");
+    properties.setProperty("socketTimeout", "5");
+    try (Connection sql = DriverManager.getConnection(node.url(), properties);
+        var st = sql.createStatement();
+        var rs = st.executeQuery("select pg_is_in_recovery(), greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text")) {
+      rs.next();
+      if (!rs.getBoolean(1) || durable == null) {
+        return true; // promoted (its WAL is its own), or nothing archived yet to wait for
+      }
+      String position = rs.getString(2);
+      return position != null && !dev.backstop.pitr.Lsn.parse(position).isBefore(durable);
+    } catch (Exception e) {
+      log.debug("secondary {}:{} of {} not back yet: {}", node.host(), node.port(), node.addonId(), e.toString());
+      return false;
     }
   }
 

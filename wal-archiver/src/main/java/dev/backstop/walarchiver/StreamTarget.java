@@ -13,10 +13,11 @@ import java.util.Properties;
  * {@code primaryHost:primaryPort} is where the latest archived instant is probed (the streamed node itself
  * on Starter); {@code appName} names the app in the base backups the stream requests; {@code others} are the
  * addon's other nodes, whose slots of the same name are kept just behind the archive so that the stream can
- * move there without a gap (docs/pitr-design.md §1.3).
+ * move there without a gap (docs/pitr-design.md §1.3); {@code fallback} is null on the node the plan chooses,
+ * else why the stream runs elsewhere (the secondary unreachable: the primary stands in).
  */
 public record StreamTarget(String addonId, String appName, String host, int port, String primaryHost, int primaryPort,
-    List<Node> others, String user, String password, String reason) {
+    List<Node> others, String user, String password, String reason, String fallback) {
 
   /** Another node of the addon. */
   public record Node(String host, int port) {
@@ -34,9 +35,33 @@ public record StreamTarget(String addonId, String appName, String host, int port
     others = List.copyOf(others);
   }
 
+  /** The stream on the node the plan chooses. */
+  public StreamTarget(String addonId, String appName, String host, int port, String primaryHost, int primaryPort,
+      List<Node> others, String user, String password, String reason) {
+    this(addonId, appName, host, port, primaryHost, primaryPort, others, user, password, reason, null);
+  }
+
+  /** Whether the stream runs on another node than the primary, which can then stand in for it. */
+  public boolean canFallBackToPrimary() {
+    return !(host.equals(primaryHost) && port == primaryPort);
+  }
+
+  /**
+   * The same stream on the primary, {@code why} saying why the plan's node is not used; this node becomes one
+   * of the others (its slot kept behind the archive, ready for the stream's return).
+   */
+  public StreamTarget onPrimary(String why) {
+    Node primary = new Node(primaryHost, primaryPort);
+    List<Node> rest = new java.util.ArrayList<>(others.stream().filter(n -> !n.equals(primary)).toList());
+    rest.add(new Node(host, port));
+    String note = "the primary " + primary + " (standing in: " + why + ")";
+    return new StreamTarget(addonId, appName, primaryHost, primaryPort, primaryHost, primaryPort, rest, user, password,
+        note, note);
+  }
+
   /** A stream of the primary itself, for tools and tests that run a stream without a window. */
   public StreamTarget(String addonId, String host, int port, String user, String password, String reason) {
-    this(addonId, addonId, host, port, host, port, List.of(), user, password, reason);
+    this(addonId, addonId, host, port, host, port, List.of(), user, password, reason, null);
   }
 
   /** {@code backstop_<first 20 hex of sha256(addonId)>}: valid slot characters, stable per addon, ≤ 63. */

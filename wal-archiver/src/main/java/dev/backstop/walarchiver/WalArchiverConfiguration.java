@@ -125,7 +125,8 @@ public class WalArchiverConfiguration {
       WalStream stream = new WalStream(target, wal, clock, settings.chunkInterval(), tracker, tracker.resume());
       stream.auditFloor(tracker::auditFloor);
       return new StreamSupervisor.Run(stream, tracker);
-    }, clock, owner, settings.lease(), settings.maxStreams(), settings.auditInterval());
+    }, clock, owner, settings.lease(), settings.maxStreams(), settings.auditInterval(), settings.fallbackAfter(),
+        settings.moveBackInterval());
   }
 
   @Bean

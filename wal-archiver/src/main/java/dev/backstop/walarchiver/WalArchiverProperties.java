@@ -25,6 +25,10 @@ import org.springframework.validation.annotation.Validated;
  *     instant), saves its progress and re-evaluates its window
  * @param streamDownBound the server's WAL advancing while the archive has not for longer than this makes the
  *     window broken ("stream down since T") until the stream catches up
+ * @param fallbackAfter a Business addon's secondary unreachable for this long: its stream moves to the primary
+ *     (from the primary's slot, kept just behind the archive: no gap)
+ * @param moveBackInterval while the primary stands in, how often the secondary is asked whether it is back and
+ *     has received the archived WAL; then the stream returns to it
  */
 @Validated
 @ConfigurationProperties("backstop.wal-archiver")
@@ -37,4 +41,6 @@ public record WalArchiverProperties(
     @NotNull @DefaultValue("60s") Duration auditInterval,
     @NotNull @DefaultValue("1s") Duration probeInterval,
     @NotNull @DefaultValue("10s") Duration progressInterval,
-    @NotNull @DefaultValue("10m") Duration streamDownBound) {}
+    @NotNull @DefaultValue("10m") Duration streamDownBound,
+    @NotNull @DefaultValue("30s") Duration fallbackAfter,
+    @NotNull @DefaultValue("30s") Duration moveBackInterval) {}

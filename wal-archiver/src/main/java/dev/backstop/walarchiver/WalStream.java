@@ -1,5 +1,6 @@
 package dev.backstop.walarchiver;
 
+import dev.backstop.pitr.ClusterWal;
 import dev.backstop.pitr.Lsn;
 import dev.backstop.pitr.TimelineHistory;
 import dev.backstop.pitr.WalSegmentName;
@@ -102,6 +103,11 @@ public final class WalStream implements Runnable {
   private volatile Lsn reportedHole;
   private volatile long segmentSize;
   private volatile long knownSystemId;
+  private volatile ClusterWal cluster;
+  private volatile boolean legacyClaimed;
+  private volatile java.time.Instant failingSince;
+  private volatile String failure;
+  private volatile boolean nodeUnreachable;
   private volatile boolean removedWalReported;
   private volatile Lsn knownDurable;
   private volatile long segmentsStored;
@@ -144,12 +150,48 @@ public final class WalStream implements Runnable {
         if (stopping) {
           break;
         }
+        if (failingSince == null) {
+          failingSince = clock.instant();
+        }
+        failure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        nodeUnreachable = nodeUnreachable(e);
         log.warn("WAL stream of {} failed, retrying in {} ms: {}", target.addonId(), backoff, e.toString());
         listener.failed(e);
-        sleep(backoff);
+        // in steps, so that a stop (the stream moving to another node) does not wait out the backoff
+        for (long slept = 0; slept < backoff && !stopping; slept += 100) {
+          sleep(100);
+        }
         backoff = Math.min(backoff * 2, 30_000);
       }
     }
+  }
+
+  /**
+   * Since when the node has not been streamable (it refuses or drops connections, or is starting up or
+   * shutting down), with the last failure; empty while the stream runs or fails for another reason (the store,
+   * a gap). The supervisor moves the stream to the primary after a bound.
+   */
+  public java.util.Optional<Unreachable> unreachable() {
+    java.time.Instant since = failingSince;
+    return since != null && nodeUnreachable ? java.util.Optional.of(new Unreachable(since, failure)) : java.util.Optional.empty();
+  }
+
+  /** The streamed node failing since {@code since}; {@code failure} is the driver's message (never holds a password). */
+  public record Unreachable(java.time.Instant since, String failure) {}
+
+  /** Connection-level failures (SQLSTATE class 08) and a server shutting down or starting up (57P01–57P03). */
+  static boolean nodeUnreachable(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException sql && sql.getSQLState() != null
+          && (sql.getSQLState().startsWith("08") || sql.getSQLState().matches("57P0[123]"))) {
+        return true;
+      }
+      if (t instanceof java.net.ConnectException || t instanceof java.net.SocketTimeoutException
+          || t instanceof java.net.UnknownHostException || t instanceof java.io.EOFException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Ends the stream after storing and acknowledging every byte received (a clean handover). */
@@ -195,17 +237,31 @@ public final class WalStream implements Runnable {
       long segmentSize = segmentSize(sql);
       this.segmentSize = segmentSize;
       Identity id = identify(repl);
-      listener.identified(id.systemId(), segmentSize);
+      // the node answers: whatever failed before was not that it is unreachable
+      failingSince = null;
+      nodeUnreachable = false;
+      if (!legacyClaimed) {
+        // an archive written before keys named the cluster is the cluster's the last owner streamed (else this one's)
+        store.claimLegacy(target.addonId(), knownSystemId != 0 ? knownSystemId : id.systemId());
+        legacyClaimed = true;
+      }
       boolean sameCluster = true;
       if (knownSystemId != 0 && knownSystemId != id.systemId()) {
-        // a rebuilt or restored cluster: its LSNs say nothing about the archive of the old one
+        // a rebuilt or restored cluster: its LSNs say nothing about the archive of the old one, whose WAL stays
+        // under the old system identifier; reported before the new cluster is announced, so that the window is
+        // broken since the old cluster's latest archived instant
         listener.gap(null, "the server's system identifier changed from " + Long.toUnsignedString(knownSystemId)
-            + " to " + Long.toUnsignedString(id.systemId()) + " (cluster rebuilt or restored elsewhere)");
+            + " to " + Long.toUnsignedString(id.systemId()) + " (cluster re-initialised or restored elsewhere)");
         sameCluster = false;
         knownDurable = null;
         durable = null;
+        coverageStart = null;
+        coverageTimeline = 0;
+        reportedHole = null;
       }
+      listener.identified(id.systemId(), segmentSize);
       knownSystemId = id.systemId();
+      cluster = new ClusterWal(target.addonId(), id.systemId());
       boolean[] created = new boolean[1];
       SlotKeeper.SlotState slot = SlotKeeper.ensure(sql, target.slotName(), created);
       listener.slotWarning(slot.warning());
@@ -398,12 +454,16 @@ public final class WalStream implements Runnable {
     if (from == null || to == null || !to.isAfter(from) || tli != timeline) {
       return java.util.Optional.empty();
     }
-    java.util.Optional<Lsn> hole = dev.backstop.pitr.WalContinuity.firstHole(store.list(target.addonId(), tli, segmentSize), from, to);
+    ClusterWal streamed = cluster;
+    if (streamed == null) {
+      return java.util.Optional.empty();
+    }
+    java.util.Optional<Lsn> hole = dev.backstop.pitr.WalContinuity.firstHole(store.list(streamed, tli, segmentSize), from, to);
     if (hole.isPresent()) {
       // a segment stored whole has its chunks deleted after it, and pruning may just have raised the floor:
       // a listing racing either can be wrong once, never twice
       from = auditStart();
-      hole = dev.backstop.pitr.WalContinuity.firstHole(store.list(target.addonId(), tli, segmentSize), from, to);
+      hole = dev.backstop.pitr.WalContinuity.firstHole(store.list(streamed, tli, segmentSize), from, to);
     }
     if (hole.isPresent() && !hole.get().equals(reportedHole)) {
       reportedHole = hole.get();
@@ -433,7 +493,7 @@ public final class WalStream implements Runnable {
     if (tli < 1) {
       return false;
     }
-    return dev.backstop.pitr.WalContinuity.firstHole(store.list(target.addonId(), tli, segmentSize), from, to).isEmpty();
+    return dev.backstop.pitr.WalContinuity.firstHole(store.list(cluster, tli, segmentSize), from, to).isEmpty();
   }
 
   private Lsn durableOr(Lsn fallback) {
@@ -447,7 +507,7 @@ public final class WalStream implements Runnable {
       return;
     }
     int offset = (int) from.minus(segment.startLsn());
-    var stored = store.putChunk(target.addonId(), segment, from, ByteBuffer.wrap(buffer, offset, (int) to.minus(from)));
+    var stored = store.putChunk(cluster, segment, from, ByteBuffer.wrap(buffer, offset, (int) to.minus(from)));
     durable = to;
     plainBytes += stored.plainBytes();
     storedBytes += stored.storedBytes();
@@ -457,12 +517,12 @@ public final class WalStream implements Runnable {
     if (killed) {
       return;
     }
-    var stored = store.putSegment(target.addonId(), segment, buffer);
+    var stored = store.putSegment(cluster, segment, buffer);
     durable = segment.endLsn();
     segmentsStored++;
     plainBytes += stored.plainBytes();
     storedBytes += stored.storedBytes();
-    store.deleteChunks(target.addonId(), segment);
+    store.deleteChunks(cluster, segment);
   }
 
   private static void sendStatus(CopyDual copy, Lsn received, Lsn flushed, boolean replyRequested) throws SQLException {
@@ -478,7 +538,8 @@ public final class WalStream implements Runnable {
   private static Identity identify(Connection repl) throws SQLException {
     try (Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
       rs.next();
-      return new Identity(Long.parseLong(rs.getString(1)), rs.getInt(2), Lsn.parse(rs.getString(3)));
+      // printed unsigned: identifiers made after 2038 do not fit a signed long
+      return new Identity(Long.parseUnsignedLong(rs.getString(1)), rs.getInt(2), Lsn.parse(rs.getString(3)));
     }
   }
 
@@ -493,10 +554,10 @@ public final class WalStream implements Runnable {
   private TimelineHistory storeHistories(Connection repl, int tli) throws SQLException, IOException {
     TimelineHistory newest = null;
     for (int t = 2; t <= tli; t++) {
-      byte[] content = store.history(target.addonId(), t).orElse(null);
+      byte[] content = store.history(cluster, t).orElse(null);
       if (content == null) {
         content = timelineHistory(repl, t);
-        store.putHistory(target.addonId(), t, content);
+        store.putHistory(cluster, t, content);
       }
       if (t == tli) {
         newest = TimelineHistory.parse(t, content);

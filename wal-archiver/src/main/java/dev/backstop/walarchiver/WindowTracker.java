@@ -126,12 +126,17 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
   @Override
   public synchronized void identified(long id, long size) {
     if (systemId != null && systemId != id) {
-      // another cluster: nothing archived of the old one continues into it
+      // another cluster (the stream reported the gap just before): nothing archived of the old one continues
+      // into it, and its first base is due however its WAL positions compare with the old cluster's
       durable = null;
       timeline = null;
       coverageStart = null;
       latest = null;
+      streamDownSince = null;
+      baseRequestedFor = null;
+      lagBytes = -1;
       samples.clear();
+      dirty = true;
     }
     systemId = id;
     segmentSize = size;
@@ -278,7 +283,8 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
 
   synchronized StreamFacts facts() {
     return new StreamFacts(systemId, segmentSize, value(coverageStart), coverageCause, coverageReason, timeline,
-        value(durable), latest, gapSince, gapReason, streamDownSince, slotWarning, value(baseRequestedFor));
+        value(durable), latest, gapSince, gapReason, streamDownSince, slotWarning, value(baseRequestedFor),
+        target.fallback());
   }
 
   private void probeOnce() {
@@ -399,6 +405,7 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
     Lsn start;
     String cause;
     String reason;
+    long system;
     synchronized (this) {
       if (!baseDue()) {
         return;
@@ -406,8 +413,9 @@ final class WindowTracker implements WalStream.Listener, StreamSupervisor.Monito
       start = coverageStart;
       cause = coverageCause == null ? STARTED : coverageCause;
       reason = coverageReason == null ? "WAL archiving started" : coverageReason;
+      system = systemId == null ? 0 : systemId;
     }
-    String backupId = PitrBaseRequestId.of(target.addonId(), cause, start);
+    String backupId = PitrBaseRequestId.of(target.addonId(), cause, start, system);
     publisher.publish(Topics.BACKUP_REQUESTS, target.addonId(), BackupRequested.newBuilder().setBackupId(backupId)
         .setAddonId(target.addonId()).setAppName(target.appName()).setKind(BackupKind.PITR_BASE)
         .setRequestedAt(clock.instant()).setScheduledFor(null).setPitr(null)

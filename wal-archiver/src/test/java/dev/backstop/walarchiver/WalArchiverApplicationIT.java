@@ -83,7 +83,7 @@ class WalArchiverApplicationIT {
           "select count(*) from pg_replication_slots where slot_name = '" + slot + "' and active").equals("1"));
       primary.psql("postgres", "create table t as select g from generate_series(1, 20000) g");
       FilesystemArchiveStore store = new FilesystemArchiveStore(archives);
-      await().atMost(Duration.ofSeconds(20)).until(() -> !store.list(PitrKeys.walPrefix(addonId, 1)).isEmpty());
+      await().atMost(Duration.ofSeconds(20)).until(() -> !store.list(PitrKeys.systemsPrefix(addonId)).isEmpty());
       await().atMost(Duration.ofSeconds(20)).until(() -> Events.readAll(kafka.bootstrapServers(), Topics.PITR_PROGRESS,
           Duration.ofMillis(300)).stream().anyMatch(e -> e instanceof WalArchived a && a.getAddonId().equals(addonId)
               && a.getBytesPlain() > 0 && a.getBytesStored() > 0 && a.getLatest() != null));
@@ -116,7 +116,7 @@ class WalArchiverApplicationIT {
               && w.getBases().stream().anyMatch(b -> b.getBackupId().equals("base-1"))));
 
       // the archive loses its WAL: the audit reports the hole, the window breaks and a new base is requested
-      for (String stored : store.list(PitrKeys.walPrefix(addonId, 1))) {
+      for (String stored : store.list(PitrKeys.walPrefix(new dev.backstop.pitr.ClusterWal(addonId, systemId), 1))) {
         store.delete(stored);
       }
       await().atMost(Duration.ofSeconds(20)).until(() -> Events.readAll(kafka.bootstrapServers(), Topics.PITR_EVENTS,

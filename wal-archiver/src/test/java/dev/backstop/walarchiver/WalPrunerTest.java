@@ -8,6 +8,7 @@ import dev.backstop.inprocess.InProcessMongo;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.FilesystemArchiveStore;
 import dev.backstop.pitr.ArchiveWalSegmentStore;
+import dev.backstop.pitr.ClusterWal;
 import dev.backstop.pitr.StoredWal;
 import dev.backstop.pitr.WalSegmentName;
 import dev.backstop.schemas.events.BackupCompleted;
@@ -32,6 +33,7 @@ class WalPrunerTest {
   static final long SYSTEM = 7_400_000_000_000_000_001L;
   static final Instant T0 = Instant.parse("2026-12-01T12:00:00Z");
   static final String ADDON = "pg-1";
+  static final ClusterWal CLUSTER = new ClusterWal(ADDON, SYSTEM);
 
   @TempDir Path tmp;
   InProcessMongo mongo;
@@ -60,11 +62,11 @@ class WalPrunerTest {
     for (long s = 0; s <= 5; s++) {
       byte[] plain = new byte[(int) SEG];
       random.nextBytes(plain);
-      wal.putSegment(ADDON, new WalSegmentName(1, s, SEG), plain);
+      wal.putSegment(CLUSTER, new WalSegmentName(1, s, SEG), plain);
     }
     WalSegmentName open = new WalSegmentName(1, 6, SEG);
-    wal.putChunk(ADDON, open, open.startLsn(), ByteBuffer.wrap(new byte[2000]));
-    wal.putChunk(ADDON, open, open.startLsn().plus(2000), ByteBuffer.wrap(new byte[3000]));
+    wal.putChunk(CLUSTER, open, open.startLsn(), ByteBuffer.wrap(new byte[2000]));
+    wal.putChunk(CLUSTER, open, open.startLsn().plus(2000), ByteBuffer.wrap(new byte[3000]));
   }
 
   @AfterEach
@@ -85,7 +87,7 @@ class WalPrunerTest {
   }
 
   long stored() throws IOException {
-    return wal.list(ADDON, 1, SEG).size();
+    return wal.list(CLUSTER, 1, SEG).size();
   }
 
   @Test
@@ -98,10 +100,10 @@ class WalPrunerTest {
     assertThat(pruned("old")).isTrue();
     assertThat(pruner.prune(ADDON)).isEqualTo(2);
 
-    assertThat(wal.list(ADDON, 1, SEG)).extracting(StoredWal::segment).extracting(WalSegmentName::segmentNumber)
+    assertThat(wal.list(CLUSTER, 1, SEG)).extracting(StoredWal::segment).extracting(WalSegmentName::segmentNumber)
         .containsExactly(4L, 5L, 6L, 6L);
     for (long s = 4; s <= 6; s++) {
-      assertThat(wal.fetchSegment(ADDON, new WalSegmentName(1, s, SEG))).as("segment %s readable", s).isPresent();
+      assertThat(wal.fetchSegment(CLUSTER, new WalSegmentName(1, s, SEG))).as("segment %s readable", s).isPresent();
     }
   }
 
@@ -126,6 +128,34 @@ class WalPrunerTest {
 
     assertThat(pruner.prune(ADDON)).isZero();
     assertThat(stored()).isEqualTo(8);
+  }
+
+  @Test
+  void a_former_clusters_archive_stays_whole_while_a_base_of_it_is_kept_and_goes_whole_after() throws IOException {
+    // the addon's server was re-initialised: cluster 42 streamed before (partly in the legacy layout), SYSTEM now
+    ClusterWal former = new ClusterWal(ADDON, 42L);
+    byte[] plain = new byte[(int) SEG];
+    wal.putSegment(ClusterWal.legacy(ADDON), new WalSegmentName(1, 1, SEG), plain);
+    assertThat(wal.claimLegacy(ADDON, 42L)).hasValue(42L);
+    for (long s = 2; s <= 7; s++) {
+      wal.putSegment(former, new WalSegmentName(1, s, SEG), plain);
+    }
+    wal.putHistory(former, 2, "1\t0/2000000\tno recovery target specified\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    completed("former-base", 3 * SEG, 42L);
+    completed("current-base", 2 * SEG + 100, SYSTEM);
+
+    assertThat(pruner.prune(ADDON)).as("the streamed cluster's below its base; the former one kept whole").isEqualTo(2);
+    assertThat(wal.list(former, 1, SEG)).hasSize(7);
+    assertThat(wal.list(CLUSTER, 1, SEG)).as("the legacy layout is the former cluster's, not this one's")
+        .extracting(StoredWal::segment).extracting(WalSegmentName::segmentNumber).containsExactly(2L, 3L, 4L, 5L, 6L, 6L);
+
+    assertThat(pruned("former-base")).isTrue();
+    assertThat(pruner.prune(ADDON)).as("six segments, the history and the legacy segment").isEqualTo(8);
+
+    assertThat(wal.systems(ADDON)).containsExactly(SYSTEM);
+    assertThat(wal.list(former, 1, SEG)).isEmpty();
+    assertThat(wal.history(former, 2)).isEmpty();
+    assertThat(wal.list(CLUSTER, 1, SEG)).hasSize(6);
   }
 
   @Test

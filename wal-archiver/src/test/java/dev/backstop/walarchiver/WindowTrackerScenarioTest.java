@@ -112,7 +112,7 @@ class WindowTrackerScenarioTest {
     tracker.step();
     tracker.step();
     assertThat(requests()).singleElement().satisfies(r -> {
-      assertThat(r.getBackupId()).isEqualTo(PitrBaseRequestId.of(ADDON, WindowTracker.STARTED, lsn(3, 0)));
+      assertThat(r.getBackupId()).isEqualTo(PitrBaseRequestId.of(ADDON, WindowTracker.STARTED, lsn(3, 0), SYSTEM));
       assertThat(r.getAppName()).isEqualTo("app-1");
       assertThat(r.getReason()).contains("WAL archiving started");
     });
@@ -129,7 +129,7 @@ class WindowTrackerScenarioTest {
     tracker.durable(1, lsn(9, 4096), -1, new WalStream.Counters(0, 4196, 100));
     tracker.step();
     assertThat(requests()).hasSize(2).last().satisfies(r -> {
-      assertThat(r.getBackupId()).isEqualTo(PitrBaseRequestId.of(ADDON, WindowTracker.GAP, lsn(9, 0)));
+      assertThat(r.getBackupId()).isEqualTo(PitrBaseRequestId.of(ADDON, WindowTracker.GAP, lsn(9, 0), SYSTEM));
       assertThat(r.getReason()).contains("gap").contains("invalidated slot");
     });
 
@@ -151,19 +151,40 @@ class WindowTrackerScenarioTest {
     tracker.streaming(1, lsn(3, 0));
     tracker.durable(1, lsn(5, 0), -1, new WalStream.Counters(2, 2 * SEG, SEG));
     tracker.step();
+    assertThat(requests()).hasSize(1);
+    bases.completed(dev.backstop.schemas.events.BackupCompleted.newBuilder().setBackupId("base-a").setAddonId(ADDON)
+        .setAppName("app-1").setKind(dev.backstop.schemas.events.BackupKind.PITR_BASE).setRequestedAt(T0).setStartedAt(T0)
+        .setCompletedAt(T0).setNode("n").setArchiveKey("k").setArchiveName("base").setSizeBytes(1).setSha256("00")
+        .setPitrBase(new dev.backstop.schemas.events.PitrBaseInfo(1, lsn(3, 100).value(), lsn(4, 0).value(), 150000,
+            SYSTEM, T0.minusSeconds(60))).build());
+    tracker.sample(T0, lsn(4, 0));
+    leases.saveFacts(ADDON, "me", epoch, tracker.facts());
+    windows.refresh(ADDON);
+    assertThat(lastWindow().getState()).isEqualTo(PitrState.STREAMING);
+    Instant oldLatest = tracker.facts().latest();
 
-    // the stream sees a new system identifier: it reports the gap and streams the new cluster from its slot
+    // the stream sees a new system identifier: it reports the gap, then announces the new cluster, whose WAL
+    // (re-initialised by initdb) starts where the old cluster's archive started
+    tracker.gap(null, "the server's system identifier changed from " + SYSTEM + " to " + (SYSTEM + 1));
     tracker.identified(SYSTEM + 1, SEG);
-    tracker.gap(null, "the server's system identifier changed");
-    tracker.streaming(1, lsn(1, 0));
-    tracker.durable(1, lsn(1, 500), -1, new WalStream.Counters(0, 500, 100));
+    tracker.streaming(1, lsn(3, 0));
+    tracker.step();
+    assertThat(lastWindow().getState()).isEqualTo(PitrState.BROKEN);
+    assertThat(lastWindow().getBrokenSince()).as("since the old cluster's latest archived instant").isEqualTo(oldLatest);
+    assertThat(lastWindow().getSystemId()).isEqualTo(SYSTEM + 1);
+    assertThat(lastWindow().getBases()).as("the old cluster's base restores nothing of the new one").isEmpty();
+    assertThat(sent).anyMatch(e -> e instanceof WalGapDetected g && g.getReason().contains("system identifier changed"));
+
+    tracker.durable(1, lsn(3, 500), -1, new WalStream.Counters(0, 500, 100));
     tracker.step();
 
     StreamFacts facts = tracker.facts();
     assertThat(facts.systemId()).isEqualTo(SYSTEM + 1);
-    assertThat(facts.coverageStart()).as("LSNs of the new cluster start low").isEqualTo(lsn(1, 0).value());
-    assertThat(requests()).last().satisfies(r ->
-        assertThat(r.getReason()).contains("system identifier changed"));
-    assertThat(lastWindow().getState()).isEqualTo(PitrState.BROKEN);
+    assertThat(facts.coverageStart()).isEqualTo(lsn(3, 0).value());
+    assertThat(requests()).as("a base of the new cluster at once, though its archive starts where the old one's did")
+        .hasSize(2).last().satisfies(r -> {
+          assertThat(r.getBackupId()).isEqualTo(PitrBaseRequestId.of(ADDON, WindowTracker.GAP, lsn(3, 0), SYSTEM + 1));
+          assertThat(r.getReason()).contains("system identifier changed");
+        });
   }
 }

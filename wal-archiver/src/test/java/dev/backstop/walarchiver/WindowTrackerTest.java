@@ -15,7 +15,7 @@ class WindowTrackerTest {
   static final Instant T0 = Instant.parse("2026-12-01T12:00:00Z");
   static final WalArchiverProperties SETTINGS = new WalArchiverProperties(true, Duration.ofMillis(200),
       Duration.ofSeconds(30), Duration.ofSeconds(2), 200, Duration.ofSeconds(60), Duration.ofSeconds(1),
-      Duration.ofSeconds(10), Duration.ofMinutes(10));
+      Duration.ofSeconds(10), Duration.ofMinutes(10), Duration.ofSeconds(30), Duration.ofSeconds(30));
 
   static WindowTracker tracker() {
     StreamTarget target = new StreamTarget("pg-1", "127.0.0.1", 5432, "postgres", null, "test");
@@ -104,11 +104,13 @@ class WindowTrackerTest {
 
   @Test
   void a_requested_base_id_is_stable_per_archive_restart_and_has_no_slash() {
-    String id = PitrBaseRequestId.of("pg/1", WindowTracker.GAP, new Lsn(0x3000000));
+    String id = PitrBaseRequestId.of("pg/1", WindowTracker.GAP, new Lsn(0x3000000), 7L);
 
-    assertThat(id).isEqualTo(PitrBaseRequestId.of("pg/1", WindowTracker.GAP, new Lsn(0x3000000))).doesNotContain("/")
+    assertThat(id).isEqualTo(PitrBaseRequestId.of("pg/1", WindowTracker.GAP, new Lsn(0x3000000), 7L)).doesNotContain("/")
         .hasSize(24);
-    assertThat(PitrBaseRequestId.of("pg/1", WindowTracker.GAP, new Lsn(0x4000000))).isNotEqualTo(id);
-    assertThat(PitrBaseRequestId.of("pg/1", WindowTracker.STARTED, new Lsn(0x3000000))).isNotEqualTo(id);
+    assertThat(PitrBaseRequestId.of("pg/1", WindowTracker.GAP, new Lsn(0x4000000), 7L)).isNotEqualTo(id);
+    assertThat(PitrBaseRequestId.of("pg/1", WindowTracker.STARTED, new Lsn(0x3000000), 7L)).isNotEqualTo(id);
+    assertThat(PitrBaseRequestId.of("pg/1", WindowTracker.GAP, new Lsn(0x3000000), 8L)).as("a re-initialised cluster")
+        .isNotEqualTo(id);
   }
 }

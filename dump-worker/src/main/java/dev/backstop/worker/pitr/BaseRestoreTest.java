@@ -4,6 +4,7 @@ import com.github.luben.zstd.ZstdInputStream;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.pitr.ArchiveWalSegmentStore;
+import dev.backstop.pitr.ClusterWal;
 import dev.backstop.pitr.PitrKeys;
 import dev.backstop.pitr.TimelineHistory;
 import dev.backstop.schemas.events.BackupCompleted;
@@ -91,7 +92,7 @@ public final class BaseRestoreTest {
       ScratchServer.Control control = server.control();
       int timeline = completed.getPitrBase() != null ? completed.getPitrBase().getTimeline() : 1;
       ArchiveWalSegmentStore wal = new ArchiveWalSegmentStore(store, cipher, server.root().resolve("wal/put"));
-      try (WalPrefetcher prefetcher = new WalPrefetcher(wal, completed.getAddonId(), control.segmentSize(),
+      try (WalPrefetcher prefetcher = new WalPrefetcher(wal, new ClusterWal(completed.getAddonId(), control.systemId()), control.segmentSize(),
           new TimelineHistory(timeline, List.of()), server.walDirectory(), server.owner(), properties.lookahead(),
           properties.fetchThreads()).start()) {
         server.prepare(control, List.of("recovery_target = 'immediate'", "recovery_target_timeline = 'current'",

@@ -10,6 +10,7 @@ import dev.backstop.kit.archive.ArchiveStore;
 import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.pitr.ArchiveWalSegmentStore;
+import dev.backstop.pitr.ClusterWal;
 import dev.backstop.pitr.Lsn;
 import dev.backstop.pitr.PitrKeys;
 import dev.backstop.pitr.StoredWal;
@@ -268,11 +269,13 @@ public class PitrRestoreJob implements KindWork {
 
     // 2. replay, answered from the archive, fetched ahead
     WalSegmentStore wal = new ArchiveWalSegmentStore(store, cipher, server.root().resolve("wal/put"));
-    TimelineHistory path = timelinePath(wal, addon.id(), base.timeline());
-    long end = archivedEnd(wal, addon.id(), path.timeline(), control.segmentSize(), base.stopLsn());
+    // only the WAL of the base's own cluster: a re-initialised one under the same addon has the same file names
+    ClusterWal cluster = new ClusterWal(addon.id(), control.systemId());
+    TimelineHistory path = timelinePath(wal, cluster, base.timeline());
+    long end = archivedEnd(wal, cluster, path.timeline(), control.segmentSize(), base.stopLsn());
     progress.phase("replaying-wal", 0, Math.max(1, end - base.startLsn()));
     long walBytes;
-    try (WalPrefetcher prefetcher = new WalPrefetcher(wal, addon.id(), control.segmentSize(), path,
+    try (WalPrefetcher prefetcher = new WalPrefetcher(wal, cluster, control.segmentSize(), path,
         server.walDirectory(), server.owner(), properties.lookahead(), properties.fetchThreads()).start()) {
       server.prepare(control, List.of(
           "recovery_target_time = '" + PG_TIME.format(target) + "'",
@@ -479,11 +482,11 @@ public class PitrRestoreJob implements KindWork {
    * The history of the newest timeline the archive holds after the base's ({@code recovery_target_timeline
    * = latest} follows it), or the base's own timeline with no switch.
    */
-  static TimelineHistory timelinePath(WalSegmentStore wal, String addonId, int baseTimeline) throws IOException {
+  static TimelineHistory timelinePath(WalSegmentStore wal, ClusterWal cluster, int baseTimeline) throws IOException {
     int latest = baseTimeline;
     byte[] content = null;
     while (true) {
-      Optional<byte[]> next = wal.history(addonId, latest + 1);
+      Optional<byte[]> next = wal.history(cluster, latest + 1);
       if (next.isEmpty()) {
         break;
       }
@@ -494,9 +497,9 @@ public class PitrRestoreJob implements KindWork {
   }
 
   /** Where the archive ends on {@code timeline}: replay's progress is counted against it. */
-  private static long archivedEnd(WalSegmentStore wal, String addonId, int timeline, long segmentSize, long atLeast)
+  private static long archivedEnd(WalSegmentStore wal, ClusterWal cluster, int timeline, long segmentSize, long atLeast)
       throws IOException {
-    List<StoredWal> stored = wal.list(addonId, timeline, segmentSize);
+    List<StoredWal> stored = wal.list(cluster, timeline, segmentSize);
     long end = stored.stream().map(StoredWal::end).max(Lsn::compareTo).map(Lsn::value).orElse(atLeast);
     return Math.max(end, atLeast);
   }

@@ -2,6 +2,7 @@ package dev.backstop.worker.pitr;
 
 import dev.backstop.pitr.TimelineHistory;
 import dev.backstop.pitr.WalSegmentName;
+import dev.backstop.pitr.ClusterWal;
 import dev.backstop.pitr.WalSegmentStore;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -46,6 +47,7 @@ public final class WalPrefetcher implements AutoCloseable {
   private static final Pattern NAME = Pattern.compile("[0-9A-Za-z._-]{1,64}");
 
   private final WalSegmentStore store;
+  private final ClusterWal cluster;
   private final String addonId;
   private final long segmentSize;
   private final TimelineHistory path;
@@ -68,10 +70,11 @@ public final class WalPrefetcher implements AutoCloseable {
    * @param walDirectory the scratch server's {@code wal} folder ({@code requests}, {@code ready}, {@code ahead})
    * @param owner who must own the files handed to the server (its run user), or null
    */
-  public WalPrefetcher(WalSegmentStore store, String addonId, long segmentSize, TimelineHistory path, Path walDirectory,
+  public WalPrefetcher(WalSegmentStore store, ClusterWal cluster, long segmentSize, TimelineHistory path, Path walDirectory,
       UserPrincipal owner, int lookahead, int threads) {
     this.store = store;
-    this.addonId = addonId;
+    this.cluster = cluster;
+    this.addonId = cluster.addonId();
     this.segmentSize = segmentSize;
     this.path = path;
     this.requests = walDirectory.resolve("requests");
@@ -197,9 +200,9 @@ public final class WalPrefetcher implements AutoCloseable {
     Optional<byte[]> content;
     int historyTimeline = WalSegmentName.historyTimeline(name);
     if (historyTimeline > 0) {
-      content = store.history(addonId, historyTimeline);
+      content = store.history(cluster, historyTimeline);
     } else if (WalSegmentName.isSegment(name)) {
-      content = store.fetchSegment(addonId, WalSegmentName.parse(name, segmentSize));
+      content = store.fetchSegment(cluster, WalSegmentName.parse(name, segmentSize));
     } else {
       content = Optional.empty(); // .partial, .backup: never archived
     }

@@ -127,7 +127,7 @@ class PitrRestoreIT {
         new WalStream.Listener() {});
     Thread streaming = Thread.ofPlatform().name("wal-stream").start(stream);
     cleanup.add(() -> { stream.stop(); streaming.join(10_000); });
-    await().atMost(Duration.ofSeconds(30)).until(() -> !store.list(PitrKeys.walPrefix(ADDON, 1)).isEmpty());
+    await().atMost(Duration.ofSeconds(30)).until(() -> !store.list(PitrKeys.systemsPrefix(ADDON)).isEmpty());
 
     first = PitrBaseFixture.take(primary.port(), ADDON, "base-1", store, cipher, work);
     Writer writer = new Writer(primary.port());
@@ -237,7 +237,7 @@ class PitrRestoreIT {
         new WalStream.Listener() {});
     Thread streaming = Thread.ofPlatform().name("wal-stream-failover").start(stream);
     cleanup.add(() -> { stream.stop(); streaming.join(10_000); });
-    await().atMost(Duration.ofSeconds(30)).until(() -> !store.list(PitrKeys.walPrefix(addon, 1)).isEmpty());
+    await().atMost(Duration.ofSeconds(30)).until(() -> !store.list(PitrKeys.systemsPrefix(addon)).isEmpty());
     PitrBaseFixture.Base base = PitrBaseFixture.take(standby.port(), addon, "base-failover", store, cipher, work);
 
     Writer before = new Writer(oldPrimary.port(), 1);

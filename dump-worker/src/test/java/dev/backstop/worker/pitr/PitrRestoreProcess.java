@@ -65,7 +65,7 @@ public final class PitrRestoreProcess {
 
     @Override
     public InputStream open(String key, long offset) throws IOException {
-      if (key.contains("/pitr/wal/")) {
+      if (key.matches(".*/pitr/(system/[0-9]+/)?wal/.*")) { // WAL of any cluster, or of the legacy layout
         try {
           Thread.sleep(1000);
         } catch (InterruptedException e) {
