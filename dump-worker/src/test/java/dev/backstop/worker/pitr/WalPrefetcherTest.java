@@ -3,6 +3,7 @@ package dev.backstop.worker.pitr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.backstop.pitr.ClusterWal;
 import dev.backstop.pitr.Lsn;
 import dev.backstop.pitr.StoredWal;
 import dev.backstop.pitr.TimelineHistory;
@@ -89,7 +90,7 @@ class WalPrefetcherTest {
     for (String dir : List.of("requests", "ready", "ahead")) {
       Files.createDirectories(wal.resolve(dir));
     }
-    return new WalPrefetcher(store, "addon-1", SEGMENT, new TimelineHistory(1, List.of()), wal, null, lookahead, 2).start();
+    return new WalPrefetcher(store, new ClusterWal("addon-1", 7_000_000_000_000_000_001L), SEGMENT, new TimelineHistory(1, List.of()), wal, null, lookahead, 2).start();
   }
 
   /** What fetch.sh does first: asks for {@code name}; returns where the answer will be. */
@@ -114,7 +115,7 @@ class WalPrefetcherTest {
     volatile long failing = -1;
 
     @Override
-    public Optional<byte[]> fetchSegment(String addonId, WalSegmentName segment) throws IOException {
+    public Optional<byte[]> fetchSegment(ClusterWal cluster, WalSegmentName segment) throws IOException {
       if (segment.segmentNumber() == failing) {
         throw new IOException("the store is down");
       }
@@ -122,37 +123,57 @@ class WalPrefetcherTest {
     }
 
     @Override
-    public Optional<byte[]> history(String addonId, int timeline) {
+    public Optional<byte[]> history(ClusterWal cluster, int timeline) {
       return Optional.empty();
     }
 
     @Override
-    public StoredObject putChunk(String addonId, WalSegmentName segment, Lsn start, ByteBuffer plain) {
+    public StoredObject putChunk(ClusterWal cluster, WalSegmentName segment, Lsn start, ByteBuffer plain) {
       throw new UnsupportedOperationException();
     }
 
     @Override
-    public StoredObject putSegment(String addonId, WalSegmentName segment, byte[] plain) {
+    public StoredObject putSegment(ClusterWal cluster, WalSegmentName segment, byte[] plain) {
       throw new UnsupportedOperationException();
     }
 
     @Override
-    public void putHistory(String addonId, int timeline, byte[] content) {
+    public void putHistory(ClusterWal cluster, int timeline, byte[] content) {
       throw new UnsupportedOperationException();
     }
 
     @Override
-    public List<StoredWal> list(String addonId, int timeline, long segmentSize) {
+    public List<StoredWal> list(ClusterWal cluster, int timeline, long segmentSize) {
       throw new UnsupportedOperationException();
     }
 
     @Override
-    public void deleteChunks(String addonId, WalSegmentName segment) {
+    public void deleteChunks(ClusterWal cluster, WalSegmentName segment) {
       throw new UnsupportedOperationException();
     }
 
     @Override
     public boolean delete(StoredWal wal) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public List<Long> systems(String addonId) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public java.util.OptionalLong legacyOwner(String addonId) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public java.util.OptionalLong claimLegacy(String addonId, long systemId) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public int deleteCluster(ClusterWal cluster) {
       throw new UnsupportedOperationException();
     }
   }
