@@ -550,6 +550,7 @@ class WalStreamIT {
     PostgresCluster primary = PostgresCluster.primary(freePort());
     cleanup.add(primary);
     primary.psql("postgres", "create table numbered(id bigint primary key)");
+    ClusterWal cluster = new ClusterWal(ADDON, systemId(primary));
     Path storeDir = localDir("walarchiver-store");
     byte[] master = newMasterKey();
     FilesystemArchiveStore archive = new FilesystemArchiveStore(storeDir);
@@ -574,7 +575,7 @@ class WalStreamIT {
     primary.stop(); // immediate: the server's processes quit at once, the connection drops
 
     await().atMost(Duration.ofSeconds(20)).until(() -> stream.durable() != null && !stream.durable().isBefore(lastCommit));
-    List<StoredWal> stored = wal.list(new ClusterWal(ADDON, systemId(primary)), 1, SEGMENT);
+    List<StoredWal> stored = wal.list(cluster, 1, SEGMENT);
     assertThat(WalContinuity.firstHole(stored, stored.getFirst().start(), lastCommit)).isEmpty();
   }
 
