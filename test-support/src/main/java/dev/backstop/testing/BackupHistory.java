@@ -168,8 +168,9 @@ public final class BackupHistory {
   public int publish(String bootstrapServers, int partitions) {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers));
         var producer = new KafkaProducer<String, SpecificRecord>(Map.of("bootstrap.servers", bootstrapServers,
-            "linger.ms", 20, "acks", "all"), new StringSerializer(), new EventSerializer())) {
+            "linger.ms", 20, "acks", "all", "max.in.flight.requests.per.connection", 1), new StringSerializer(), new EventSerializer())) {
       admin.createTopics(Topics.definitions(partitions, (short) 1)).all().get();
+      awaitLeaders(admin);
       send(producer, Topics.ADDONS, addonEvents);
       send(producer, Topics.BACKUP_EVENTS, outcomes);
       send(producer, Topics.BACKUP_REQUESTS, requests);
@@ -177,6 +178,24 @@ public final class BackupHistory {
       throw new IllegalStateException("could not publish the history", e);
     }
     return records();
+  }
+
+  /**
+   * Waits until every partition of the new topics has a leader: a fresh broker answers the first produce
+   * requests with NOT_LEADER_OR_FOLLOWER, and an idempotent producer's retried batches could then be
+   * refused for ever as out of sequence (seen as a one-minute timeout). One request in flight keeps the
+   * retries in order too.
+   */
+  private static void awaitLeaders(Admin admin) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    List<String> names = Topics.definitions(1, (short) 1).stream().map(org.apache.kafka.clients.admin.NewTopic::name).toList();
+    while (admin.describeTopics(names).allTopicNames().get().values().stream()
+        .flatMap(topic -> topic.partitions().stream()).anyMatch(p -> p.leader() == null || p.leader().isEmpty())) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the topics have no leader after 30 s");
+      }
+      Thread.sleep(50);
+    }
   }
 
   private static void send(KafkaProducer<String, SpecificRecord> producer, String topic, List<Stamped> events) throws Exception {
