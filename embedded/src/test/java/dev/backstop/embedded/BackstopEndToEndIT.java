@@ -287,7 +287,9 @@ class BackstopEndToEndIT {
   @Order(6)
   void the_scheduler_requests_the_daily_backup_at_the_addons_hour() throws Exception {
     assertThat(register("pg-nightly", "night-app", "starter", LocalPostgres.PORT).statusCode()).isEqualTo(201);
-    int hour = (clock.instant().atZone(ZoneOffset.UTC).getHour() + 2) % 24;
+    // the run's date is the slot's, not the clock's after the jump: a test started after 21:00 UTC crosses midnight
+    Instant slot = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.HOURS).plus(Duration.ofHours(2));
+    int hour = slot.atZone(ZoneOffset.UTC).getHour();
     HttpResponse<String> configured = put("/v1/apps/night-app/addons/pg-nightly/schedule", "{\"scheduleAt\": \"" + hour + ":00 UTC\"}");
     assertThat(configured.statusCode()).isEqualTo(200);
     assertThat(json.readTree(configured.body()).get("message").asString())
@@ -297,7 +299,7 @@ class BackstopEndToEndIT {
         .until(() -> json.readTree(get("/v1/apps/night-app/addons/pg-nightly/backups").body()).isEmpty());
 
     clock.advance(Duration.ofHours(3));
-    LocalDate day = clock.instant().atZone(ZoneOffset.UTC).toLocalDate();
+    LocalDate day = slot.atZone(ZoneOffset.UTC).toLocalDate();
     String expectedId = ScheduledBackupId.of("pg-nightly", day, "SCHEDULED");
     JsonNode backup = awaitStatus("night-app", "pg-nightly", expectedId, "done");
     assertThat(backup.get("kind").asString()).isEqualTo("scheduled");
