@@ -634,6 +634,33 @@ class BackstopEndToEndIT {
   }
 
   @Test
+  @Order(16)
+  void a_manual_backup_is_one_trace_from_the_api_call_to_its_restore_test() throws Exception {
+    HttpResponse<String> created = post("/v1/apps/my-app/addons/pg-main/backups");
+    assertThat(created.statusCode()).isEqualTo(202);
+    String id = json.readTree(created.body()).get("id").asString();
+    awaitVerified("my-app", "pg-main", id);
+    awaitConsumersCaughtUp();
+
+    // the gateway's request, and the worker's start, completion and restore test of that backup
+    List<String> traces = new ArrayList<>();
+    List<String> kinds = new ArrayList<>();
+    for (String topic : List.of(Topics.BACKUP_REQUESTS, Topics.BACKUP_EVENTS)) {
+      for (var record : records(topic)) {
+        var event = (org.apache.avro.generic.GenericRecord) dev.backstop.schemas.serde.EventCodec.get().decode(record.value());
+        if (event.getSchema().getField("backupId") != null && id.equals(String.valueOf(event.get("backupId")))) {
+          var header = record.headers().lastHeader("traceparent");
+          kinds.add(event.getSchema().getName());
+          traces.add(header == null ? null : new String(header.value(), StandardCharsets.UTF_8).split("-")[1]);
+        }
+      }
+    }
+    assertThat(kinds).contains("BackupRequested", "BackupStarted", "BackupCompleted", "BackupVerified");
+    assertThat(traces).as("the trace id of each record (" + kinds + ")").doesNotContainNull().hasSameSizeAs(kinds)
+        .allSatisfy(trace -> assertThat(trace).matches("[0-9a-f]{32}").isEqualTo(traces.get(0)));
+  }
+
+  @Test
   @Order(15)
   void a_webhook_endpoint_hears_of_its_apps_failed_backup_signed_and_the_delivery_log_says_so() throws Exception {
     List<Map<String, String>> received = new java.util.concurrent.CopyOnWriteArrayList<>();

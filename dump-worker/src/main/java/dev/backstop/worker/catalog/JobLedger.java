@@ -20,11 +20,13 @@ import com.mongodb.client.model.Sorts;
 import com.mongodb.client.model.Updates;
 import dev.backstop.kit.catalog.ById;
 import dev.backstop.kit.store.StoredRecords;
+import dev.backstop.worker.job.JobTracing;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.bson.Document;
 import org.bson.codecs.pojo.annotations.BsonId;
@@ -77,9 +79,10 @@ public class JobLedger {
    * @param recordedAt when the job was recorded
    * @param unannouncedOutcome not null: the job ended but its worker died before publishing this (encoded)
    *     outcome, which the claimer publishes instead of running the job again
+   * @param trace the trace the job was recorded in ({@link JobTracing#current}), empty if none
    */
   public record Job(String id, String key, byte[] request, int attempt, int failures, boolean takenOver,
-      Instant startedAt, Instant recordedAt, byte[] unannouncedOutcome) {}
+      Instant startedAt, Instant recordedAt, byte[] unannouncedOutcome, Map<String, String> trace) {}
 
   /**
    * A job as stored (collection {@code jobs} or {@code verifications}), read through service-kit's
@@ -91,10 +94,11 @@ public class JobLedger {
    * @param outcome the encoded outcome event, once settled
    * @param announced whether the outcome is published (absent on jobs settled before the outbox: published)
    * @param abandoned given up after its last attempt, until its request comes again
+   * @param trace the headers propagating the trace the job was recorded in, if it was in one
    */
   public record StoredJob(@BsonId String id, State state, String key, byte[] request, Instant recordedAt, Instant notBefore,
       Integer attempts, Integer failures, Instant leaseUntil, String owner, Instant startedAt, byte[] outcome,
-      Boolean announced, Boolean abandoned, String lastFailure) {}
+      Boolean announced, Boolean abandoned, String lastFailure, Map<String, String> trace) {}
 
   /** The {@code notBefore} of a job given up: later than any claim. */
   private static final Date NEVER = Date.from(Instant.parse("9999-12-31T00:00:00Z"));
@@ -110,19 +114,37 @@ public class JobLedger {
   /** One document ({@code _id} alone) per job that is not over: all a claim reads. */
   private final MongoCollection<Document> queue;
 
-  /** The dump jobs' ledger (collection {@code jobs}). */
+  private final JobTracing tracing;
+
+  /** The dump jobs' ledger (collection {@code jobs}), each job in the trace it was recorded in. */
   @org.springframework.beans.factory.annotation.Autowired
-  public JobLedger(MongoDatabase database) {
-    this(database, "jobs");
+  public JobLedger(MongoDatabase database, JobTracing tracing) {
+    this(database, "jobs", tracing);
   }
 
-  /** A ledger of other jobs run once per backup, such as restore tests, in a collection of their own. */
+  /** The dump jobs' ledger, untraced. */
+  public JobLedger(MongoDatabase database) {
+    this(database, "jobs", JobTracing.NONE);
+  }
+
+  /** A ledger of other jobs run once per backup, such as restore tests, in a collection of their own, untraced. */
   public JobLedger(MongoDatabase database, String collection) {
+    this(database, collection, JobTracing.NONE);
+  }
+
+  /** A ledger of jobs in {@code collection}, each recorded in the trace its recording thread is in. */
+  public JobLedger(MongoDatabase database, String collection, JobTracing tracing) {
+    this.tracing = tracing;
     this.jobs = database.getCollection(collection);
     this.stored = StoredRecords.collection(database, collection, StoredJob.class);
     this.queue = database.getCollection(collection + "-queue");
     jobs.createIndex(Indexes.ascending("state", "notBefore"));
     sweepQueue();
+  }
+
+  /** How the jobs' traces are recorded here, and made current again where they run. */
+  public JobTracing tracing() {
+    return tracing;
   }
 
   /**
@@ -181,7 +203,7 @@ public class JobLedger {
     // queued before it exists: a job never waits unlisted, whenever this worker dies
     enqueue(id);
     try {
-      jobs.insertOne(new Document("_id", id)
+      Document job = new Document("_id", id)
           .append("state", State.PENDING.name())
           .append("key", key)
           .append("request", new Binary(request))
@@ -189,7 +211,12 @@ public class JobLedger {
           .append("notBefore", Date.from(now))
           .append("attempts", 0)
           .append("failures", 0)
-          .append("leaseUntil", new Date(0)));
+          .append("leaseUntil", new Date(0));
+      Map<String, String> trace = tracing.current();
+      if (!trace.isEmpty()) {
+        job.append("trace", new Document(new java.util.LinkedHashMap<String, Object>(trace)));
+      }
+      jobs.insertOne(job);
       return true;
     } catch (MongoWriteException e) {
       if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
@@ -298,7 +325,7 @@ public class JobLedger {
     Instant recordedAt = before.recordedAt() != null ? before.recordedAt() : before.notBefore();
     return Optional.of(new Job(before.id(), before.key(), before.request(),
         (before.attempts() == null ? 0 : before.attempts()) + 1, before.failures() == null ? 0 : before.failures(),
-        state == State.RUNNING, before.startedAt(), recordedAt, outcome));
+        state == State.RUNNING, before.startedAt(), recordedAt, outcome, before.trace() == null ? Map.of() : before.trace()));
   }
 
   /**

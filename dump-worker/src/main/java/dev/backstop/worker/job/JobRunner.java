@@ -163,8 +163,10 @@ public final class JobRunner implements AutoCloseable {
       return false;
     }
     JobLedger.Job job = claimed.get();
-    // every line the job logs on this thread names its addon and backup (structured logs carry them as fields)
-    try (var addon = org.slf4j.MDC.putCloseable("addonId", job.key());
+    // every line the job logs on this thread names its addon and backup (structured logs carry them as fields),
+    // and the trace of the request that recorded it (traceId, spanId); what it publishes continues that trace
+    try (var trace = ledger.tracing().open(name, job.trace());
+        var addon = org.slf4j.MDC.putCloseable("addonId", job.key());
         var backup = org.slf4j.MDC.putCloseable("backupId", job.id())) {
       run(job);
     }

@@ -11,10 +11,15 @@ import dev.backstop.worker.catalog.AddonCatalog;
 import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.job.JobRunner;
+import dev.backstop.worker.job.JobTracing;
+import dev.backstop.worker.job.MicrometerJobTracing;
+import io.micrometer.tracing.Tracer;
+import io.micrometer.tracing.propagation.Propagator;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -30,6 +35,17 @@ public class WorkerMessagingConfiguration {
   @Bean
   public Consumer<SpecificRecord> addonEvents(AddonCatalog catalog) {
     return catalog.consumer();
+  }
+
+  /**
+   * Each job in the trace of the request (or completion) that recorded it, when Micrometer Tracing is
+   * configured (service-kit brings Brave; the binder propagates the trace in each record's headers).
+   */
+  @Bean
+  public JobTracing jobTracing(ObjectProvider<Tracer> tracer, ObjectProvider<Propagator> propagator) {
+    Tracer configured = tracer.getIfAvailable();
+    Propagator headers = propagator.getIfAvailable();
+    return configured == null || headers == null ? JobTracing.NONE : new MicrometerJobTracing(configured, headers);
   }
 
   /** What the jobs did, for /actuator/prometheus. */

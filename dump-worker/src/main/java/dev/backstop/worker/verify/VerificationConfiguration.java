@@ -33,8 +33,9 @@ public class VerificationConfiguration {
   @Bean
   public RestoreVerification restoreVerification(MongoDatabase database, AddonCatalog addons, ArchiveReader archives,
       EventPublisher publisher, Map<Engine, RestoreEngine> restoreEngines, VerifierProperties verifier,
-      WorkerProperties worker, Clock clock, dev.backstop.worker.backup.BackupMetrics metrics) {
-    RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications"), addons, archives,
+      WorkerProperties worker, Clock clock, dev.backstop.worker.backup.BackupMetrics metrics,
+      dev.backstop.worker.job.JobTracing tracing) {
+    RestoreVerification verification = new RestoreVerification(new JobLedger(database, "verifications", tracing), addons, archives,
         publisher, restoreEngines, verifier, worker, clock, metrics);
     verification.checkScratchServers();
     return verification;

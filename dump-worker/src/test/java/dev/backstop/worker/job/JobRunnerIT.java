@@ -87,8 +87,8 @@ class JobRunnerIT {
   /** The worker reaches MongoDB through it, so that a test can take MongoDB away and give it back. */
   private MongoOutage store;
 
-  /** An event on {@code backstop.backup-events} and when the test saw it. */
-  private record Received(SpecificRecord event, Instant at) {}
+  /** An event on {@code backstop.backup-events}, when the test saw it and the trace its headers carry (or null). */
+  private record Received(SpecificRecord event, Instant at, String traceparent) {}
 
   @BeforeAll
   void start() throws Exception {
@@ -228,6 +228,62 @@ class JobRunnerIT {
     try (Stream<Path> files = Files.list(dir.resolve("archives").resolve("twice").resolve("twice-b"))) {
       assertThat(files).as("one archive").hasSize(1);
     }
+  }
+
+  @Test
+  void a_backups_job_and_its_restore_test_log_and_publish_in_the_trace_of_its_request() throws Exception {
+    String database = LocalPostgres.createDatabase("backstop_runner");
+    databases.add(database);
+    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key); INSERT INTO t SELECT generate_series(1, 10)");
+    register("traced", LocalPostgres.PORT, database);
+    awaitRegistered(1, "traced");
+    // as a scheduler or gateway in a trace publishes it: W3C trace context in the record's headers
+    String traceId = UUID.randomUUID().toString().replace("-", "");
+    String traceparent = "00-" + traceId + "-00f067aa0ba902b7-01";
+    var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    var lines = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    lines.start();
+    root.addAppender(lines);
+    try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<>(Map.<String, Object>of(
+        "bootstrap.servers", kafka.bootstrapServers()), new org.apache.kafka.common.serialization.StringSerializer(),
+        new dev.backstop.schemas.serde.EventSerializer())) {
+      var record = new org.apache.kafka.clients.producer.ProducerRecord<String, SpecificRecord>(Topics.BACKUP_REQUESTS, "traced",
+          request("traced"));
+      record.headers().add("traceparent", traceparent.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      producer.send(record).get();
+    }
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> count("traced-b", BackupVerified.class) == 1);
+    } finally {
+      root.detachAppender(lines);
+    }
+
+    assertThat(outcome("traced-b")).isInstanceOf(BackupCompleted.class);
+    assertThat(events.stream().filter(r -> backupIdOf(r).equals("traced-b")))
+        .as("its start, completion and restore test, published from the jobs").hasSizeGreaterThanOrEqualTo(3)
+        .anySatisfy(r -> assertThat(r.event()).isInstanceOf(BackupStarted.class))
+        .anySatisfy(r -> assertThat(r.event()).isInstanceOf(BackupVerified.class))
+        .allSatisfy(r -> assertThat(r.traceparent()).as(r.event().getClass().getSimpleName()).contains(traceId));
+    List<ch.qos.logback.classic.spi.ILoggingEvent> jobLines = lines.list.stream()
+        .filter(line -> "traced-b".equals(line.getMDCPropertyMap().get("backupId"))).toList();
+    assertThat(jobLines.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getThreadName).distinct())
+        .as("lines of the backup's job and of its restore test, each on its runner's thread").hasSizeGreaterThanOrEqualTo(2);
+    assertThat(jobLines).as("every line of both jobs").isNotEmpty()
+        .allSatisfy(line -> assertThat(line.getMDCPropertyMap()).containsEntry("traceId", traceId).containsKey("spanId"));
+    // the console format of a deployment (logging.structured.format.console=ecs) writes it as a field
+    var context = new ch.qos.logback.classic.LoggerContext();
+    context.putObject(org.springframework.core.env.Environment.class.getName(), new org.springframework.core.env.StandardEnvironment());
+    var ecs = new org.springframework.boot.logging.logback.StructuredLogEncoder();
+    ecs.setContext(context);
+    ecs.setFormat("ecs");
+    ecs.start();
+    assertThat(new String(ecs.encode(jobLines.get(0)), java.nio.charset.StandardCharsets.UTF_8)).contains(traceId);
+  }
+
+  private static String backupIdOf(Received received) {
+    Object id = ((GenericRecord) received.event()).getSchema().getField("backupId") == null ? null
+        : ((GenericRecord) received.event()).get("backupId");
+    return id == null ? "" : id.toString();
   }
 
   @Test
@@ -397,7 +453,11 @@ class JobRunnerIT {
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(), new EventDeserializer())) {
       consumer.subscribe(List.of(Topics.BACKUP_EVENTS));
       while (listening) {
-        consumer.poll(Duration.ofMillis(100)).forEach(r -> events.add(new Received(r.value(), Instant.now())));
+        consumer.poll(Duration.ofMillis(100)).forEach(r -> {
+          var traceparent = r.headers().lastHeader("traceparent");
+          events.add(new Received(r.value(), Instant.now(),
+              traceparent == null ? null : new String(traceparent.value(), java.nio.charset.StandardCharsets.UTF_8)));
+        });
       }
     }
   }
