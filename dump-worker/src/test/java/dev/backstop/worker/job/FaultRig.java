@@ -102,6 +102,11 @@ final class FaultRig implements AutoCloseable {
     return this;
   }
 
+  /** Runs SQL in the rig's database. */
+  String sql(String sql) {
+    return database.psql().apply(sql);
+  }
+
   /** A database the test made (holding {@link #TABLE}) and drops itself. */
   FaultRig database(Database given) {
     database = given;

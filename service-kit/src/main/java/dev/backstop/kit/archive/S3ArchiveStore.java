@@ -36,8 +36,10 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  *
  * <p>Atomicity comes from S3 itself: an object becomes visible only when its PutObject or
  * CompleteMultipartUpload succeeds, so a reader never sees a partial archive. A multipart upload that
- * fails is aborted; one left behind by a crashed process stays invisible but keeps its parts billed until a
- * bucket lifecycle rule ("abort incomplete multipart uploads after N days") removes it.
+ * fails is aborted; if the store cannot be told (it went away mid-upload), the abort is tried again before
+ * each later upload until the store takes it. One left behind by a crashed process stays invisible but keeps
+ * its parts billed until a bucket lifecycle rule ("abort incomplete multipart uploads after N days")
+ * removes it.
  *
  * <p>S3 failures surface as {@link IOException}s, like the filesystem store's, so callers handle one kind of
  * error. The store owns the client it is given and closes it in {@link #close()}.
@@ -51,17 +53,19 @@ public class S3ArchiveStore implements ArchiveStore, AutoCloseable {
 
   private static final long MIB = 1024 * 1024;
   /** S3's smallest part, except the last one. */
-  static final long MIN_PART_SIZE = 5 * MIB;
+  public static final long MIN_PART_SIZE = 5 * MIB;
   /** S3's most parts per upload. */
   static final int MAX_PARTS = 10_000;
-  static final long DEFAULT_MULTIPART_THRESHOLD = 64 * MIB;
-  static final long DEFAULT_PART_SIZE = 32 * MIB;
+  public static final long DEFAULT_MULTIPART_THRESHOLD = 64 * MIB;
+  public static final long DEFAULT_PART_SIZE = 32 * MIB;
 
   private final S3Client client;
   private final String bucket;
   private final String prefix;
   private final long multipartThreshold;
   private final long partSize;
+  /** Multipart uploads that failed and could not be aborted then: object key → upload id. */
+  private final java.util.Map<String, String> abortsOwed = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * @param prefix put before every key inside the bucket, e.g. {@code backstop/}; a missing trailing slash is
@@ -71,8 +75,12 @@ public class S3ArchiveStore implements ArchiveStore, AutoCloseable {
     this(client, bucket, prefix, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE);
   }
 
-  /** Tests lower the threshold and part size to exercise multipart uploads with small files. */
-  S3ArchiveStore(S3Client client, String bucket, String prefix, long multipartThreshold, long partSize) {
+  /**
+   * @param multipartThreshold archives above this many bytes go up in parts
+   * @param partSize bytes per part, at least {@link #MIN_PART_SIZE} (larger for archives that would need
+   *     more than 10,000 parts)
+   */
+  public S3ArchiveStore(S3Client client, String bucket, String prefix, long multipartThreshold, long partSize) {
     if (bucket == null || bucket.isBlank()) {
       throw new IllegalArgumentException("an S3 archive store needs a bucket");
     }
@@ -131,6 +139,7 @@ public class S3ArchiveStore implements ArchiveStore, AutoCloseable {
    */
   @Override
   public void put(String key, Path file) throws IOException {
+    abortOwedUploads();
     String objectKey = objectKey(key);
     long length = Files.size(file);
     if (length <= multipartThreshold) {
@@ -207,8 +216,27 @@ public class S3ArchiveStore implements ArchiveStore, AutoCloseable {
   private void abort(String objectKey, String uploadId, Throwable cause) {
     try {
       client.abortMultipartUpload(b -> b.bucket(bucket).key(objectKey).uploadId(uploadId));
+    } catch (software.amazon.awssdk.services.s3.model.NoSuchUploadException e) {
+      // nothing left of it
     } catch (RuntimeException e) {
       cause.addSuppressed(e);
+      abortsOwed.put(objectKey, uploadId);
+    }
+  }
+
+  /** Aborts the uploads whose abort failed before; one the store still cannot take waits for the next upload. */
+  private void abortOwedUploads() {
+    for (var owed : abortsOwed.entrySet()) {
+      try {
+        client.abortMultipartUpload(b -> b.bucket(bucket).key(owed.getKey()).uploadId(owed.getValue()));
+        log.info("aborted the multipart upload of {} that failed when the store went away", owed.getKey());
+      } catch (software.amazon.awssdk.services.s3.model.NoSuchUploadException e) {
+        log.debug("the multipart upload of {} was gone already", owed.getKey());
+      } catch (SdkException e) {
+        log.warn("could not abort the failed multipart upload of {} yet: {}", owed.getKey(), e.getMessage());
+        return;
+      }
+      abortsOwed.remove(owed.getKey(), owed.getValue());
     }
   }
 

@@ -154,7 +154,8 @@ public class BackstopKitAutoConfiguration {
   @ConditionalOnProperty(prefix = "backstop.archive", name = "type", havingValue = "s3")
   public ArchiveStore s3ArchiveStore(BackstopProperties properties) throws IOException {
     BackstopProperties.S3 s3 = properties.archive().s3();
-    S3ArchiveStore store = new S3ArchiveStore(s3Client(s3), s3.bucket(), s3.prefix());
+    S3ArchiveStore store = new S3ArchiveStore(s3Client(s3), s3.bucket(), s3.prefix(), s3.multipartThreshold().toBytes(),
+        s3.partSize().toBytes());
     try {
       store.createBucketIfMissing();
     } catch (IOException | RuntimeException e) {

@@ -17,6 +17,7 @@ import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 import org.springframework.util.StringUtils;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -102,6 +103,8 @@ public record BackstopProperties(
    * @param accessKey access key id; unset (with {@code secretKey}): the AWS default credentials chain (env,
    *     profile, IAM role)
    * @param secretKey secret access key belonging to {@code accessKey}; never logged
+   * @param multipartThreshold archives larger than this go up as a multipart upload (default 64MB)
+   * @param partSize the size of each part of a multipart upload (default 32MB; S3's minimum is 5MB)
    */
   public record S3(
       URI endpoint,
@@ -110,7 +113,9 @@ public record BackstopProperties(
       @NotNull String prefix,
       Boolean pathStyle,
       String accessKey,
-      String secretKey) {
+      String secretKey,
+      DataSize multipartThreshold,
+      DataSize partSize) {
 
     public S3 {
       if (!StringUtils.hasText(region)) {
@@ -123,6 +128,18 @@ public record BackstopProperties(
       if (pathStyle == null) {
         pathStyle = false;
       }
+      if (multipartThreshold == null) {
+        multipartThreshold = DataSize.ofBytes(dev.backstop.kit.archive.S3ArchiveStore.DEFAULT_MULTIPART_THRESHOLD);
+      }
+      if (partSize == null) {
+        partSize = DataSize.ofBytes(dev.backstop.kit.archive.S3ArchiveStore.DEFAULT_PART_SIZE);
+      }
+    }
+
+    @AssertTrue(message = "backstop.archive.s3.part-size must be at least 5MB (S3's smallest part) and "
+        + "backstop.archive.s3.multipart-threshold not negative")
+    public boolean isMultipartValid() {
+      return partSize.toBytes() >= dev.backstop.kit.archive.S3ArchiveStore.MIN_PART_SIZE && !multipartThreshold.isNegative();
     }
 
     /** Whether static credentials are configured; blank values (unset environment variables) count as absent. */
@@ -139,7 +156,8 @@ public record BackstopProperties(
     public String toString() {
       // secretKey left out: this may end up in a log line or a failure message
       return "S3[endpoint=" + endpoint + ", region=" + region + ", bucket=" + bucket + ", prefix=" + prefix
-          + ", pathStyle=" + pathStyle + ", staticCredentials=" + hasStaticCredentials() + "]";
+          + ", pathStyle=" + pathStyle + ", staticCredentials=" + hasStaticCredentials()
+          + ", multipartThreshold=" + multipartThreshold + ", partSize=" + partSize + "]";
     }
   }
 
