@@ -208,11 +208,7 @@ class JobRunnerIT {
 
   @Test
   void a_request_delivered_twice_and_replayed_after_it_ran_is_dumped_once_with_one_outcome() throws Exception {
-    String database = LocalPostgres.createDatabase("backstop_runner");
-    databases.add(database);
-    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key); INSERT INTO t SELECT generate_series(1, 10)");
-    register("twice", LocalPostgres.PORT, database);
-    awaitRegistered(1, "twice");
+    registerSmallDatabase("twice");
     BackupRequested request = request("twice");
 
     Events.publish(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS, List.of(request, request), e -> "twice");
@@ -232,11 +228,7 @@ class JobRunnerIT {
 
   @Test
   void a_backups_job_and_its_restore_test_log_and_publish_in_the_trace_of_its_request() throws Exception {
-    String database = LocalPostgres.createDatabase("backstop_runner");
-    databases.add(database);
-    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key); INSERT INTO t SELECT generate_series(1, 10)");
-    register("traced", LocalPostgres.PORT, database);
-    awaitRegistered(1, "traced");
+    registerSmallDatabase("traced");
     // as a scheduler or gateway in a trace publishes it: W3C trace context in the record's headers
     String traceId = UUID.randomUUID().toString().replace("-", "");
     String traceparent = "00-" + traceId + "-00f067aa0ba902b7-01";
@@ -270,14 +262,8 @@ class JobRunnerIT {
         .as("lines of the backup's job and of its restore test, each on its runner's thread").hasSizeGreaterThanOrEqualTo(2);
     assertThat(jobLines).as("every line of both jobs").isNotEmpty()
         .allSatisfy(line -> assertThat(line.getMDCPropertyMap()).containsEntry("traceId", traceId).containsKey("spanId"));
-    // the console format of a deployment (logging.structured.format.console=ecs) writes it as a field
-    var context = new ch.qos.logback.classic.LoggerContext();
-    context.putObject(org.springframework.core.env.Environment.class.getName(), new org.springframework.core.env.StandardEnvironment());
-    var ecs = new org.springframework.boot.logging.logback.StructuredLogEncoder();
-    ecs.setContext(context);
-    ecs.setFormat("ecs");
-    ecs.start();
-    assertThat(new String(ecs.encode(jobLines.get(0)), java.nio.charset.StandardCharsets.UTF_8)).contains(traceId);
+    // the console format of a deployment writes it as a field
+    assertThat(new dev.backstop.worker.EcsLines().encode(jobLines.get(0))).contains(traceId);
   }
 
   private static String backupIdOf(Received received) {
@@ -288,11 +274,7 @@ class JobRunnerIT {
 
   @Test
   void a_request_read_while_mongodb_is_down_is_recorded_once_it_is_back_not_skipped() throws Exception {
-    String database = LocalPostgres.createDatabase("backstop_runner");
-    databases.add(database);
-    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key); INSERT INTO t SELECT generate_series(1, 10)");
-    register("outage", LocalPostgres.PORT, database);
-    awaitRegistered(1, "outage");
+    registerSmallDatabase("outage");
     await().atMost(Duration.ofSeconds(30)).until(() -> uncommittedRequests() == 0);
 
     store.down();
@@ -323,6 +305,15 @@ class JobRunnerIT {
       }
       return uncommitted;
     }
+  }
+
+  /** An addon of a new database of the suite's PostgreSQL holding 10 rows, once the worker knows it. */
+  private void registerSmallDatabase(String addon) {
+    String database = LocalPostgres.createDatabase("backstop_runner");
+    databases.add(database);
+    LocalPostgres.psql(database, "CREATE TABLE t(id int primary key); INSERT INTO t SELECT generate_series(1, 10)");
+    register(addon, LocalPostgres.PORT, database);
+    awaitRegistered(1, addon);
   }
 
   private void register(String addon, int port, String database) {
