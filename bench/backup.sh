@@ -238,13 +238,20 @@ if [ -n "$LATENCY" ]; then
   psql -Xq postgres -c "CREATE DATABASE backstop_bench_tiny" 2>/dev/null || true
   psql -Xq backstop_bench_tiny -c "CREATE TABLE IF NOT EXISTS t(id int); INSERT INTO t SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM t)"
   register bench-tiny postgresql backstop_bench_tiny postgres 5432 unused-with-trust-auth
+  # the first backup, asked for as soon as the addon is registered, also waits for the registration to reach
+  # the worker (each service's first reads after start-up are slow) and pays the worker's first probe: its
+  # own row, not one of the N
+  read -r _ _ _ _ _ FIRST < <(backstop bench-tiny)
   declare -a IDS
   for ((i = 1; i <= LATENCY; i++)); do read -r _ _ _ _ _ id < <(backstop bench-tiny); IDS+=("$id"); done
-  RESULT=$(for id in "${IDS[@]}"; do phases "$id"; done | python3 -c '
+  RESULT=$( { phases "$FIRST"; for id in "${IDS[@]}"; do phases "$id"; done; } | python3 -c '
 import re, sys, datetime
-ms = sorted(sum(int(v) for v in re.findall(r"(?:queued|preparing) (\d+) ms", line)) for line in sys.stdin)
+total = lambda line: sum(int(v) for v in re.findall(r"(?:queued|preparing) (\d+) ms", line))
+lines = sys.stdin.read().splitlines()
+first, ms = lines[0], sorted(total(line) for line in lines[1:])
 pct = lambda p: ms[min(len(ms) - 1, int(round(p / 100 * len(ms) + 0.5)) - 1)]
-print(f"| {datetime.date.today()} | {len(ms)} backups of a 1-row database, one at a time | {pct(50)} ms | {pct(99)} ms | {ms[-1]} ms | ≤ 500 ms |")')
+print(f"| {datetime.date.today()} | {len(ms)} backups of a 1-row database, one at a time | {pct(50)} ms | {pct(99)} ms | {ms[-1]} ms | ≤ 500 ms |")
+print(f"| {datetime.date.today()} | the first backup, asked for right after the registration (not among the {len(ms)}) | {total(first)} ms | — | — | — |")')
   bench/record.py "backup latency results" "$(cat <<'MD'
 ## Request → dump started (`bench/backup.sh --latency`)
 

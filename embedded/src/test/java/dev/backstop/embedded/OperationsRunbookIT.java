@@ -120,15 +120,16 @@ class OperationsRunbookIT {
 
   /**
    * Fields, at any depth, that record when a service processed something, not what: the dump worker's jobs
-   * and restore tests keep when their request was read ({@code recordedAt}) and when it became runnable
-   * ({@code notBefore}); retention keeps when it last made sure a pruned backup's archive is gone
+   * and restore tests keep when their request was read ({@code recordedAt}), when it became runnable
+   * ({@code notBefore}) and the trace their request was read in ({@code trace}: a replay reads each record
+   * in a span of its own, so its ids are new even where the record carried a trace); retention keeps when it last made sure a pruned backup's archive is gone
    * ({@code purgedAt}: a replay finds each one gone, counted below). A point-in-time window's {@code at}
    * (and the gateway's {@code revision}, which is it) is when the archiver published it: an archiver rebuilt
    * from nothing publishes each addon's window again, the same in every other field.
    */
   private static final Map<String, Set<String>> PROCESSING_TIMES = Map.of(
-      "backstop-worker.jobs", Set.of("recordedAt", "notBefore"),
-      "backstop-worker.verifications", Set.of("recordedAt", "notBefore"),
+      "backstop-worker.jobs", Set.of("recordedAt", "notBefore", "trace"),
+      "backstop-worker.verifications", Set.of("recordedAt", "notBefore", "trace"),
       "backstop-retention.retention", Set.of("purgedAt"),
       "backstop-gateway.pitr_windows", Set.of("at", "revision"),
       "backstop-worker.pitr_windows", Set.of("at"),
