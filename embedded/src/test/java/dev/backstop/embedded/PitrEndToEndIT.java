@@ -123,6 +123,11 @@ class PitrEndToEndIT {
       assertThat(window.get("baseBackups")).hasSize(1);
       assertThat(window.get("baseBackups").get(0).get("restorableFrom").asString()).isEqualTo(earliest.toString());
 
+      // and operators see it on the metrics endpoint: one addon's window, streaming
+      String metrics = send(HttpRequest.newBuilder(URI.create(backstop.gatewayUrl() + "/actuator/prometheus")).GET().build()).body();
+      assertThat(metrics).containsPattern("backstop_pitr_windows\\{[^}]*state=\"streaming\"[^}]*} 1\\.0")
+          .containsPattern("backstop_pitr_windows\\{[^}]*state=\"broken\"[^}]*} 0\\.0");
+
       // latest follows the writes (WalArchived): wait until it is a few seconds past the base
       JsonNode later = await().atMost(WAIT).pollInterval(Duration.ofMillis(300))
           .until(() -> json.readTree(asApp(pitr).body()),

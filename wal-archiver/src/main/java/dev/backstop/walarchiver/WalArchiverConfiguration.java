@@ -55,8 +55,10 @@ public class WalArchiverConfiguration {
 
   @Bean
   WindowPublisher windowPublisher(MongoDatabase database, AddonsProjection addons, PitrBases bases, StreamLeases leases,
-      EventPublisher publisher, Clock clock, WalArchiverProperties settings) {
-    return new WindowPublisher(database, addons, bases, leases, publisher, clock, settings.enabled());
+      EventPublisher publisher, Clock clock, WalArchiverProperties settings, MeterRegistry meters) {
+    WindowPublisher windows = new WindowPublisher(database, addons, bases, leases, publisher, clock, settings.enabled());
+    WalMetrics.registerWindowStates(meters, windows::count);
+    return windows;
   }
 
   @Bean

@@ -66,6 +66,11 @@ public final class WindowPublisher {
     this.archiving = archiving;
   }
 
+  /** How many addons' last published windows are in this state. */
+  long count(PitrState state) {
+    return published.countDocuments(Filters.eq("state", state.name()));
+  }
+
   /**
    * The addon's window now, published if it changed; empty for an addon this service never heard of (its
    * registration, on another topic, may not be read yet: that event refreshes it).
