@@ -186,16 +186,12 @@ public final class BackupHistory {
    * refused for ever as out of sequence (seen as a one-minute timeout). One request in flight keeps the
    * retries in order too.
    */
-  private static void awaitLeaders(Admin admin) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+  private static void awaitLeaders(Admin admin) {
     List<String> names = Topics.definitions(1, (short) 1).stream().map(org.apache.kafka.clients.admin.NewTopic::name).toList();
-    while (admin.describeTopics(names).allTopicNames().get().values().stream()
-        .flatMap(topic -> topic.partitions().stream()).anyMatch(p -> p.leader() == null || p.leader().isEmpty())) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the topics have no leader after 30 s");
-      }
-      Thread.sleep(50);
-    }
+    org.awaitility.Awaitility.await("a leader for every partition of the new topics").atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> admin.describeTopics(names).allTopicNames().get().values().stream()
+            .flatMap(topic -> topic.partitions().stream()).allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
   }
 
   private static void send(KafkaProducer<String, SpecificRecord> producer, String topic, List<Stamped> events) throws Exception {

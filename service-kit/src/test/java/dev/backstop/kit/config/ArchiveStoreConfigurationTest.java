@@ -113,6 +113,16 @@ class ArchiveStoreConfigurationTest {
   }
 
   @Test
+  void aPartSmallerThanS3AcceptsStopsStartUp() {
+    runner.withPropertyValues("backstop.archive.type=s3", "backstop.archive.s3.bucket=b",
+            "backstop.archive.s3.endpoint=" + s3.endpoint(), "backstop.archive.s3.part-size=4MB")
+        .run(context -> {
+          assertThat(context).hasFailed();
+          assertThat(rootMessages(context.getStartupFailure())).contains("backstop.archive.s3.part-size must be at least 5MB");
+        });
+  }
+
+  @Test
   void withNoEnvironmentVariablesTheSharedYamlKeepsTheFilesystemStore() {
     runner.withInitializer(new ConfigDataApplicationContextInitializer())
         .withPropertyValues("spring.config.import=classpath:backstop-kafka.yml", "backstop.archive.directory=" + archives)

@@ -21,6 +21,8 @@ class BackstopPropertiesTest {
     assertThat(properties.archive().s3().region()).isEqualTo("us-east-1");
     assertThat(properties.archive().s3().prefix()).isEmpty();
     assertThat(properties.archive().s3().pathStyle()).isFalse();
+    assertThat(properties.archive().s3().multipartThreshold()).isEqualTo(org.springframework.util.unit.DataSize.ofMegabytes(64));
+    assertThat(properties.archive().s3().partSize()).isEqualTo(org.springframework.util.unit.DataSize.ofMegabytes(32));
     assertThat(properties.secrets().key()).isNull();
     assertThat(properties.mongodb().database()).isEqualTo("backstop");
   }
@@ -40,12 +42,15 @@ class BackstopPropertiesTest {
   @Test
   void given_settings_replace_the_defaults() {
     BackstopProperties properties = BackstopProperties.bind(Map.of("kafka.partitions", "6",
-        "archive.encrypt", false, "archive.directory", "/srv/archives", "mongodb.database", "backstop-gateway"));
+        "archive.encrypt", false, "archive.directory", "/srv/archives", "mongodb.database", "backstop-gateway",
+        "archive.s3.part-size", "8MB", "archive.s3.multipart-threshold", "16MB"));
 
     assertThat(properties.kafka().partitions()).isEqualTo(6);
     assertThat(properties.archive().encrypt()).isFalse();
     assertThat(properties.archive().directory()).isEqualTo(Path.of("/srv/archives"));
     assertThat(properties.mongodb().database()).isEqualTo("backstop-gateway");
+    assertThat(properties.archive().s3().partSize().toMegabytes()).isEqualTo(8);
+    assertThat(properties.archive().s3().multipartThreshold().toMegabytes()).isEqualTo(16);
   }
 
   @Test
