@@ -22,7 +22,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -139,21 +141,42 @@ public class PostgresRestoreEngine implements RestoreEngine {
     InputStream dump = chosen.dump();
     String pgRestore = chosen.pgRestore();
     Path spool = scratch.resolve("dump.pgdump");
+    String password = HexFormat.of().formatHex(randomBytes());
+    long start = System.nanoTime();
+    // the role and database are made while the dump spools: psql waits on the server, the spool on the
+    // archive, and neither needs the other until pg_restore starts
+    FutureTask<Long> preparation = new FutureTask<>(() -> {
+      prepare(database, password, scratch);
+      return System.nanoTime();
+    });
+    Thread.ofVirtual().name("restore-prepare").start(preparation);
+    long spooled = start;
+    long loading = start;
     try {
-      long start = System.nanoTime();
       InputStream rest = tuning.jobs() > 1 ? spoolWithin(dump, spool, scratch) : dump;
-      long spoolMillis = rest == null ? (System.nanoTime() - start) / 1_000_000 : 0;
-      return restoreAs(database, pgRestore, rest, rest == null ? spool : null, scratch, spoolMillis);
+      spooled = rest == null ? System.nanoTime() : start;
+      awaitPreparation(preparation);
+      loading = System.nanoTime();
+      DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
+      return new PgRestoreRun(psql, timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
+          Scrubber.hiding(password, server.password()))
+          .restore(owner, restoreCommand(pgRestore, owner, rest == null ? spool : null, tuning.jobs()), sessionOptions(tuning),
+              rest, scratch);
     } finally {
+      // never dropped while its creation still runs: the drop would come first and the creation leave it behind
+      awaitQuietly(preparation);
+      long dropping = System.nanoTime();
+      dropAfterTest(database, scratch);
       Files.deleteIfExists(spool);
+      // where a slow restore test's time went: the verifier's log line says only the whole
+      log.info("restore test into {}: spooled {} ms, prepared {} ms (while spooling), pg_restore and count {} ms, dropped {} ms",
+          database, (spooled - start) / 1_000_000, (preparedAt(preparation, start) - start) / 1_000_000,
+          loading > start ? (dropping - loading) / 1_000_000 : 0, (System.nanoTime() - dropping) / 1_000_000);
     }
   }
 
-  /** @param spoolMillis how long the dump took to spool (0: streamed), for the log */
-  private Restored restoreAs(String database, String pgRestore, InputStream stream, Path file, Path scratch, long spoolMillis)
-      throws ScratchServerException, DumpFailedException, IOException {
-    long preparing = System.nanoTime();
-    String password = HexFormat.of().formatHex(randomBytes());
+  /** Drops a leftover of an earlier test of the same backup, then creates the test's role and database. */
+  private void prepare(String database, String password, Path scratch) throws ScratchServerException, IOException {
     drop(database, scratch);
     String name = identifier(database);
     // the password travels on psql's standard input, never its command line
@@ -163,19 +186,45 @@ public class PostgresRestoreEngine implements RestoreEngine {
         + "create database " + name + " owner " + name + ";\n"
         + "\\connect " + name + "\n"
         + "alter schema public owner to " + name + ";\n", scratch);
-    long loading = System.nanoTime();
+  }
+
+  /** Waits for the preparation; its failure is the restore's. */
+  private static void awaitPreparation(FutureTask<Long> preparation) throws ScratchServerException, IOException {
     try {
-      DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
-      return new PgRestoreRun(psql, timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
-          Scrubber.hiding(password, server.password()))
-          .restore(owner, restoreCommand(pgRestore, owner, file, tuning.jobs()), sessionOptions(tuning), stream, scratch);
-    } finally {
-      long dropping = System.nanoTime();
-      dropAfterTest(database, scratch);
-      // where a slow restore test's time went: the verifier's log line says only the whole
-      log.info("restore test into {}: spooled {} ms, prepared {} ms, pg_restore and count {} ms, dropped {} ms", database,
-          spoolMillis, (loading - preparing) / 1_000_000, (dropping - loading) / 1_000_000, (System.nanoTime() - dropping) / 1_000_000);
+      preparation.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while the scratch database was prepared");
+    } catch (ExecutionException e) {
+      switch (e.getCause()) {
+        case ScratchServerException failed -> throw failed;
+        case IOException failed -> throw failed;
+        case RuntimeException failed -> throw failed;
+        case Error failed -> throw failed;
+        default -> throw new IOException(e.getCause());
+      }
     }
+  }
+
+  private static void awaitQuietly(FutureTask<Long> preparation) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        preparation.get();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      } catch (ExecutionException e) {
+        break;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static long preparedAt(FutureTask<Long> preparation, long otherwise) {
+    return preparation.state() == java.util.concurrent.Future.State.SUCCESS ? preparation.resultNow() : otherwise;
   }
 
   /**

@@ -83,7 +83,7 @@ class RestoreEngineTest {
   }
 
   @Test
-  void a_dump_that_cannot_be_read_stops_the_restore_with_the_read_error() {
+  void a_dump_that_cannot_be_read_stops_the_restore_with_the_read_error() throws Exception {
     InputStream broken = new InputStream() {
       private int served;
 
@@ -98,7 +98,11 @@ class RestoreEngineTest {
     assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg3", broken, scratch))
         .isInstanceOf(IOException.class)
         .hasMessage("segment 3 failed authentication");
+    // the test's role and database were made while the dump spooled: both are gone, and so is the spool
     assertNoPostgresDatabase("backstop_verify_unit_pg3");
+    assertThat(LocalPostgres.psql("postgres", "select count(*) from pg_roles where rolname = 'backstop_verify_unit_pg3'"))
+        .isEqualTo("0");
+    assertThat(scratch.resolve("dump.pgdump")).doesNotExist();
   }
 
   @Test
