@@ -36,8 +36,9 @@ public class EngineConfiguration {
   public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties, PostgresClients postgresClients) {
     return Map.of(
         Engine.POSTGRESQL, new PostgresDumpEngine(postgresClients, properties.psql(), properties.dumpTimeout(),
-            properties.connectTimeout()),
-        Engine.MYSQL, new MysqlDumpEngine(properties.mysqldump(), properties.mysql(), properties.dumpTimeout()));
+            properties.connectTimeout(), properties.dumpStallTimeout()),
+        Engine.MYSQL, new MysqlDumpEngine(properties.mysqldump(), properties.mysql(), properties.dumpTimeout(),
+            properties.dumpStallTimeout()));
   }
 
   @Bean

@@ -21,6 +21,10 @@ import org.springframework.validation.annotation.Validated;
  * @param workDirectory scratch space for dumps and archives being packed; each job cleans its own folder
  *     (default: {@code backstop-worker} in the system's temporary folder)
  * @param dumpTimeout a dump running longer than this is killed and the backup fails with that reason
+ * @param dumpStallTimeout a dump tool that writes nothing for this long is stopped and the attempt counts as a
+ *     transient failure (retried): what a database host that vanished without closing its connection looks like,
+ *     which TCP alone notices only after hours. The tool is silent too while it reads the catalog and takes its
+ *     locks before the first byte: a database of tens of thousands of tables may need more
  * @param addonWait how long a request for an addon this worker has not heard of yet waits for its
  *     registration (the addons topic and the requests topic are read independently) before it fails
  * @param dumpAttempts attempts of a dump whose failure is transient (server restarting, connection refused,
@@ -58,6 +62,7 @@ import org.springframework.validation.annotation.Validated;
 public record WorkerProperties(
     @NotNull Path workDirectory,
     @NotNull @DefaultValue("6h") Duration dumpTimeout,
+    @NotNull @DefaultValue("10m") Duration dumpStallTimeout,
     @NotNull @DefaultValue("30s") Duration addonWait,
     @Min(1) @DefaultValue("3") int dumpAttempts,
     @NotNull @DefaultValue("30s") Duration retryBackoff,

@@ -15,6 +15,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs a dump tool to completion with a deadline, streaming its standard output to a sink and
@@ -23,6 +24,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class ExternalCommand {
 
   private static final int MAX_REASON = 600;
+  /** What the reason of a tool stopped for its silence says: the classifiers take it as a transient failure. */
+  public static final String STOPPED_ANSWERING = "stopped answering";
+  private static final long NOT_WAITING = Long.MIN_VALUE;
   private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread thread = new Thread(r, "dump-deadlines");
     thread.setDaemon(true);
@@ -38,12 +42,30 @@ public final class ExternalCommand {
   public static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
       Map<String, String> environment, Path scratch, Duration timeout, OutputStream stdout)
       throws DumpFailedException, IOException {
-    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, stdout);
+    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, null, stdout);
+  }
+
+  /**
+   * As above, also stopping the tool once its standard output has been silent for {@code silence}: a dump
+   * whose database host vanished without closing its connection (no reset, no answer) would otherwise
+   * wait for TCP keepalives (2 h on Linux) or {@code timeout}. The failure's reason says the tool
+   * {@link #STOPPED_ANSWERING}, which the engines' classifiers take as transient.
+   */
+  public static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
+      Map<String, String> environment, Path scratch, Duration timeout, Duration silence, OutputStream stdout)
+      throws DumpFailedException, IOException {
+    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, silence, null, stdout);
   }
 
   /** As above, feeding {@code stdin} (when not null) to the tool's standard input: how a restore reads a dump. */
   public static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
       Map<String, String> environment, Path scratch, Duration timeout, InputStream stdin, OutputStream stdout)
+      throws DumpFailedException, IOException {
+    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, stdin, stdout);
+  }
+
+  private static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
+      Map<String, String> environment, Path scratch, Duration timeout, Duration silence, InputStream stdin, OutputStream stdout)
       throws DumpFailedException, IOException {
     try {
       try {
@@ -53,7 +75,7 @@ public final class ExternalCommand {
       } catch (IOException e) {
         throw new DumpFailedException(scrubber(scrubber, scratch).scrub("could not prepare " + tool + ": " + e.getMessage()));
       }
-      run(tool, scrubber, command, environment, scratch, timeout, stdin, stdout);
+      run(tool, scrubber, command, environment, scratch, timeout, silence, stdin, stdout);
     } finally {
       try {
         Files.deleteIfExists(secretFile);
@@ -105,6 +127,11 @@ public final class ExternalCommand {
    */
   public static void run(String tool, Scrubber scrubber, List<String> command, Map<String, String> environment, Path scratch,
       Duration timeout, InputStream stdin, OutputStream stdout) throws DumpFailedException, IOException {
+    run(tool, scrubber, command, environment, scratch, timeout, null, stdin, stdout);
+  }
+
+  private static void run(String tool, Scrubber scrubber, List<String> command, Map<String, String> environment, Path scratch,
+      Duration timeout, Duration silence, InputStream stdin, OutputStream stdout) throws DumpFailedException, IOException {
     Scrubber scrub = scrubber(scrubber, scratch);
     Path errors = scratch.resolve(tool + ".stderr");
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
@@ -123,9 +150,14 @@ public final class ExternalCommand {
       overran.set(true);
       kill(process);
     }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+    // only the time spent waiting on the tool counts as its silence, not a slow write of what it gave
+    AtomicLong waitingSince = new AtomicLong(System.nanoTime());
+    AtomicBoolean silent = new AtomicBoolean();
+    ScheduledFuture<?> watch = silence == null ? null : watchSilence(process, silence, waitingSince, silent);
     try (InputStream output = process.getInputStream()) {
       byte[] buffer = new byte[1 << 20];
-      for (int n; (n = output.read(buffer)) > 0; ) {
+      for (int n; (n = output.read(buffer)) > 0; waitingSince.set(System.nanoTime())) {
+        waitingSince.set(NOT_WAITING);
         try {
           stdout.write(buffer, 0, n);
         } catch (IOException e) {
@@ -154,15 +186,24 @@ public final class ExternalCommand {
       if (overran.get()) {
         throw new DumpFailedException(tool + " did not finish within " + timeout + " and was stopped");
       }
+      if (silent.get()) {
+        throw stoppedAnswering(tool, silence);
+      }
       throw e;
     } finally {
       deadline.cancel(false);
+      if (watch != null) {
+        watch.cancel(false);
+      }
     }
     if (feedFailure.get() != null) {
       throw feedFailure.get();
     }
     if (overran.get()) {
       throw new DumpFailedException(tool + " did not finish within " + timeout + " and was stopped");
+    }
+    if (silent.get()) {
+      throw stoppedAnswering(tool, silence);
     }
     if (process.exitValue() != 0) {
       throw new DumpFailedException(reason(tool, process.exitValue(), errors, scrub));
@@ -214,6 +255,26 @@ public final class ExternalCommand {
     } catch (IOException ignored) {
       // best effort: the work directory is scratch space
     }
+  }
+
+  /**
+   * Kills the tool once nothing has come out of it for {@code silence}, looking a few times per period
+   * (at most every 10 s): the kill comes at most a quarter of the period late.
+   */
+  private static ScheduledFuture<?> watchSilence(Process process, Duration silence, AtomicLong waitingSince, AtomicBoolean silent) {
+    long every = Math.clamp(silence.toMillis() / 4, 10, 10_000);
+    return DEADLINES.scheduleWithFixedDelay(() -> {
+      long since = waitingSince.get();
+      if (!silent.get() && since != NOT_WAITING && System.nanoTime() - since >= silence.toNanos()) {
+        silent.set(true);
+        kill(process);
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  private static DumpFailedException stoppedAnswering(String tool, Duration silence) {
+    return new DumpFailedException(tool + " " + STOPPED_ANSWERING + ": nothing came out of it for " + silence.toSeconds()
+        + " s, it was stopped (the database host gone without closing the connection?)");
   }
 
   private static void kill(Process process) {

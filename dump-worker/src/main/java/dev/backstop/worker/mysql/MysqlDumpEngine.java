@@ -37,6 +37,8 @@ public class MysqlDumpEngine implements DumpEngine {
   private final String mysqldump;
   private final String mysql;
   private final Duration timeout;
+  /** Not null: mysqldump is stopped once its output has been silent this long. */
+  private final Duration stallTimeout;
   private volatile Boolean mariadbClient;
 
   public MysqlDumpEngine(String mysqldump, Duration timeout) {
@@ -45,9 +47,15 @@ public class MysqlDumpEngine implements DumpEngine {
 
   /** @param mysql the client that counts the tables before a dump */
   public MysqlDumpEngine(String mysqldump, String mysql, Duration timeout) {
+    this(mysqldump, mysql, timeout, null);
+  }
+
+  /** @param stallTimeout mysqldump is stopped once nothing has come out of it for this long (a vanished host) */
+  public MysqlDumpEngine(String mysqldump, String mysql, Duration timeout, Duration stallTimeout) {
     this.mysqldump = mysqldump;
     this.mysql = mysql;
     this.timeout = timeout;
+    this.stallTimeout = stallTimeout;
   }
 
   @Override
@@ -59,7 +67,7 @@ public class MysqlDumpEngine implements DumpEngine {
   public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
     Path options = scratch.resolve("my.cnf");
     ExternalCommand.runWithSecretFile("mysqldump", options, optionFile(target), Scrubber.hiding(target.password()),
-        command(target, options, isMariadbClient()), Map.of(), scratch, timeout, output);
+        command(target, options, isMariadbClient()), Map.of(), scratch, timeout, stallTimeout, output);
   }
 
   @Override

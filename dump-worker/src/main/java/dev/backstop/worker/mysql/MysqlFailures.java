@@ -10,7 +10,7 @@ public final class MysqlFailures {
   public static final FailureClassifier CLASSIFIER = FailureClassifier.bySubstrings(
       List.of("can't connect to", "connection refused", "lost connection to", "too many connections",
           "server has gone away", "server shutdown in progress", "deadlock found", "lock wait timeout exceeded",
-          "no route to host", "network is unreachable"),
+          "no route to host", "network is unreachable", dev.backstop.worker.engine.ExternalCommand.STOPPED_ANSWERING),
       List.of("access denied", "unknown database", "no space left on device", "errcode: 28", "unknown option"));
 
   private MysqlFailures() {}

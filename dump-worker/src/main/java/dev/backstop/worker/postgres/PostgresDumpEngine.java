@@ -50,6 +50,8 @@ public class PostgresDumpEngine implements DumpEngine {
   private final String psql;
   private final Duration timeout;
   private final Duration connectTimeout;
+  /** Not null: pg_dump is stopped once its output has been silent this long. */
+  private final Duration stallTimeout;
   /** Not null: the server is reached through its Unix socket in this folder, whatever the target's host. */
   private final Path socketDirectory;
 
@@ -69,15 +71,22 @@ public class PostgresDumpEngine implements DumpEngine {
    * @param connectTimeout how long pg_dump and psql wait for the server to answer their connection
    */
   public PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout) {
-    this(clients, psql, timeout, connectTimeout, null);
+    this(clients, psql, timeout, connectTimeout, null, null);
+  }
+
+  /** @param stallTimeout pg_dump is stopped once nothing has come out of it for this long (a vanished host) */
+  public PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout,
+      Duration stallTimeout) {
+    this(clients, psql, timeout, connectTimeout, stallTimeout, null);
   }
 
   private PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout,
-      Path socketDirectory) {
+      Duration stallTimeout, Path socketDirectory) {
     this.clients = clients;
     this.psql = psql;
     this.timeout = timeout;
     this.connectTimeout = connectTimeout;
+    this.stallTimeout = stallTimeout;
     this.socketDirectory = socketDirectory;
   }
 
@@ -86,7 +95,7 @@ public class PostgresDumpEngine implements DumpEngine {
    * restore's scratch server): libpq takes a host starting with {@code /} as a socket folder.
    */
   public PostgresDumpEngine throughSocket(Path directory) {
-    return new PostgresDumpEngine(clients, psql, timeout, connectTimeout, directory.toAbsolutePath());
+    return new PostgresDumpEngine(clients, psql, timeout, connectTimeout, stallTimeout, directory.toAbsolutePath());
   }
 
   private String host(DumpTarget target) {
@@ -108,7 +117,7 @@ public class PostgresDumpEngine implements DumpEngine {
     }
     Path passFile = scratch.resolve("pgpass");
     ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), Scrubber.hiding(target.password()),
-        command(pgDump, target, host(target)), environment(passFile, connectTimeout), scratch, timeout, output);
+        command(pgDump, target, host(target)), environment(passFile, connectTimeout), scratch, timeout, stallTimeout, output);
   }
 
   /** The server's major version ({@code server_version_num}), which decides the pg_dump to run. */

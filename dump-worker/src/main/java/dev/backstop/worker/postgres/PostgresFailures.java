@@ -1,5 +1,6 @@
 package dev.backstop.worker.postgres;
 
+import dev.backstop.worker.engine.ExternalCommand;
 import dev.backstop.worker.engine.FailureClassifier;
 import java.util.List;
 
@@ -14,7 +15,8 @@ public final class PostgresFailures {
           "the database system is shutting down", "the database system is in recovery mode",
           "the database system is not yet accepting connections", "sorry, too many clients already",
           "remaining connection slots are reserved", "timeout expired", "could not receive data from server",
-          "no route to host", "network is unreachable", "temporary failure in name resolution"),
+          "no route to host", "network is unreachable", "temporary failure in name resolution",
+          ExternalCommand.STOPPED_ANSWERING),
       List.of("password authentication failed", "no pg_hba.conf entry", "does not exist", "no space left on device",
           "permission denied"));
 

@@ -17,6 +17,7 @@ class SettingsBindingTest {
   void nothing_configured_binds_every_documented_default() {
     WorkerProperties worker = WorkerProperties.bind(Map.of());
     assertThat(worker.dumpTimeout()).isEqualTo(Duration.ofHours(6));
+    assertThat(worker.dumpStallTimeout()).isEqualTo(Duration.ofMinutes(10));
     assertThat(worker.dumpAttempts()).isEqualTo(3);
     assertThat(worker.retryBackoff()).isEqualTo(Duration.ofSeconds(30));
     assertThat(worker.leaseDuration()).isEqualTo(Duration.ofSeconds(30));
