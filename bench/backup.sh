@@ -276,14 +276,7 @@ register bench-my mysql "$MYDB" backstop_bench 3306 bench-pw
 # settle: waits (at most 3 min) until Backstop's JVM has used under a quarter of a core for 5 s in a row.
 # Just after start-up, and after a first run of each path, the JIT compilers keep a core busy for a minute
 # or two (C2 is the top thread then): a benchmark taken meanwhile measures the compilation, not a backup.
-settle() {
-  local before after
-  for _ in $(seq 1 36); do
-    before=$(bench/measure.py --pid "$BACKSTOP"); sleep 5; after=$(bench/measure.py --pid "$BACKSTOP")
-    (( $(echo "$after - $before < 1.25" | bc) )) && return 0
-  done
-  log "Backstop's JVM still busy after 3 min: measuring anyway"
-}
+settle() { bench/measure.py --await-idle "$BACKSTOP" 0.25 5 180 || log "Backstop's JVM still busy after 3 min: measuring anyway"; }
 
 # each measured ROUNDS times, interleaved, so that a slow moment does not favour one side; the best counts
 ROUNDS=${ROUNDS:-3}

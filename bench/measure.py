@@ -4,6 +4,9 @@ of the pipeline, the dump tool, zstd and the shell included), e.g. `0.93 1.71`.
 
 usage: bench/measure.py 'pg_dump -Fc -Z0 -d db | zstd -1 -T2 -q > f && sync f'
        bench/measure.py --pid PID   prints PID's CPU seconds so far, its reaped children included
+       bench/measure.py --await-idle PID CORES WINDOW MAX
+                                    waits until PID (reaped children included) used less than CORES cores
+                                    over WINDOW seconds, at most MAX seconds: exit 0 once it did, 1 if not
 The pipeline runs with pipefail: a failed dump fails the benchmark.
 """
 import os
@@ -24,6 +27,15 @@ def process_cpu(pid):
 if sys.argv[1] == "--pid":
     print(f"{process_cpu(int(sys.argv[2])):.2f}")
     sys.exit(0)
+if sys.argv[1] == "--await-idle":
+    pid, cores, window, most = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+    end = time.monotonic() + most
+    while time.monotonic() < end:
+        before = process_cpu(pid)
+        time.sleep(window)
+        if process_cpu(pid) - before < cores * window:
+            sys.exit(0)
+    sys.exit(1)
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 t0 = time.monotonic()
 subprocess.run(["bash", "-o", "pipefail", "-c", sys.argv[1]], check=True)

@@ -126,14 +126,7 @@ await_streaming() { # addon
   log "window of $1 still '$state' after 2 min"; return 1
 }
 # Backstop busy (base backup, its restore test) would blur a measurement: wait until its JVM idles
-await_quiet() {
-  local a b
-  for _ in $(seq 1 20); do
-    a=$(bench/measure.py --pid "$BACKSTOP"); sleep 2; b=$(bench/measure.py --pid "$BACKSTOP")
-    (( $(echo "$b - $a < 0.5" | bc) )) && return 0
-  done
-  log "Backstop still busy after 40 s; measuring anyway"
-}
+await_quiet() { bench/measure.py --await-idle "$BACKSTOP" 0.25 2 40 || log "Backstop still busy after 40 s; measuring anyway"; }
 # CPU seconds of a server: the postmaster with its reaped children, plus the children still running
 server_cpu() { # data dir
   python3 - "$(head -n 1 "$1/postmaster.pid")" <<'PY'

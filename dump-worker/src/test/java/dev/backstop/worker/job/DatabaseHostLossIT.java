@@ -2,7 +2,6 @@ package dev.backstop.worker.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoClients;
 import dev.backstop.testing.PostgresCluster;
 import java.time.Duration;
 import java.util.List;
@@ -54,10 +53,7 @@ class DatabaseHostLossIT {
     }
 
     FaultRig.Figures figures = rig.outcome("hostloss-b", Duration.ofSeconds(60));
-    Document job;
-    try (var client = MongoClients.create(rig.mongo.uri())) {
-      job = client.getDatabase("worker-host-loss").getCollection("jobs").find(new Document("_id", "hostloss-b")).first();
-    }
+    Document job = rig.job("hostloss-b");
     List<String> archives = rig.archives("hostloss", "hostloss-b");
     System.out.printf("database host lost mid-dump: requested 1, started %d, attempts failed %s (last: %s), completed %d, "
         + "failed %d %s, lost %d, duplicated %d, archives %d, %d s%n", figures.started(), job.get("failures"),

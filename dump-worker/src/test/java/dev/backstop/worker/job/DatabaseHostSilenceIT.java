@@ -2,7 +2,6 @@ package dev.backstop.worker.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoClients;
 import dev.backstop.testing.PostgresCluster;
 import java.time.Duration;
 import java.util.List;
@@ -56,10 +55,7 @@ class DatabaseHostSilenceIT {
     long vanishedAt = System.nanoTime();
 
     FaultRig.Figures figures = rig.outcome("silent-b", Duration.ofSeconds(60));
-    Document job;
-    try (var client = MongoClients.create(rig.mongo.uri())) {
-      job = client.getDatabase("worker-host-silence").getCollection("jobs").find(new Document("_id", "silent-b")).first();
-    }
+    Document job = rig.job("silent-b");
     List<String> archives = rig.archives("silent", "silent-b");
     System.out.printf("database host silent mid-dump: requested 1, started %d, attempts failed %s (last: %s), completed %d, "
         + "failed %d %s, lost %d, duplicated %d, archives %d, %d s in all, %d s from the silence to the outcome%n",

@@ -3,6 +3,7 @@ package dev.backstop.worker.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.mongodb.client.MongoClients;
 import dev.backstop.inprocess.InProcessKafka;
 import dev.backstop.inprocess.MongoHandle;
 import dev.backstop.schemas.Topics;
@@ -40,6 +41,7 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.avro.specific.SpecificRecord;
+import org.bson.Document;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
@@ -178,6 +180,13 @@ final class FaultRig implements AutoCloseable {
   /** The archive files the filesystem store holds for one backup. */
   List<String> archives(String addonId, String backupId) throws IOException {
     return archives(dir.resolve("archives"), addonId, backupId);
+  }
+
+  /** The worker's ledger entry of a job (its {@code failures}, its {@code lastFailure}'s reason, …), or null. */
+  Document job(String backupId) {
+    try (var client = MongoClients.create(mongo.uri())) {
+      return client.getDatabase("worker-" + name).getCollection("jobs").find(new Document("_id", backupId)).first();
+    }
   }
 
   /**
