@@ -11,6 +11,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileStore;
@@ -24,6 +25,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -194,7 +196,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
       preparation.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while the scratch database was prepared");
+      throw new InterruptedIOException("interrupted while the scratch database was prepared");
     } catch (ExecutionException e) {
       switch (e.getCause()) {
         case ScratchServerException failed -> throw failed;
@@ -224,7 +226,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
   }
 
   private static long preparedAt(FutureTask<Long> preparation, long otherwise) {
-    return preparation.state() == java.util.concurrent.Future.State.SUCCESS ? preparation.resultNow() : otherwise;
+    return preparation.state() == Future.State.SUCCESS ? preparation.resultNow() : otherwise;
   }
 
   /**
