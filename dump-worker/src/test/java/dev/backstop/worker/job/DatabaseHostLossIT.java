@@ -27,11 +27,7 @@ class DatabaseHostLossIT {
   @BeforeAll
   void start() throws Exception {
     rig = new FaultRig("host-loss").startKafka().startMongo();
-    cluster = PostgresCluster.primary(FaultRig.freePort());
-    rig.atClose(cluster);
-    cluster.psql("postgres", "CREATE DATABASE shop");
-    cluster.psql("shop", FaultRig.TABLE);
-    rig.database(new FaultRig.Database("127.0.0.1", cluster.port(), "postgres", "shop", sql -> cluster.psql("shop", sql)));
+    cluster = rig.startCluster();
     rig.startWorker("--backstop.worker.retry-backoff=2s", "--backstop.worker.dump-attempts=3");
   }
 

@@ -28,10 +28,7 @@ class DatabaseHostSilenceIT {
   @BeforeAll
   void start() throws Exception {
     rig = new FaultRig("host-silence").startKafka().startMongo();
-    cluster = PostgresCluster.primary(FaultRig.freePort());
-    rig.atClose(cluster);
-    cluster.psql("postgres", "CREATE DATABASE shop");
-    cluster.psql("shop", FaultRig.TABLE);
+    cluster = rig.startCluster();
     rig.startWorker("--backstop.worker.retry-backoff=2s", "--backstop.worker.dump-attempts=3",
         "--backstop.worker.dump-stall-timeout=3s");
   }

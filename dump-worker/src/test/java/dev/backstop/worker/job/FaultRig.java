@@ -21,6 +21,7 @@ import dev.backstop.schemas.events.Plan;
 import dev.backstop.schemas.secret.SecretSealer;
 import dev.backstop.testing.Events;
 import dev.backstop.testing.LocalPostgres;
+import dev.backstop.testing.PostgresCluster;
 import dev.backstop.testing.TestMongo;
 import dev.backstop.worker.WorkerApplication;
 import java.io.IOException;
@@ -102,6 +103,19 @@ final class FaultRig implements AutoCloseable {
     database = new Database(LocalPostgres.HOST, LocalPostgres.PORT, LocalPostgres.USER, created,
         sql -> LocalPostgres.psql(created, sql));
     return this;
+  }
+
+  /**
+   * A throwaway PostgreSQL cluster of the rig's own (stopped on close), its database {@code shop} holding
+   * {@link #TABLE}, which becomes the rig's database; for the tests that stop the server or cut its host.
+   */
+  PostgresCluster startCluster() throws IOException {
+    PostgresCluster cluster = PostgresCluster.primary(freePort());
+    atClose(cluster);
+    cluster.psql("postgres", "CREATE DATABASE shop");
+    cluster.psql("shop", TABLE);
+    database = new Database("127.0.0.1", cluster.port(), "postgres", "shop", sql -> cluster.psql("shop", sql));
+    return cluster;
   }
 
   /** Runs SQL in the rig's database. */

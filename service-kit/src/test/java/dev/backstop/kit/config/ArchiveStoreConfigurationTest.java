@@ -82,44 +82,29 @@ class ArchiveStoreConfigurationTest {
 
   @Test
   void anUnknownTypeStopsStartUpOnTheSetting() {
-    runner.withUserConfiguration(NeedsAStore.class).withPropertyValues("backstop.archive.type=tape").run(context -> {
-      assertThat(context).hasFailed();
-      assertThat(rootMessages(context.getStartupFailure()))
-          .contains("backstop.archive.type")
-          .contains("must be filesystem or s3");
-    });
+    assertThat(startUpFailure(runner.withUserConfiguration(NeedsAStore.class).withPropertyValues("backstop.archive.type=tape")))
+        .contains("backstop.archive.type")
+        .contains("must be filesystem or s3");
   }
 
   @Test
   void s3WithoutABucketStopsStartUp() {
-    runner.withUserConfiguration(NeedsAStore.class)
-        .withPropertyValues("backstop.archive.type=s3", "backstop.archive.s3.endpoint=" + s3.endpoint())
-        .run(context -> {
-          assertThat(context).hasFailed();
-          assertThat(rootMessages(context.getStartupFailure()))
-              .contains("backstop.archive.s3.bucket must be set when backstop.archive.type is s3");
-        });
+    assertThat(startUpFailure(runner.withUserConfiguration(NeedsAStore.class)
+        .withPropertyValues("backstop.archive.type=s3", "backstop.archive.s3.endpoint=" + s3.endpoint())))
+        .contains("backstop.archive.s3.bucket must be set when backstop.archive.type is s3");
   }
 
   @Test
   void onlyOneOfAccessKeyAndSecretKeyStopsStartUp() {
-    runner.withPropertyValues("backstop.archive.type=s3", "backstop.archive.s3.bucket=b",
-            "backstop.archive.s3.endpoint=" + s3.endpoint(), "backstop.archive.s3.access-key=only-this")
-        .run(context -> {
-          assertThat(context).hasFailed();
-          assertThat(rootMessages(context.getStartupFailure())).contains("must be set together")
-              .doesNotContain("only-this");
-        });
+    assertThat(startUpFailure(s3Store("backstop.archive.s3.access-key=only-this")))
+        .contains("must be set together")
+        .doesNotContain("only-this");
   }
 
   @Test
   void aPartSmallerThanS3AcceptsStopsStartUp() {
-    runner.withPropertyValues("backstop.archive.type=s3", "backstop.archive.s3.bucket=b",
-            "backstop.archive.s3.endpoint=" + s3.endpoint(), "backstop.archive.s3.part-size=4MB")
-        .run(context -> {
-          assertThat(context).hasFailed();
-          assertThat(rootMessages(context.getStartupFailure())).contains("backstop.archive.s3.part-size must be at least 5MB");
-        });
+    assertThat(startUpFailure(s3Store("backstop.archive.s3.part-size=4MB")))
+        .contains("backstop.archive.s3.part-size must be at least 5MB");
   }
 
   @Test
@@ -171,6 +156,22 @@ class ArchiveStoreConfigurationTest {
       context.getEnvironment().getPropertySources().replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
           new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, merged));
     };
+  }
+
+  /** An S3 store on the test's s3proxy, bucket {@code b}, with {@code more} settings. */
+  private ApplicationContextRunner s3Store(String... more) {
+    return runner.withPropertyValues("backstop.archive.type=s3", "backstop.archive.s3.bucket=b",
+        "backstop.archive.s3.endpoint=" + s3.endpoint()).withPropertyValues(more);
+  }
+
+  /** The messages of what stopped {@code configured} from starting; the test fails if it started. */
+  private static String startUpFailure(ApplicationContextRunner configured) {
+    var messages = new java.util.concurrent.atomic.AtomicReference<String>();
+    configured.run(context -> {
+      assertThat(context).hasFailed();
+      messages.set(rootMessages(context.getStartupFailure()));
+    });
+    return messages.get();
   }
 
   private static String rootMessages(Throwable failure) {
