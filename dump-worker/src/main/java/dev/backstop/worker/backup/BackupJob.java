@@ -3,6 +3,7 @@ package dev.backstop.worker.backup;
 import dev.backstop.kit.addon.Addon;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.kit.archive.HeadLastFile;
 import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.schemas.events.BackupCompleted;
@@ -191,7 +192,8 @@ public class BackupJob {
     Integer expectedTables = null;
     try {
       try (StreamingArchive archive = StreamingArchive.start(format, properties.compressionLevel(),
-          properties.compressionThreads(), scratch)) {
+          properties.compressionThreads(), engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
+          encrypt ? (file, head) -> cipher.headLast(addon.id(), key, file, head) : HeadLastFile::plain)) {
         job.dumping(archive, attempt);
         try {
           long dumpStart = System.nanoTime();
@@ -201,8 +203,7 @@ public class BackupJob {
           dumpEndedAt = clock.instant();
           firstByteNanos = archive.firstByteNanos() == 0 ? -1 : archive.firstByteNanos() - dumpStart;
           // size and SHA-256 are those of the plaintext archive: what customers download and check
-          packed = archive.finish(engine.dumpFileName(addon.database()), startedAt, scratch.resolve("archive"),
-              encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
+          packed = archive.finish();
           assemblyNanos = System.nanoTime() - dumpStart - dumpNanos;
         } catch (DumpFailedException e) {
           job.attemptFailed(e, attempt, engine.failures().isTransient(e.getMessage()));

@@ -7,6 +7,7 @@ import com.github.luben.zstd.ZstdInputStream;
 import dev.backstop.kit.addon.Addon;
 import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveStore;
+import dev.backstop.kit.archive.HeadLastFile;
 import dev.backstop.kit.config.BackstopProperties;
 import dev.backstop.kit.messaging.EventPublisher;
 import dev.backstop.pitr.ArchiveWalSegmentStore;
@@ -310,11 +311,11 @@ public class PitrRestoreJob implements KindWork {
     StreamingArchive.Packed packed;
     Integer expectedTables;
     try (StreamingArchive archive = StreamingArchive.start(format, worker.compressionLevel(), worker.compressionThreads(),
-        dumpScratch)) {
+        engine.dumpFileName(addon.database()), target, dumpScratch.resolve("archive"),
+        encrypt ? (file, head) -> cipher.headLast(addon.id(), key, file, head) : HeadLastFile::plain)) {
       progress.dumping(archive);
       expectedTables = CheckedDump.dump(engine, dumpTarget, archive.dump(), dumpScratch);
-      packed = archive.finish(engine.dumpFileName(addon.database()), target, dumpScratch.resolve("archive"),
-          encrypt ? file -> cipher.encrypting(addon.id(), key, file) : file -> file);
+      packed = archive.finish();
     } catch (DumpFailedException e) {
       if (Thread.currentThread().isInterrupted()) {
         throw new InterruptedIOException("point-in-time restore " + request.getBackupId() + " stopped");

@@ -76,6 +76,7 @@ class BackupJobTest {
   }
 
   private dev.backstop.kit.archive.ArchiveCipher cipher;
+  private final byte[] masterSecret = java.util.Base64.getDecoder().decode(SecretSealer.newBase64Key());
 
   /** What the fake engine answers on each attempt: null dumps, a message fails with it. */
   private final java.util.Deque<String> failures = new java.util.ArrayDeque<>();
@@ -111,7 +112,8 @@ class BackupJobTest {
     properties = WorkerProperties.bind(Map.of("work-directory", dir.resolve("work"), "addon-wait", addonWait,
         "retry-backoff", retryBackoff, "heartbeat-interval", "20ms"));
     var store = new FilesystemArchiveStore(archives);
-    cipher = new dev.backstop.kit.archive.ArchiveCipher(store, java.util.Base64.getDecoder().decode(SecretSealer.newBase64Key()));
+    // one master secret per test: a job made again over the same store reads the data keys the first one made
+    cipher = new dev.backstop.kit.archive.ArchiveCipher(store, masterSecret);
     return new BackupJob(addons, ledger, slots, store, publisher, sealer,
         Map.of(Engine.POSTGRESQL, fake),
         Map.of(Engine.POSTGRESQL, node -> {

@@ -1,10 +1,12 @@
 package dev.backstop.kit.archive;
 
 import com.google.crypto.tink.Aead;
+import com.google.crypto.tink.InsecureSecretKeyAccess;
 import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.StreamingAead;
 import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
+import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingKey;
 import com.google.crypto.tink.streamingaead.AesGcmHkdfStreamingParameters;
 import com.google.crypto.tink.streamingaead.PredefinedStreamingAeadParameters;
 import com.google.crypto.tink.streamingaead.StreamingAeadConfig;
@@ -13,10 +15,12 @@ import com.google.crypto.tink.subtle.Hkdf;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -52,8 +56,11 @@ public final class ArchiveCipher {
   private final Aead keyEncryption;
   private final Map<String, DataKey> dataKeys = new ConcurrentHashMap<>();
 
-  /** An addon's data key, and where its segments fall in the plaintext. */
-  private record DataKey(StreamingAead aead, ParallelDecryption.Geometry geometry) {}
+  /**
+   * An addon's data key, where its segments fall in the plaintext, and its key material for writing
+   * archives head last (null for a key of another kind than AES-GCM-HKDF).
+   */
+  private record DataKey(StreamingAead aead, ParallelDecryption.Geometry geometry, HeadLastCiphertext.SegmentKey segmentKey) {}
 
   public ArchiveCipher(ArchiveStore store, byte[] masterSecret) {
     try {
@@ -93,6 +100,26 @@ public final class ArchiveCipher {
     }
   }
 
+  /**
+   * A file to be stored under {@code archiveKey}, encrypted as {@link #encrypting} does, whose first
+   * {@code headLength} bytes of plaintext are given last ({@link HeadLastFile}).
+   */
+  public HeadLastFile headLast(String addonId, String archiveKey, Path file, int headLength) throws IOException {
+    DataKey key;
+    try {
+      key = dataKey(addonId, true);
+    } catch (GeneralSecurityException e) {
+      throw new IOException("could not encrypt " + archiveKey + ": " + e.getMessage(), e);
+    }
+    if (key.segmentKey() == null) {
+      throw new IOException("could not encrypt " + archiveKey + ": the data key of addon " + addonId
+          + " is not an AES-GCM-HKDF streaming key");
+    }
+    byte[] aad = aad(archiveKey);
+    return new HeadLastCiphertext(key.segmentKey(), aad, file, headLength,
+        written -> decrypted(key, aad, () -> FileChannel.open(written, StandardOpenOption.READ), 0, Long.MAX_VALUE));
+  }
+
   /** The plaintext of a stored encrypted archive from byte {@code offset} on. */
   public InputStream open(String addonId, String archiveKey, long offset) throws IOException {
     return open(addonId, archiveKey, offset, Long.MAX_VALUE - offset);
@@ -113,19 +140,12 @@ public final class ArchiveCipher {
     byte[] aad = aad(archiveKey);
     var first = new AtomicReference<>(store.openChannel(archiveKey).orElse(null));
     if (first.get() != null) {
-      ParallelDecryption.Channels channels = () -> {
-        SeekableByteChannel opened = first.getAndSet(null);
-        SeekableByteChannel ciphertext = opened != null ? opened
-            : store.openChannel(archiveKey).orElseThrow(() -> new IOException(archiveKey + " cannot be read at random"));
-        try {
-          return key.aead().newSeekableDecryptingChannel(ciphertext, aad);
-        } catch (GeneralSecurityException e) {
-          ciphertext.close();
-          throw new IOException("could not decrypt " + archiveKey + ": " + e.getMessage(), e);
-        }
-      };
       long end = length > Long.MAX_VALUE - offset ? Long.MAX_VALUE : offset + length;
-      return new ParallelDecryption(channels, key.geometry(), offset, end, 1, DECRYPT_THREADS, DECRYPTED_AHEAD);
+      return decrypted(key, aad, () -> {
+        SeekableByteChannel opened = first.getAndSet(null);
+        return opened != null ? opened
+            : store.openChannel(archiveKey).orElseThrow(() -> new IOException(archiveKey + " cannot be read at random"));
+      }, offset, end);
     }
     try {
       InputStream plaintext = key.aead().newDecryptingStream(store.open(archiveKey, 0), aad);
@@ -134,6 +154,20 @@ public final class ArchiveCipher {
     } catch (GeneralSecurityException e) {
       throw new IOException("could not decrypt " + archiveKey + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Plaintext bytes {@code [offset, end)} of the ciphertext {@code ciphertexts} open, decrypted on several threads. */
+  private static InputStream decrypted(DataKey key, byte[] aad, ParallelDecryption.Channels ciphertexts, long offset, long end) {
+    ParallelDecryption.Channels channels = () -> {
+      SeekableByteChannel ciphertext = ciphertexts.open();
+      try {
+        return key.aead().newSeekableDecryptingChannel(ciphertext, aad);
+      } catch (GeneralSecurityException e) {
+        ciphertext.close();
+        throw new IOException("could not decrypt " + new String(aad, StandardCharsets.UTF_8) + ": " + e.getMessage(), e);
+      }
+    };
+    return new ParallelDecryption(channels, key.geometry(), offset, end, 1, DECRYPT_THREADS, DECRYPTED_AHEAD);
   }
 
   private DataKey dataKey(String addonId, boolean createIfMissing) throws IOException, GeneralSecurityException {
@@ -162,7 +196,8 @@ public final class ArchiveCipher {
       wrapped = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     KeysetHandle keyset = TinkJsonProtoKeysetFormat.parseEncryptedKeyset(wrapped, keyEncryption, addonAad);
-    DataKey dataKey = new DataKey(keyset.getPrimitive(RegistryConfiguration.get(), StreamingAead.class), geometry(keyset));
+    DataKey dataKey = new DataKey(keyset.getPrimitive(RegistryConfiguration.get(), StreamingAead.class), geometry(keyset),
+        segmentKey(keyset));
     dataKeys.put(addonId, dataKey);
     return dataKey;
   }
@@ -178,6 +213,23 @@ public final class ArchiveCipher {
           parameters.getKeySizeBytes() + HEADER_EXTRA);
     }
     return new ParallelDecryption.Geometry(SEGMENT, 0);
+  }
+
+  /** The primary key's material and parameters, for {@link HeadLastCiphertext}; null for a key of another kind. */
+  static HeadLastCiphertext.SegmentKey segmentKey(KeysetHandle keyset) {
+    if (!(keyset.getPrimary().getKey() instanceof AesGcmHkdfStreamingKey key)) {
+      return null;
+    }
+    AesGcmHkdfStreamingParameters parameters = key.getParameters();
+    AesGcmHkdfStreamingParameters.HashType hash = parameters.getHkdfHashType();
+    String hkdf = hash.equals(AesGcmHkdfStreamingParameters.HashType.SHA1) ? "HmacSha1"
+        : hash.equals(AesGcmHkdfStreamingParameters.HashType.SHA256) ? "HmacSha256"
+        : hash.equals(AesGcmHkdfStreamingParameters.HashType.SHA512) ? "HmacSha512" : null;
+    if (hkdf == null) {
+      return null;
+    }
+    return new HeadLastCiphertext.SegmentKey(key.getInitialKeyMaterial().toByteArray(InsecureSecretKeyAccess.get()), hkdf,
+        parameters.getDerivedAesGcmKeySizeBytes(), parameters.getCiphertextSegmentSizeBytes());
   }
 
   private static byte[] aad(String archiveKey) {

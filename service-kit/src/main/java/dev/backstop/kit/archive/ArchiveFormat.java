@@ -7,7 +7,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Optional;
+import java.util.zip.Deflater;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
@@ -44,6 +47,23 @@ public enum ArchiveFormat {
     public byte[] frame(byte[] data, int level) {
       return Zstd.compress(data, level);
     }
+
+    @Override
+    public byte[] storedFrame(byte[] data) {
+      // RFC 8878: the magic number; a frame header descriptor saying one segment, a 4-byte content size and
+      // no checksum; that size; then raw (stored) blocks of at most 128 KiB, the last one flagged
+      int blocks = Math.max(1, (data.length + RAW_BLOCK - 1) / RAW_BLOCK);
+      ByteBuffer frame = ByteBuffer.allocate(4 + 1 + 4 + 3 * blocks + data.length).order(ByteOrder.LITTLE_ENDIAN);
+      frame.putInt(0xFD2FB528).put((byte) 0xA0).putInt(data.length);
+      for (int block = 0, at = 0; block < blocks; block++) {
+        int length = Math.min(RAW_BLOCK, data.length - at);
+        int blockHeader = length << 3 | (block == blocks - 1 ? 1 : 0);
+        frame.put((byte) blockHeader).put((byte) (blockHeader >>> 8)).put((byte) (blockHeader >>> 16));
+        frame.put(data, at, length);
+        at += length;
+      }
+      return frame.array();
+    }
   },
 
   /** {@code .tar.gz}, the reference product's format: one thread, several times slower on large dumps. */
@@ -70,7 +90,15 @@ public enum ArchiveFormat {
       }
       return member.toByteArray();
     }
+
+    @Override
+    public byte[] storedFrame(byte[] data) throws IOException {
+      return frame(data, Deflater.NO_COMPRESSION);
+    }
   };
+
+  /** The largest block of a zstd frame (RFC 8878, Block_Maximum_Size). */
+  private static final int RAW_BLOCK = 128 * 1024;
 
   private final String extension;
   private final String mediaType;
@@ -124,6 +152,12 @@ public enum ArchiveFormat {
 
   /** {@code data} as one complete frame (or member) of its own. */
   public abstract byte[] frame(byte[] data, int level) throws IOException;
+
+  /**
+   * {@code data} as one frame (member) stored uncompressed: its length depends only on the data's, which
+   * lets a writer keep room for a header whose content it learns last.
+   */
+  public abstract byte[] storedFrame(byte[] data) throws IOException;
 
   /** What {@code in} holds, decompressed: every frame (or member) in turn, as one stream. */
   public abstract InputStream decompressing(InputStream in) throws IOException;
