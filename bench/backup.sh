@@ -189,8 +189,9 @@ SCRATCH_MY="mysql -h 127.0.0.1 -P $SCRATCH_MY_PORT -u backstop --protocol=TCP"
 # measured CMD: "wall cpu" of a shell pipeline (bench/measure.py)
 measured() { bench/measure.py "$1"; }
 # before each measurement: what the previous one left in the page cache is written out first, so that its
-# writeback does not slow the next one (a restore leaves gigabytes of dirty pages behind)
-quiet() { sync; sleep 1; }
+# writeback does not slow the next one (a restore leaves gigabytes of dirty pages behind), and the default
+# server, which the stock restores load and every dump reads, checkpoints now rather than during the next dump
+quiet() { psql -Xq -c CHECKPOINT postgres; sync; sleep 1; }
 OUT=$WORK/baseline.zst
 pg_same()  { measured "pg_dump -Fc -Z0 -d $1 | zstd -1 -T2 -q -f -o $OUT && sync $OUT"; }
 my_same()  { (export MYSQL_PWD=bench-pw; measured "$MYDUMP --default-character-set=binary $MYDB | zstd -1 -T2 -q -f -o $OUT && sync $OUT"); }
@@ -204,11 +205,7 @@ backstop() {
   local addon=$1 t0 t1 t2 c0 c1 c2 id status verified
   c0=$(bench/measure.py --pid "$BACKSTOP"); t0=$(now)
   id=$(api -X POST "localhost:$PORT/v1/apps/bench/addons/$addon/backups" | field id)
-  while true; do
-    status=$(api "localhost:$PORT/v1/apps/bench/addons/$addon/backups/$id")
-    case "$status" in *'"status":"done"'*|*'"status":"failed"'*) break ;; esac
-    sleep 0.05
-  done
+  status=$(bench/measure.py --await-backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$addon/backups/$id")
   t1=$(now); c1=$(bench/measure.py --pid "$BACKSTOP")
   echo "$status" | grep -q '"status":"done"' || { echo "backup of $addon failed: $status" >&2; exit 1; }
   while verified=$(api "localhost:$PORT/v1/apps/bench/addons/$addon/backups/$id" | field verified); [ -z "$verified" ]; do

@@ -7,8 +7,12 @@ usage: bench/measure.py 'pg_dump -Fc -Z0 -d db | zstd -1 -T2 -q > f && sync f'
        bench/measure.py --await-idle PID CORES WINDOW MAX
                                     waits until PID (reaped children included) used less than CORES cores
                                     over WINDOW seconds, at most MAX seconds: exit 0 once it did, 1 if not
+       bench/measure.py --await-backup PORT TOKEN PATH
+                                    GETs PATH on localhost:PORT every 50 ms over one kept-alive connection
+                                    until the backup it shows is done or failed, then prints its JSON
 The pipeline runs with pipefail: a failed dump fails the benchmark.
 """
+import http.client
 import os
 import resource
 import subprocess
@@ -36,6 +40,21 @@ if sys.argv[1] == "--await-idle":
         if process_cpu(pid) - before < cores * window:
             sys.exit(0)
     sys.exit(1)
+if sys.argv[1] == "--await-backup":
+    # one connection and one process for the whole wait: a curl started every 50 ms (and the gateway
+    # accepting a connection for each) took CPU from the dump being measured, on the same two cores
+    port, token, path = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    connection = http.client.HTTPConnection("localhost", port, timeout=30)
+    while True:
+        connection.request("GET", path, headers={"Authorization": "Bearer " + token})
+        response = connection.getresponse()
+        body = response.read().decode()
+        if response.status != 200:
+            sys.exit(f"GET {path}: {response.status} {body}")
+        if '"status":"done"' in body or '"status":"failed"' in body:
+            print(body)
+            sys.exit(0)
+        time.sleep(0.05)
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 t0 = time.monotonic()
 subprocess.run(["bash", "-o", "pipefail", "-c", sys.argv[1]], check=True)
