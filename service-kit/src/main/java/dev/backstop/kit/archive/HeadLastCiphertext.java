@@ -6,10 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
@@ -45,12 +42,11 @@ final class HeadLastCiphertext implements HeadLastFile {
     InputStream open(Path file) throws IOException;
   }
 
-  private final Path file;
+  private final Path path;
   private final int headLength;
   private final int ciphertextSegment;
   private final ReadBack readBack;
-  private final FileChannel channel;
-  private final HeadLastFile.Flusher flusher;
+  private final HeadLastFile.Written file;
   private final byte[] header;
   private final byte[] noncePrefix;
   private final SecretKeySpec key;
@@ -72,16 +68,15 @@ final class HeadLastCiphertext implements HeadLastFile {
     }
   };
   private long segment;
-  private boolean finished;
 
-  HeadLastCiphertext(SegmentKey segmentKey, byte[] associatedData, Path file, int headLength, ReadBack readBack)
+  HeadLastCiphertext(SegmentKey segmentKey, byte[] associatedData, Path path, int headLength, ReadBack readBack)
       throws IOException {
     int headerLength = 1 + segmentKey.derivedKeySize() + NONCE_PREFIX;
     int plaintextSegment = segmentKey.ciphertextSegment() - TAG;
     if (headLength > plaintextSegment - headerLength) {
       throw new IllegalArgumentException("a head of " + headLength + " bytes does not fit in the first segment");
     }
-    this.file = file;
+    this.path = path;
     this.headLength = headLength;
     this.ciphertextSegment = segmentKey.ciphertextSegment();
     this.readBack = readBack;
@@ -93,14 +88,12 @@ final class HeadLastCiphertext implements HeadLastFile {
           segmentKey.derivedKeySize()), "AES");
       this.cipher = Cipher.getInstance("AES/GCM/NoPadding");
     } catch (GeneralSecurityException e) {
-      throw new IOException("could not start encrypting " + file.getFileName() + ": " + e.getMessage(), e);
+      throw new IOException("could not start encrypting " + path.getFileName() + ": " + e.getMessage(), e);
     }
     this.first = ByteBuffer.allocate(plaintextSegment - headerLength).position(headLength);
     this.current = ByteBuffer.allocate(plaintextSegment);
     this.sealed = ByteBuffer.allocate(segmentKey.ciphertextSegment());
-    this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING);
-    this.flusher = new HeadLastFile.Flusher(channel);
+    this.file = new HeadLastFile.Written(path);
   }
 
   @Override
@@ -139,8 +132,8 @@ final class HeadLastCiphertext implements HeadLastFile {
       seal(current, segment, true);
     }
     seal(first, 0, segment == 0);
-    write(ByteBuffer.wrap(header), 0);
-    finished = true;
+    file.write(ByteBuffer.wrap(header), 0);
+    file.finished();
   }
 
   /** Seals a segment's plaintext (from 0 to its position) and writes it where the format puts it. */
@@ -152,33 +145,19 @@ final class HeadLastCiphertext implements HeadLastFile {
       cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(8 * TAG, nonce));
       cipher.doFinal(plaintext, sealed);
     } catch (GeneralSecurityException e) {
-      throw new IOException("could not encrypt " + file.getFileName() + ": " + e.getMessage(), e);
+      throw new IOException("could not encrypt " + path.getFileName() + ": " + e.getMessage(), e);
     }
     // segment 0 and the header in front of it fill exactly one ciphertext segment
-    write(sealed.flip(), number == 0 ? header.length : number * ciphertextSegment);
-  }
-
-  private void write(ByteBuffer bytes, long position) throws IOException {
-    long at = position;
-    while (bytes.hasRemaining()) {
-      at += channel.write(bytes, at);
-    }
+    file.write(sealed.flip(), number == 0 ? header.length : number * ciphertextSegment);
   }
 
   @Override
   public InputStream plaintext() throws IOException {
-    return readBack.open(file);
+    return readBack.open(path);
   }
 
   @Override
   public void close() throws IOException {
-    try {
-      channel.close();
-    } finally {
-      flusher.close();
-      if (!finished) {
-        Files.deleteIfExists(file);
-      }
-    }
+    file.close();
   }
 }

@@ -48,21 +48,15 @@ public interface HeadLastFile extends Closeable {
 
   /** Stored as it is: the body from byte {@code headLength} on, the head written over the zeros before it. */
   final class Plain implements HeadLastFile {
-    private final Path file;
     private final int headLength;
-    private final FileChannel channel;
-    private final Flusher flusher;
+    private final Written file;
     private final OutputStream body;
-    private boolean finished;
 
-    private Plain(Path file, int headLength) throws IOException {
-      this.file = file;
+    private Plain(Path path, int headLength) throws IOException {
       this.headLength = headLength;
-      this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING);
-      channel.position(headLength);
-      this.flusher = new Flusher(channel);
-      this.body = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 20) {
+      this.file = new Written(path);
+      file.channel().position(headLength);
+      this.body = new BufferedOutputStream(Channels.newOutputStream(file.channel()), 1 << 20) {
         @Override
         public void close() throws IOException {
           // the file is ended by finish()
@@ -82,42 +76,41 @@ public interface HeadLastFile extends Closeable {
         throw new IllegalArgumentException("a head of " + head.length + " bytes where " + headLength + " were kept");
       }
       body.flush();
-      ByteBuffer bytes = ByteBuffer.wrap(head);
-      while (bytes.hasRemaining()) {
-        channel.write(bytes, bytes.position());
-      }
-      finished = true;
+      file.write(ByteBuffer.wrap(head), 0);
+      file.finished();
     }
 
     @Override
     public InputStream plaintext() throws IOException {
-      return Files.newInputStream(file);
+      return Files.newInputStream(file.path());
     }
 
     @Override
     public void close() throws IOException {
-      try {
-        channel.close();
-      } finally {
-        flusher.close();
-        if (!finished) {
-          Files.deleteIfExists(file);
-        }
-      }
+      file.close();
     }
   }
 
-  /** Forces the file's pages to disk every {@link #FLUSH_EVERY} until closed. */
-  final class Flusher implements Closeable {
-    private final Thread thread;
-    private volatile boolean done;
+  /**
+   * The file being written: created empty, its pages forced to disk every {@link #FLUSH_EVERY} until it is
+   * closed, and deleted then unless {@link #finished}.
+   */
+  final class Written implements Closeable {
+    private final Path path;
+    private final FileChannel channel;
+    private final Thread flusher;
+    private volatile boolean closing;
+    private boolean finished;
 
-    Flusher(FileChannel channel) {
-      thread = Thread.ofVirtual().name("archive-flush").start(() -> {
+    Written(Path path) throws IOException {
+      this.path = path;
+      this.channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING);
+      this.flusher = Thread.ofVirtual().name("archive-flush").start(() -> {
         try {
-          while (!done) {
+          while (!closing) {
             Thread.sleep(FLUSH_EVERY);
-            // once the writer has closed the channel, this throws and the loop ends
+            // once the channel is closed, this throws and the loop ends
             channel.force(false);
           }
         } catch (InterruptedException | IOException e) {
@@ -126,11 +119,39 @@ public interface HeadLastFile extends Closeable {
       });
     }
 
-    /** Stops; called once the writer has closed the channel (an interrupt during a force would close it). */
+    Path path() {
+      return path;
+    }
+
+    FileChannel channel() {
+      return channel;
+    }
+
+    /** Writes all of {@code bytes} at {@code position}. */
+    void write(ByteBuffer bytes, long position) throws IOException {
+      long at = position;
+      while (bytes.hasRemaining()) {
+        at += channel.write(bytes, at);
+      }
+    }
+
+    /** The file is whole: closing keeps it. */
+    void finished() {
+      finished = true;
+    }
+
     @Override
-    public void close() {
-      done = true;
-      thread.interrupt();
+    public void close() throws IOException {
+      try {
+        channel.close();
+      } finally {
+        // only once the channel is closed: an interrupt during a force would close it under the writer
+        closing = true;
+        flusher.interrupt();
+        if (!finished) {
+          Files.deleteIfExists(path);
+        }
+      }
     }
   }
 }
