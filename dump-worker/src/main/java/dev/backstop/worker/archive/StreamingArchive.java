@@ -61,13 +61,13 @@ public final class StreamingArchive implements Closeable {
   private volatile long firstByteNanos;
 
   private StreamingArchive(ArchiveFormat format, int level, int threads, String entryName, Instant modified, Path file,
-      Target target) throws IOException {
+      HeadLastFile archive) throws IOException {
     this.format = format;
     this.level = level;
     this.entryName = entryName;
     this.modified = modified;
     this.file = file;
-    this.archive = target.open(file, format.storedFrame(tarHeader(entryName, 0, modified)).length);
+    this.archive = archive;
     this.compressed = new Counting(archive.body());
     this.dump = new Counting(format.compressing(compressed, level, threads)) {
       @Override
@@ -89,7 +89,18 @@ public final class StreamingArchive implements Closeable {
    */
   public static StreamingArchive start(ArchiveFormat format, int level, int threads, String entryName, Instant modified,
       Path file, Target target) throws IOException {
-    return new StreamingArchive(format, level, threads, entryName, modified, file, target);
+    HeadLastFile archive = target.open(file, format.storedFrame(tarHeader(entryName, 0, modified)).length);
+    try {
+      return new StreamingArchive(format, level, threads, entryName, modified, file, archive);
+    } catch (IOException | RuntimeException | Error e) {
+      // a compressor that cannot start (a bad level, no native memory) must not leave the file and its flusher behind
+      try {
+        archive.close();
+      } catch (IOException | RuntimeException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
   }
 
   /** Makes the next write to {@link #dump()} fail with {@code reason}, from any thread; the dump tool is then stopped. */

@@ -140,6 +140,16 @@ class StreamingArchiveTest {
     }
   }
 
+  @Test
+  void a_compressor_that_cannot_start_leaves_no_scratch_file() throws Exception {
+    // Deflater refuses level 42 after the gzip member's header has reached the file
+    assertThatThrownBy(() -> StreamingArchive.start(ArchiveFormat.GZIP, 42, 1, "db.pgsql", STARTED, dir.resolve("archive"),
+        HeadLastFile::plain)).isInstanceOf(IllegalArgumentException.class);
+    try (var files = Files.list(dir)) {
+      assertThat(files).isEmpty();
+    }
+  }
+
   private StreamingArchive.Packed pack(ArchiveFormat format, String entry, byte[] dump) throws IOException {
     try (StreamingArchive archive = StreamingArchive.start(format, format.defaultLevel(), 2, entry, STARTED,
         dir.resolve("archive" + format.extension()), HeadLastFile::plain)) {

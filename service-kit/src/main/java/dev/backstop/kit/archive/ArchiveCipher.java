@@ -105,12 +105,7 @@ public final class ArchiveCipher {
    * {@code headLength} bytes of plaintext are given last ({@link HeadLastFile}).
    */
   public HeadLastFile headLast(String addonId, String archiveKey, Path file, int headLength) throws IOException {
-    DataKey key;
-    try {
-      key = dataKey(addonId, true);
-    } catch (GeneralSecurityException e) {
-      throw new IOException("could not encrypt " + archiveKey + ": " + e.getMessage(), e);
-    }
+    DataKey key = dataKey(addonId, true, "could not encrypt " + archiveKey);
     if (key.segmentKey() == null) {
       throw new IOException("could not encrypt " + archiveKey + ": the data key of addon " + addonId
           + " is not an AES-GCM-HKDF streaming key");
@@ -131,12 +126,7 @@ public final class ArchiveCipher {
    * runs at the speed of more than one core); otherwise the stream is decrypted ahead on one.
    */
   public InputStream open(String addonId, String archiveKey, long offset, long length) throws IOException {
-    DataKey key;
-    try {
-      key = dataKey(addonId, false);
-    } catch (GeneralSecurityException e) {
-      throw new IOException("the data key of addon " + addonId + " cannot be read: " + e.getMessage(), e);
-    }
+    DataKey key = dataKey(addonId, false, "the data key of addon " + addonId + " cannot be read");
     byte[] aad = aad(archiveKey);
     var first = new AtomicReference<>(store.openChannel(archiveKey).orElse(null));
     if (first.get() != null) {
@@ -168,6 +158,15 @@ public final class ArchiveCipher {
       }
     };
     return new ParallelDecryption(channels, key.geometry(), offset, end, 1, DECRYPT_THREADS, DECRYPTED_AHEAD);
+  }
+
+  /** The addon's data key, or an {@link IOException} saying {@code failure} and why. */
+  private DataKey dataKey(String addonId, boolean createIfMissing, String failure) throws IOException {
+    try {
+      return dataKey(addonId, createIfMissing);
+    } catch (GeneralSecurityException e) {
+      throw new IOException(failure + ": " + e.getMessage(), e);
+    }
   }
 
   private DataKey dataKey(String addonId, boolean createIfMissing) throws IOException, GeneralSecurityException {
