@@ -208,10 +208,8 @@ backstop() {
   status=$(bench/measure.py --await-backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$addon/backups/$id")
   t1=$(now); c1=$(bench/measure.py --pid "$BACKSTOP")
   echo "$status" | grep -q '"status":"done"' || { echo "backup of $addon failed: $status" >&2; exit 1; }
-  while verified=$(api "localhost:$PORT/v1/apps/bench/addons/$addon/backups/$id" | field verified); [ -z "$verified" ]; do
-    (( $(echo "$(now) - $t1 > 1800" | bc) )) && { echo "no restore test of $addon's backup $id within 30 min" >&2; exit 1; }
-    sleep 0.2
-  done
+  verified=$(timeout 1800 bench/measure.py --await-backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$addon/backups/$id" verified \
+    | field verified) || { echo "no restore test of $addon's backup $id within 30 min" >&2; exit 1; }
   t2=$(now); c2=$(bench/measure.py --pid "$BACKSTOP")
   [ "$verified" = true ] || echo "restore test of $addon's backup $id failed" >&2
   echo "$(echo "$t1 - $t0" | bc) $(echo "$c1 - $c0" | bc) $(echo "$status" | field size) $(echo "$t2 - $t1" | bc) $(echo "$c2 - $c1" | bc) $id"

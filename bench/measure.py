@@ -7,12 +7,14 @@ usage: bench/measure.py 'pg_dump -Fc -Z0 -d db | zstd -1 -T2 -q > f && sync f'
        bench/measure.py --await-idle PID CORES WINDOW MAX
                                     waits until PID (reaped children included) used less than CORES cores
                                     over WINDOW seconds, at most MAX seconds: exit 0 once it did, 1 if not
-       bench/measure.py --await-backup PORT TOKEN PATH
-                                    GETs PATH on localhost:PORT every 50 ms over one kept-alive connection
-                                    until the backup it shows is done or failed, then prints its JSON
+       bench/measure.py --await-backup PORT TOKEN PATH [verified]
+                                    waits, by long polls of PATH on localhost:PORT over one kept-alive
+                                    connection, until the backup it shows is done or failed (with `verified`:
+                                    until its restore test ended, or it failed), then prints its JSON
 The pipeline runs with pipefail: a failed dump fails the benchmark.
 """
 import http.client
+import json
 import os
 import resource
 import subprocess
@@ -41,20 +43,30 @@ if sys.argv[1] == "--await-idle":
             sys.exit(0)
     sys.exit(1)
 if sys.argv[1] == "--await-backup":
-    # one connection and one process for the whole wait: a curl started every 50 ms (and the gateway
-    # accepting a connection for each) took CPU from the dump being measured, on the same two cores
+    # a long poll over one connection: the gateway answers when the backup's view changes, so nothing is
+    # asked while the dump runs (a curl every 50 ms, then a GET every 50 ms, took CPU from the dump being
+    # measured, on the same two cores), and the end is seen the moment it is listed
     port, token, path = int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    connection = http.client.HTTPConnection("localhost", port, timeout=30)
+    until = sys.argv[5] if len(sys.argv) > 5 else "ended"
+    connection = http.client.HTTPConnection("localhost", port, timeout=120)
+    etag, view = None, None
     while True:
-        connection.request("GET", path, headers={"Authorization": "Bearer " + token})
+        headers = {"Authorization": "Bearer " + token}
+        if etag:
+            headers["If-None-Match"] = etag
+        connection.request("GET", path + ("?wait=30" if etag else ""), headers=headers)
         response = connection.getresponse()
         body = response.read().decode()
+        if response.status == 304:
+            continue
         if response.status != 200:
             sys.exit(f"GET {path}: {response.status} {body}")
-        if '"status":"done"' in body or '"status":"failed"' in body:
+        etag, view = response.getheader("ETag"), json.loads(body)
+        if view["status"] == "failed" or (view["status"] == "done" and (until == "ended" or view.get("verified") is not None)):
             print(body)
             sys.exit(0)
-        time.sleep(0.05)
+        if not etag:
+            time.sleep(0.05)
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 t0 = time.monotonic()
 subprocess.run(["bash", "-o", "pipefail", "-c", sys.argv[1]], check=True)

@@ -81,6 +81,41 @@ final class Api {
     return send(request(path).GET().build());
   }
 
+  /** A backup as the gateway showed it, with the ETag naming that view (null from a gateway that names none). */
+  record Tagged(JsonNode body, String etag) {}
+
+  Tagged getTagged(String path) throws ApiException {
+    return tagged(request(path).GET().build());
+  }
+
+  /**
+   * A long poll: the resource once it differs from the view {@code etag} names, or null when it has not
+   * changed within {@code wait} (whole seconds, 1 to 55, as the gateway takes them).
+   */
+  Tagged awaitChange(String path, String etag, Duration wait) throws ApiException {
+    long seconds = Math.clamp(wait.toSeconds(), 1, 55);
+    HttpRequest request = request(path + "?wait=" + seconds).header("If-None-Match", etag).GET().build();
+    return tagged(request);
+  }
+
+  private Tagged tagged(HttpRequest request) throws ApiException {
+    try {
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() == 304) {
+        return null;
+      }
+      if (response.statusCode() >= 400) {
+        throw problem(response.statusCode(), response.body());
+      }
+      return new Tagged(json.readTree(response.body()), response.headers().firstValue("ETag").orElse(null));
+    } catch (IOException e) {
+      throw unreachable(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(0, "interrupted");
+    }
+  }
+
   JsonNode post(String path) throws ApiException {
     return send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build());
   }

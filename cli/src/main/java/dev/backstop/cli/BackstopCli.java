@@ -177,6 +177,8 @@ public final class BackstopCli implements Callable<Integer> {
 
     /** How often a status line is printed while nothing changes. */
     static final Duration STATUS_EVERY = Duration.ofSeconds(15);
+    /** The shortest time between two requests for the backup. */
+    static final Duration MIN_ASK_EVERY = Duration.ofMillis(100);
 
     @Override
     public Integer call() throws ApiException, InterruptedException {
@@ -188,8 +190,10 @@ public final class BackstopCli implements Callable<Integer> {
       long start = System.nanoTime();
       long lastLine = start;
       String lastStatus = "";
+      String path = addonPath + "/backups/" + id;
+      Api.Tagged seen = api.getTagged(path);
       while (true) {
-        JsonNode backup = api.get(addonPath + "/backups/" + id);
+        JsonNode backup = seen.body();
         String status = backup.get("status").asString();
         switch (status) {
           case "done" -> {
@@ -217,8 +221,31 @@ public final class BackstopCli implements Callable<Integer> {
                   + "; it goes on: follow it with `backups`, raise --wait-timeout to wait longer"));
           return 1;
         }
-        Thread.sleep(Math.min(cli.poll.toMillis(), Math.max(1, waitTimeout.minus(waited).toMillis())));
+        seen = next(api, path, seen, waitTimeout.minus(waited));
       }
+    }
+
+    /**
+     * The backup once it changed, or as it is after at most {@code left}: a long poll while the gateway
+     * names the view (answered the moment the backup ends, nothing asked meanwhile, a status line's worth
+     * of time at most); asking again after {@code poll} otherwise. Never more than ten requests a second,
+     * whatever the gateway answers.
+     */
+    private Api.Tagged next(Api api, String path, Api.Tagged seen, Duration left) throws ApiException, InterruptedException {
+      long asked = System.nanoTime();
+      Api.Tagged next;
+      if (seen.etag() != null && left.compareTo(Duration.ofSeconds(1)) >= 0) {
+        Api.Tagged changed = api.awaitChange(path, seen.etag(), left.compareTo(STATUS_EVERY) < 0 ? left : STATUS_EVERY);
+        next = changed == null ? seen : changed;
+      } else {
+        Thread.sleep(Math.min(cli.poll.toMillis(), Math.max(1, left.toMillis())));
+        next = api.getTagged(path);
+      }
+      long sinceAsked = Duration.ofNanos(System.nanoTime() - asked).toMillis();
+      if (sinceAsked < MIN_ASK_EVERY.toMillis()) {
+        Thread.sleep(MIN_ASK_EVERY.toMillis() - sinceAsked);
+      }
+      return next;
     }
 
     static String statusLine(String status, JsonNode progress, Duration waited) {

@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -40,6 +41,11 @@ class NewcomerCasesTest {
   private final AtomicInteger backupPolls = new AtomicInteger();
   private volatile String listBody = "[]";
   private volatile List<String> backupStates = List.of();
+  /** Whether the stub names each state with an ETag and holds {@code ?wait=} requests, as the gateway does. */
+  private volatile boolean longPolls;
+  /** Each request for the backup: its query and If-None-Match. */
+  private final List<String> backupRequests = new CopyOnWriteArrayList<>();
+  private final AtomicInteger shown = new AtomicInteger();
 
   @BeforeEach
   void start() throws IOException {
@@ -58,6 +64,8 @@ class NewcomerCasesTest {
         exchange.sendResponseHeaders(range == null ? 200 : 206, ARCHIVE.length - from);
         exchange.getResponseBody().write(ARCHIVE, from, ARCHIVE.length - from);
         exchange.close();
+      } else if (longPolls) {
+        longPoll(exchange);
       } else {
         String id = path.substring(path.lastIndexOf('/') + 1);
         int poll = backupPolls.getAndIncrement();
@@ -70,6 +78,28 @@ class NewcomerCasesTest {
   @AfterEach
   void stop() {
     gateway.stop(0);
+  }
+
+  /**
+   * State N is named {@code "sN"}; a wait naming the state shown last is answered with the next one, except
+   * the second such wait, which runs out (304) as when nothing changes within it.
+   */
+  private void longPoll(HttpExchange exchange) throws IOException {
+    String query = exchange.getRequestURI().getQuery();
+    String ifNoneMatch = exchange.getRequestHeaders().getFirst("If-None-Match");
+    backupRequests.add(query + " " + ifNoneMatch);
+    int current = shown.get();
+    if (query != null && ("\"s" + current + "\"").equals(ifNoneMatch)) {
+      if (backupRequests.size() == 3) {
+        exchange.getResponseHeaders().add("ETag", ifNoneMatch);
+        exchange.sendResponseHeaders(304, -1);
+        exchange.close();
+        return;
+      }
+      current = shown.incrementAndGet();
+    }
+    exchange.getResponseHeaders().add("ETag", "\"s" + current + "\"");
+    answer(exchange, 200, backupStates.get(Math.min(current, backupStates.size() - 1)));
   }
 
   private static void answer(HttpExchange exchange, int status, String json) throws IOException {
@@ -96,9 +126,13 @@ class NewcomerCasesTest {
   private record Run(int exit, String out, String err) {}
 
   private Run runAt(String url, String... args) {
+    return runAt(url, Duration.ofMillis(20), args);
+  }
+
+  private Run runAt(String url, Duration poll, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = BackstopCli.run(args, Map.of("BACKSTOP_API_URL", url), ZoneId.of("Europe/Paris"), Duration.ofMillis(20),
+    int exit = BackstopCli.run(args, Map.of("BACKSTOP_API_URL", url), ZoneId.of("Europe/Paris"), poll,
         new PrintWriter(out, true), new PrintWriter(err, true));
     return new Run(exit, out.toString(), err.toString());
   }
@@ -220,6 +254,25 @@ class NewcomerCasesTest {
     assertThat(run.exit()).as(run.err()).isZero();
     assertThat(run.out()).isEqualTo("-----> Backup successfully finished\n");
     assertThat(run.err()).contains("waiting for a dump worker to take it").contains("running: 12 MB dumped, 3.1 MB stored");
+  }
+
+  @Test
+  @Timeout(30)
+  void a_gateway_that_names_its_views_is_asked_to_answer_when_the_backup_changes_not_asked_again_and_again() {
+    longPolls = true;
+    backupStates = List.of(
+        "{\"id\":\"b-new\",\"status\":\"pending\"}",
+        "{\"id\":\"b-new\",\"status\":\"running\",\"progress\":{\"dumpedBytes\":12000000,\"storedBytes\":3100000,\"attempt\":1}}",
+        done("b-new"));
+    // a poll of an hour: had the CLI slept between requests, the test would run out of its time
+    Run run = runAt("http://127.0.0.1:" + gateway.getAddress().getPort(), Duration.ofHours(1),
+        "--app", "my-app", "--addon", "pg", "backups-create");
+
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.out()).isEqualTo("-----> Backup successfully finished\n");
+    assertThat(run.err()).contains("waiting for a dump worker to take it").contains("running: 12 MB dumped, 3.1 MB stored");
+    // the first look, then waits of a status line's length naming the view last shown, one of which ran out (304)
+    assertThat(backupRequests).containsExactly("null null", "wait=15 \"s0\"", "wait=15 \"s1\"", "wait=15 \"s1\"");
   }
 
   @Test

@@ -10,11 +10,22 @@ import dev.backstop.schemas.Topics;
 import dev.backstop.schemas.events.BackupKind;
 import dev.backstop.schemas.events.BackupRequested;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import org.bson.types.ObjectId;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.context.request.async.DeferredResult;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -31,10 +42,15 @@ public class BackupController {
   private final EventPublisher publisher;
   private final Clock clock;
   private final BackupProgressBoard progress;
+  private final BackupWatch watch;
+
+  /** The longest a request may wait for a backup to change: below common proxies' idle timeouts (60 s). */
+  static final int MAX_WAIT_SECONDS = 55;
 
   public BackupController(KnownAddons addons, BackupListing listing, EventPublisher publisher, Clock clock,
-      BackupProgressBoard progress) {
+      BackupProgressBoard progress, BackupWatch watch) {
     this.progress = progress;
+    this.watch = watch;
     this.addons = addons;
     this.listing = listing;
     this.publisher = publisher;
@@ -94,11 +110,108 @@ public class BackupController {
     return listing.ofAddon(addonId).stream().map(r -> BackupView.of(r, progress)).toList();
   }
 
+  /**
+   * One backup, with an {@code ETag} naming this view of it; {@code 304} when {@code If-None-Match} names
+   * the view as it still is.
+   */
   @GetMapping("/{backupId}")
-  public BackupView one(@PathVariable String appName, @PathVariable String addonId, @PathVariable String backupId) {
+  public ResponseEntity<BackupView> one(@PathVariable String appName, @PathVariable String addonId,
+      @PathVariable String backupId, @RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch) {
     requireAddon(appName, addonId);
-    return listing.find(addonId, backupId).map(r -> BackupView.of(r, progress))
+    BackupView view = view(addonId, backupId)
         .orElseThrow(() -> ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+    return answer(view, ifNoneMatch);
+  }
+
+  /**
+   * A long poll: as {@link #one}, but while {@code If-None-Match} names the view as it still is, the answer
+   * waits up to {@code wait} seconds (1 to {@value #MAX_WAIT_SECONDS}) for it to change (a new status, a
+   * progress report, a restore test's outcome), then is the new view at once, or {@code 304} when the wait
+   * is over. How the CLI waits for a backup to end without asking again and again.
+   */
+  @GetMapping(value = "/{backupId}", params = "wait")
+  public DeferredResult<ResponseEntity<BackupView>> oneWhenChanged(@PathVariable String appName, @PathVariable String addonId,
+      @PathVariable String backupId, @RequestParam("wait") String wait,
+      @RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch) {
+    Duration timeout = waitOf(wait);
+    requireAddon(appName, addonId);
+    BackupView known = view(addonId, backupId)
+        .orElseThrow(() -> ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+    String tag = etag(known);
+    var result = new DeferredResult<ResponseEntity<BackupView>>(timeout.toMillis(),
+        () -> ResponseEntity.status(HttpStatus.NOT_MODIFIED).eTag(tag).build());
+    if (!names(ifNoneMatch, tag)) {
+      result.setResult(answer(known, null));
+      return result;
+    }
+    AutoCloseable watching = watch.watch(backupId, () -> {
+      if (result.isSetOrExpired()) {
+        return;
+      }
+      Optional<BackupView> now = view(addonId, backupId);
+      if (now.isEmpty()) {
+        result.setErrorResult(ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+      } else if (!etag(now.get()).equals(tag)) {
+        result.setResult(answer(now.get(), null));
+      }
+    });
+    result.onCompletion(() -> {
+      try {
+        watching.close();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    return result;
+  }
+
+  private Optional<BackupView> view(String addonId, String backupId) {
+    return listing.find(addonId, backupId).map(r -> BackupView.of(r, progress));
+  }
+
+  private static ResponseEntity<BackupView> answer(BackupView view, String ifNoneMatch) {
+    String tag = etag(view);
+    if (names(ifNoneMatch, tag)) {
+      return ResponseEntity.status(HttpStatus.NOT_MODIFIED).eTag(tag).build();
+    }
+    return ResponseEntity.ok().eTag(tag).body(view);
+  }
+
+  private static Duration waitOf(String wait) {
+    try {
+      int seconds = Integer.parseInt(wait.strip());
+      if (seconds >= 1 && seconds <= MAX_WAIT_SECONDS) {
+        return Duration.ofSeconds(seconds);
+      }
+    } catch (NumberFormatException e) {
+      // refused below, with what to write
+    }
+    throw ApiProblem.badRequest("wait must be a whole number of seconds from 1 to " + MAX_WAIT_SECONDS + " (got '" + wait
+        + "')");
+  }
+
+  /** A strong entity tag of the view: every field, the progress included, so any change the listing shows changes it. */
+  static String etag(BackupView view) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(view.toString().getBytes(StandardCharsets.UTF_8));
+      return "\"" + HexFormat.of().formatHex(digest, 0, 16) + "\"";
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Whether an {@code If-None-Match} value names {@code tag}: {@code *}, or a list of tags compared weakly (RFC 9110 13.1.2). */
+  static boolean names(String ifNoneMatch, String tag) {
+    if (ifNoneMatch == null) {
+      return false;
+    }
+    for (String candidate : ifNoneMatch.split(",")) {
+      String t = candidate.strip();
+      if (t.equals("*") || (t.startsWith("W/") ? t.substring(2) : t).equals(tag)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @PostMapping

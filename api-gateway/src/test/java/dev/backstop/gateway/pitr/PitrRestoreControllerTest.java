@@ -155,7 +155,10 @@ class PitrRestoreControllerTest {
   void a_completed_restore_is_listed_with_its_target_time() {
     BackupCompleted completed = new BackupCompleted("r1", "pg", "app", BackupKind.PITR_RESTORE, NOW, NOW, NOW, "scratch server",
         null, "pg/r1/x.tar.zst", "x.tar.zst", 1L, "sha", 1, null, Instant.parse("2026-12-01T14:02:30Z"), null);
-    new dev.backstop.gateway.backups.BackupEventsConfiguration().backupEvents(listing, board, missed, windows).accept(completed);
+    try (var watch = new dev.backstop.gateway.backups.BackupWatch()) {
+      new dev.backstop.gateway.backups.BackupEventsConfiguration().backupEvents(listing, board, missed, windows, watch)
+          .accept(completed);
+    }
     assertThat(listing.ofAddon("pg")).singleElement().satisfies(r -> {
       assertThat(r.kind()).isEqualTo("PITR_RESTORE");
       assertThat(r.targetTime()).isEqualTo(Instant.parse("2026-12-01T14:02:30Z"));
