@@ -118,8 +118,7 @@ public class BackupController {
   public ResponseEntity<BackupView> one(@PathVariable String appName, @PathVariable String addonId,
       @PathVariable String backupId, @RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch) {
     requireAddon(appName, addonId);
-    BackupView view = view(addonId, backupId)
-        .orElseThrow(() -> ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+    BackupView view = view(addonId, backupId).orElseThrow(() -> noBackup(addonId, backupId));
     return answer(view, ifNoneMatch);
   }
 
@@ -135,8 +134,7 @@ public class BackupController {
       @RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch) {
     Duration timeout = waitOf(wait);
     requireAddon(appName, addonId);
-    BackupView known = view(addonId, backupId)
-        .orElseThrow(() -> ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+    BackupView known = view(addonId, backupId).orElseThrow(() -> noBackup(addonId, backupId));
     String tag = etag(known);
     var result = new DeferredResult<ResponseEntity<BackupView>>(timeout.toMillis(),
         () -> ResponseEntity.status(HttpStatus.NOT_MODIFIED).eTag(tag).build());
@@ -144,25 +142,23 @@ public class BackupController {
       result.setResult(answer(known, null));
       return result;
     }
-    AutoCloseable watching = watch.watch(backupId, () -> {
+    // run on completion whatever ended it: a change, the wait running out, the client gone
+    result.onCompletion(watch.watch(backupId, () -> {
       if (result.isSetOrExpired()) {
         return;
       }
       Optional<BackupView> now = view(addonId, backupId);
       if (now.isEmpty()) {
-        result.setErrorResult(ApiProblem.notFound("no backup " + backupId + " of addon " + addonId));
+        result.setErrorResult(noBackup(addonId, backupId));
       } else if (!etag(now.get()).equals(tag)) {
         result.setResult(answer(now.get(), null));
       }
-    });
-    result.onCompletion(() -> {
-      try {
-        watching.close();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    }));
     return result;
+  }
+
+  private static ApiProblem noBackup(String addonId, String backupId) {
+    return ApiProblem.notFound("no backup " + backupId + " of addon " + addonId);
   }
 
   private Optional<BackupView> view(String addonId, String backupId) {

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -39,10 +40,15 @@ public class BackupWatch implements AutoCloseable {
 
   /**
    * Runs {@code look} whenever backup {@code backupId} may have changed, and once right away (a change
-   * between the caller's reading and this call is not lost), until the returned handle is closed.
+   * between the caller's reading and this call is not lost), until the returned cancel is run.
    */
-  public AutoCloseable watch(String backupId, Runnable look) {
-    waiters.computeIfAbsent(backupId, id -> ConcurrentHashMap.newKeySet()).add(look);
+  public Runnable watch(String backupId, Runnable look) {
+    // added inside compute: a cancel emptying and dropping the same backup's set at that moment cannot orphan it
+    waiters.compute(backupId, (id, set) -> {
+      Set<Runnable> watching = set == null ? ConcurrentHashMap.newKeySet() : set;
+      watching.add(look);
+      return watching;
+    });
     looks.execute(() -> look(look));
     return () -> waiters.computeIfPresent(backupId, (id, set) -> {
       set.remove(look);
@@ -54,11 +60,15 @@ public class BackupWatch implements AutoCloseable {
   public void changed(String backupId) {
     Set<Runnable> set = backupId == null ? null : waiters.get(backupId);
     if (set != null) {
-      looks.execute(() -> set.forEach(this::look));
+      try {
+        looks.execute(() -> set.forEach(this::look));
+      } catch (RejectedExecutionException stopping) {
+        // the gateway is stopping: its held requests end with it, and the consumer's record is not at fault
+      }
     }
   }
 
-  /** How many requests wait, for tests and metrics. */
+  /** How many requests wait now. */
   public int waiting() {
     return waiters.values().stream().mapToInt(Set::size).sum();
   }
