@@ -115,6 +115,9 @@ public final class ArchivePipelineBench {
         throw new IllegalStateException("the dump failed: " + target.command());
       }
       packed = archive.finish();
+    } finally {
+      // a pump or archive that failed must not leave the dump tool running against the database
+      dump.destroyForcibly();
     }
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
       channel.force(true);

@@ -75,9 +75,8 @@ class BackupLongPollTest extends RunningGateway {
 
     // the worker takes it: the consumer records the start, and the held request is answered with it
     var started = waitFor(path, tag, 30);
-    Thread.sleep(500);
+    await().atMost(Duration.ofSeconds(10)).until(() -> watch.waiting() == 1);
     assertThat(started).as("nothing changed yet: the request waits").isNotDone();
-    assertThat(watch.waiting()).isEqualTo(1);
     Instant now = Instant.now();
     publisher.publish(Topics.BACKUP_EVENTS, addonId,
         new BackupStarted(id, addonId, APP, BackupKind.MANUAL, now, now, "PRIMARY@127.0.0.1:5432", "starter plan", "w1"));
@@ -108,7 +107,7 @@ class BackupLongPollTest extends RunningGateway {
 
     // another gateway instance's consumer recorded the end in the shared listing: found by the watch's regular look
     var ended = waitFor(path, progressTag, 30);
-    Thread.sleep(300);
+    await().atMost(Duration.ofSeconds(10)).until(() -> watch.waiting() == 1);
     listing.advance(id, BackupListing.Status.DONE, Stage.requested(addonId, APP, "MANUAL", now)
         .started("PRIMARY@127.0.0.1:5432", "starter plan", now)
         .completed(958L, "ab".repeat(32), addonId + "/" + id + "/x.tar.zst", "x.tar.zst", now.plusSeconds(9)));
