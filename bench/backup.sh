@@ -52,7 +52,6 @@ PORT=18181
 mkdir -p "$WORK"
 
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-now() { date +%s.%N; }
 if ! psql -XtAc "select 1 from pg_database where datname='$DB'" postgres | grep -q 1; then
   log "creating $DB with $ROWS rows of mixed data (once; kept for later runs)"
   psql -Xq -v ON_ERROR_STOP=1 postgres -c "CREATE DATABASE $DB"
@@ -196,23 +195,12 @@ OUT=$WORK/baseline.zst
 pg_same()  { measured "pg_dump -Fc -Z0 -d $1 | zstd -1 -T2 -q -f -o $OUT && sync $OUT"; }
 my_same()  { (export MYSQL_PWD=bench-pw; measured "$MYDUMP --default-character-set=binary $MYDB | zstd -1 -T2 -q -f -o $OUT && sync $OUT"); }
 
-api() { curl -fsS -H "Authorization: Bearer $TOKEN" "$@"; }
-field() { python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else str(v).lower())' "$1"; }
-
-# backstop ADDON: one backup, request -> listed done, then its restore test waited for.
-# Prints "wall cpu size verify_wall verify_cpu id"; CPU is the Backstop JVM's (children included) over each span.
+# backstop ADDON: one backup, request -> listed done, then its restore test waited for, timed by one process
+# started before either span. Prints "wall cpu size verify_wall verify_cpu id"; CPU is the Backstop JVM's
+# (children included) over each span.
 backstop() {
-  local addon=$1 t0 t1 t2 c0 c1 c2 id status verified
-  c0=$(bench/measure.py --pid "$BACKSTOP"); t0=$(now)
-  id=$(api -X POST "localhost:$PORT/v1/apps/bench/addons/$addon/backups" | field id)
-  status=$(bench/measure.py --await-backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$addon/backups/$id")
-  t1=$(now); c1=$(bench/measure.py --pid "$BACKSTOP")
-  echo "$status" | grep -q '"status":"done"' || { echo "backup of $addon failed: $status" >&2; exit 1; }
-  verified=$(timeout 1800 bench/measure.py --await-backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$addon/backups/$id" verified \
-    | field verified) || { echo "no restore test of $addon's backup $id within 30 min" >&2; exit 1; }
-  t2=$(now); c2=$(bench/measure.py --pid "$BACKSTOP")
-  [ "$verified" = true ] || echo "restore test of $addon's backup $id failed" >&2
-  echo "$(echo "$t1 - $t0" | bc) $(echo "$c1 - $c0" | bc) $(echo "$status" | field size) $(echo "$t2 - $t1" | bc) $(echo "$c2 - $c1" | bc) $id"
+  timeout 1800 bench/measure.py --backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$1/backups" "$BACKSTOP" \
+    || { echo "backup of $1 failed, or no restore test within 30 min" >&2; exit 1; }
 }
 phases() { grep -o "backup $1 of addon [^ ]* done: .*" "$WORK/backstop.log" | sed 's/.*sha256 [0-9a-f]*; //; s/)$//' | tail -n 1; }
 # the engine's breakdown of the last restore test (tests run one at a time)

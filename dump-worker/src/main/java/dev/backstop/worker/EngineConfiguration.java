@@ -42,9 +42,9 @@ public class EngineConfiguration {
   }
 
   @Bean
-  public Map<Engine, ReplicaProbe> replicaProbes(WorkerProperties properties) {
+  public Map<Engine, ReplicaProbe> replicaProbes(WorkerProperties properties, PostgresClients postgresClients) {
     return Map.of(
-        Engine.POSTGRESQL, new PostgresReplicaProbe(properties.psql(), properties.workDirectory()),
+        Engine.POSTGRESQL, new PostgresReplicaProbe(properties.psql(), postgresClients, properties.workDirectory()),
         Engine.MYSQL, new MysqlReplicaProbe(properties.mysql(), properties.workDirectory()));
   }
 

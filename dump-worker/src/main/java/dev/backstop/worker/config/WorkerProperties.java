@@ -37,7 +37,8 @@ import org.springframework.validation.annotation.Validated;
  *     recent writes
  * @param fallBackToPrimary whether a Business addon whose secondaries all fail their checks is dumped on its
  *     primary (the reason is recorded in the events) rather than failing: a backup on the primary beats none
- * @param psql the {@code psql} executable, which asks PostgreSQL standbys how they are doing
+ * @param psql the {@code psql} executable, which asks PostgreSQL servers their version, tables and standby state;
+ *     a bare name is the newest under {@code pg-client-directory} if any there, else looked up on PATH
  * @param mysql the {@code mysql} client, which asks MySQL and MariaDB replicas how they are doing
  * @param concurrentDumps dumps this worker runs at once: the threads of its job runner
  * @param pollInterval how often an idle job runner looks for runnable jobs it was not woken for: backoffs that

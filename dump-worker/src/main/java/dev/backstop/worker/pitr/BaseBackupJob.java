@@ -190,7 +190,7 @@ public class BaseBackupJob implements KindWork {
     String passLine = PostgresDumpEngine.pgpassLine(target.host(), target.port(), "*", target.user(), target.password());
     Scrubber scrubber = Scrubber.hiding(target.password());
     String identity = ExternalCommand.output("psql", scratch, "pgpass", passLine, scrubber,
-        passFile -> List.of(properties.psql(), "-X", "-A", "-t", "-q", "--no-password", "-h", target.host(), "-p",
+        passFile -> List.of(clients.psql(properties.psql()), "-X", "-A", "-t", "-q", "--no-password", "-h", target.host(), "-p",
             Integer.toString(target.port()), "-U", target.user(), "--dbname", target.database(), "-c", IDENTIFY),
         passFile -> environment(passFile), Duration.ofMinutes(1)).trim();
     String[] fields = identity.split("\\|");

@@ -126,6 +126,21 @@ public final class PostgresClients {
         + foundText(found));
   }
 
+  /**
+   * The {@code psql} that asks a server its version and counts its tables: {@code configured} as given
+   * when it names a path; for a bare name, the newest installed under the directory template, else the
+   * name looked up on PATH. Any major's {@code psql} runs those queries. On Debian, {@code psql} on PATH
+   * is a Perl wrapper that starts the newest installed one for a remote server anyway, after tens of
+   * milliseconds of its own, and two such starts came before every dump's first byte.
+   */
+  public String psql(String configured) {
+    if (configured.contains("/")) {
+      return configured;
+    }
+    TreeMap<Integer, String> found = new TreeMap<>(installed("psql"));
+    return found.isEmpty() ? configured : found.lastEntry().getValue();
+  }
+
   /** The {@code pg_restore} for a dump of a {@code pg_dump} of this major version (0: not known). */
   public String pgRestore(int dumpMajor) throws ClientMissingException {
     if (fixed) {

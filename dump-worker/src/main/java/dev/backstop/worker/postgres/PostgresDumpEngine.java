@@ -67,7 +67,7 @@ public class PostgresDumpEngine implements DumpEngine {
 
   /**
    * @param clients which pg_dump a server's version calls for
-   * @param psql the client that counts the tables before a dump and asks the server's version
+   * @param psql the client that counts the tables of a dump and asks the server's version ({@link PostgresClients#psql})
    * @param connectTimeout how long pg_dump and psql wait for the server to answer their connection
    */
   public PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout) {
@@ -143,7 +143,7 @@ public class PostgresDumpEngine implements DumpEngine {
   /** One value, asked with the addon's own credentials. */
   private String query(DumpTarget target, Path scratch, String sql) throws DumpFailedException, IOException {
     return ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
-        passFile -> List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
+        passFile -> List.of(clients.psql(psql), "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",
             "--host", host(target), "--port", Integer.toString(target.port()), "--username", target.user(),
             "--dbname", target.database(), "--command", sql),
         passFile -> environment(passFile, connectTimeout), DumpEngine.countTimeout(timeout)).trim();

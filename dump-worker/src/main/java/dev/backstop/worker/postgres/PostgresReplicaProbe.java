@@ -22,10 +22,17 @@ public class PostgresReplicaProbe implements ReplicaProbe {
       + "ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END";
 
   private final String psql;
+  private final PostgresClients clients;
   private final Path workDirectory;
 
   public PostgresReplicaProbe(String psql, Path workDirectory) {
+    this(psql, PostgresClients.fixed("pg_dump", "pg_restore"), workDirectory);
+  }
+
+  /** @param clients where the {@code psql} a bare {@code psql} names is ({@link PostgresClients#psql}) */
+  public PostgresReplicaProbe(String psql, PostgresClients clients, Path workDirectory) {
     this.psql = psql;
+    this.clients = clients;
     this.workDirectory = workDirectory;
   }
 
@@ -34,7 +41,7 @@ public class PostgresReplicaProbe implements ReplicaProbe {
     try {
       return interpret(ExternalCommand.output("psql", workDirectory, "pgpass", PostgresDumpEngine.pgpassLine(node),
           Scrubber.hiding(node.password()),
-          passFile -> List.of(psql, "-X", "-A", "-t", "-q", "--no-password", "-h", node.host(), "-p", Integer.toString(node.port()),
+          passFile -> List.of(clients.psql(psql), "-X", "-A", "-t", "-q", "--no-password", "-h", node.host(), "-p", Integer.toString(node.port()),
               "-U", node.user(), "--dbname", node.database(), "-c", QUERY),
           PostgresDumpEngine::environment, Duration.ofSeconds(30)).trim());
     } catch (DumpFailedException | IOException e) {

@@ -160,7 +160,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
       awaitPreparation(preparation);
       loading = System.nanoTime();
       DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
-      return new PgRestoreRun(psql, timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
+      return new PgRestoreRun(clients.psql(psql), timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
           Scrubber.hiding(password, server.password()))
           .restore(owner, restoreCommand(pgRestore, owner, rest == null ? spool : null, tuning.jobs()), sessionOptions(tuning),
               rest, scratch);
@@ -328,7 +328,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
 
   /** Runs SQL (read from standard input) as the scratch server's administrator. */
   private String admin(String sql, Path scratch) throws ScratchServerException, IOException {
-    List<String> command = new ArrayList<>(List.of(psql, "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
+    List<String> command = new ArrayList<>(List.of(clients.psql(psql), "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
         "--set", "ON_ERROR_STOP=1", "--no-password"));
     command.addAll(PgRestoreRun.connection(server));
     ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -105,7 +105,7 @@ public final class PostgresTargetRestore {
   }
 
   private PgRestoreRun run(DumpTarget target, Path scratch) {
-    return new PgRestoreRun(psql, timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass"), connectTimeout),
+    return new PgRestoreRun(clients.psql(psql), timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass"), connectTimeout),
         Scrubber.hiding(target.password()));
   }
 }

@@ -153,6 +153,20 @@ class PostgresClientsTest {
   }
 
   @Test
+  void psql_by_its_bare_name_is_the_newest_installed_and_a_configured_path_is_kept() throws Exception {
+    String template = tree(Map.of(15, new String[] {"pg_dump", "psql"}, 16, new String[] {"psql"}, 17, BOTH));
+    var clients = PostgresClients.byVersion(template, "pg_dump", "pg_restore", path(Map.of()));
+
+    // not Debian's wrapper on PATH, which would start that same newest one after a Perl start-up of its own
+    assertThat(clients.psql("psql")).isEqualTo(root + "/16/bin/psql");
+    assertThat(clients.psql("/opt/pg/bin/psql")).isEqualTo("/opt/pg/bin/psql");
+    Files.createDirectories(root.resolve("no-psql/15/bin"));
+    assertThat(PostgresClients.byVersion(root + "/no-psql/{major}/bin", "pg_dump", "pg_restore", path(Map.of())).psql("psql"))
+        .isEqualTo("psql");
+    assertThat(PostgresClients.fixed("pg_dump", "pg_restore").psql("psql")).isEqualTo("psql");
+  }
+
+  @Test
   void a_dumps_header_tells_the_pg_restore_it_needs() {
     assertThat(PostgresClients.restoreMajorFor(header(1, 14))).isEqualTo(12);
     assertThat(PostgresClients.restoreMajorFor(header(1, 15))).isEqualTo(16);
