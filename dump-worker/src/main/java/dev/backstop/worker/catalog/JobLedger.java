@@ -234,6 +234,20 @@ public class JobLedger {
   }
 
   /**
+   * Whether any job besides {@code runningHere} is queued (pending, running elsewhere, or settled and not
+   * yet announced). With none, no {@link #claimNext claim} can take anything, whatever the outcomes'
+   * progress: a runner then need not read that progress, which costs broker requests each time.
+   */
+  public boolean anyQueuedBesides(Collection<String> runningHere) {
+    for (Document entry : queue.find()) {
+      if (!runningHere.contains(entry.getString("_id"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * Takes the runnable job that has waited longest for {@code owner} until {@code leaseUntil}:
    * pending with {@code notBefore} come, or held by a worker whose lease ran out (then it is
    * {@link Job#takenOver} or, if that worker had recorded its outcome, {@link Job#unannouncedOutcome}).

@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -33,6 +34,8 @@ import org.slf4j.LoggerFactory;
  * which records a job per request read before any outcome is, would otherwise claim once per request.
  * Until the gate has moved past the last wake, the thread reads it again every {@code GATE_RECHECK}
  * (cheap: the gate's answer is kept briefly), so a new request starts within moments, not a poll later.
+ * While nothing is queued but the jobs running here, a thread does not read the gate at all: each
+ * reading is a few requests to the broker, and an idle worker's threads polled it several times a second.
  *
  * <p>A job whose work throws is given back: at once if this runner is stopping (another worker, or
  * this one after its restart, takes it), after {@code errorBackoff} otherwise (the ledger or the
@@ -71,7 +74,7 @@ public final class JobRunner implements AutoCloseable {
   private volatile boolean stopping;
   private volatile OutcomesRead outcomesRead;
   /** When a job was last recorded here, and how far the outcomes were known read at the last claim. */
-  private volatile Instant wokenAt;
+  private final AtomicReference<Instant> wokenAt = new AtomicReference<>();
   private volatile Instant gateSeen;
 
   /**
@@ -118,7 +121,7 @@ public final class JobRunner implements AutoCloseable {
 
   /** A job was just recorded: an idle thread claims it now rather than at its next poll. */
   public void wake() {
-    wokenAt = clock.instant();
+    wokenAt.set(clock.instant());
     lock.lock();
     try {
       signals++;
@@ -224,12 +227,21 @@ public final class JobRunner implements AutoCloseable {
       }
       boolean ran;
       try {
-        Instant readUpTo = gateReadUpTo();
-        if (woken && readUpTo != null && (readUpTo.equals(Instant.EPOCH) || readUpTo.equals(foundNoneAt))) {
+        Instant lastWake = wokenAt.get();
+        if (outcomesRead != null && !ledger.anyQueuedBesides(runningHere())) {
+          // nothing that this thread could take: the gate (a few broker requests a reading, at every poll of
+          // every thread) is not read, and the job last recorded is over or running here, so not held back
           ran = false;
+          foundNoneAt = null;
+          wokenAt.compareAndSet(lastWake, null);
         } else {
-          ran = runNext(readUpTo);
-          foundNoneAt = ran ? null : readUpTo;
+          Instant readUpTo = gateReadUpTo();
+          if (woken && readUpTo != null && (readUpTo.equals(Instant.EPOCH) || readUpTo.equals(foundNoneAt))) {
+            ran = false;
+          } else {
+            ran = runNext(readUpTo);
+            foundNoneAt = ran ? null : readUpTo;
+          }
         }
         if (claimsFailing) {
           log.info("{} runner claims jobs again", name);
@@ -268,13 +280,19 @@ public final class JobRunner implements AutoCloseable {
     }
   }
 
+  private List<String> runningHere() {
+    synchronized (busyKeys) {
+      return List.copyOf(runningIds);
+    }
+  }
+
   /**
    * Whether the last job recorded was recorded after the outcomes were last known read: it is held back
    * only until the next reading of the outcomes' progress, so the runner looks again then rather than at
    * its poll interval (which would add up to that interval to every request's start).
    */
   private boolean heldBackByGate() {
-    Instant woken = wokenAt;
+    Instant woken = wokenAt.get();
     Instant seen = gateSeen;
     return outcomesRead != null && woken != null && (seen == null || !seen.isAfter(woken));
   }
