@@ -28,11 +28,9 @@ public interface DumpEngine {
   void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException;
 
   /**
-   * How many tables a dump of {@code target} must define, by a cheap catalog query with the same
-   * credentials; empty when the engine cannot tell (then nothing is compared). Counted the way the
-   * restore test counts what it restored, so that the two can be compared. {@link CheckedDump} runs it on
-   * a thread of its own while {@link #dump} starts: it keeps its files out of the dump's (a folder of
-   * its own under {@code scratch}).
+   * How many tables a dump of {@code target} must define, by a cheap catalog query run just before the
+   * dump with the same credentials; empty when the engine cannot tell (then nothing is compared).
+   * Counted the way the restore test counts what it restored, so that the two can be compared.
    *
    * @throws DumpFailedException the query failed, with a reason fit to show the customer
    */
