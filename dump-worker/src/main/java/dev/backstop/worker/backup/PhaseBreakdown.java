@@ -10,8 +10,8 @@ import java.util.Locale;
 /**
  * Where a backup's time went, phase by phase, in the worker's log line: queued (request to claim),
  * preparing (claim to dump start: addon lookup, replica probe, host slot), waiting for the first byte
- * (the server's version asked, the tool's start, locks and catalog reads), dumping, finishing the
- * archive, storing it.
+ * (the table count, the server's version asked, the tool's start, locks and catalog reads), dumping,
+ * finishing the archive, storing it.
  */
 final class PhaseBreakdown {
 
