@@ -380,7 +380,7 @@ off, `wal_level = minimal`, no autovacuum; MariaDB `innodb_flush_log_at_trx_comm
 binary log, 1 GiB buffer pool and redo log). Beside it, the stock restore of the stock pipe's archive
 (decompressed, then `pg_restore --jobs 2` or `mysql <`, into a fresh database; CPU of the client side only),
 on the machine's default server (the issue's baseline) and on the same scratch server. Before the rounds,
-one backup of each database and its restore test are taken and not recorded, and the JVM is let settle
+two backups of each database and their restore tests are taken and not recorded, and the JVM is let settle
 (JIT compilation keeps a core busy for a minute or two after start-up and after a path's first run); before
 each measurement, `sync` writes out what the previous one left in the page cache. The JVM's idle CPU (the
 embedded broker, store and consumers' polls doing nothing) is measured once and is given beside each
