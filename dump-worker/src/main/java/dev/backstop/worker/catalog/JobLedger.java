@@ -239,12 +239,7 @@ public class JobLedger {
    * progress: a runner then need not read that progress, which costs broker requests each time.
    */
   public boolean anyQueuedBesides(Collection<String> runningHere) {
-    for (Document entry : queue.find()) {
-      if (!runningHere.contains(entry.getString("_id"))) {
-        return true;
-      }
-    }
-    return false;
+    return queue.find(nin("_id", runningHere)).first() != null;
   }
 
   /**

@@ -143,6 +143,16 @@ class JobRunnerTest {
   }
 
   @Test
+  void the_queue_holds_a_job_besides_those_running_here_until_every_recorded_one_is_among_them() {
+    assertThat(ledger.anyQueuedBesides(List.of())).as("empty ledger").isFalse();
+    record("j1", "a");
+    record("j2", "b");
+    assertThat(ledger.anyQueuedBesides(List.of())).isTrue();
+    assertThat(ledger.anyQueuedBesides(List.of("j1"))).as("j2 is not running here").isTrue();
+    assertThat(ledger.anyQueuedBesides(List.of("j2", "j1", "elsewhere"))).isFalse();
+  }
+
+  @Test
   void a_recorded_job_starts_at_once_when_the_runner_is_woken_not_at_its_next_poll() {
     runner = runner(1, Duration.ofMinutes(1), finishing()).start();
     // the idle thread has looked once and sleeps its minute: only the wake-up can start the job in time
