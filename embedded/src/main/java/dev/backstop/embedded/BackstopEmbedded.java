@@ -22,7 +22,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,7 +33,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.cloud.stream.binder.Binding;
+import org.springframework.cloud.stream.binding.BindingService;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
@@ -60,6 +65,14 @@ public final class BackstopEmbedded implements AutoCloseable {
       return new Options(dataDirectory, 8080, 0, 0, Clock.systemUTC(), Map.of(), null);
     }
   }
+
+  /**
+   * How long the broker holds a consumer's fetch while its partitions have nothing new (Kafka's default: 500 ms).
+   * One JVM runs the services' 24 consumers and the broker: at 500 ms their idle fetches, 48 a second, were a
+   * third of its CPU when nothing happens (docs/benchmarks.md). A held fetch is answered as soon as a record
+   * arrives, so no event waits longer; what waits is a consumer's close ({@link #close()}).
+   */
+  static final Duration IDLE_FETCH_WAIT = Duration.ofSeconds(5);
 
   private final InProcessKafka kafka;
   private final MongoHandle mongo;
@@ -104,6 +117,7 @@ public final class BackstopEmbedded implements AutoCloseable {
     common.put("backstop.verifier.allow-shared-server", "true");
     // embedded addons usually point at the machine's shared server: no replication slot there unless asked for
     common.put("backstop.wal-archiver.enabled", "false");
+    common.put("spring.cloud.stream.kafka.binder.consumer-properties.fetch.max.wait.ms", Long.toString(IDLE_FETCH_WAIT.toMillis()));
     common.putAll(options.extraProperties());
 
     // one port for everything: the gateway's /actuator/prometheus scrapes every service's registry
@@ -137,7 +151,7 @@ public final class BackstopEmbedded implements AutoCloseable {
     ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of(
         "gateway", 7 * partitions, "dump-worker", 4 * partitions, "restore-verifier", partitions, "retention", 2 * partitions,
         "scheduler", 3 * partitions, "wal-archiver", 2 * partitions, "notifier", 4 * partitions),
-        java.time.Duration.ofMinutes(2));
+        Duration.ofMinutes(2));
     String port = contexts.get(0).getEnvironment().getProperty("local.server.port");
     return new BackstopEmbedded(kafka, mongo, contexts, "http://127.0.0.1:" + port, operatorToken, data.resolve("archives"),
         data.resolve("work"));
@@ -150,6 +164,8 @@ public final class BackstopEmbedded implements AutoCloseable {
     args.add("--" + own);
     return builder
         .initializers(context -> context.getBeanFactory().registerSingleton("clock", clock))
+        // closing is close()'s to do: Spring's own hook would close the contexts one by one, as close() began
+        .registerShutdownHook(false)
         .run(args.toArray(String[]::new));
   }
 
@@ -190,13 +206,37 @@ public final class BackstopEmbedded implements AutoCloseable {
             "BACKSTOP_VERIFIER_MYSQL_HOST/_PORT/_USER/_PASSWORD", engines.get(Engine.MYSQL), workDirectory));
   }
 
+  /**
+   * Stops every service's consumers at once, then closes the services together, then the broker and the store.
+   * A consumer's close waits for the fetch the broker holds for it ({@link #IDLE_FETCH_WAIT}): its last request
+   * queues behind that fetch on the connection. One binding after another, as each context stops its own, the 24
+   * bindings waited in turn; all at once, they wait once.
+   */
   @Override
   public void close() {
-    for (int i = contexts.size() - 1; i >= 0; i--) {
-      contexts.get(i).close();
-    }
+    inParallel(contexts.stream().flatMap(BackstopEmbedded::consumerBindings).map(binding -> (Runnable) binding::stop).toList());
+    inParallel(contexts.stream().map(context -> (Runnable) context::close).toList());
     kafka.close();
     mongo.close();
+  }
+
+  private static Stream<Binding<?>> consumerBindings(ConfigurableApplicationContext context) {
+    BindingService bindings = context.getBean(BindingService.class);
+    return Arrays.stream(bindings.getConsumerBindingNames()).flatMap(name -> bindings.getConsumerBindings(name).stream());
+  }
+
+  /** Runs each task on a thread of its own and returns once all have ended; one that fails does not stop the others. */
+  private static void inParallel(List<Runnable> tasks) {
+    Thread.Builder builder = Thread.ofPlatform().name("backstop-shutdown-", 0);
+    List<Thread> threads = tasks.stream().map(builder::start).toList();
+    for (Thread thread : threads) {
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   /** A MongoDB someone else runs: closing it is theirs to do. */
