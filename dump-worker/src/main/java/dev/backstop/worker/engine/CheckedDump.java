@@ -32,9 +32,10 @@ public final class CheckedDump {
    */
   public static Integer dump(DumpEngine engine, DumpTarget target, OutputStream output, Path scratch)
       throws DumpFailedException, IOException {
-    OptionalInt expected = engine.expectedTables(target, scratch);
+    DumpEngine.Preflight preflight = engine.preflight(target, scratch);
+    OptionalInt expected = preflight.expectedTables();
     TableSpotter spotter = engine.spotTables(output);
-    engine.dump(target, spotter, scratch);
+    engine.dump(target, preflight, spotter, scratch);
     if (expected.isPresent() && expected.getAsInt() > 0 && spotter.looks() && !spotter.sawTable()) {
       int n = expected.getAsInt();
       throw new DumpFailedException("the dump defines no table although the database has " + n + " table" + (n == 1 ? "" : "s")

@@ -38,6 +38,33 @@ public interface DumpEngine {
     return OptionalInt.empty();
   }
 
+  /**
+   * What a dump is checked against and needs to know first, asked just before it with one client start
+   * (a client started, connected and answered costs 30–60 ms): the tables it must define
+   * ({@link #expectedTables}) and, where the engine's dump depends on it, the server's version. The dump
+   * that follows gets it back ({@link #dump(DumpTarget, Preflight, OutputStream, Path)}).
+   *
+   * @throws DumpFailedException the query failed, with a reason fit to show the customer
+   */
+  default Preflight preflight(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
+    return new Preflight(expectedTables(target, scratch), OptionalInt.empty());
+  }
+
+  /** The dump of {@code target} after its {@link #preflight}; by default, the dump that asks nothing first. */
+  default void dump(DumpTarget target, Preflight preflight, OutputStream output, Path scratch)
+      throws DumpFailedException, IOException {
+    dump(target, output, scratch);
+  }
+
+  /**
+   * What {@link #preflight} found.
+   *
+   * @param expectedTables as {@link #expectedTables}
+   * @param serverVersion the server's version as the engine numbers it (PostgreSQL: {@code server_version_num});
+   *     empty when the engine's dump does not depend on it
+   */
+  record Preflight(OptionalInt expectedTables, OptionalInt serverVersion) {}
+
   /** Passes the dump through to {@code output}, noting whether it defines a table; by default it never does. */
   default TableSpotter spotTables(OutputStream output) {
     return new TableSpotter(output, null);

@@ -196,10 +196,14 @@ public final class PostgresClients {
     return "found " + found.keySet().stream().map(String::valueOf).collect(Collectors.joining(", "));
   }
 
-  /** The major version of a server from {@code server_version_num} (150020 is 15; 90624 is 9). */
+  /** The major version of a server from {@code server_version_num} as psql prints it. */
   public static int majorOf(String serverVersionNum) {
-    int number = Integer.parseInt(serverVersionNum.trim());
-    return number / 10000;
+    return majorOf(Integer.parseInt(serverVersionNum.trim()));
+  }
+
+  /** The major version of a server from {@code server_version_num} (150020 is 15; 90624 is 9). */
+  public static int majorOf(int serverVersionNum) {
+    return serverVersionNum / 10000;
   }
 
   /** The major version a program prints with {@code --version} ({@code pg_dump (PostgreSQL) 15.20 (Debian …)}). */

@@ -39,6 +39,9 @@ public class PostgresDumpEngine implements DumpEngine {
       + "where c.relkind = 'r' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%' "
       + "and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')";
 
+  /** The server's {@code server_version_num} and {@link #COUNT_TABLES}, separated by a space. */
+  static final String PREFLIGHT = "select current_setting('server_version_num') || ' ' || (" + COUNT_TABLES + ")";
+
   /**
    * A table's entry in a custom-format dump's table of contents: its description, {@code TABLE}, written
    * as pg_dump writes strings (a sign byte, a 4-byte little-endian length, the bytes). {@code TABLE DATA}
@@ -109,9 +112,21 @@ public class PostgresDumpEngine implements DumpEngine {
 
   @Override
   public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
+    dump(target, new Preflight(OptionalInt.empty(), OptionalInt.empty()), output, scratch);
+  }
+
+  /** Runs the pg_dump of the server's version, as the preflight found it or, not found there, as asked now. */
+  @Override
+  public void dump(DumpTarget target, Preflight preflight, OutputStream output, Path scratch)
+      throws DumpFailedException, IOException {
     String pgDump;
     try {
-      pgDump = clients.choosesByVersion() ? clients.pgDump(serverMajor(target, scratch)) : clients.pgDump(0);
+      if (clients.choosesByVersion()) {
+        OptionalInt known = preflight.serverVersion();
+        pgDump = clients.pgDump(known.isPresent() ? PostgresClients.majorOf(known.getAsInt()) : serverMajor(target, scratch));
+      } else {
+        pgDump = clients.pgDump(0);
+      }
     } catch (PostgresClients.ClientMissingException e) {
       throw new DumpFailedException(e.getMessage());
     }
@@ -132,15 +147,24 @@ public class PostgresDumpEngine implements DumpEngine {
 
   @Override
   public OptionalInt expectedTables(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
-    String out = query(target, scratch, COUNT_TABLES);
-    try {
-      return OptionalInt.of(Integer.parseInt(out));
-    } catch (NumberFormatException e) {
-      throw new DumpFailedException("could not count the tables before the dump: unexpected answer from psql");
-    }
+    return preflight(target, scratch).expectedTables();
   }
 
-  /** One value, asked with the addon's own credentials. */
+  /** The table count and {@code server_version_num}, from one psql: {@link #PREFLIGHT}. */
+  @Override
+  public Preflight preflight(DumpTarget target, Path scratch) throws DumpFailedException, IOException {
+    String[] out = query(target, scratch, PREFLIGHT).split(" ");
+    try {
+      if (out.length == 2) {
+        return new Preflight(OptionalInt.of(Integer.parseInt(out[1])), OptionalInt.of(Integer.parseInt(out[0])));
+      }
+    } catch (NumberFormatException e) {
+      // as any other answer
+    }
+    throw new DumpFailedException("could not count the tables before the dump: unexpected answer from psql");
+  }
+
+  /** One line of answer, asked with the addon's own credentials. */
   private String query(DumpTarget target, Path scratch, String sql) throws DumpFailedException, IOException {
     return ExternalCommand.output("psql", scratch, "pgpass", pgpassLine(target), Scrubber.hiding(target.password()),
         passFile -> List.of(clients.psql(psql), "--no-psqlrc", "--tuples-only", "--no-align", "--quiet", "--no-password",

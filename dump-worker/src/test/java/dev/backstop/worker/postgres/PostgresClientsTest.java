@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.testing.LocalPostgres;
 import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.CheckedDump;
+import dev.backstop.worker.engine.DumpEngine;
 import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.RestoreEngine;
@@ -237,6 +239,47 @@ class PostgresClientsTest {
           new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, ""), Duration.ofMinutes(1));
       assertThat(restorer.restore("backstop_verify_clients", new ByteArrayInputStream(dump.toByteArray()), scratch))
           .isEqualTo(new RestoreEngine.Restored(1, 3));
+    } finally {
+      LocalPostgres.dropDatabase(db);
+    }
+  }
+
+  @Test
+  void a_checked_dump_starts_psql_once_and_runs_the_pg_dump_of_the_version_that_psql_read(@TempDir Path scratch) throws Exception {
+    String db = LocalPostgres.createDatabase("backstop_clients");
+    try {
+      LocalPostgres.psql(db, "create table t (id int primary key); insert into t select generate_series(1, 3); create table u (id int)");
+      int major = Integer.parseInt(LocalPostgres.psql(db, "show server_version_num")) / 10000;
+      String real = PostgresClients.byVersion("/usr/lib/postgresql/{major}/bin", "pg_dump", "pg_restore").pgDump(major);
+      // each program notes its start in one file: the server's major runs the real pg_dump, the next major's refuses
+      Path starts = scratch.resolve("starts");
+      Path psql = scratch.resolve("psql");
+      Files.writeString(psql, "#!/bin/sh\necho psql >> " + starts + "\nexec psql \"$@\"\n");
+      Files.createDirectories(scratch.resolve("clients/" + major + "/bin"));
+      Files.createDirectories(scratch.resolve("clients/" + (major + 1) + "/bin"));
+      Path pgDump = scratch.resolve("clients/" + major + "/bin/pg_dump");
+      Files.writeString(pgDump, "#!/bin/sh\necho pg_dump " + major + " >> " + starts + "\nexec " + real + " \"$@\"\n");
+      Path other = scratch.resolve("clients/" + (major + 1) + "/bin/pg_dump");
+      Files.writeString(other, "#!/bin/sh\necho pg_dump " + (major + 1) + " >> " + starts + "\nexit 3\n");
+      for (Path program : new Path[] {psql, pgDump, other}) {
+        Files.setPosixFilePermissions(program, PosixFilePermissions.fromString("rwx------"));
+      }
+      var clients = PostgresClients.byVersion(scratch + "/clients/{major}/bin", "pg_dump", "pg_restore", path(Map.of()));
+      var engine = new PostgresDumpEngine(clients, psql.toString(), Duration.ofMinutes(1), Duration.ofSeconds(15));
+      DumpTarget target = new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, db, LocalPostgres.USER, "");
+      Path work = Files.createDirectory(scratch.resolve("work"));
+
+      assertThat(engine.preflight(target, work))
+          .isEqualTo(new DumpEngine.Preflight(OptionalInt.of(2), OptionalInt.of(Integer.parseInt(LocalPostgres.psql(db, "show server_version_num")))));
+      Files.delete(starts);
+      ByteArrayOutputStream dump = new ByteArrayOutputStream();
+      assertThat(CheckedDump.dump(engine, target, dump, work)).isEqualTo(2);
+
+      assertThat(Files.readAllLines(starts)).containsExactly("psql", "pg_dump " + major);
+      var restorer = new PostgresRestoreEngine("psql", PostgresClients.byVersion("/usr/lib/postgresql/{major}/bin", "pg_dump", "pg_restore"),
+          new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, ""), Duration.ofMinutes(1));
+      assertThat(restorer.restore("backstop_verify_clients_once", new ByteArrayInputStream(dump.toByteArray()), work))
+          .isEqualTo(new RestoreEngine.Restored(2, 3));
     } finally {
       LocalPostgres.dropDatabase(db);
     }
