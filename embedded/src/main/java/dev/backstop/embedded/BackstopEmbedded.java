@@ -214,7 +214,8 @@ public final class BackstopEmbedded implements AutoCloseable {
    */
   @Override
   public void close() {
-    inParallel(contexts.stream().flatMap(BackstopEmbedded::consumerBindings).map(binding -> (Runnable) binding::stop).toList());
+    inParallel(contexts.stream().filter(ConfigurableApplicationContext::isActive).flatMap(BackstopEmbedded::consumerBindings)
+        .map(binding -> (Runnable) binding::stop).toList());
     inParallel(contexts.stream().map(context -> (Runnable) context::close).toList());
     kafka.close();
     mongo.close();
