@@ -70,7 +70,9 @@ public final class BackstopEmbedded implements AutoCloseable {
    * How long the broker holds a consumer's fetch while its partitions have nothing new (Kafka's default: 500 ms).
    * One JVM runs the services' 24 consumers and the broker: at 500 ms their idle fetches, 48 a second, were a
    * third of its CPU when nothing happens (docs/benchmarks.md). A held fetch is answered as soon as a record
-   * arrives, so no event waits longer; what waits is a consumer's close ({@link #close()}).
+   * arrives, so no event waits longer. What waits: a consumer's close ({@link #close()}), and, after a rebalance, a
+   * partition newly assigned to a consumer, whose first fetch and offset lookup queue behind the fetch the broker
+   * holds on that connection. Here each group has one member, so that happens at start-up only.
    */
   static final Duration IDLE_FETCH_WAIT = Duration.ofSeconds(5);
 

@@ -63,7 +63,10 @@ public interface DumpEngine {
    * @param serverVersion the server's version as the engine numbers it (PostgreSQL: {@code server_version_num});
    *     empty when the engine's dump does not depend on it
    */
-  record Preflight(OptionalInt expectedTables, OptionalInt serverVersion) {}
+  record Preflight(OptionalInt expectedTables, OptionalInt serverVersion) {
+    /** Nothing asked: no count to compare, and the dump asks what it needs itself. */
+    public static final Preflight NONE = new Preflight(OptionalInt.empty(), OptionalInt.empty());
+  }
 
   /** Passes the dump through to {@code output}, noting whether it defines a table; by default it never does. */
   default TableSpotter spotTables(OutputStream output) {

@@ -112,7 +112,7 @@ public class PostgresDumpEngine implements DumpEngine {
 
   @Override
   public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
-    dump(target, new Preflight(OptionalInt.empty(), OptionalInt.empty()), output, scratch);
+    dump(target, Preflight.NONE, output, scratch);
   }
 
   /** Runs the pg_dump of the server's version, as the preflight found it or, not found there, as asked now. */

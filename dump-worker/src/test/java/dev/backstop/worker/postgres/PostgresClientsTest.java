@@ -249,7 +249,8 @@ class PostgresClientsTest {
     String db = LocalPostgres.createDatabase("backstop_clients");
     try {
       LocalPostgres.psql(db, "create table t (id int primary key); insert into t select generate_series(1, 3); create table u (id int)");
-      int major = Integer.parseInt(LocalPostgres.psql(db, "show server_version_num")) / 10000;
+      int version = Integer.parseInt(LocalPostgres.psql(db, "show server_version_num"));
+      int major = version / 10000;
       String real = PostgresClients.byVersion("/usr/lib/postgresql/{major}/bin", "pg_dump", "pg_restore").pgDump(major);
       // each program notes its start in one file: the server's major runs the real pg_dump, the next major's refuses
       Path starts = scratch.resolve("starts");
@@ -270,7 +271,7 @@ class PostgresClientsTest {
       Path work = Files.createDirectory(scratch.resolve("work"));
 
       assertThat(engine.preflight(target, work))
-          .isEqualTo(new DumpEngine.Preflight(OptionalInt.of(2), OptionalInt.of(Integer.parseInt(LocalPostgres.psql(db, "show server_version_num")))));
+          .isEqualTo(new DumpEngine.Preflight(OptionalInt.of(2), OptionalInt.of(version)));
       Files.delete(starts);
       ByteArrayOutputStream dump = new ByteArrayOutputStream();
       assertThat(CheckedDump.dump(engine, target, dump, work)).isEqualTo(2);
