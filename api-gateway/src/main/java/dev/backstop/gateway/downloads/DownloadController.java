@@ -20,6 +20,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -158,7 +159,9 @@ public class DownloadController {
     long offset = start;
     // the response's own buffer the size of the socket's: Tomcat hands large writes on in pieces of it
     response.setBufferSize(responseBuffer);
-    StreamingResponseBody body = encrypted ? decrypt(row, offset, length)
+    // HEAD opens nothing: Tomcat drops a body written to a HEAD response, but sends a sendfile's whole
+    StreamingResponseBody body = HttpMethod.HEAD.matches(request.getMethod()) ? null
+        : encrypted ? decrypt(row, offset, length)
         : sendfile(row, start, end, request) ? null : copy(() -> store.open(row.archiveKey(), offset), length);
     var entity = ResponseEntity.status(status)
         .contentType(MediaType.parseMediaType(ArchiveFormat.byName(row.archiveName()).map(ArchiveFormat::mediaType)

@@ -125,11 +125,13 @@ class DownloadHardeningTest extends RunningGateway {
     String backupId = addonWithABackup("headed", "head-app");
     for (String path : java.util.List.of("/v1/apps/head-app/addons/headed/backups/" + backupId + "/archive",
         link("head-app", "headed", backupId, OPERATOR))) {
-      Answer answer = send(asOperator(path).method("HEAD", BodyPublishers.noBody()));
+      // on a socket of its own, read to its close: bytes after the headers would otherwise be left on a
+      // pooled connection, where only a later request that happens to reuse it would choke on them
+      Answer answer = raw("HEAD " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + OPERATOR, new byte[0]);
       assertThat(answer.status()).as(path).isEqualTo(200);
       assertThat(answer.header("content-length")).isEqualTo("1000");
       assertThat(answer.header("cache-control")).isEqualTo("no-store");
-      assertThat(answer.bytes()).isEmpty();
+      assertThat(answer.bytes().length).as("%s: bytes after the headers", path).isZero();
     }
   }
 
