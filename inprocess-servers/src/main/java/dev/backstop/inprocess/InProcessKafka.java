@@ -24,10 +24,13 @@ public final class InProcessKafka implements AutoCloseable {
 
   private final KafkaRaftServer server;
   private final String bootstrapServers;
+  /** The directory {@link #startTemporary} made, removed at close; null when the caller owns it. */
+  private final Path temporary;
 
-  private InProcessKafka(KafkaRaftServer server, String bootstrapServers) {
+  private InProcessKafka(KafkaRaftServer server, String bootstrapServers, Path temporary) {
     this.server = server;
     this.bootstrapServers = bootstrapServers;
+    this.temporary = temporary;
   }
 
   /**
@@ -38,6 +41,10 @@ public final class InProcessKafka implements AutoCloseable {
    * @throws IllegalStateException a port given, or the controller port the directory keeps, is taken
    */
   public static InProcessKafka start(Path dir, int brokerPort, int controllerPort) {
+    return start(dir, brokerPort, controllerPort, null);
+  }
+
+  private static InProcessKafka start(Path dir, int brokerPort, int controllerPort, Path temporary) {
     try {
       Files.createDirectories(dir);
       Path logDir = dir.resolve("log");
@@ -86,16 +93,17 @@ public final class InProcessKafka implements AutoCloseable {
       }
       KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props), Time.SYSTEM);
       server.startup();
-      return new InProcessKafka(server, "127.0.0.1:" + port);
+      return new InProcessKafka(server, "127.0.0.1:" + port, temporary);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  /** A throwaway broker under a temporary directory, for tests. */
+  /** A throwaway broker under a temporary directory, for tests; the directory goes at {@link #close}. */
   public static InProcessKafka startTemporary() {
     try {
-      return start(Files.createTempDirectory("backstop-kafka"), 0, 0);
+      Path dir = Files.createTempDirectory("backstop-kafka");
+      return start(dir, 0, 0, dir);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -109,6 +117,15 @@ public final class InProcessKafka implements AutoCloseable {
   public void close() {
     server.shutdown();
     server.awaitShutdown();
+    if (temporary != null) {
+      try (var paths = Files.walk(temporary)) {
+        for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(path);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("could not remove the broker's temporary directory " + temporary, e);
+      }
+    }
   }
 
   private static void format(Path config) {

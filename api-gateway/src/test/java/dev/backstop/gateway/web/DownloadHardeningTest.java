@@ -56,7 +56,7 @@ class DownloadHardeningTest extends RunningGateway {
     String key = addonId + "/" + id + ".sql.gz";
     Path file = Files.createTempFile("archive", ".gz");
     Files.write(file, ARCHIVE);
-    store.put(key, file);
+    store.putTaking(key, file);
     listing.advance(id, BackupListing.Status.DONE, BackupListing.Stage.requested(addonId, app, "MANUAL", Instant.now())
         .completed((long) ARCHIVE.length, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(ARCHIVE)), key,
             id + ".sql.gz", null));
