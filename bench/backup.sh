@@ -196,8 +196,8 @@ pg_same()  { measured "pg_dump -Fc -Z0 -d $1 | zstd -1 -T2 -q -f -o $OUT && sync
 my_same()  { (export MYSQL_PWD=bench-pw; measured "$MYDUMP --default-character-set=binary $MYDB | zstd -1 -T2 -q -f -o $OUT && sync $OUT"); }
 
 # backstop ADDON: one backup, request -> listed done, then its restore test waited for, timed by one process
-# started before either span. Prints "wall cpu size verify_wall verify_cpu id"; CPU is the Backstop JVM's
-# (children included) over each span.
+# started before either span. Prints "wall cpu size verify_wall verify_cpu id jit"; CPU is the Backstop JVM's
+# (children included) over each span, jit its JIT compiler threads' over the backup's.
 backstop() {
   timeout 1800 bench/measure.py --backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$1/backups" "$BACKSTOP" \
     || { echo "backup of $1 failed, or no restore test within 30 min" >&2; exit 1; }
@@ -220,16 +220,17 @@ register() { # addon engine database user port password
          \"nodes\":[{\"role\":\"primary\",\"host\":\"127.0.0.1\",\"port\":$5}]}"
 }
 
+psql -Xq postgres -c "CREATE DATABASE backstop_bench_tiny" 2>/dev/null || true
+psql -Xq backstop_bench_tiny -c "SET client_min_messages = warning" \
+  -c "CREATE TABLE IF NOT EXISTS t(id int); INSERT INTO t SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM t)"
+register bench-tiny postgresql backstop_bench_tiny postgres 5432 unused-with-trust-auth
 if [ -n "$LATENCY" ]; then
-  psql -Xq postgres -c "CREATE DATABASE backstop_bench_tiny" 2>/dev/null || true
-  psql -Xq backstop_bench_tiny -c "CREATE TABLE IF NOT EXISTS t(id int); INSERT INTO t SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM t)"
-  register bench-tiny postgresql backstop_bench_tiny postgres 5432 unused-with-trust-auth
   # the first backup, asked for as soon as the addon is registered, also waits for the registration to reach
   # the worker (each service's first reads after start-up are slow) and pays the worker's first probe: its
   # own row, not one of the N
-  read -r _ _ _ _ _ FIRST < <(backstop bench-tiny)
+  read -r _ _ _ _ _ FIRST _ < <(backstop bench-tiny)
   declare -a IDS
-  for ((i = 1; i <= LATENCY; i++)); do read -r _ _ _ _ _ id < <(backstop bench-tiny); IDS+=("$id"); done
+  for ((i = 1; i <= LATENCY; i++)); do read -r _ _ _ _ _ id _ < <(backstop bench-tiny); IDS+=("$id"); done
   RESULT=$( { phases "$FIRST"; for id in "${IDS[@]}"; do phases "$id"; done; } | python3 -c '
 import re, sys, datetime
 total = lambda line: sum(int(v) for v in re.findall(r"(?:queued|preparing) (\d+) ms", line))
@@ -289,16 +290,20 @@ stock_round() { # key pg|my command...
   stock_restore "$key" "$engine" default; stock_restore "$key" "$engine" scratch; rm -f "$OUT"
 }
 backstop_round() { # key addon
-  local w c size vw vc id
-  quiet; read -r w c size vw vc id < <(backstop "$2")
+  local w c size vw vc id jit
+  quiet; read -r w c size vw vc id jit < <(backstop "$2")
   record "$1" "$w" "$c"; record "$1-verify" "$vw" "$vc"; SIZES[$1]=$size
-  PHASES[$1]+="$w $(phases "$id");"; PHASES[$1-verify]+="$vw $(verify_phases);"
+  PHASES[$1]+="$w jit=$jit $(phases "$id");"; PHASES[$1-verify]+="$vw $(verify_phases);"
 }
 # A deployed worker runs for days: two backups and restore tests of each database first, not recorded, so that
 # the rounds measure the worker's code compiled, as it runs after its first hour, not its first minute (after
-# one of each, the JIT still recompiled hundreds of methods a minute through the rounds).
-log "warm-up: two backups of each database and their restore tests, not recorded"
+# one of each, the JIT still recompiled hundreds of methods a minute through the rounds). Then 40 backups of
+# the one-row database: the path every backup takes whatever its size (Kafka, the store, the listing, the
+# gateway's long polls) runs a few dozen times an hour in a deployment, and until it has, C2 still compiled
+# a quarter of a second of it during each big backup (docs/benchmarks.md).
+log "warm-up: two backups of each database and their restore tests, then 40 of a one-row database, not recorded"
 for addon in bench-text bench-pg bench-my bench-text bench-pg bench-my; do backstop "$addon" >/dev/null; done
+for _ in $(seq 1 40); do backstop bench-tiny >/dev/null; done
 settle
 # what the JVM burns doing nothing (embedded broker, store, consumers' polls): a deployment spends it on
 # other machines, this benchmark charges it to every Backstop row; the rows say how much of their CPU it was
@@ -329,7 +334,11 @@ for arg in sys.argv[5:]:
     if phases:
         by_wall = {float(p.split(" ", 1)[0]): p.split(" ", 1)[1] for p in phases.strip(";").split(";")}
         best_phases = by_wall[min(by_wall)]
-    data[key] = (runs, int(size), best_phases)
+    jit = None
+    if best_phases.startswith("jit="):
+        jit, best_phases = best_phases.split(" ", 1)
+        jit = float(jit[4:])
+    data[key] = (runs, int(size), best_phases, jit)
 d = datetime.date.today()
 mib = lambda n: n / 1024 / 1024
 names = {"tx": "PostgreSQL, text", "pg": "PostgreSQL, mixed", "my": "MariaDB, mixed"}
@@ -344,17 +353,18 @@ def row(db, what, runs, size, note):
     print(f"| {d} | {mib(db):.0f} MiB | {what} | {shown} | {best[1]:.1f} s ({best[1]/gib:.1f} s/GiB) | {mib(db)/best[0]:.0f} MiB/s | {out} | {note} |")
 for k in ("tx", "pg", "my"):
     db = sizes[k]
-    s_runs, s_size, _ = data[k + "-stock"]
-    b_runs, b_size, phases = data[k + "-bs"]
-    v_runs, _, v_phases = data[k + "-bs-verify"]
+    s_runs, s_size, _, _ = data[k + "-stock"]
+    b_runs, b_size, phases, jit = data[k + "-bs"]
+    v_runs, _, v_phases, _ = data[k + "-bs-verify"]
     s_best, b_best = min(s_runs), min(b_runs)
     row(db, f"{names[k]}: stock same-work pipe {stock[k]}", s_runs, s_size, "")
     row(db, f"{names[k]}: **Backstop**, request → dump → zstd → encrypted, stored, listed done", b_runs, b_size,
         f"**{s_best[0]/b_best[0]:.2f}×** the stock pipe's throughput (goal ≥ 0.95), CPU {b_best[1]/s_best[1]:.2f}× (goal ≤ 1.1; "
-        f"{(b_best[1] - idle * b_best[0])/s_best[1]:.2f}× without the idle JVM's {idle:.2f} core over the run), "
+        f"{(b_best[1] - idle * b_best[0])/s_best[1]:.2f}× without the idle JVM's {idle:.2f} core over the run; "
+        f"JIT compilers {jit:.2f} s of it), "
         f"archive {b_size/s_size:.2f}× zstd -1's; phases of the best run: {phases}")
-    r_runs, _, _ = data[k + "-stock-restore-default"]
-    rs_runs, _, _ = data[k + "-stock-restore-scratch"]
+    r_runs, _, _, _ = data[k + "-stock-restore-default"]
+    rs_runs, _, _, _ = data[k + "-stock-restore-scratch"]
     row(db, f"{names[k]}: stock restore of the stock pipe's archive, {restore[k]} into a fresh database on a default server",
         r_runs, 0, f"{min(r_runs)[0]/s_best[0]:.2f}× the stock pipe's time")
     row(db, f"{names[k]}: the same stock restore on the scratch server", rs_runs, 0,
@@ -380,8 +390,9 @@ off, `wal_level = minimal`, no autovacuum; MariaDB `innodb_flush_log_at_trx_comm
 binary log, 1 GiB buffer pool and redo log). Beside it, the stock restore of the stock pipe's archive
 (decompressed, then `pg_restore --jobs 2` or `mysql <`, into a fresh database; CPU of the client side only),
 on the machine's default server (the issue's baseline) and on the same scratch server. Before the rounds,
-two backups of each database and their restore tests are taken and not recorded, and the JVM is let settle
-(JIT compilation keeps a core busy for a minute or two after start-up and after a path's first run); before
+two backups of each database and their restore tests, then 40 backups of a one-row database, are taken and
+not recorded, and the JVM is let settle (JIT compilation keeps a core busy for a minute or two after start-up
+and after a path's first run); each Backstop row says how much of its CPU the JIT compilers still took; before
 each measurement, `sync` writes out what the previous one left in the page cache. The JVM's idle CPU (the
 embedded broker, store and consumers' polls doing nothing) is measured once and is given beside each
 Backstop row's CPU ratio.

@@ -14,8 +14,9 @@ usage: bench/measure.py 'pg_dump -Fc -Z0 -d db | zstd -1 -T2 -q > f && sync f'
        bench/measure.py --backup PORT TOKEN PATH PID [untested]
                                     asks for a backup (POST PATH), waits by long polls until it is listed
                                     done, then until its restore test ended (not with `untested`: 0 0), and
-                                    prints `wall cpu size verify_wall verify_cpu id`: the two spans' wall
-                                    seconds and PID's CPU seconds (reaped children included) over each;
+                                    prints `wall cpu size verify_wall verify_cpu id jit`: the two spans' wall
+                                    seconds and PID's CPU seconds (reaped children included) over each,
+                                    and the CPU seconds of PID's JIT compiler threads over the first;
                                     exits non-zero with the backup's JSON if it failed
 The pipeline runs with pipefail: a failed dump fails the benchmark.
 """
@@ -34,6 +35,21 @@ def process_cpu(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def jit_cpu(pid):
+    # the C1 and C2 compiler threads ("C1 CompilerThre", as /proc shortens their names): with two cores the
+    # JVM runs one of each and keeps them, so none of their CPU leaves with an exited thread
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if "CompilerThre" in stat[stat.index("(") + 1:stat.rindex(")")]:
+            total += sum(int(v) for v in stat.rsplit(")", 1)[1].split()[11:13])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 if sys.argv[1] == "--pid":
@@ -84,7 +100,7 @@ if sys.argv[1] == "--backup":
     port, token, path, pid = int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
     connection = http.client.HTTPConnection("localhost", port, timeout=120)
     headers = {"Authorization": "Bearer " + token}
-    c0, t0 = process_cpu(pid), time.monotonic()
+    j0, c0, t0 = jit_cpu(pid), process_cpu(pid), time.monotonic()
     connection.request("POST", path, headers=headers)
     response = connection.getresponse()
     body = response.read().decode()
@@ -92,17 +108,17 @@ if sys.argv[1] == "--backup":
         sys.exit(f"POST {path}: {response.status} {body}")
     backup_id = json.loads(body)["id"]
     view, body = await_backup(connection, token, f"{path}/{backup_id}", "ended")
-    t1, c1 = time.monotonic(), process_cpu(pid)
+    t1, c1, j1 = time.monotonic(), process_cpu(pid), jit_cpu(pid)
     if view["status"] != "done":
         sys.exit(f"backup {backup_id} failed: {body}")
     if sys.argv[6:] == ["untested"]:
-        print(f"{t1 - t0:.3f} {c1 - c0:.2f} {view['size']} 0 0 {backup_id}")
+        print(f"{t1 - t0:.3f} {c1 - c0:.2f} {view['size']} 0 0 {backup_id} {j1 - j0:.2f}")
         sys.exit(0)
     tested, body = await_backup(connection, token, f"{path}/{backup_id}", "verified")
     t2, c2 = time.monotonic(), process_cpu(pid)
     if tested.get("verified") is not True:
         print(f"restore test of backup {backup_id} failed: {body}", file=sys.stderr)
-    print(f"{t1 - t0:.3f} {c1 - c0:.2f} {view['size']} {t2 - t1:.3f} {c2 - c1:.2f} {backup_id}")
+    print(f"{t1 - t0:.3f} {c1 - c0:.2f} {view['size']} {t2 - t1:.3f} {c2 - c1:.2f} {backup_id} {j1 - j0:.2f}")
     sys.exit(0)
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 t0 = time.monotonic()
