@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -39,10 +40,9 @@ class WorkerReadinessIT {
   private String base;
 
   @BeforeAll
-  void start() throws Exception {
+  void start(@TempDir Path dir) throws Exception {
     kafka = InProcessKafka.startTemporary();
     mongo = InProcessMongo.inMemory();
-    Path dir = Files.createTempDirectory("backstop-readiness");
     archives = dir.resolve("archives");
     worker = WorkerApplication.builder().run(
         "--server.port=0",

@@ -33,6 +33,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.context.bean.override.mockito.MockitoSpyBean;
+import org.springframework.util.FileSystemUtils;
 
 /**
  * The gateway as it runs: its own configuration file, Tomcat on a random port, a real (in-process)
@@ -60,6 +61,11 @@ abstract class RunningGateway {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         kafka.close();
         mongo.close();
+        try {
+          FileSystemUtils.deleteRecursively(archives);
+        } catch (IOException e) {
+          // the JVM is exiting and nothing reads the archives any more: what cannot go stays in the temp directory
+        }
       }));
     }
     registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
