@@ -6,8 +6,8 @@
 #   MariaDB:    `mysqldump --default-character-set=binary ... | zstd -1 -T2 > file && sync file`
 # Every row gives wall time and CPU seconds (user + system of every process: the stock pipe's shell, dump
 # tool and zstd; Backstop's JVM, its pg_dump/mysqldump children included; the database server's own CPU is
-# in neither). Backstop's restore test of each backup is waited for before the next measurement and timed
-# as its own row, so it never overlaps another row. It runs on throwaway scratch servers started here with
+# in neither; restore rows give the server's beside). Backstop's restore test of each backup is waited for
+# before the next measurement and timed as its own row, so it never overlaps another row. It runs on throwaway scratch servers started here with
 # README's scratch settings (as a deployment's verifier would), beside the stock restore of the stock pipe's
 # archive (`zstd -d` then `pg_restore --jobs 2`, or `zstd -dc | mysql`, into a fresh database) on the
 # machine's default server and on the scratch server. Each Backstop row also gives the worker's phase
@@ -195,11 +195,12 @@ OUT=$WORK/baseline.zst
 pg_same()  { measured "pg_dump -Fc -Z0 -d $1 | zstd -1 -T2 -q -f -o $OUT && sync $OUT"; }
 my_same()  { (export MYSQL_PWD=bench-pw; measured "$MYDUMP --default-character-set=binary $MYDB | zstd -1 -T2 -q -f -o $OUT && sync $OUT"); }
 
-# backstop ADDON: one backup, request -> listed done, then its restore test waited for, timed by one process
-# started before either span. Prints "wall cpu size verify_wall verify_cpu id jit"; CPU is the Backstop JVM's
-# (children included) over each span, jit its JIT compiler threads' over the backup's.
+# backstop ADDON [SERVER]: one backup, request -> listed done, then its restore test waited for, timed by one
+# process started before either span. Prints "wall cpu size verify_wall verify_cpu id jit verify_server"; CPU is
+# the Backstop JVM's (children included) over each span, jit its JIT compiler threads' over the backup's,
+# verify_server the scratch server's (pid SERVER, its processes included) over the restore test's.
 backstop() {
-  timeout 1800 bench/measure.py --backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$1/backups" "$BACKSTOP" \
+  timeout 1800 bench/measure.py --backup "$PORT" "$TOKEN" "/v1/apps/bench/addons/$1/backups" "$BACKSTOP" ${2:-} \
     || { echo "backup of $1 failed, or no restore test within 30 min" >&2; exit 1; }
 }
 phases() { grep -o "backup $1 of addon [^ ]* done: .*" "$WORK/backstop.log" | sed 's/.*sha256 [0-9a-f]*; //; s/)$//' | tail -n 1; }
@@ -265,34 +266,44 @@ settle() { bench/measure.py --await-idle "$BACKSTOP" 0.25 5 180 || log "Backstop
 # each measured ROUNDS times, interleaved, so that a slow moment does not favour one side; the best counts
 ROUNDS=${ROUNDS:-3}
 declare -A RUNS SIZES PHASES
-record() { RUNS[$1]+="$2 $3,"; }   # key wall cpu
+record() { RUNS[$1]+="$2 $3${4:+ $4},"; }   # key wall cpu [server_cpu]
+# the database servers restores load, by pid: the server's own CPU is the larger part of a restore's, and no
+# client's time shows it (MariaDB's statistics thread once spun a core through each restore test unseen)
+SERVER_PG_default=$(head -n 1 "$(psql -XAt -c 'SHOW data_directory' postgres)/postmaster.pid")
+SERVER_MY_default=$(cat "$($MY -N -e 'SELECT @@pid_file')")
+SERVER_PG_scratch=$(head -n 1 "$SCRATCH/pg/data/postmaster.pid")
+SERVER_MY_scratch=$(cat "$SCRATCH/my/mysqld.pid")
+server_cpu() { bench/measure.py --tree "$1"; }
 # the stock restore of the stock pipe's archive, into a fresh database: decompress, then `pg_restore --jobs 2`
 # of the file (it needs one to run jobs) or `mysql <`; on the machine's default server (the issue's baseline)
 # and on the scratch server Backstop's restore tests use
 RESTOREDB=backstop_bench_restore
 stock_restore() { # key pg|my default|scratch
-  local w c pgport=5432 my=$MY
+  local w c s0 s1 pgport=5432 my=$MY server
+  server=SERVER_${2^^}_$3; server=${!server}
   [ "$3" = scratch ] && { pgport=$SCRATCH_PG_PORT; my="env MYSQL_PWD=scratch-pw $SCRATCH_MY"; }
   if [ "$2" = pg ]; then
     psql -p "$pgport" -Xq postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $RESTOREDB" -c "CREATE DATABASE $RESTOREDB"
-    quiet; read -r w c < <(measured "zstd -d -q -f $OUT -o $WORK/baseline.dump && pg_restore -p $pgport --jobs 2 --exit-on-error --no-owner --no-privileges -d $RESTOREDB $WORK/baseline.dump")
+    quiet; s0=$(server_cpu "$server")
+    read -r w c < <(measured "zstd -d -q -f $OUT -o $WORK/baseline.dump && pg_restore -p $pgport --jobs 2 --exit-on-error --no-owner --no-privileges -d $RESTOREDB $WORK/baseline.dump")
+    s1=$(server_cpu "$server")
     psql -p "$pgport" -Xq postgres -c "DROP DATABASE $RESTOREDB"; rm -f "$WORK/baseline.dump"
   else
     $my -e "DROP DATABASE IF EXISTS $RESTOREDB; CREATE DATABASE $RESTOREDB"
-    quiet; read -r w c < <(measured "zstd -dc $OUT | $my $RESTOREDB")
+    quiet; s0=$(server_cpu "$server"); read -r w c < <(measured "zstd -dc $OUT | $my $RESTOREDB"); s1=$(server_cpu "$server")
     $my -e "DROP DATABASE $RESTOREDB"
   fi
-  record "$1-restore-$3" "$w" "$c"
+  record "$1-restore-$3" "$w" "$c" "$(echo "$s1 - $s0" | bc)"
 }
 stock_round() { # key pg|my command...
   local key=$1 engine=$2; shift 2
   quiet; read -r w c < <("$@"); record "$key" "$w" "$c"; SIZES[$key]=$(stat -c %s "$OUT")
   stock_restore "$key" "$engine" default; stock_restore "$key" "$engine" scratch; rm -f "$OUT"
 }
-backstop_round() { # key addon
-  local w c size vw vc id jit
-  quiet; read -r w c size vw vc id jit < <(backstop "$2")
-  record "$1" "$w" "$c"; record "$1-verify" "$vw" "$vc"; SIZES[$1]=$size
+backstop_round() { # key addon pg|my (its restore test's scratch server)
+  local w c size vw vc id jit vs server=SERVER_${3^^}_scratch
+  quiet; read -r w c size vw vc id jit vs < <(backstop "$2" "${!server}")
+  record "$1" "$w" "$c"; record "$1-verify" "$vw" "$vc" "$vs"; SIZES[$1]=$size
   PHASES[$1]+="$w jit=$jit $(phases "$id");"; PHASES[$1-verify]+="$vw $(verify_phases);"
 }
 # A deployed worker runs for days: two backups and restore tests of each database first, not recorded, so that
@@ -311,11 +322,11 @@ IDLE0=$(bench/measure.py --pid "$BACKSTOP"); sleep 10; IDLE_RATE=$(echo "($(benc
 log "Backstop's JVM idle: $(printf %.2f "$IDLE_RATE") of a core"
 for ((round = 1; round <= ROUNDS; round++)); do
   log "round $round: PostgreSQL text, stock same-work pipe"; stock_round tx-stock pg pg_same "$TEXTDB"
-  log "round $round: PostgreSQL text, Backstop";            backstop_round tx-bs bench-text
+  log "round $round: PostgreSQL text, Backstop";            backstop_round tx-bs bench-text pg
   log "round $round: PostgreSQL mixed, stock same-work pipe"; stock_round pg-stock pg pg_same "$DB"
-  log "round $round: PostgreSQL mixed, Backstop";           backstop_round pg-bs bench-pg
+  log "round $round: PostgreSQL mixed, Backstop";           backstop_round pg-bs bench-pg pg
   log "round $round: MariaDB mixed, stock same-work pipe";   stock_round my-stock my my_same
-  log "round $round: MariaDB mixed, Backstop";              backstop_round my-bs bench-my
+  log "round $round: MariaDB mixed, Backstop";              backstop_round my-bs bench-my my
 done
 
 args=()
@@ -348,7 +359,7 @@ restore = {"tx": "`zstd -d`, `pg_restore --jobs 2`", "pg": "`zstd -d`, `pg_resto
 def row(db, what, runs, size, note):
     best = min(runs)
     gib = db / 1024**3
-    shown = " / ".join(f"{w:.1f}" for w, _ in runs) + " s"
+    shown = " / ".join(f"{w:.1f}" for w, *_ in runs) + " s"
     out = f"{mib(size):.0f} MiB" if size else "—"
     print(f"| {d} | {mib(db):.0f} MiB | {what} | {shown} | {best[1]:.1f} s ({best[1]/gib:.1f} s/GiB) | {mib(db)/best[0]:.0f} MiB/s | {out} | {note} |")
 for k in ("tx", "pg", "my"):
@@ -366,12 +377,13 @@ for k in ("tx", "pg", "my"):
     r_runs, _, _, _ = data[k + "-stock-restore-default"]
     rs_runs, _, _, _ = data[k + "-stock-restore-scratch"]
     row(db, f"{names[k]}: stock restore of the stock pipe's archive, {restore[k]} into a fresh database on a default server",
-        r_runs, 0, f"{min(r_runs)[0]/s_best[0]:.2f}× the stock pipe's time")
+        r_runs, 0, f"{min(r_runs)[0]/s_best[0]:.2f}× the stock pipe's time; server CPU {min(r_runs)[2]:.1f} s")
     row(db, f"{names[k]}: the same stock restore on the scratch server", rs_runs, 0,
-        f"{min(rs_runs)[0]/s_best[0]:.2f}× the stock pipe's time")
+        f"{min(rs_runs)[0]/s_best[0]:.2f}× the stock pipe's time; server CPU {min(rs_runs)[2]:.1f} s")
     row(db, f"{names[k]}: **Backstop's restore test** of that backup on the scratch server (after it was listed done)", v_runs, 0,
         f"**{min(v_runs)[0]/b_best[0]:.2f}×** the backup's time (goal ≤ 1.0), {min(v_runs)[0]/min(r_runs)[0]:.2f}× the stock "
-        f"restore's on a default server, {min(v_runs)[0]/min(rs_runs)[0]:.2f}× on the scratch server; phases of the best run: "
+        f"restore's on a default server, {min(v_runs)[0]/min(rs_runs)[0]:.2f}× on the scratch server; server CPU {min(v_runs)[2]:.1f} s "
+        f"({min(v_runs)[2]/min(rs_runs)[2]:.2f}× the stock restore's there); phases of the best run: "
         f"{v_phases}")
 PY
 )
@@ -388,7 +400,8 @@ It runs where a deployment runs it: on throwaway scratch servers the benchmark s
 README's "Scratch servers for restore tests" (PostgreSQL `fsync`, `synchronous_commit`, `full_page_writes`
 off, `wal_level = minimal`, no autovacuum; MariaDB `innodb_flush_log_at_trx_commit = 0`, no doublewrite, no
 binary log, 1 GiB buffer pool and redo log). Beside it, the stock restore of the stock pipe's archive
-(decompressed, then `pg_restore --jobs 2` or `mysql <`, into a fresh database; CPU of the client side only),
+(decompressed, then `pg_restore --jobs 2` or `mysql <`, into a fresh database; CPU of the client side, the server's own
+CPU beside the ratio: its backends and background processes, since 2026-12-03),
 on the machine's default server (the issue's baseline) and on the same scratch server. Before the rounds,
 two backups of each database and their restore tests, then 40 backups of a one-row database, are taken and
 not recorded, and the JVM is let settle (JIT compilation keeps a core busy for a minute or two after start-up

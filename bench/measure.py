@@ -11,13 +11,17 @@ usage: bench/measure.py 'pg_dump -Fc -Z0 -d db | zstd -1 -T2 -q > f && sync f'
                                     waits, by long polls of PATH on localhost:PORT over one kept-alive
                                     connection, until the backup it shows is done or failed (with `verified`:
                                     until its restore test ended, or it failed), then prints its JSON
-       bench/measure.py --backup PORT TOKEN PATH PID [untested]
+       bench/measure.py --tree PID  prints the CPU seconds so far of PID and every live process under it, reaped
+                                    children included: a database server's, its backends and background
+                                    processes with it
+       bench/measure.py --backup PORT TOKEN PATH PID [untested | SERVER]
                                     asks for a backup (POST PATH), waits by long polls until it is listed
                                     done, then until its restore test ended (not with `untested`: 0 0), and
-                                    prints `wall cpu size verify_wall verify_cpu id jit`: the two spans' wall
-                                    seconds and PID's CPU seconds (reaped children included) over each,
-                                    and the CPU seconds of PID's JIT compiler threads over the first;
-                                    exits non-zero with the backup's JSON if it failed
+                                    prints `wall cpu size verify_wall verify_cpu id jit verify_server`: the two
+                                    spans' wall seconds and PID's CPU seconds (reaped children included) over
+                                    each, the CPU seconds of PID's JIT compiler threads over the first, and
+                                    those of the scratch server whose pid is SERVER (--tree) over the second
+                                    (0 without SERVER); exits non-zero with the backup's JSON if it failed
 The pipeline runs with pipefail: a failed dump fails the benchmark.
 """
 import http.client
@@ -37,6 +41,27 @@ def process_cpu(pid):
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(pid):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += process_cpu(current)
+        except OSError:
+            continue  # exited meanwhile: its CPU is now its parent's, counted there unless read before
+        todo.extend(children.get(current, []))
+    return total
+
+
 def jit_cpu(pid):
     # the C1 and C2 compiler threads ("C1 CompilerThre", as /proc shortens their names): with two cores the
     # JVM runs one of each and keeps them, so none of their CPU leaves with an exited thread
@@ -54,6 +79,9 @@ def jit_cpu(pid):
 
 if sys.argv[1] == "--pid":
     print(f"{process_cpu(int(sys.argv[2])):.2f}")
+    sys.exit(0)
+if sys.argv[1] == "--tree":
+    print(f"{tree_cpu(int(sys.argv[2])):.2f}")
     sys.exit(0)
 if sys.argv[1] == "--await-idle":
     pid, cores, window, most = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
@@ -112,13 +140,16 @@ if sys.argv[1] == "--backup":
     if view["status"] != "done":
         sys.exit(f"backup {backup_id} failed: {body}")
     if sys.argv[6:] == ["untested"]:
-        print(f"{t1 - t0:.3f} {c1 - c0:.2f} {view['size']} 0 0 {backup_id} {j1 - j0:.2f}")
+        print(f"{t1 - t0:.3f} {c1 - c0:.2f} {view['size']} 0 0 {backup_id} {j1 - j0:.2f} 0")
         sys.exit(0)
+    server = int(sys.argv[6]) if sys.argv[6:] else None
+    s1 = tree_cpu(server) if server else 0.0
     tested, body = await_backup(connection, token, f"{path}/{backup_id}", "verified")
     t2, c2 = time.monotonic(), process_cpu(pid)
+    s2 = tree_cpu(server) if server else 0.0
     if tested.get("verified") is not True:
         print(f"restore test of backup {backup_id} failed: {body}", file=sys.stderr)
-    print(f"{t1 - t0:.3f} {c1 - c0:.2f} {view['size']} {t2 - t1:.3f} {c2 - c1:.2f} {backup_id} {j1 - j0:.2f}")
+    print(f"{t1 - t0:.3f} {c1 - c0:.2f} {view['size']} {t2 - t1:.3f} {c2 - c1:.2f} {backup_id} {j1 - j0:.2f} {s2 - s1:.2f}")
     sys.exit(0)
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 t0 = time.monotonic()

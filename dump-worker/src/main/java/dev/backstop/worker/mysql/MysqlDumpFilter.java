@@ -74,12 +74,16 @@ final class MysqlDumpFilter extends ChunkedInputStream {
 
   /**
    * Sent before the dump, on the restoring user's own session (no privilege needed): no unique or
-   * foreign-key checks while rows load (mysqldump's header says the same, a hand-made dump may not), and
-   * no commit after every statement: each table's rows commit once, at the statement that ends them
-   * ({@code UNLOCK TABLES} and every DDL commit implicitly), not one log flush per extended INSERT.
+   * foreign-key checks while rows load (mysqldump's header says the same, a hand-made dump may not).
+   * Autocommit stays on: with it off, each table's rows held one transaction open across its INSERTs, and
+   * MariaDB's statistics thread, finding the table in use, retried its recalculation on a core of its own
+   * for as long (twice the server's CPU for a restore, no faster: docs/benchmarks.md, bench/mysql-prelude.sh).
    */
-  static final String SESSION_PRELUDE = "SET SESSION unique_checks = 0, foreign_key_checks = 0, autocommit = 0;\n";
-  /** After the dump: what the last statements wrote is committed before the client disconnects (else rolled back). */
+  static final String SESSION_PRELUDE = "SET SESSION unique_checks = 0, foreign_key_checks = 0;\n";
+  /**
+   * After the dump: a dump that turned autocommit off itself (mysqldump's {@code --no-autocommit}) has
+   * what its last statements wrote committed before the client disconnects, not rolled back.
+   */
   static final String SESSION_END = "\nCOMMIT;\n";
 
   /** The filtered dump between {@link #SESSION_PRELUDE} and {@link #SESSION_END}: what the restore's client reads. */

@@ -36,7 +36,7 @@ import java.util.Map;
  * create functions a binary log would refuse.
  *
  * <p>The dump is read with a session prelude ({@link MysqlDumpFilter#SESSION_PRELUDE}: no unique and
- * foreign-key checks, one commit per table rather than per statement). Server-wide settings
+ * foreign-key checks; autocommit left on, see there). Server-wide settings
  * ({@code innodb_flush_log_at_trx_commit}, {@code innodb_doublewrite}, no binary log) are the scratch
  * server's configuration (README).
  */

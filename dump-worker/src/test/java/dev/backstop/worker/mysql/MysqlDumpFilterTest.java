@@ -91,7 +91,7 @@ class MysqlDumpFilterTest {
     String dump = "CREATE DEFINER=`app`@`%` PROCEDURE `p`() select 1;\nINSERT INTO `t` VALUES (1);";
     try (InputStream in = MysqlDumpFilter.forRestore(new ByteArrayInputStream(dump.getBytes(StandardCharsets.UTF_8)))) {
       assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(
-          "SET SESSION unique_checks = 0, foreign_key_checks = 0, autocommit = 0;\n"
+          "SET SESSION unique_checks = 0, foreign_key_checks = 0;\n"
               + "CREATE  PROCEDURE `p`() select 1;\nINSERT INTO `t` VALUES (1);\nCOMMIT;\n");
     }
   }
