@@ -7,9 +7,9 @@
 # Every row gives wall time and CPU seconds (user + system of every process: the stock pipe's shell, dump
 # tool and zstd; Backstop's JVM, its pg_dump/mysqldump children included; the database server's own CPU is
 # in neither; restore rows give the server's beside). Backstop's restore test of each backup is waited for
-# before the next measurement and timed as its own row, so it never overlaps another row. It runs on throwaway scratch servers started here with
-# README's scratch settings (as a deployment's verifier would), beside the stock restore of the stock pipe's
-# archive (`zstd -d` then `pg_restore --jobs 2`, or `zstd -dc | mysql`, into a fresh database) on the
+# before the next measurement and timed as its own row, so it never overlaps another row. It runs on
+# throwaway scratch servers started here with README's scratch settings (as a deployment's verifier would),
+# beside the stock restore of the stock pipe's archive (`zstd -d` then `pg_restore --jobs 2`, or `zstd -dc | mysql`, into a fresh database) on the
 # machine's default server and on the scratch server. Each Backstop row also gives the worker's phase
 # breakdown (BackupCompleted.timings, as the worker logs it) of its best run.
 #
