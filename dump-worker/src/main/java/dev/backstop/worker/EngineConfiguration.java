@@ -60,6 +60,7 @@ public class EngineConfiguration {
             new PostgresRestoreEngine.Tuning(verifier.pgRestoreJobs(), verifier.spoolMinFreeSpace().toBytes(),
                 verifier.restoreMaintenanceWorkMem().toBytes())),
         Engine.MYSQL, new MysqlRestoreEngine(worker.mysql(),
-            new DumpTarget(my.host(), my.port(), "", my.user(), my.password()), verifier.restoreTimeout()));
+            new DumpTarget(my.host(), my.port(), "", my.user(), my.password()), verifier.restoreTimeout(),
+            verifier.mysqlConnections()));
   }
 }

@@ -44,6 +44,8 @@ import org.springframework.validation.annotation.Validated;
  *     a dump that would leave less is streamed through a pipe instead (one job)
  * @param restoreMaintenanceWorkMem {@code maintenance_work_mem} of each PostgreSQL restore connection (index builds),
  *     set for the session as any role may; the scratch server needs it times {@code pg-restore-jobs} of memory to spare
+ * @param mysqlConnections {@code mysql} clients of a MySQL or MariaDB restore test: 2 splits each table's rows between
+ *     two (the rest of the dump on the first, in its order), 1 loads the dump through one, as customers do
  */
 @Validated
 @ConfigurationProperties("backstop.verifier")
@@ -62,7 +64,8 @@ public record VerifierProperties(
     @NotNull @DefaultValue("10m") Duration maxRetryBackoff,
     @Min(1) @Max(32) @DefaultValue("2") int pgRestoreJobs,
     @NotNull @DefaultValue("1GB") DataSize spoolMinFreeSpace,
-    @NotNull @DefaultValue("256MB") DataSize restoreMaintenanceWorkMem) {
+    @NotNull @DefaultValue("256MB") DataSize restoreMaintenanceWorkMem,
+    @Min(1) @Max(2) @DefaultValue("2") int mysqlConnections) {
 
   private static final Server POSTGRESQL = new Server("127.0.0.1", 5432, "postgres", "", "postgres");
   private static final Server MYSQL = new Server("127.0.0.1", 3306, "root", "", null);

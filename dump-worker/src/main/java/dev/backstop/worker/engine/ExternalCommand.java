@@ -42,7 +42,7 @@ public final class ExternalCommand {
   public static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
       Map<String, String> environment, Path scratch, Duration timeout, OutputStream stdout)
       throws DumpFailedException, IOException {
-    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, null, stdout);
+    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, null, stdout, null);
   }
 
   /**
@@ -54,19 +54,30 @@ public final class ExternalCommand {
   public static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
       Map<String, String> environment, Path scratch, Duration timeout, Duration silence, OutputStream stdout)
       throws DumpFailedException, IOException {
-    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, silence, null, stdout);
+    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, silence, null, stdout, null);
   }
 
   /** As above, feeding {@code stdin} (when not null) to the tool's standard input: how a restore reads a dump. */
   public static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
       Map<String, String> environment, Path scratch, Duration timeout, InputStream stdin, OutputStream stdout)
       throws DumpFailedException, IOException {
-    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, stdin, stdout);
+    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, stdin, stdout, null);
+  }
+
+  /**
+   * As above, calling {@code exited} as soon as the tool has exited or was killed, before its input's feeder is
+   * waited for: a source that feeds several tools learns at once that this one reads no more, rather than
+   * keeping the feeder waiting on it (and this call with it).
+   */
+  public static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
+      Map<String, String> environment, Path scratch, Duration timeout, InputStream stdin, OutputStream stdout, Runnable exited)
+      throws DumpFailedException, IOException {
+    runWithSecretFile(tool, secretFile, secret, scrubber, command, environment, scratch, timeout, null, stdin, stdout, exited);
   }
 
   private static void runWithSecretFile(String tool, Path secretFile, String secret, Scrubber scrubber, List<String> command,
-      Map<String, String> environment, Path scratch, Duration timeout, Duration silence, InputStream stdin, OutputStream stdout)
-      throws DumpFailedException, IOException {
+      Map<String, String> environment, Path scratch, Duration timeout, Duration silence, InputStream stdin, OutputStream stdout,
+      Runnable exited) throws DumpFailedException, IOException {
     try {
       try {
         Files.deleteIfExists(secretFile);
@@ -75,7 +86,7 @@ public final class ExternalCommand {
       } catch (IOException e) {
         throw new DumpFailedException(scrubber(scrubber, scratch).scrub("could not prepare " + tool + ": " + e.getMessage()));
       }
-      run(tool, scrubber, command, environment, scratch, timeout, silence, stdin, stdout);
+      run(tool, scrubber, command, environment, scratch, timeout, silence, stdin, stdout, exited);
     } finally {
       try {
         Files.deleteIfExists(secretFile);
@@ -127,11 +138,12 @@ public final class ExternalCommand {
    */
   public static void run(String tool, Scrubber scrubber, List<String> command, Map<String, String> environment, Path scratch,
       Duration timeout, InputStream stdin, OutputStream stdout) throws DumpFailedException, IOException {
-    run(tool, scrubber, command, environment, scratch, timeout, null, stdin, stdout);
+    run(tool, scrubber, command, environment, scratch, timeout, null, stdin, stdout, null);
   }
 
   private static void run(String tool, Scrubber scrubber, List<String> command, Map<String, String> environment, Path scratch,
-      Duration timeout, Duration silence, InputStream stdin, OutputStream stdout) throws DumpFailedException, IOException {
+      Duration timeout, Duration silence, InputStream stdin, OutputStream stdout, Runnable exited)
+      throws DumpFailedException, IOException {
     Scrubber scrub = scrubber(scrubber, scratch);
     Path errors = scratch.resolve(tool + ".stderr");
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
@@ -144,7 +156,10 @@ public final class ExternalCommand {
       throw new DumpFailedException(scrub.scrub(tool + " could not be started: " + e.getMessage()));
     }
     var feedFailure = new java.util.concurrent.atomic.AtomicReference<IOException>();
-    Thread feeder = stdin == null ? null : Thread.ofVirtual().name(tool + "-stdin").start(() -> feed(stdin, process, feedFailure));
+    // a platform thread: a pipe write blocks its carrier, and a virtual one had the scheduler add and retire
+    // carriers around each (seconds of system CPU per restore test fed from two queues: docs/benchmarks.md)
+    Thread feeder = stdin == null ? null
+        : Thread.ofPlatform().daemon().name(tool + "-stdin").start(() -> feed(stdin, process, feedFailure));
     AtomicBoolean overran = new AtomicBoolean();
     ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
       overran.set(true);
@@ -166,6 +181,9 @@ public final class ExternalCommand {
         }
       }
       process.waitFor();
+      if (exited != null) {
+        exited.run();
+      }
       if (feeder != null && !feeder.join(Duration.ofSeconds(30))) {
         // the tool is gone but its input hangs (a stalled store): closing the source unblocks the feeder
         stdin.close();
@@ -194,6 +212,10 @@ public final class ExternalCommand {
       deadline.cancel(false);
       if (watch != null) {
         watch.cancel(false);
+      }
+      if (exited != null) {
+        // killed or not waited for: the tool is gone all the same (a second call must be harmless)
+        exited.run();
       }
     }
     if (feedFailure.get() != null) {
@@ -232,6 +254,9 @@ public final class ExternalCommand {
         }
         try {
           toTool.write(buffer, 0, n);
+          // the pipe is buffered: a source that pauses (a dump read back, a statement waiting on another client's)
+          // must not leave what it gave in the buffer meanwhile
+          toTool.flush();
         } catch (IOException closedByTool) {
           return;
         }

@@ -36,7 +36,9 @@ import java.util.Map;
  * create functions a binary log would refuse.
  *
  * <p>The dump is read with a session prelude ({@link MysqlDumpFilter#SESSION_PRELUDE}: no unique and
- * foreign-key checks; autocommit left on, see there). Server-wide settings
+ * foreign-key checks; autocommit left on, see there). By default its rows load over two clients
+ * ({@link RowSplitter}, {@link TwoConnectionLoad}): one {@code mysql} session keeps one core of the scratch
+ * server busy, and a restore test should keep up with the dump. Server-wide settings
  * ({@code innodb_flush_log_at_trx_commit}, {@code innodb_doublewrite}, no binary log) are the scratch
  * server's configuration (README).
  */
@@ -54,11 +56,26 @@ public class MysqlRestoreEngine implements RestoreEngine {
   private final String mysql;
   private final DumpTarget server;
   private final Duration timeout;
+  private final int connections;
 
+  /** Two connections load the rows (see {@link #MysqlRestoreEngine(String, DumpTarget, Duration, int)}). */
   public MysqlRestoreEngine(String mysql, DumpTarget server, Duration timeout) {
+    this(mysql, server, timeout, 2);
+  }
+
+  /**
+   * @param connections 1: the dump goes to one {@code mysql} client, as customers restore it; 2: its rows are split
+   *     between two clients ({@link RowSplitter}), the rest on the first in the dump's order, so that the scratch
+   *     server loads on two cores
+   */
+  public MysqlRestoreEngine(String mysql, DumpTarget server, Duration timeout, int connections) {
+    if (connections < 1 || connections > 2) {
+      throw new IllegalArgumentException("a MySQL restore test loads over 1 or 2 connections, not " + connections);
+    }
     this.mysql = mysql;
     this.server = server;
     this.timeout = timeout;
+    this.connections = connections;
   }
 
   @Override
@@ -92,13 +109,32 @@ public class MysqlRestoreEngine implements RestoreEngine {
     long counting = 0;
     try {
       DumpTarget restorer = new DumpTarget(server.host(), server.port(), database, scratchUser(database), password);
-      Path options = scratch.resolve("restore.cnf");
-      List<String> command = new ArrayList<>(List.of(mysql, "--defaults-extra-file=" + options, "--protocol=TCP",
-          "--database=" + database));
+      Scrubber scrubber = Scrubber.hiding(password, server.password());
       try {
-        ExternalCommand.runWithSecretFile("mysql", options, MysqlDumpEngine.optionFile(restorer),
-            Scrubber.hiding(password, server.password()), command, Map.of(), scratch, timeout, MysqlDumpFilter.forRestore(dump),
-            OutputStream.nullOutputStream());
+        if (connections == 1) {
+          Path options = scratch.resolve("restore.cnf");
+          ExternalCommand.runWithSecretFile("mysql", options, MysqlDumpEngine.optionFile(restorer), scrubber,
+              restoreCommand(options, database), Map.of(), scratch, timeout, MysqlDumpFilter.forRestore(dump),
+              OutputStream.nullOutputStream());
+        } else {
+          // each client its own folder: its option file and its error output
+          Path[] folders = {scratch.resolve("load-1"), scratch.resolve("load-2")};
+          for (Path folder : folders) {
+            java.nio.file.Files.createDirectories(folder);
+          }
+          TwoConnectionLoad.Client[] clients = new TwoConnectionLoad.Client[2];
+          for (int c = 0; c < 2; c++) {
+            Path options = folders[c].resolve("restore.cnf");
+            Path folder = folders[c];
+            // --unbuffered: each sync's answer is printed as it comes, not when the output buffer fills
+            List<String> command = restoreCommand(options, database);
+            command.addAll(List.of("--unbuffered", "--skip-column-names"));
+            clients[c] = (input, output, exited) -> ExternalCommand.runWithSecretFile("mysql", options,
+                MysqlDumpEngine.optionFile(restorer), scrubber, command, Map.of(), folder, timeout, input, output, exited);
+          }
+          TwoConnectionLoad.load(new MysqlDumpFilter(dump), MysqlDumpFilter.SESSION_PRELUDE, MysqlDumpFilter.SESSION_END,
+              clients[0], clients[1]);
+        }
       } catch (MysqlDumpFilter.ForbiddenStatement e) {
         throw new DumpFailedException(e.getMessage());
       }
@@ -187,6 +223,11 @@ public class MysqlRestoreEngine implements RestoreEngine {
     ExternalCommand.runWithSecretFile("mysql", scratch.resolve("my.cnf"), MysqlDumpEngine.optionFile(server),
         Scrubber.hiding(server.password()), command, Map.of(), scratch, timeout, out);
     return out.toString(StandardCharsets.UTF_8);
+  }
+
+  /** The client loading a dump as the test's own user: stops at the first failing statement (no {@code --force}). */
+  private List<String> restoreCommand(Path options, String database) {
+    return new ArrayList<>(List.of(mysql, "--defaults-extra-file=" + options, "--protocol=TCP", "--database=" + database));
   }
 
   /** The option file first (the client only reads it there), never the password. */

@@ -36,6 +36,9 @@ class SettingsBindingTest {
     assertThat(verifier.pgRestoreJobs()).isEqualTo(2);
     assertThat(verifier.spoolMinFreeSpace().toBytes()).isEqualTo(1L << 30);
     assertThat(verifier.restoreMaintenanceWorkMem().toMegabytes()).isEqualTo(256);
+    assertThat(verifier.mysqlConnections()).isEqualTo(2);
+    // the row splitter feeds two clients at most
+    assertThat(validator.validate(VerifierProperties.bind(Map.of("mysql-connections", "3")))).hasSize(1);
     assertThat(verifier.postgresql().toString()).isEqualTo("postgres@127.0.0.1:5432");
     assertThat(verifier.postgresql().maintenanceDatabase()).isEqualTo("postgres");
     assertThat(verifier.mysql().toString()).isEqualTo("root@127.0.0.1:3306");

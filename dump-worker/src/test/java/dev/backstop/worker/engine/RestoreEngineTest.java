@@ -30,6 +30,8 @@ class RestoreEngineTest {
       new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, "postgres", LocalPostgres.USER, ""), TIMEOUT);
   private final MysqlRestoreEngine mariadb = new MysqlRestoreEngine("mysql",
       new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, "", LocalMariadb.USER, ""), TIMEOUT);
+  private final MysqlRestoreEngine mariadbOneConnection = new MysqlRestoreEngine("mysql",
+      new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, "", LocalMariadb.USER, ""), TIMEOUT, 1);
 
   @Test
   void a_postgresql_dump_restores_into_a_scratch_database_that_is_dropped_afterwards() throws Exception {
@@ -218,6 +220,66 @@ class RestoreEngineTest {
     } finally {
       LocalMariadb.dropDatabase(plain);
     }
+  }
+
+  @Test
+  void a_mariadb_dumps_rows_load_over_two_connections_each_with_the_dumps_session_settings() throws Exception {
+    // a row for each INSERT run in the dump's session (mysqldump's header settings, the prelude's), by the connection that ran it
+    String observe = "INSERT INTO seen SELECT CONNECTION_ID() FROM DUAL WHERE @@session.character_set_client = 'binary'"
+        + " AND @@session.time_zone = '+00:00' AND @@session.sql_mode = 'NO_AUTO_VALUE_ON_ZERO'"
+        + " AND @@session.unique_checks = 0 AND @@session.foreign_key_checks = 0;\n";
+    String dump = "/*!40101 SET NAMES binary */;\n/*!40103 SET TIME_ZONE='+00:00' */;\n"
+        + "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n"
+        + "CREATE TABLE seen (conn bigint);\nCREATE TABLE connections (conn bigint);\n"
+        + "LOCK TABLES `seen` WRITE;\n" + observe.repeat(4) + "UNLOCK TABLES;\n"
+        + "INSERT INTO connections SELECT DISTINCT conn FROM seen;\n";
+
+    // four rows seen, run by two connections
+    assertThat(mariadb.restore("backstop_verify_unit_my6", new ByteArrayInputStream(dump.getBytes()), scratch))
+        .isEqualTo(new RestoreEngine.Restored(2, 4 + 2));
+    // the same four over one
+    assertThat(mariadbOneConnection.restore("backstop_verify_unit_my6", new ByteArrayInputStream(dump.getBytes()), scratch))
+        .isEqualTo(new RestoreEngine.Restored(2, 4 + 1));
+    assertNoMariadbDatabase("backstop_verify_unit_my6");
+  }
+
+  @Test
+  void a_mysqldump_of_several_inserts_per_table_restores_over_two_connections_with_its_trigger_firing_on_none() throws Exception {
+    // about 4 MB of rows: mysqldump writes an INSERT per megabyte, so both connections get some
+    byte[] dump = mariadbDumpOf("create table notes (id int primary key, body varchar(200), raw varbinary(16));"
+        + " create table audit (id int);"
+        + " insert into notes select seq, repeat(md5(seq), 3), unhex(md5(seq)) from seq_1_to_40000;"
+        + " create trigger logged after insert on notes for each row insert into audit values (new.id)");
+    assertThat(new String(dump, java.nio.charset.StandardCharsets.ISO_8859_1).split("INSERT INTO `notes`", -1)).hasSizeGreaterThan(3);
+
+    var restored = mariadb.restore("backstop_verify_unit_my8", new ByteArrayInputStream(dump), scratch);
+
+    // every row, and none in audit: the trigger was created once both connections' rows were in
+    assertThat(restored).isEqualTo(new RestoreEngine.Restored(2, 40000));
+    assertNoMariadbDatabase("backstop_verify_unit_my8");
+  }
+
+  @Test
+  void a_row_failing_on_either_connection_fails_the_test_with_its_line_in_the_dump_and_stops_the_other() throws Exception {
+    String table = "CREATE TABLE t (id int primary key);\nLOCK TABLES `t` WRITE;\n";
+    // line 4 is the second connection's first INSERT, line 5 the main one's second
+    String secondFails = table + "INSERT INTO `t` VALUES (1);\nINSERT INTO `t` VALUES (2, 'extra');\n"
+        + "INSERT INTO `t` VALUES (3);\nINSERT INTO `t` VALUES (4);\nUNLOCK TABLES;\n";
+    String mainFails = table + "INSERT INTO `t` VALUES (1);\nINSERT INTO `t` VALUES (2);\n"
+        + "INSERT INTO `t` VALUES (3, 'extra');\nINSERT INTO `t` VALUES (4);\nUNLOCK TABLES;\n";
+    String refused = table + "INSERT INTO `t` VALUES (1);\nINSERT INTO `t` VALUES (2);\nUNLOCK TABLES;\nUSE mysql;\n";
+
+    assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my7", new ByteArrayInputStream(secondFails.getBytes()), scratch))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessageContaining("mysql failed (exit 1)")
+        .hasMessageContaining("at line 4 of the dump: Column count doesn't match");
+    assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my7", new ByteArrayInputStream(mainFails.getBytes()), scratch))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessageContaining("at line 5 of the dump: Column count doesn't match");
+    assertThatThrownBy(() -> mariadb.restore("backstop_verify_unit_my7", new ByteArrayInputStream(refused.getBytes()), scratch))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessage("the dump holds a statement that leaves the scratch database (USE at line 6): refused before it was run");
+    assertNoMariadbDatabase("backstop_verify_unit_my7");
   }
 
   @Test

@@ -420,7 +420,8 @@ class RestoreVerificationTest {
     VerifierProperties shared = new VerifierProperties(properties.enabled(), properties.maxAge(), properties.restoreTimeout(),
         properties.databasePrefix(), properties.postgresql(), properties.mysql(), true, properties.pgRestore(),
         properties.concurrentRestores(), properties.attempts(), properties.retryBackoff(), properties.maxRetryBackoff(),
-        properties.pgRestoreJobs(), properties.spoolMinFreeSpace(), properties.restoreMaintenanceWorkMem());
+        properties.pgRestoreJobs(), properties.spoolMinFreeSpace(), properties.restoreMaintenanceWorkMem(),
+        properties.mysqlConnections());
     return new RestoreVerification(new JobLedger(database, "verifications"), addons, new ArchiveReader(store, cipher), publisher,
         Map.of(Engine.POSTGRESQL, engine), shared, worker, clock);
   }
