@@ -156,8 +156,8 @@ public final class ExternalCommand {
       throw new DumpFailedException(scrub.scrub(tool + " could not be started: " + e.getMessage()));
     }
     var feedFailure = new java.util.concurrent.atomic.AtomicReference<IOException>();
-    // a platform thread: a pipe write blocks its carrier, and a virtual one had the scheduler add and retire
-    // carriers around each (seconds of system CPU per restore test fed from two queues: docs/benchmarks.md)
+    // a platform thread: it spends its life blocked in pipe writes, which a virtual thread cannot unmount from
+    // (file I/O pins its carrier, and the scheduler adds a carrier to make up for it)
     Thread feeder = stdin == null ? null
         : Thread.ofPlatform().daemon().name(tool + "-stdin").start(() -> feed(stdin, process, feedFailure));
     AtomicBoolean overran = new AtomicBoolean();
