@@ -243,7 +243,8 @@ final class RowSplitter {
   private void longLine() throws IOException {
     byte[] bytes = line.toByteArray();
     line.reset();
-    if (!statementOpen && delimiter.equals(";") && isSetting(LEADING.matcher(new String(bytes, 0, PREFIX, StandardCharsets.ISO_8859_1)).replaceFirst(""))) {
+    String start = new String(bytes, 0, PREFIX, StandardCharsets.ISO_8859_1);
+    if (!statementOpen && delimiter.equals(";") && isSetting(LEADING.matcher(start).replaceFirst(""))) {
       oneConnection = true;
     }
     other(bytes);
@@ -251,8 +252,10 @@ final class RowSplitter {
     lastByte = lastNonBlank(bytes, 0, bytes.length, (byte) 0);
   }
 
+  /** {@code SET} and whatever may follow it ({@code SET @a}, {@code SET\tNAMES}), not a word that starts with it. */
   private static boolean isSetting(String statement) {
-    return statement.toUpperCase(Locale.ROOT).startsWith("SET ");
+    return statement.length() > 3 && statement.substring(0, 3).toUpperCase(Locale.ROOT).equals("SET")
+        && !Character.isLetterOrDigit(statement.charAt(3)) && statement.charAt(3) != '_' && statement.charAt(3) != '$';
   }
 
   /** A statement other than rows: on the main connection, once the second has run the rows it was given. */

@@ -129,6 +129,15 @@ class RowSplitterTest {
   }
 
   @Test
+  void a_setting_however_spelled_is_replayed_and_a_statement_starting_like_one_is_not() throws IOException {
+    String dump = "set\tnames binary;\nSET@a = 1;\n/*!40101 set time_zone = '+00:00' */ ;\nSETTINGS_TABLE_IS_NOT_SQL;\n";
+
+    Recorded out = split(dump, 64);
+
+    assertThat(out.second()).isEqualTo("set\tnames binary;\nSET@a = 1;\n/*!40101 set time_zone = '+00:00' */ ;\n");
+  }
+
+  @Test
   void a_dump_without_data_sections_goes_to_the_main_connection_whole() throws IOException {
     String dump = "SET NAMES binary;\nCREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\n";
 
