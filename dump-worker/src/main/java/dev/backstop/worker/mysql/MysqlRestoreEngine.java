@@ -158,8 +158,9 @@ public class MysqlRestoreEngine implements RestoreEngine {
       long dropping = System.nanoTime();
       dropAfterTest(database, scratch);
       // where a slow restore test's time went: the verifier's log line says only the whole
-      log.info("restore test into {}: prepared {} ms, mysql {} ms (the archive read back meanwhile), counted {} ms, dropped {} ms",
-          database, (loading - preparing) / 1_000_000, ((counting == 0 ? dropping : counting) - loading) / 1_000_000,
+      log.info("restore test into {}: prepared {} ms, mysql over {} {} {} ms (the archive read back meanwhile), counted {} ms,"
+          + " dropped {} ms", database, (loading - preparing) / 1_000_000, connections,
+          connections == 1 ? "connection" : "connections", ((counting == 0 ? dropping : counting) - loading) / 1_000_000,
           counting == 0 ? 0 : (dropping - counting) / 1_000_000, (System.nanoTime() - dropping) / 1_000_000);
     }
   }
