@@ -82,8 +82,9 @@ class WorkerCrashIT {
       workers.add(process);
       ServiceProcesses.awaitUp(process, port, dir, name);
     }
-    // the group reads three topics: addons, requests, and the outcomes on backup-events
-    ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 3 * PARTITIONS), Duration.ofMinutes(2));
+    // the group reads three topics: addons, requests, and the outcomes on backup-events; both workers hold some
+    ConsumerGroups.awaitAssigned(kafka.bootstrapServers(), Map.of("dump-worker", 3 * PARTITIONS), WORKERS.size(),
+        Duration.ofMinutes(2));
   }
 
   @AfterAll

@@ -14,9 +14,19 @@ public final class ConsumerGroups {
 
   /** {@code partitionsPerGroup}: group id → how many partitions its consumers must hold between them. */
   public static void awaitAssigned(String bootstrapServers, Map<String, Integer> partitionsPerGroup, Duration timeout) {
+    awaitAssigned(bootstrapServers, partitionsPerGroup, 1, timeout);
+  }
+
+  /**
+   * As above, and each group has at least {@code members} consumers holding partitions: a service started
+   * second may not have joined yet (it answers HTTP before its consumers' first poll), and until it does the
+   * first one holds every partition in a stable group.
+   */
+  public static void awaitAssigned(String bootstrapServers, Map<String, Integer> partitionsPerGroup, int members,
+      Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
-      while (!assigned(admin, partitionsPerGroup)) {
+      while (!assigned(admin, partitionsPerGroup, members)) {
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException("consumer groups " + partitionsPerGroup.keySet() + " not assigned within " + timeout);
         }
@@ -25,13 +35,14 @@ public final class ConsumerGroups {
     }
   }
 
-  private static boolean assigned(Admin admin, Map<String, Integer> partitionsPerGroup) {
+  private static boolean assigned(Admin admin, Map<String, Integer> partitionsPerGroup, int members) {
     try {
       Map<String, ConsumerGroupDescription> groups = admin.describeConsumerGroups(List.copyOf(partitionsPerGroup.keySet())).all().get();
       for (var entry : partitionsPerGroup.entrySet()) {
         ConsumerGroupDescription group = groups.get(entry.getKey());
         int held = group.members().stream().mapToInt(m -> m.assignment().topicPartitions().size()).sum();
-        if (group.groupState() != GroupState.STABLE || held < entry.getValue()) {
+        long holding = group.members().stream().filter(m -> !m.assignment().topicPartitions().isEmpty()).count();
+        if (group.groupState() != GroupState.STABLE || held < entry.getValue() || holding < members) {
           return false;
         }
       }
