@@ -5,6 +5,7 @@ import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.engine.DumpEngine;
 import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.OutputBuffer;
 import dev.backstop.worker.engine.ReplicaProbe;
 import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.mysql.MysqlDumpEngine;
@@ -15,6 +16,8 @@ import dev.backstop.worker.postgres.PostgresDumpEngine;
 import dev.backstop.worker.postgres.PostgresReplicaProbe;
 import dev.backstop.worker.postgres.PostgresRestoreEngine;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -26,6 +29,8 @@ import org.springframework.context.annotation.Configuration;
 @Configuration
 public class EngineConfiguration {
 
+  private static final Logger log = LoggerFactory.getLogger(EngineConfiguration.class);
+
   /** The pg_dump and pg_restore of each PostgreSQL major version this worker has. */
   @Bean
   public PostgresClients postgresClients(WorkerProperties worker, VerifierProperties verifier) {
@@ -34,11 +39,16 @@ public class EngineConfiguration {
 
   @Bean
   public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties, PostgresClients postgresClients) {
+    OutputBuffer buffer = OutputBuffer.find(properties.dumpOutputBuffer().toBytes(), System.getenv("PATH"));
+    if (!buffer.buffers() && properties.dumpOutputBuffer().toBytes() != 0) {
+      log.info("no stdbuf on PATH: pg_dump and mysqldump write to the worker a page at a time "
+          + "(backstop.worker.dump-output-buffer needs coreutils' stdbuf)");
+    }
     return Map.of(
         Engine.POSTGRESQL, new PostgresDumpEngine(postgresClients, properties.psql(), properties.dumpTimeout(),
-            properties.connectTimeout(), properties.dumpStallTimeout()),
+            properties.connectTimeout(), properties.dumpStallTimeout(), buffer),
         Engine.MYSQL, new MysqlDumpEngine(properties.mysqldump(), properties.mysql(), properties.dumpTimeout(),
-            properties.dumpStallTimeout()));
+            properties.dumpStallTimeout(), buffer));
   }
 
   @Bean

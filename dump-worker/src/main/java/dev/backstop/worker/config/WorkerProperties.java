@@ -2,6 +2,7 @@ package dev.backstop.worker.config;
 
 import dev.backstop.kit.archive.ArchiveFormat;
 import dev.backstop.worker.postgres.PostgresClients;
+import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -56,6 +58,10 @@ import org.springframework.validation.annotation.Validated;
  *     version as a folder name (Debian's and PGDG's packages: {@code /usr/lib/postgresql/{major}/bin}). A dump runs the
  *     server's own major's {@code pg_dump}, else the newest above it; a restore test the newest {@code pg_restore}
  * @param mysqldump the {@code mysqldump} executable (MySQL's or MariaDB's); a bare name is looked up on PATH
+ * @param dumpOutputBuffer how much {@code pg_dump} and {@code mysqldump} gather before each write to the worker, set
+ *     through coreutils' {@code stdbuf} (on PATH; without it, or at 0, the tools write as the C library does, a page
+ *     at a time). A pipe holds 64 KiB: more saves little. What a dump has written reaches the worker, and its
+ *     progress, at most this much late
  * @param instanceName this instance's name in events and job leases; unset means process id and host name
  */
 @Validated
@@ -85,6 +91,7 @@ public record WorkerProperties(
     @NotBlank @jakarta.validation.constraints.Pattern(regexp = PostgresClients.TEMPLATE_PATTERN)
     @DefaultValue("/usr/lib/postgresql/{major}/bin") String pgClientDirectory,
     @NotBlank @DefaultValue("mysqldump") String mysqldump,
+    @NotNull @DefaultValue("64KB") DataSize dumpOutputBuffer,
     @NotBlank String instanceName) {
 
   /** Fills in the defaults that depend on the machine or on another setting. */
@@ -101,6 +108,12 @@ public record WorkerProperties(
     if (instanceName == null) {
       instanceName = ProcessHandle.current().pid() + "@" + hostName();
     }
+  }
+
+  @AssertTrue(message = "backstop.worker.dump-output-buffer must be 0 or from 4KB to 64MB")
+  public boolean isDumpOutputBufferValid() {
+    long bytes = dumpOutputBuffer.toBytes();
+    return bytes == 0 || (bytes >= 4096 && bytes <= (64L << 20));
   }
 
   /**

@@ -5,6 +5,7 @@ import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
 import dev.backstop.worker.engine.FailureClassifier;
+import dev.backstop.worker.engine.OutputBuffer;
 import dev.backstop.worker.engine.Scrubber;
 import dev.backstop.worker.engine.TableSpotter;
 import java.io.IOException;
@@ -39,6 +40,7 @@ public class MysqlDumpEngine implements DumpEngine {
   private final Duration timeout;
   /** Not null: mysqldump is stopped once its output has been silent this long. */
   private final Duration stallTimeout;
+  private final OutputBuffer outputBuffer;
   private volatile Boolean mariadbClient;
 
   public MysqlDumpEngine(String mysqldump, Duration timeout) {
@@ -52,10 +54,16 @@ public class MysqlDumpEngine implements DumpEngine {
 
   /** @param stallTimeout mysqldump is stopped once nothing has come out of it for this long (a vanished host) */
   public MysqlDumpEngine(String mysqldump, String mysql, Duration timeout, Duration stallTimeout) {
+    this(mysqldump, mysql, timeout, stallTimeout, OutputBuffer.TOOLS_OWN);
+  }
+
+  /** @param outputBuffer how mysqldump buffers what it writes to the worker */
+  public MysqlDumpEngine(String mysqldump, String mysql, Duration timeout, Duration stallTimeout, OutputBuffer outputBuffer) {
     this.mysqldump = mysqldump;
     this.mysql = mysql;
     this.timeout = timeout;
     this.stallTimeout = stallTimeout;
+    this.outputBuffer = outputBuffer;
   }
 
   @Override
@@ -67,7 +75,7 @@ public class MysqlDumpEngine implements DumpEngine {
   public void dump(DumpTarget target, OutputStream output, Path scratch) throws DumpFailedException, IOException {
     Path options = scratch.resolve("my.cnf");
     ExternalCommand.runWithSecretFile("mysqldump", options, optionFile(target), Scrubber.hiding(target.password()),
-        command(target, options, isMariadbClient()), Map.of(), scratch, timeout, stallTimeout, output);
+        outputBuffer.around(command(target, options, isMariadbClient())), Map.of(), scratch, timeout, stallTimeout, output);
   }
 
   @Override

@@ -5,6 +5,7 @@ import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
 import dev.backstop.worker.engine.FailureClassifier;
+import dev.backstop.worker.engine.OutputBuffer;
 import dev.backstop.worker.engine.Scrubber;
 import dev.backstop.worker.engine.TableSpotter;
 import java.io.IOException;
@@ -57,6 +58,7 @@ public class PostgresDumpEngine implements DumpEngine {
   private final Duration stallTimeout;
   /** Not null: the server is reached through its Unix socket in this folder, whatever the target's host. */
   private final Path socketDirectory;
+  private final OutputBuffer outputBuffer;
 
   /** Always runs {@code pgDump}, whatever the server's version. */
   public PostgresDumpEngine(String pgDump, Duration timeout) {
@@ -74,23 +76,30 @@ public class PostgresDumpEngine implements DumpEngine {
    * @param connectTimeout how long pg_dump and psql wait for the server to answer their connection
    */
   public PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout) {
-    this(clients, psql, timeout, connectTimeout, null, null);
+    this(clients, psql, timeout, connectTimeout, null, null, OutputBuffer.TOOLS_OWN);
   }
 
   /** @param stallTimeout pg_dump is stopped once nothing has come out of it for this long (a vanished host) */
   public PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout,
       Duration stallTimeout) {
-    this(clients, psql, timeout, connectTimeout, stallTimeout, null);
+    this(clients, psql, timeout, connectTimeout, stallTimeout, OutputBuffer.TOOLS_OWN);
+  }
+
+  /** @param outputBuffer how pg_dump buffers what it writes to the worker */
+  public PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout,
+      Duration stallTimeout, OutputBuffer outputBuffer) {
+    this(clients, psql, timeout, connectTimeout, stallTimeout, null, outputBuffer);
   }
 
   private PostgresDumpEngine(PostgresClients clients, String psql, Duration timeout, Duration connectTimeout,
-      Duration stallTimeout, Path socketDirectory) {
+      Duration stallTimeout, Path socketDirectory, OutputBuffer outputBuffer) {
     this.clients = clients;
     this.psql = psql;
     this.timeout = timeout;
     this.connectTimeout = connectTimeout;
     this.stallTimeout = stallTimeout;
     this.socketDirectory = socketDirectory;
+    this.outputBuffer = outputBuffer;
   }
 
   /**
@@ -98,7 +107,8 @@ public class PostgresDumpEngine implements DumpEngine {
    * restore's scratch server): libpq takes a host starting with {@code /} as a socket folder.
    */
   public PostgresDumpEngine throughSocket(Path directory) {
-    return new PostgresDumpEngine(clients, psql, timeout, connectTimeout, stallTimeout, directory.toAbsolutePath());
+    return new PostgresDumpEngine(clients, psql, timeout, connectTimeout, stallTimeout, directory.toAbsolutePath(),
+        outputBuffer);
   }
 
   private String host(DumpTarget target) {
@@ -132,7 +142,8 @@ public class PostgresDumpEngine implements DumpEngine {
     }
     Path passFile = scratch.resolve("pgpass");
     ExternalCommand.runWithSecretFile("pg_dump", passFile, pgpassLine(target), Scrubber.hiding(target.password()),
-        command(pgDump, target, host(target)), environment(passFile, connectTimeout), scratch, timeout, stallTimeout, output);
+        outputBuffer.around(command(pgDump, target, host(target))), environment(passFile, connectTimeout), scratch, timeout,
+        stallTimeout, output);
   }
 
   /** The server's major version ({@code server_version_num}), which decides the pg_dump to run. */

@@ -28,6 +28,10 @@ class SettingsBindingTest {
     assertThat(worker.compressionLevel()).isEqualTo(1);
     assertThat(worker.fallBackToPrimary()).isTrue();
     assertThat(worker.instanceName()).contains("@");
+    assertThat(worker.dumpOutputBuffer().toKilobytes()).isEqualTo(64);
+    assertThat(validator.validate(WorkerProperties.bind(Map.of("dump-output-buffer", "0")))).isEmpty();
+    assertThat(validator.validate(WorkerProperties.bind(Map.of("dump-output-buffer", "100B")))).hasSize(1);
+    assertThat(validator.validate(WorkerProperties.bind(Map.of("dump-output-buffer", "1GB")))).hasSize(1);
     assertThat(validator.validate(worker)).isEmpty();
 
     VerifierProperties verifier = VerifierProperties.bind(Map.of());

@@ -8,6 +8,8 @@ import dev.backstop.worker.engine.CheckedDump;
 import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
+import dev.backstop.worker.engine.OutputBuffer;
+import dev.backstop.worker.engine.WriteCounter;
 import dev.backstop.worker.engine.Scrubber;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,6 +66,42 @@ public class MysqlDumpEngineTest {
       LocalMariadb.dropDatabase(db);
       LocalMariadb.dropDatabase(restored);
     }
+  }
+
+  @Test
+  void mysqldump_through_stdbuf_reaches_the_worker_in_large_writes_that_restore_the_same_rows(@TempDir Path dir)
+      throws Exception {
+    OutputBuffer buffer = OutputBuffer.find(64 << 10, System.getenv("PATH"));
+    assertThat(buffer.buffers()).as("coreutils' stdbuf on PATH").isTrue();
+    var buffered = new MysqlDumpEngine("mysqldump", "mysql", Duration.ofMinutes(2), Duration.ofMinutes(1), buffer);
+    String db = LocalMariadb.createDatabase("backstop_unit");
+    String restored = LocalMariadb.createDatabase("backstop_unit_restored");
+    try {
+      LocalMariadb.sql(db, "CREATE TABLE t(id INT PRIMARY KEY, v VARCHAR(64)); "
+          + "INSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_40000;");
+      Path out = dir.resolve("dump.sql");
+      var counter = new WriteCounter(Files.newOutputStream(out));
+      try (counter) {
+        buffered.dump(new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, db, LocalMariadb.USER, ""), counter, dir);
+      }
+
+      // written a page at a time, 1.7 MB would take some 400 writes; through a 64 KiB buffer, one per pipe's worth
+      assertThat(counter.bytes()).isGreaterThan(1_500_000);
+      assertThat(counter.writes()).isLessThanOrEqualTo(counter.bytes() / (16 << 10) + 2);
+      // the last line, left in the buffer until mysqldump exits, is written then
+      assertThat(Files.readString(out, java.nio.charset.StandardCharsets.ISO_8859_1)).containsPattern("-- Dump completed[^\n]*\n$");
+      LocalMariadb.restore(out, restored);
+      String fingerprint = "SELECT COUNT(*), MD5(GROUP_CONCAT(id, v ORDER BY id)) FROM t";
+      assertThat(LocalMariadb.sql(restored, fingerprint)).isEqualTo(LocalMariadb.sql(db, fingerprint));
+    } finally {
+      LocalMariadb.dropDatabase(db);
+      LocalMariadb.dropDatabase(restored);
+    }
+    assertThatThrownBy(() -> buffered.dump(
+        new DumpTarget(LocalMariadb.HOST, LocalMariadb.PORT, "mysql", LocalMariadb.USER, "not-the-password-73"), java.io.OutputStream.nullOutputStream(), dir))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessageContaining("Access denied")
+        .hasMessageNotContaining("not-the-password-73");
   }
 
   @Test

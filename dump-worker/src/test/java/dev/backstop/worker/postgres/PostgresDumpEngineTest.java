@@ -7,6 +7,8 @@ import dev.backstop.testing.LocalPostgres;
 import dev.backstop.worker.engine.CheckedDump;
 import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.OutputBuffer;
+import dev.backstop.worker.engine.WriteCounter;
 import dev.backstop.worker.mysql.MysqlDumpEngineTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +75,49 @@ class PostgresDumpEngineTest {
     } finally {
       LocalPostgres.dropDatabase(db);
     }
+  }
+
+  @Test
+  void pg_dump_through_stdbuf_reaches_the_worker_in_large_writes_with_the_same_data_and_the_same_failures(@TempDir Path dir)
+      throws Exception {
+    OutputBuffer buffer = OutputBuffer.find(64 << 10, System.getenv("PATH"));
+    assertThat(buffer.buffers()).as("coreutils' stdbuf on PATH").isTrue();
+    var buffered = new PostgresDumpEngine(PostgresClients.fixed("pg_dump", "pg_restore"), "psql", Duration.ofMinutes(1),
+        Duration.ofSeconds(15), Duration.ofMinutes(1), buffer);
+    String db = LocalPostgres.createDatabase("backstop_unit");
+    try {
+      LocalPostgres.psql(db, "CREATE TABLE t(id int primary key, v text); "
+          + "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 60000) g");
+      DumpTarget target = new DumpTarget(LocalPostgres.HOST, LocalPostgres.PORT, db, LocalPostgres.USER, "unused");
+      Path plain = dir.resolve("plain.dump");
+      try (var file = Files.newOutputStream(plain)) {
+        new PostgresDumpEngine("pg_dump", Duration.ofMinutes(1)).dump(target, file, dir);
+      }
+      Path out = dir.resolve("buffered.dump");
+      var counter = new WriteCounter(Files.newOutputStream(out));
+      try (counter) {
+        buffered.dump(target, counter, dir);
+      }
+
+      // written a page at a time, 2.5 MB would take some 600 writes; through a 64 KiB buffer, one per pipe's worth
+      assertThat(counter.bytes()).isGreaterThan(2_000_000);
+      assertThat(counter.writes()).isLessThanOrEqualTo(counter.bytes() / (16 << 10) + 2);
+      assertThat(dataOf(out)).contains("60000\t").isEqualTo(dataOf(plain));
+    } finally {
+      LocalPostgres.dropDatabase(db);
+    }
+    assertThatThrownBy(() -> buffered.dump(new DumpTarget("127.0.0.1", 1, "db", "u", PASSWORD), java.io.OutputStream.nullOutputStream(), dir))
+        .isInstanceOf(DumpFailedException.class)
+        .hasMessageStartingWith("pg_dump failed (exit 1)")
+        .hasMessageContaining("Connection refused")
+        .hasMessageNotContaining("word-7f3");
+  }
+
+  /** The rows a dump holds, as pg_restore writes them out; without the random key of its {@code \restrict} lines. */
+  private static String dataOf(Path dump) {
+    return LocalPostgres.run(List.of("pg_restore", "--data-only", "--file", "-", dump.toString())).lines()
+        .filter(line -> !line.startsWith("\\restrict") && !line.startsWith("\\unrestrict"))
+        .collect(java.util.stream.Collectors.joining("\n"));
   }
 
   @Test
