@@ -41,7 +41,7 @@ public class EngineConfiguration {
   public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties, PostgresClients postgresClients) {
     OutputBuffer buffer = OutputBuffer.find(properties.dumpOutputBuffer().toBytes(), System.getenv("PATH"));
     if (!buffer.buffers() && properties.dumpOutputBuffer().toBytes() != 0) {
-      log.info("no stdbuf on PATH: pg_dump and mysqldump write to the worker a page at a time "
+      log.info("no working stdbuf on PATH: pg_dump and mysqldump write to the worker a page at a time "
           + "(backstop.worker.dump-output-buffer needs coreutils' stdbuf)");
     }
     return Map.of(

@@ -1,11 +1,13 @@
 package dev.backstop.worker.engine;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * How a dump tool writes its output to the worker. The C library buffers a pipe a page (4 KiB) at a time, so
@@ -33,14 +35,37 @@ public record OutputBuffer(Path stdbuf, long bytes) {
 
   /**
    * A buffer of {@code bytes} through the {@code stdbuf} found on {@code path} (the PATH variable's form);
-   * {@link #TOOLS_OWN} when {@code bytes} is 0 or no {@code stdbuf} is there.
+   * {@link #TOOLS_OWN} when {@code bytes} is 0, or no {@code stdbuf} is there that runs a program (one without
+   * its preloaded library would fail every dump).
    */
   public static OutputBuffer find(long bytes, String path) {
     if (bytes == 0) {
       return TOOLS_OWN;
     }
     Path stdbuf = onPath("stdbuf", path);
-    return stdbuf == null ? TOOLS_OWN : new OutputBuffer(stdbuf, bytes);
+    if (stdbuf == null) {
+      return TOOLS_OWN;
+    }
+    OutputBuffer buffer = new OutputBuffer(stdbuf, bytes);
+    return buffer.runs() ? buffer : TOOLS_OWN;
+  }
+
+  /** Whether stdbuf runs a program through this buffer: itself, asked its version. */
+  private boolean runs() {
+    try {
+      Process probe = new ProcessBuilder(around(List.of(stdbuf.toString(), "--version"), null))
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!probe.waitFor(10, TimeUnit.SECONDS)) {
+        probe.destroyForcibly();
+        return false;
+      }
+      return probe.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   /** Whether the tools run through {@code stdbuf}. */
@@ -66,7 +91,7 @@ public record OutputBuffer(Path stdbuf, long bytes) {
     return wrapped;
   }
 
-  /** {@code tool} as an executable file: itself when it names a folder, else the first on {@code path}. */
+  /** {@code tool} as an executable file: itself when it is a path (holds a {@code /}), else the first on {@code path}. */
   static Path executable(String tool, String path) {
     try {
       if (tool.contains("/")) {

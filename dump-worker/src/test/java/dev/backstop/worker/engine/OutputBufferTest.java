@@ -46,6 +46,10 @@ class OutputBufferTest {
     executable(bin.resolve("pg_dump"));
     assertThat(OutputBuffer.find(1 << 20, bin.toString())).isEqualTo(OutputBuffer.TOOLS_OWN);
     assertThat(OutputBuffer.find(1 << 20, null)).isEqualTo(OutputBuffer.TOOLS_OWN);
+    // one that cannot run a program (its preloaded library missing) would fail every dump
+    Files.writeString(bin.resolve("stdbuf"), "#!/bin/sh\necho \"stdbuf: failed to find 'libstdbuf.so'\" >&2; exit 125\n");
+    assertThat(bin.resolve("stdbuf").toFile().setExecutable(true)).isTrue();
+    assertThat(OutputBuffer.find(1 << 20, bin.toString())).isEqualTo(OutputBuffer.TOOLS_OWN);
     executable(bin.resolve("stdbuf"));
     assertThat(OutputBuffer.find(0, bin.toString())).isEqualTo(OutputBuffer.TOOLS_OWN);
     assertThat(OutputBuffer.TOOLS_OWN.around(List.of("pg_dump", "db"), bin.toString())).containsExactly("pg_dump", "db");
