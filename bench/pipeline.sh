@@ -27,8 +27,10 @@ RESULT=$(./dev java -cp "bench/target/classes:$CP" dev.backstop.bench.ArchivePip
 bench/record.py "backup pipeline results" "$(cat <<'MD'
 ## The worker's archive pipeline alone (`bench/pipeline.sh`)
 
-The dump tool's output pumped into `StreamingArchive` in one JVM as the worker does (zstd level 1 on the
-worker's default threads, encrypted head last with a data key, size and SHA-256 read back), then fsynced;
+The dump tool's output pumped into `StreamingArchive` in one JVM as the worker does (the tool through `stdbuf`
+with the worker's default output buffer, zstd level 1 on the worker's default threads, encrypted head last with a
+data key, size and SHA-256 read back), then fsynced; the same pipeline with the tool writing 4 KiB at a time, as
+the C library buffers a pipe, is a row of its own;
 against the stock same-work pipe on the same dump, interleaved, a first round of each not counted. No broker,
 store, HTTP or job runner: the gap between this and the end-to-end rows above is the service around the
 pipeline. CPU: user + system of the JVM (all threads) and of the dump tool; for the stock pipe, of its processes.

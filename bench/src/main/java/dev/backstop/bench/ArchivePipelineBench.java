@@ -5,6 +5,8 @@ import dev.backstop.kit.archive.ArchiveCipher;
 import dev.backstop.kit.archive.ArchiveFormat;
 import dev.backstop.kit.archive.FilesystemArchiveStore;
 import dev.backstop.worker.archive.StreamingArchive;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.OutputBuffer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,7 +27,9 @@ import java.util.Map;
  * The dump worker's archive pipeline alone, against the stock same-work pipe, in one JVM, interleaved
  * ({@code bench/pipeline.sh}): the dump tool's output pumped into {@link StreamingArchive} as the worker does
  * (zstd level 1 on the worker's default threads, encrypted head last with an addon data key, the size and
- * SHA-256 read back), then fsynced; against {@code DUMP | zstd -1 -T2 > file && sync file}. No broker, store,
+ * SHA-256 read back), then fsynced; against {@code DUMP | zstd -1 -T2 > file && sync file}. The tool's output is
+ * buffered as the worker's default {@code dump-output-buffer} has it (through {@code stdbuf}); the same pipeline
+ * with the tool writing as the C library does (4 KiB at a time) is its own row. No broker, store,
  * HTTP or scheduling: what is left between this row and the end-to-end one is the service around the pipeline.
  * CPU is user + system of every process: the JVM's own (all threads) and its children's (the dump tool),
  * read from {@code /proc/self/stat} once each child is reaped; for the stock pipe, its shell's children.
@@ -52,17 +56,27 @@ public final class ArchivePipelineBench {
     FilesystemArchiveStore store = new FilesystemArchiveStore(work.resolve("store"));
     ArchiveCipher cipher = new ArchiveCipher(store, new byte[32]);
     int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    // the tool's output buffered as the worker buffers it (its default), and as the C library does
+    OutputBuffer buffered = OutputBuffer.find(WorkerProperties.bind(Map.of()).dumpOutputBuffer().toBytes(),
+        System.getenv("PATH"));
+    if (!buffered.buffers()) {
+      throw new IllegalStateException("no working stdbuf on PATH: the worker would run its dumps unbuffered");
+    }
     Map<Target, List<Run>> stock = new LinkedHashMap<>();
     Map<Target, List<Run>> pipeline = new LinkedHashMap<>();
+    Map<Target, List<Run>> unbuffered = new LinkedHashMap<>();
     for (int round = 0; round <= rounds; round++) {
       for (Target target : targets) {
         Run s = stock(target, work);
-        Run p = pipeline(target, work, cipher, threads);
-        System.err.printf(Locale.ROOT, "round %d %s: stock %.2f s (cpu %.2f s), pipeline %.2f s (cpu %.2f s)%s%n", round,
-            target.label(), s.wall(), s.cpu(), p.wall(), p.cpu(), round == 0 ? ", warm-up, not counted" : "");
+        Run p = pipeline(target, work, cipher, threads, buffered);
+        Run u = pipeline(target, work, cipher, threads, OutputBuffer.TOOLS_OWN);
+        System.err.printf(Locale.ROOT, "round %d %s: stock %.2f s (cpu %.2f s), pipeline %.2f s (cpu %.2f s), "
+                + "unbuffered %.2f s (cpu %.2f s)%s%n", round, target.label(), s.wall(), s.cpu(), p.wall(), p.cpu(), u.wall(),
+            u.cpu(), round == 0 ? ", warm-up, not counted" : "");
         if (round > 0) {
           stock.computeIfAbsent(target, t -> new ArrayList<>()).add(s);
           pipeline.computeIfAbsent(target, t -> new ArrayList<>()).add(p);
+          unbuffered.computeIfAbsent(target, t -> new ArrayList<>()).add(u);
         }
       }
     }
@@ -70,6 +84,7 @@ public final class ArchivePipelineBench {
     for (Target target : targets) {
       Run bestStock = best(stock.get(target));
       Run bestPipeline = best(pipeline.get(target));
+      Run bestUnbuffered = best(unbuffered.get(target));
       System.out.printf(Locale.ROOT, "| %s | %d MiB | %s: stock same-work pipe, the same dump `| zstd -1 -T2 > file`, fsync | %s"
               + " | %.1f s | %.0f MiB/s | %d MiB |  |%n",
           date, target.sizeMib(), target.label(), walls(stock.get(target)), bestStock.cpu(),
@@ -80,6 +95,12 @@ public final class ArchivePipelineBench {
           date, target.sizeMib(), target.label(), threads, walls(pipeline.get(target)), bestPipeline.cpu(),
           target.sizeMib() / bestPipeline.wall(), bestPipeline.output() >> 20, bestStock.wall() / bestPipeline.wall(),
           bestPipeline.cpu() / bestStock.cpu());
+      System.out.printf(Locale.ROOT, "| %s | %d MiB | %s: the same pipeline, the tool's output as the C library buffers a pipe"
+              + " (4 KiB writes; the worker before `dump-output-buffer`) | %s | %.1f s | %.0f MiB/s | %d MiB | %.2f× the stock pipe's"
+              + " throughput, CPU %.2f×; the buffered pipeline's CPU %.2f× this |%n",
+          date, target.sizeMib(), target.label(), walls(unbuffered.get(target)), bestUnbuffered.cpu(),
+          target.sizeMib() / bestUnbuffered.wall(), bestUnbuffered.output() >> 20, bestStock.wall() / bestUnbuffered.wall(),
+          bestUnbuffered.cpu() / bestStock.cpu(), bestPipeline.cpu() / bestUnbuffered.cpu());
     }
   }
 
@@ -99,14 +120,17 @@ public final class ArchivePipelineBench {
     return run;
   }
 
-  private static Run pipeline(Target target, Path work, ArchiveCipher cipher, int threads) throws Exception {
+  private static Run pipeline(Target target, Path work, ArchiveCipher cipher, int threads, OutputBuffer buffer)
+      throws Exception {
     Path file = work.resolve("archive");
     String key = "bench/backup/20261202000000_db.tar.zst" + ArchiveCipher.SUFFIX;
     quiet();
     long children = childrenCpuNanos();
     long own = OS.getProcessCpuTime();
     long start = System.nanoTime();
-    Process dump = new ProcessBuilder("bash", "-c", "exec " + target.command()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    // stdbuf's settings reach the tool through bash's exec (they are environment variables)
+    Process dump = new ProcessBuilder(buffer.around(List.of("bash", "-c", "exec " + target.command())))
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     StreamingArchive.Packed packed;
     try (StreamingArchive archive = StreamingArchive.start(ArchiveFormat.ZSTD, 1, threads, "db.dump", Instant.EPOCH, file,
         (path, head) -> cipher.headLast("bench", key, path, head))) {

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * How a dump tool writes its output to the worker. The C library buffers a pipe a page (4 KiB) at a time, so
  * {@code pg_dump} and {@code mysqldump} write, and wake the worker's reader, about 100,000 times per 500 MiB;
  * started through coreutils' {@code stdbuf -o SIZE}, they fill a buffer of that size first: with a pipe's worth
- * (64 KiB), 8,000 times, which saved a fifth of the CPU of a MariaDB dump's pipeline and a tenth of PostgreSQL's
+ * (64 KiB), 8,000 times, which took a tenth off the CPU of a dump's pipeline, the tool's included
  * (docs/benchmarks.md). The tool's own command line follows stdbuf's constant options unchanged.
  *
  * <p>Only standard output is buffered: error output, which a failure's reason is read from, stays as the tool
