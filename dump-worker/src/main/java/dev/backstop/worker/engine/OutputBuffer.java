@@ -52,19 +52,21 @@ public record OutputBuffer(Path stdbuf, long bytes) {
 
   /** Whether stdbuf runs a program through this buffer: itself, asked its version. */
   private boolean runs() {
+    Process probe;
     try {
-      Process probe = new ProcessBuilder(around(List.of(stdbuf.toString(), "--version"), null))
+      probe = new ProcessBuilder(around(List.of(stdbuf.toString(), "--version"), null))
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      if (!probe.waitFor(10, TimeUnit.SECONDS)) {
-        probe.destroyForcibly();
-        return false;
-      }
-      return probe.exitValue() == 0;
     } catch (IOException e) {
       return false;
+    }
+    try {
+      return probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
+    } finally {
+      // hung, or the wait interrupted (a shutdown during start-up): not left behind
+      probe.destroyForcibly();
     }
   }
 

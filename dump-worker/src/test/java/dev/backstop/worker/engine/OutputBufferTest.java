@@ -56,6 +56,29 @@ class OutputBufferTest {
     assertThatThrownBy(() -> new OutputBuffer(bin.resolve("stdbuf"), 100)).isInstanceOf(IllegalArgumentException.class);
   }
 
+  @Test
+  void through_the_real_stdbuf_a_tool_named_like_an_option_gets_every_argument_intact(@TempDir Path dir) throws Exception {
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    // a tool whose name starts with '-' and holds '=': stdbuf reads its options up to "--", never the tool's
+    Path tool = bin.resolve("-o=1");
+    Files.writeString(tool, "#!/bin/sh\nprintf '%s|' \"$0\" \"$@\"\n");
+    assertThat(tool.toFile().setExecutable(true)).isTrue();
+    String path = bin + ":" + System.getenv("PATH");
+    OutputBuffer buffer = OutputBuffer.find(64 << 10, path);
+    assertThat(buffer.buffers()).as("coreutils' stdbuf on PATH").isTrue();
+    List<String> arguments = List.of("--output=1", "-i0", "a b", "#c", "'q\"", "x=y", "line\nbreak");
+    List<String> command = new java.util.ArrayList<>(List.of("-o=1"));
+    command.addAll(arguments);
+
+    ProcessBuilder builder = new ProcessBuilder(buffer.around(command, path));
+    builder.environment().put("PATH", path);
+    Process process = builder.redirectErrorStream(true).start();
+    String out = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+
+    assertThat(process.waitFor()).isZero();
+    assertThat(out).isEqualTo(tool + "|" + String.join("|", arguments) + "|");
+  }
+
   private static Path executable(Path file) throws Exception {
     Files.writeString(file, "#!/bin/sh\n");
     assertThat(file.toFile().setExecutable(true)).isTrue();

@@ -1,0 +1,43 @@
+package dev.backstop.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.backstop.schemas.events.Engine;
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.postgres.PostgresClients;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EngineConfigurationTest {
+
+  @Test
+  void the_workers_dump_tools_run_with_the_configured_output_buffer_and_without_one_at_zero(@TempDir Path dir)
+      throws Exception {
+    // a dump tool that says what output buffer stdbuf gave it (stdbuf passes it in _STDBUF_O)
+    Path tool = dir.resolve("fake-dump");
+    Files.writeString(tool, "#!/bin/sh\necho \"buffer ${_STDBUF_O:-none}\"\n");
+    assertThat(tool.toFile().setExecutable(true)).isTrue();
+
+    assertThat(dumpOutput(Map.of("mysqldump", tool.toString()), Engine.MYSQL, dir)).isEqualTo("buffer 65536\n");
+    assertThat(dumpOutput(Map.of("pg-dump", tool.toString()),
+        Engine.POSTGRESQL, dir)).isEqualTo("buffer 65536\n");
+    assertThat(dumpOutput(Map.of("mysqldump", tool.toString(), "dump-output-buffer", "0"), Engine.MYSQL, dir))
+        .isEqualTo("buffer none\n");
+  }
+
+  private static String dumpOutput(Map<String, String> settings, Engine engine, Path dir) throws Exception {
+    WorkerProperties properties = WorkerProperties.bind(settings);
+    var engines = new EngineConfiguration().dumpEngines(properties,
+        PostgresClients.fixed(properties.pgDump(), "pg_restore"));
+    Path scratch = Files.createTempDirectory(dir, "scratch");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    engines.get(engine).dump(new DumpTarget("127.0.0.1", 1, "db", "u", "pw"), out, scratch);
+    return out.toString(StandardCharsets.UTF_8);
+  }
+}
