@@ -37,13 +37,20 @@ public class EngineConfiguration {
     return PostgresClients.byVersion(worker.pgClientDirectory(), worker.pgDump(), verifier.pgRestore());
   }
 
+  /** How the tools whose output the worker reads in bulk (dumps, a restore test's table data) write it. */
   @Bean
-  public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties, PostgresClients postgresClients) {
+  public OutputBuffer toolOutputBuffer(WorkerProperties properties) {
     OutputBuffer buffer = OutputBuffer.find(properties.dumpOutputBuffer().toBytes(), System.getenv("PATH"));
     if (!buffer.buffers() && properties.dumpOutputBuffer().toBytes() != 0) {
-      log.info("no working stdbuf on PATH: pg_dump and mysqldump write to the worker a page at a time "
+      log.info("no working stdbuf on PATH: pg_dump, mysqldump and pg_restore write to the worker a page at a time "
           + "(backstop.worker.dump-output-buffer needs coreutils' stdbuf)");
     }
+    return buffer;
+  }
+
+  @Bean
+  public Map<Engine, DumpEngine> dumpEngines(WorkerProperties properties, PostgresClients postgresClients,
+      OutputBuffer buffer) {
     return Map.of(
         Engine.POSTGRESQL, new PostgresDumpEngine(postgresClients, properties.psql(), properties.dumpTimeout(),
             properties.connectTimeout(), properties.dumpStallTimeout(), buffer),
@@ -60,7 +67,7 @@ public class EngineConfiguration {
 
   @Bean
   public Map<Engine, RestoreEngine> restoreEngines(VerifierProperties verifier, WorkerProperties worker,
-      PostgresClients postgresClients) {
+      PostgresClients postgresClients, OutputBuffer buffer) {
     var pg = verifier.postgresql();
     var my = verifier.mysql();
     return Map.of(
@@ -68,7 +75,7 @@ public class EngineConfiguration {
             new DumpTarget(pg.host(), pg.port(), pg.maintenanceDatabase() == null ? "postgres" : pg.maintenanceDatabase(),
                 pg.user(), pg.password()), verifier.restoreTimeout(),
             new PostgresRestoreEngine.Tuning(verifier.pgRestoreJobs(), verifier.spoolMinFreeSpace().toBytes(),
-                verifier.restoreMaintenanceWorkMem().toBytes())),
+                verifier.restoreMaintenanceWorkMem().toBytes()), buffer),
         Engine.MYSQL, new MysqlRestoreEngine(worker.mysql(),
             new DumpTarget(my.host(), my.port(), "", my.user(), my.password()), verifier.restoreTimeout(),
             verifier.mysqlConnections()));

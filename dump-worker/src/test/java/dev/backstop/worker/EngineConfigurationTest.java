@@ -33,8 +33,9 @@ class EngineConfigurationTest {
 
   private static String dumpOutput(Map<String, String> settings, Engine engine, Path dir) throws Exception {
     WorkerProperties properties = WorkerProperties.bind(settings);
-    var engines = new EngineConfiguration().dumpEngines(properties,
-        PostgresClients.fixed(properties.pgDump(), "pg_restore"));
+    EngineConfiguration configuration = new EngineConfiguration();
+    var engines = configuration.dumpEngines(properties, PostgresClients.fixed(properties.pgDump(), "pg_restore"),
+        configuration.toolOutputBuffer(properties));
     Path scratch = Files.createTempDirectory(dir, "scratch");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     engines.get(engine).dump(new DumpTarget("127.0.0.1", 1, "db", "u", "pw"), out, scratch);

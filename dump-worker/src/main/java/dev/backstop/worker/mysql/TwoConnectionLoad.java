@@ -1,6 +1,7 @@
 package dev.backstop.worker.mysql;
 
 import dev.backstop.worker.engine.DumpFailedException;
+import dev.backstop.worker.engine.QueuedInput;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -9,8 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -43,7 +42,7 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
   private static final int QUEUED = 8;
   private static final Pattern AT_LINE = Pattern.compile("at line (\\d+)");
 
-  private final Input[] inputs = {new Input(), new Input()};
+  private final QueuedInput[] inputs = {new QueuedInput(QUEUED), new QueuedInput(QUEUED)};
   private final byte[][] batch = {new byte[BATCH], new byte[BATCH]};
   private final int[] batched = new int[2];
   private final Replies[] replies;
@@ -216,7 +215,7 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
       send(connection);
     }
     if (len >= BATCH) {
-      inputs[connection].put(new Slice(b, off, len), this::alive);
+      inputs[connection].put(b, off, len, this::alive);
       return;
     }
     System.arraycopy(b, off, batch[connection], batched[connection], len);
@@ -226,7 +225,7 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
   /** Queues what was gathered for a client. */
   private void send(int connection) throws IOException {
     if (batched[connection] > 0) {
-      inputs[connection].put(new Slice(batch[connection], 0, batched[connection]), this::alive);
+      inputs[connection].put(batch[connection], 0, batched[connection], this::alive);
       batch[connection] = new byte[BATCH];
       batched[connection] = 0;
     }
@@ -234,8 +233,8 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
 
   /** Both clients still read: one that exited before its input's end (failed, or quit) gives up the load. */
   private void alive() throws IOException {
-    for (Input input : inputs) {
-      if (input.exited) {
+    for (QueuedInput input : inputs) {
+      if (input.isExited()) {
         throw new ClientGone();
       }
     }
@@ -255,97 +254,10 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
     return reason.substring(0, at.start()) + "at line " + (line + run.getValue()) + " of the dump" + reason.substring(at.end());
   }
 
-  private record Slice(byte[] bytes, int off, int len) {}
-
   /** The end of a client's input, or a client gone before it. */
   private static final class ClientGone extends IOException {
     ClientGone() {
       super("a restore client exited before the end of its input");
-    }
-  }
-
-  /** What is about to throw when a client is gone or the load given up. */
-  private interface Check {
-    void check() throws IOException;
-  }
-
-  /** A client's standard input: slices of the dump queued by the splitter, read by ExternalCommand's feeder. */
-  private static final class Input extends InputStream {
-    private static final Slice END = new Slice(new byte[0], 0, 0);
-    private final ArrayBlockingQueue<Slice> queue = new ArrayBlockingQueue<>(QUEUED);
-    private Slice current;
-    private int position;
-    private boolean ended;
-    private volatile IOException abort;
-    private volatile boolean exited;
-
-    void put(Slice slice, Check alive) throws IOException {
-      try {
-        do {
-          alive.check();
-          if (abort != null) {
-            throw abort;
-          }
-        } while (!queue.offer(slice, 50, TimeUnit.MILLISECONDS));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("the restore was interrupted (worker shutting down)");
-      }
-    }
-
-    void end() throws IOException {
-      put(END, () -> {});
-    }
-
-    /** The client's input fails at its next read: ExternalCommand kills the client. */
-    void abort(IOException reason) {
-      abort = reason;
-      queue.clear();
-    }
-
-    void exited() {
-      exited = true;
-      queue.clear();
-    }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      while (current == null || position == current.len()) {
-        if (abort != null) {
-          throw abort;
-        }
-        if (ended || exited) {
-          return -1;
-        }
-        try {
-          Slice next = queue.poll(50, TimeUnit.MILLISECONDS);
-          if (next == END) {
-            ended = true;
-          } else if (next != null) {
-            current = next;
-            position = 0;
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("the restore was interrupted (worker shutting down)");
-        }
-      }
-      int n = Math.min(len, current.len() - position);
-      System.arraycopy(current.bytes(), current.off() + position, b, off, n);
-      position += n;
-      return n;
-    }
-
-    @Override
-    public void close() {
-      // ExternalCommand closes a stalled input to unblock its feeder: the next read ends it
-      exited = true;
     }
   }
 

@@ -5,6 +5,7 @@ import dev.backstop.worker.engine.DumpTarget;
 import dev.backstop.worker.engine.ExternalCommand;
 import dev.backstop.worker.engine.FailureClassifier;
 import dev.backstop.worker.engine.InputsInSequence;
+import dev.backstop.worker.engine.OutputBuffer;
 import dev.backstop.worker.engine.RestoreEngine;
 import dev.backstop.worker.engine.Scrubber;
 import java.io.ByteArrayInputStream;
@@ -40,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * that restores only in part does not pass.
  *
  * <p>As fast as a throwaway scratch server allows: the dump is first spooled to the test's scratch folder,
- * so that {@code pg_restore --jobs N} can load tables and build indexes over N connections (a pipe allows
- * one); while spooling would leave less than {@link Tuning#spoolMinFreeBytes} free, the part spooled and
+ * so that it can be restored section by section over N connections, each table's rows dealt out to all of
+ * them ({@link PgRestoreRun#restoreInSections}; a pipe allows one pg_restore reading it in order); while
+ * spooling would leave less than {@link Tuning#spoolMinFreeBytes} free, the part spooled and
  * the rest are streamed through a pipe instead, as with {@code jobs} 1. Each connection sets what any role
  * may set for its own session ({@code PGOPTIONS}): {@code synchronous_commit=off} (no wait for the WAL
  * flush at each commit) and a larger {@code maintenance_work_mem} for the index builds. Server-wide
@@ -78,11 +80,12 @@ public class PostgresRestoreEngine implements RestoreEngine {
   private final DumpTarget server;
   private final Duration timeout;
   private final Tuning tuning;
+  private final OutputBuffer buffer;
 
   /**
    * How restores use the scratch server.
    *
-   * @param jobs {@code pg_restore --jobs} of a spooled dump; 1 streams the dump through a pipe, never spooled
+   * @param jobs connections restoring a spooled dump; 1 streams the dump through a pipe, never spooled
    * @param spoolMinFreeBytes free space the scratch folder keeps while a dump is spooled; less, and the dump is streamed
    * @param maintenanceWorkMemBytes each connection's {@code maintenance_work_mem}, for its index builds
    */
@@ -118,6 +121,13 @@ public class PostgresRestoreEngine implements RestoreEngine {
    * @param server the scratch server's administrator; its database is the one to connect to for creating and dropping others
    */
   public PostgresRestoreEngine(String psql, PostgresClients clients, DumpTarget server, Duration timeout, Tuning tuning) {
+    this(psql, clients, server, timeout, tuning, OutputBuffer.TOOLS_OWN);
+  }
+
+  /** @param buffer how pg_restore writes a spooled dump's table data to the worker, which deals it out to the connections */
+  public PostgresRestoreEngine(String psql, PostgresClients clients, DumpTarget server, Duration timeout, Tuning tuning,
+      OutputBuffer buffer) {
+    this.buffer = buffer;
     this.psql = psql;
     this.clients = clients;
     this.server = server;
@@ -154,16 +164,19 @@ public class PostgresRestoreEngine implements RestoreEngine {
     Thread.ofVirtual().name("restore-prepare").start(preparation);
     long spooled = start;
     long loading = start;
+    PgRestoreRun run = null;
     try {
       InputStream rest = tuning.jobs() > 1 ? spoolWithin(dump, spool, scratch) : dump;
       spooled = rest == null ? System.nanoTime() : start;
       awaitPreparation(preparation);
       loading = System.nanoTime();
       DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
-      return new PgRestoreRun(clients.psql(psql), timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
-          Scrubber.hiding(password, server.password()))
-          .restore(owner, restoreCommand(pgRestore, owner, rest == null ? spool : null, tuning.jobs()), sessionOptions(tuning),
-              rest, scratch);
+      run = new PgRestoreRun(clients.psql(psql), timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
+          Scrubber.hiding(password, server.password()));
+      if (rest == null && tuning.jobs() > 1) {
+        return run.restoreInSections(owner, pgRestore, spool, tuning.jobs(), sessionOptions(tuning), buffer, scratch);
+      }
+      return run.restore(owner, restoreCommand(pgRestore, owner), sessionOptions(tuning), rest, scratch);
     } finally {
       // never dropped while its creation still runs: the drop would come first and the creation leave it behind
       awaitQuietly(preparation);
@@ -171,9 +184,10 @@ public class PostgresRestoreEngine implements RestoreEngine {
       dropAfterTest(database, scratch);
       Files.deleteIfExists(spool);
       // where a slow restore test's time went: the verifier's log line says only the whole
-      log.info("restore test into {}: spooled {} ms, prepared {} ms (while spooling), pg_restore and count {} ms, dropped {} ms",
+      log.info("restore test into {}: spooled {} ms, prepared {} ms (while spooling), pg_restore and count {} ms{}, dropped {} ms",
           database, (spooled - start) / 1_000_000, (preparedAt(preparation, start) - start) / 1_000_000,
-          loading > start ? (dropping - loading) / 1_000_000 : 0, (System.nanoTime() - dropping) / 1_000_000);
+          loading > start ? (dropping - loading) / 1_000_000 : 0,
+          run == null || run.phases() == null ? "" : " (" + run.phases() + ")", (System.nanoTime() - dropping) / 1_000_000);
     }
   }
 
@@ -230,19 +244,13 @@ public class PostgresRestoreEngine implements RestoreEngine {
   }
 
   /**
-   * The {@code pg_restore} command line: {@code --jobs} and the spooled file when there is one, else the
-   * dump on standard input. Never the password (it is in the pgpass file).
+   * The {@code pg_restore} command line of a dump streamed on standard input, in one job (a spooled one is
+   * restored in sections: {@link PgRestoreRun#restoreInSections}). Never the password (it is in the pgpass file).
    */
-  static List<String> restoreCommand(String pgRestore, DumpTarget owner, Path spooled, int jobs) {
+  static List<String> restoreCommand(String pgRestore, DumpTarget owner) {
     List<String> command = new ArrayList<>(List.of(pgRestore, "--exit-on-error", "--no-owner", "--no-privileges",
         "--no-password"));
-    if (spooled != null && jobs > 1) {
-      command.addAll(List.of("--jobs", Integer.toString(jobs)));
-    }
     command.addAll(PgRestoreRun.connection(owner));
-    if (spooled != null) {
-      command.add(spooled.toString());
-    }
     return command;
   }
 

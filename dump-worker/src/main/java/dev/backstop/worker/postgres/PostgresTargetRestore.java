@@ -97,9 +97,9 @@ public final class PostgresTargetRestore {
     return run(target, scratch).restore(target, command(chosen.pgRestore(), target), null, chosen.dump(), scratch);
   }
 
-  /** As the restore tests run it, in one transaction, the dump on standard input; never the password. */
+  /** As a streamed restore test runs it, in one transaction, the dump on standard input; never the password. */
   static List<String> command(String pgRestore, DumpTarget target) {
-    List<String> command = new ArrayList<>(PostgresRestoreEngine.restoreCommand(pgRestore, target, null, 1));
+    List<String> command = new ArrayList<>(PostgresRestoreEngine.restoreCommand(pgRestore, target));
     command.add(1, "--single-transaction");
     return command;
   }
