@@ -38,10 +38,11 @@ import org.springframework.validation.annotation.Validated;
  *     completion is replayed. With the backoffs below, 8 attempts span about 20 minutes
  * @param retryBackoff wait before the second attempt; it doubles before each later one, up to {@code max-retry-backoff}
  * @param maxRetryBackoff the longest wait between two attempts
- * @param pgRestoreJobs connections of a PostgreSQL restore test: the dump is spooled to the work directory first,
- *     each table's rows are dealt out to that many {@code psql} clients, and {@code pg_restore --jobs} builds the
- *     indexes with as many; 1 streams the dump through one {@code pg_restore} from a pipe, never written to disk
- * @param spoolMinFreeSpace free space the work directory keeps while a dump is spooled for {@code pg-restore-jobs}:
+ * @param pgRestoreJobs connections of a PostgreSQL restore test: each table's rows are dealt out to that many
+ *     {@code psql} clients as the dump is read, and {@code pg_restore --jobs} builds the indexes with as many; 1
+ *     streams the dump through one {@code pg_restore}
+ * @param spoolMinFreeSpace free space the work directory keeps while a PostgreSQL dump that needs it (large objects)
+ *     is spooled for {@code pg-restore-jobs}:
  *     a dump that would leave less is streamed through a pipe instead (one job)
  * @param restoreMaintenanceWorkMem {@code maintenance_work_mem} of each PostgreSQL restore connection (index builds),
  *     set for the session as any role may; the scratch server needs it times {@code pg-restore-jobs} of memory to spare

@@ -253,7 +253,14 @@ final class CopyScriptSplitter extends OutputStream {
     return -1;
   }
 
-  private static IOException refused(String what) {
-    return new IOException("pg_restore's script of the dump's table data " + what + ": it was not loaded over several connections");
+  private static Refused refused(String what) {
+    return new Refused("pg_restore's script of the dump's table data " + what + ": it was not loaded over several connections");
+  }
+
+  /** A script this splitter will not pass on: the dump's failure, unlike a read that failed. */
+  static final class Refused extends IOException {
+    Refused(String message) {
+      super(message);
+    }
   }
 }

@@ -53,7 +53,7 @@ final class ParallelCopy implements CopyScriptSplitter.Connections {
    *
    * @throws DumpFailedException a client or pg_restore failed, a client exited before the end of its input,
    *     or the script was refused
-   * @throws IOException the load could not go on for another reason (interrupted)
+   * @throws IOException the dump given to pg_restore could not be read, or the load was interrupted
    */
   static void load(Script script, Client... clients) throws DumpFailedException, IOException {
     new ParallelCopy(clients.length).run(script, clients);
@@ -119,9 +119,9 @@ final class ParallelCopy implements CopyScriptSplitter.Connections {
     if (fed != null && !(fed instanceof ClientGone)) {
       switch (fed) {
         case DumpFailedException failed -> throw failed;
-        // the splitter's refusal, or the load's own stop: the test's reason either way
-        case InterruptedIOException interrupted -> throw interrupted;
-        case IOException refused -> throw new DumpFailedException(refused.getMessage());
+        // the splitter's refusal is the dump's failure; a dump that could not be read is not
+        case CopyScriptSplitter.Refused refused -> throw new DumpFailedException(refused.getMessage());
+        case IOException unread -> throw unread;
         case RuntimeException runtime -> throw runtime;
         default -> throw new IllegalStateException(fed);
       }

@@ -101,7 +101,7 @@ final class PgRestoreRun {
   }
 
   /**
-   * Restores a spooled dump in its three sections, as fast as a scratch server allows: the schema
+   * Restores a dump in its three sections, as fast as a scratch server allows: the schema
    * ({@code --section=pre-data}); then, when no partitioned table or publication could object, every
    * table made unlogged ({@link #UNLOGGED}: its rows and indexes write no WAL, which two connections
    * loading one table could not otherwise skip); the rows of each table dealt out to {@code connections}
@@ -109,16 +109,18 @@ final class PgRestoreRun {
    * then indexes, constraints and triggers over {@code connections} jobs ({@code --section=post-data}).
    * Each step stops at its first error. Then the tables and rows are counted.
    *
+   * @param archive the dump spooled whole, or its head alone ({@link ArchiveToc}) when {@code data} is given
+   * @param data the whole dump, read once, for the tables' rows; null: they are read from {@code archive}
    * @param pgOptions {@code PGOPTIONS} of the restore's connections
    * @throws DumpFailedException a step or the count failed (the scrubbed reason)
    */
-  Restored restoreInSections(DumpTarget owner, String pgRestore, Path spool, int connections, String pgOptions,
-      OutputBuffer buffer, Path scratch) throws DumpFailedException, IOException {
+  Restored restoreInSections(DumpTarget owner, String pgRestore, Path archive, InputStream data, int connections,
+      String pgOptions, OutputBuffer buffer, Path scratch) throws DumpFailedException, IOException {
     Map<String, String> restoring = new HashMap<>(environment);
     restoring.put("PGOPTIONS", pgOptions);
     long start = System.nanoTime();
     ByteArrayOutputStream listed = new ByteArrayOutputStream();
-    ExternalCommand.run("pg_restore", scrubber, List.of(pgRestore, "--list", spool.toString()), environment, scratch, timeout,
+    ExternalCommand.run("pg_restore", scrubber, List.of(pgRestore, "--list", archive.toString()), environment, scratch, timeout,
         listed);
     List<String> tableData = new ArrayList<>();
     List<String> rest = new ArrayList<>();
@@ -136,10 +138,10 @@ final class PgRestoreRun {
         "--no-password"));
     connecting.addAll(connection(owner));
 
-    pgRestore(owner, with(connecting, "--section=pre-data", spool.toString()), restoring, scratch);
+    pgRestore(owner, with(connecting, "--section=pre-data", archive.toString()), restoring, scratch);
     long schema = System.nanoTime();
     boolean unlogged = !published && query(owner, UNLOGGED, scratch).trim().equals("t");
-    pgRestore(owner, with(connecting, "--section=data", "--use-list=" + restList, spool.toString()), restoring, scratch);
+    pgRestore(owner, with(connecting, "--section=data", "--use-list=" + restList, archive.toString()), restoring, scratch);
     long rows = System.nanoTime();
     if (!tableData.isEmpty()) {
       ParallelCopy.Client[] clients = new ParallelCopy.Client[connections];
@@ -158,13 +160,17 @@ final class PgRestoreRun {
       Path scriptFolder = Files.createDirectories(scratch.resolve("copy-script"));
       // the script goes to pg_restore's standard output, a pipe: /dev/stdout names it for every pg_restore version;
       // through stdbuf, in a pipe's worth at a time rather than a page (the rows' load took a quarter longer)
-      List<String> script = buffer.around(List.of(pgRestore, "--section=data", "--use-list=" + tableDataList, "--no-owner",
-          "--no-privileges", "--file=/dev/stdout", spool.toString()));
-      ParallelCopy.load(out -> ExternalCommand.run("pg_restore", scrubber, script, environment, scriptFolder, timeout, null, out),
-          clients);
+      List<String> script = new ArrayList<>(List.of(pgRestore, "--section=data", "--use-list=" + tableDataList, "--no-owner",
+          "--no-privileges", "--file=/dev/stdout"));
+      if (data == null) {
+        script.add(archive.toString());
+      }
+      // read from standard input, the archive's blocks are skipped or restored as they come, in the order of the list
+      ParallelCopy.load(out -> ExternalCommand.run("pg_restore", scrubber, buffer.around(script), environment, scriptFolder,
+          timeout, data, out), clients);
     }
     long indexes = System.nanoTime();
-    pgRestore(owner, with(connecting, "--section=post-data", "--jobs=" + connections, spool.toString()), restoring, scratch);
+    pgRestore(owner, with(connecting, "--section=post-data", "--jobs=" + connections, archive.toString()), restoring, scratch);
     long counting = System.nanoTime();
     String[] counts = query(owner, PostgresRestoreEngine.COUNT_TABLES_AND_ROWS, scratch).trim().split("\\|");
     phases = String.format("schema %d ms, tables %s, rows %d ms over %d connections, indexes and constraints %d ms, count %d ms",

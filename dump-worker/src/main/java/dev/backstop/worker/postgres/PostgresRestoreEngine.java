@@ -40,10 +40,12 @@ import org.slf4j.LoggerFactory;
  * ({@code --no-owner --no-privileges}), stopping at the first error ({@code --exit-on-error}): a dump
  * that restores only in part does not pass.
  *
- * <p>As fast as a throwaway scratch server allows: the dump is first spooled to the test's scratch folder,
- * so that it can be restored section by section over N connections, each table's rows dealt out to all of
- * them ({@link PgRestoreRun#restoreInSections}; a pipe allows one pg_restore reading it in order); while
- * spooling would leave less than {@link Tuning#spoolMinFreeBytes} free, the part spooled and
+ * <p>As fast as a throwaway scratch server allows: the dump is restored section by section over N
+ * connections, each table's rows dealt out to all of them as they are read ({@link PgRestoreRun#restoreInSections}):
+ * the schema from the archive's head ({@link ArchiveToc}), written to the test's scratch folder. A dump whose
+ * head is not known, or with large objects (restored by a pg_restore reading the archive in its order), is
+ * first spooled there whole and restored the same way from the file; while spooling would leave less than
+ * {@link Tuning#spoolMinFreeBytes} free, the part spooled and
  * the rest are streamed through a pipe instead, as with {@code jobs} 1. Each connection sets what any role
  * may set for its own session ({@code PGOPTIONS}): {@code synchronous_commit=off} (no wait for the WAL
  * flush at each commit) and a larger {@code maintenance_work_mem} for the index builds. Server-wide
@@ -74,6 +76,8 @@ public class PostgresRestoreEngine implements RestoreEngine {
     return thread;
   });
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** The most of an archive's head (schema and all) read before it is spooled whole instead. */
+  private static final long HEAD_LIMIT = 64L << 20;
 
   private final String psql;
   private final PostgresClients clients;
@@ -155,8 +159,8 @@ public class PostgresRestoreEngine implements RestoreEngine {
     Path spool = scratch.resolve("dump.pgdump");
     String password = HexFormat.of().formatHex(randomBytes());
     long start = System.nanoTime();
-    // the role and database are made while the dump spools: psql waits on the server, the spool on the
-    // archive, and neither needs the other until pg_restore starts
+    // the role and database are made while the dump's head is read (or the dump spools): psql waits on the
+    // server, the reading on the archive, and neither needs the other until pg_restore starts
     FutureTask<Long> preparation = new FutureTask<>(() -> {
       prepare(database, password, scratch);
       return System.nanoTime();
@@ -165,16 +169,36 @@ public class PostgresRestoreEngine implements RestoreEngine {
     long spooled = start;
     long loading = start;
     PgRestoreRun run = null;
+    Path head = scratch.resolve("head.pgdump");
+    String how = "";
     try {
-      InputStream rest = tuning.jobs() > 1 ? spoolWithin(dump, spool, scratch) : dump;
-      spooled = rest == null ? System.nanoTime() : start;
+      InputStream rest = dump;
+      ArchiveToc.Read read = null;
+      if (tuning.jobs() > 1) {
+        // the archive's head first: with it, the schema is restored while the rows are still on their way
+        read = withinTimeout(dump, () -> ArchiveToc.read(dump, HEAD_LIMIT));
+        InputStream whole = new InputsInSequence(new ByteArrayInputStream(read.head()), dump);
+        if (read.onlyTablesHaveData()) {
+          write(head, read.head());
+          rest = whole;
+          how = "head read";
+        } else {
+          read = null;
+          rest = withinTimeout(whole, () -> spool(whole, spool, scratch));
+          how = rest == null ? "spooled" : "spooling cut short";
+        }
+      }
+      spooled = System.nanoTime();
       awaitPreparation(preparation);
       loading = System.nanoTime();
       DumpTarget owner = new DumpTarget(server.host(), server.port(), database, database, password);
       run = new PgRestoreRun(clients.psql(psql), timeout, PostgresDumpEngine.environment(scratch.resolve("pgpass")),
           Scrubber.hiding(password, server.password()));
-      if (rest == null && tuning.jobs() > 1) {
-        return run.restoreInSections(owner, pgRestore, spool, tuning.jobs(), sessionOptions(tuning), buffer, scratch);
+      if (read != null) {
+        return run.restoreInSections(owner, pgRestore, head, rest, tuning.jobs(), sessionOptions(tuning), buffer, scratch);
+      }
+      if (rest == null) {
+        return run.restoreInSections(owner, pgRestore, spool, null, tuning.jobs(), sessionOptions(tuning), buffer, scratch);
       }
       return run.restore(owner, restoreCommand(pgRestore, owner), sessionOptions(tuning), rest, scratch);
     } finally {
@@ -183,9 +207,11 @@ public class PostgresRestoreEngine implements RestoreEngine {
       long dropping = System.nanoTime();
       dropAfterTest(database, scratch);
       Files.deleteIfExists(spool);
+      Files.deleteIfExists(head);
       // where a slow restore test's time went: the verifier's log line says only the whole
-      log.info("restore test into {}: spooled {} ms, prepared {} ms (while spooling), pg_restore and count {} ms{}, dropped {} ms",
-          database, (spooled - start) / 1_000_000, (preparedAt(preparation, start) - start) / 1_000_000,
+      log.info("restore test into {}: {} {} ms, prepared {} ms (meanwhile), pg_restore and count {} ms{}, dropped {} ms",
+          database, how.isEmpty() ? "streamed after" : how, (spooled - start) / 1_000_000,
+          (preparedAt(preparation, start) - start) / 1_000_000,
           loading > start ? (dropping - loading) / 1_000_000 : 0,
           run == null || run.phases() == null ? "" : " (" + run.phases() + ")", (System.nanoTime() - dropping) / 1_000_000);
     }
@@ -262,11 +288,16 @@ public class PostgresRestoreEngine implements RestoreEngine {
     return "-c synchronous_commit=off -c maintenance_work_mem=" + (tuning.maintenanceWorkMemBytes() >> 10) + "kB";
   }
 
+  /** A read of the dump that {@link #withinTimeout} bounds. */
+  private interface Reading<T> {
+    T read() throws IOException;
+  }
+
   /**
-   * {@link #spool}, given the restore's timeout: a read that stalls (a store that stops answering) is
-   * ended by closing the dump, as a streamed restore is ended by killing its client.
+   * {@code reading} of {@code dump}, given the restore's timeout: a read that stalls (a store that stops
+   * answering) is ended by closing the dump, as a streamed restore is ended by killing its client.
    */
-  private InputStream spoolWithin(InputStream dump, Path spool, Path scratch) throws DumpFailedException, IOException {
+  private <T> T withinTimeout(InputStream dump, Reading<T> reading) throws DumpFailedException, IOException {
     AtomicBoolean overran = new AtomicBoolean();
     ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
       overran.set(true);
@@ -277,7 +308,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
       }
     }, timeout.toMillis(), TimeUnit.MILLISECONDS);
     try {
-      return spool(dump, spool, scratch);
+      return reading.read();
     } catch (IOException e) {
       if (overran.get()) {
         throw new DumpFailedException("the dump could not be read within " + timeout + " and was given up");
@@ -286,6 +317,13 @@ public class PostgresRestoreEngine implements RestoreEngine {
     } finally {
       deadline.cancel(false);
     }
+  }
+
+  /** {@code bytes} in a file only this user may read, in the test's private folder. */
+  private static void write(Path file, byte[] bytes) throws IOException {
+    Files.deleteIfExists(file);
+    Files.write(Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
+        bytes);
   }
 
   /**

@@ -108,6 +108,32 @@ class RestoreEngineTest {
   }
 
   @Test
+  void a_dump_whose_reading_fails_while_its_rows_load_stops_the_restore_with_the_read_error() throws Exception {
+    byte[] dump = pgDumpOf("create table orders (id int, note text); insert into orders select g, md5(g::text) from generate_series(1, 20000) g");
+    InputStream failingMidway = new ChunkedInputStream() {
+      private int served;
+
+      @Override
+      protected int readChunk(byte[] b, int off, int len) throws IOException {
+        if (served >= dump.length / 2) {
+          throw new IOException("segment 3 failed authentication");
+        }
+        int n = Math.min(len, dump.length / 2 - served);
+        System.arraycopy(dump, served, b, off, n);
+        served += n;
+        return n;
+      }
+    };
+
+    // the schema is restored from the head, the rows stream: the read error is the store's, not the dump's
+    assertThatThrownBy(() -> postgres.restore("backstop_verify_unit_pg5", failingMidway, scratch))
+        .isInstanceOf(IOException.class)
+        .hasMessage("segment 3 failed authentication");
+    assertNoPostgresDatabase("backstop_verify_unit_pg5");
+    assertThat(scratch.resolve("head.pgdump")).doesNotExist();
+  }
+
+  @Test
   void a_spooled_dump_restores_over_two_connections_with_its_session_settings_and_falls_back_to_one_stream_when_disk_is_short()
       throws Exception {
     String db = LocalPostgres.createDatabase("backstop_restore_src");
@@ -117,17 +143,20 @@ class RestoreEngineTest {
       // how many connections restore this database (pg_restore --jobs 2: two; a pipe: one)
       LocalPostgres.psql(db, "create function observed() returns boolean language sql as 'select true';"
           + " create table a (id int check (observed())); create table b (id int check (observed()));"
-          + " insert into a values (1); insert into b values (1), (2);"
+          + " insert into a values (1); insert into b select generate_series(1, 100000);"
           + " create or replace function observed() returns boolean language plpgsql as $$"
           + " declare connections int; begin"
           + "   if current_setting('synchronous_commit') <> 'off' or current_setting('maintenance_work_mem') <> '77MB' then"
           + "     raise exception 'session settings: synchronous_commit %, maintenance_work_mem %',"
           + "       current_setting('synchronous_commit'), current_setting('maintenance_work_mem'); end if;"
           // the second worker may still be connecting when the first starts loading: wait for it, briefly
+          // (once seen, the other may be done first: each connection's rows end when the dump's do)
+          + "   if current_setting('backstop.connections_seen', true) = '2' then return true; end if;"
           + "   for i in 1..20 loop perform pg_stat_clear_snapshot();"
           + "     select count(*) into connections from pg_stat_activity where datname = current_database();"
           + "     exit when connections >= 2; perform pg_sleep(0.05); end loop;"
           + "   if connections < 2 then raise exception 'restored over % connection(s)', connections; end if;"
+          + "   perform set_config('backstop.connections_seen', '2', false);"
           + "   return true; end $$");
       byte[] dump = pgDump(db);
       assertFailsRestoredAsAdministrator(dump, asAdmin, "session settings");
@@ -136,26 +165,36 @@ class RestoreEngineTest {
       var spooled = new PostgresRestoreEngine("psql", "pg_restore", admin, TIMEOUT,
           new PostgresRestoreEngine.Tuning(2, 0, 77L << 20));
       assertThat(spooled.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(dump), scratch))
-          .isEqualTo(new RestoreEngine.Restored(2, 3));
+          .isEqualTo(new RestoreEngine.Restored(2, 100001));
 
       var streamed = new PostgresRestoreEngine("psql", "pg_restore", admin, TIMEOUT,
           new PostgresRestoreEngine.Tuning(1, 0, 77L << 20));
       assertThatThrownBy(() -> streamed.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(dump), scratch))
           .isInstanceOf(DumpFailedException.class).hasMessageContaining("restored over 1 connection(s)");
 
-      // no disk to spare: the part spooled and the rest are streamed, whole
+      // no disk to spare: the dump is not spooled at all, only its head is written (the schema), and its rows are
+      // still dealt out to two connections as they are read
       var diskShort = new PostgresRestoreEngine("psql", "pg_restore", admin, TIMEOUT,
           new PostgresRestoreEngine.Tuning(2, Long.MAX_VALUE, 77L << 20));
-      assertThatThrownBy(() -> diskShort.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(dump), scratch))
+      assertThat(diskShort.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(dump), scratch))
+          .isEqualTo(new RestoreEngine.Restored(2, 100001));
+      // a large object's data is restored by a pg_restore reading the dump in its order, which needs it spooled;
+      // without the disk for it, the part spooled and the rest are streamed through one pg_restore, whole
+      LocalPostgres.psql(db, "select lo_from_bytea(0, 'some bytes')");
+      byte[] withLargeObject = pgDump(db);
+      assertThatThrownBy(() -> diskShort.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(withLargeObject), scratch))
           .isInstanceOf(DumpFailedException.class).hasMessageContaining("restored over 1 connection(s)");
+      assertThat(spooled.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(withLargeObject), scratch))
+          .isEqualTo(new RestoreEngine.Restored(2, 100001));
       LocalPostgres.psql(db, "create or replace function observed() returns boolean language sql as 'select true';"
-          + " insert into b select generate_series(3, 50000)");
+          + " insert into b select generate_series(100001, 150000)");
       byte[] large = pgDump(db);
       assertThat(diskShort.restore("backstop_verify_unit_jobs", new ByteArrayInputStream(large), scratch))
-          .isEqualTo(new RestoreEngine.Restored(2, 50001));
+          .isEqualTo(new RestoreEngine.Restored(2, 150001));
       assertNoPostgresDatabase("backstop_verify_unit_jobs");
-      // the spooled copy (customer data in plain) is gone once the test is done
+      // the spooled copy and the head (customer data and schema in plain) are gone once the test is done
       assertThat(scratch.resolve("dump.pgdump")).doesNotExist();
+      assertThat(scratch.resolve("head.pgdump")).doesNotExist();
     } finally {
       LocalPostgres.dropDatabase(db);
       LocalPostgres.dropDatabase(asAdmin);
