@@ -1,7 +1,8 @@
 package dev.backstop.worker.mysql;
 
 import dev.backstop.worker.engine.DumpFailedException;
-import dev.backstop.worker.engine.QueuedInput;
+import dev.backstop.worker.engine.ClientFeeds;
+import dev.backstop.worker.engine.ClientFeeds.ClientGone;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -42,9 +43,7 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
   private static final int QUEUED = 8;
   private static final Pattern AT_LINE = Pattern.compile("at line (\\d+)");
 
-  private final QueuedInput[] inputs = {new QueuedInput(QUEUED), new QueuedInput(QUEUED)};
-  private final byte[][] batch = {new byte[BATCH], new byte[BATCH]};
-  private final int[] batched = new int[2];
+  private final ClientFeeds feeds = new ClientFeeds(2, BATCH, QUEUED);
   private final Replies[] replies;
   private final long[] syncs = new long[2];
   private final String token;
@@ -85,11 +84,11 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
       // platform threads: each blocks reading its client's output pipe (see ExternalCommand's feeder)
       threads[c] = Thread.ofPlatform().daemon().name("mysql-restore-" + (c + 1)).start(() -> {
         try {
-          clients[connection].run(inputs[connection], replies[connection], inputs[connection]::exited);
+          clients[connection].run(feeds.input(connection), replies[connection], feeds.input(connection)::exited);
         } catch (DumpFailedException | IOException | RuntimeException e) {
           failures[connection] = e;
         } finally {
-          inputs[connection].exited();
+          feeds.input(connection).exited();
           exitOrder[connection] = exits.incrementAndGet();
         }
       });
@@ -111,19 +110,13 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
       splitter.finish();
       injected(RowSplitter.MAIN, end);
       injected(RowSplitter.SECOND, end);
-      send(RowSplitter.MAIN);
-      send(RowSplitter.SECOND);
-      inputs[RowSplitter.MAIN].end();
-      inputs[RowSplitter.SECOND].end();
+      feeds.end();
     } catch (IOException e) {
       fed = e;
-      IOException stop = e instanceof ClientGone ? new IOException("the restore's other client failed") : e;
-      inputs[RowSplitter.MAIN].abort(stop);
-      inputs[RowSplitter.SECOND].abort(stop);
+      feeds.abort(e instanceof ClientGone ? new IOException("the restore's other client failed") : e);
     } catch (RuntimeException e) {
       // neither client is left waiting for the rest of its input until its timeout
-      inputs[RowSplitter.MAIN].abort(new IOException("the restore was given up: " + e));
-      inputs[RowSplitter.SECOND].abort(new IOException("the restore was given up: " + e));
+      feeds.abort(new IOException("the restore was given up: " + e));
       throw e;
     }
     for (Thread thread : threads) {
@@ -131,8 +124,7 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
         thread.join();
       } catch (InterruptedException e) {
         IOException stop = new InterruptedIOException("the restore was interrupted (worker shutting down)");
-        inputs[RowSplitter.MAIN].abort(stop);
-        inputs[RowSplitter.SECOND].abort(stop);
+        feeds.abort(stop);
         Thread.currentThread().interrupt();
         throw new DumpFailedException("mysql was interrupted (worker shutting down)");
       }
@@ -171,7 +163,7 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
     if (len > 0 && b[off + len - 1] == '\n') {
       lines[connection]++;
     }
-    put(connection, b, off, len);
+    feeds.hand(connection, b, off, len);
   }
 
   @Override
@@ -181,12 +173,12 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
     // created on their table would otherwise wait for their transaction)
     injected(connection, (connection == RowSplitter.SECOND ? "COMMIT;\n" : "") + "SELECT '" + token + n + "';\n");
     // the other client goes on with what it was given while this one catches up
-    send(RowSplitter.MAIN);
-    send(RowSplitter.SECOND);
+    feeds.send(RowSplitter.MAIN);
+    feeds.send(RowSplitter.SECOND);
     Replies reply = replies[connection];
     synchronized (reply) {
       while (reply.reached < n) {
-        alive();
+        feeds.alive();
         try {
           reply.wait(50);
         } catch (InterruptedException e) {
@@ -207,37 +199,7 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
         lines[connection]++;
       }
     }
-    put(connection, bytes, 0, bytes.length);
-  }
-
-  private void put(int connection, byte[] b, int off, int len) throws IOException {
-    if (batched[connection] + len > BATCH) {
-      send(connection);
-    }
-    if (len >= BATCH) {
-      inputs[connection].put(b, off, len, this::alive);
-      return;
-    }
-    System.arraycopy(b, off, batch[connection], batched[connection], len);
-    batched[connection] += len;
-  }
-
-  /** Queues what was gathered for a client. */
-  private void send(int connection) throws IOException {
-    if (batched[connection] > 0) {
-      inputs[connection].put(batch[connection], 0, batched[connection], this::alive);
-      batch[connection] = new byte[BATCH];
-      batched[connection] = 0;
-    }
-  }
-
-  /** Both clients still read: one that exited before its input's end (failed, or quit) gives up the load. */
-  private void alive() throws IOException {
-    for (QueuedInput input : inputs) {
-      if (input.isExited()) {
-        throw new ClientGone();
-      }
-    }
+    feeds.hand(connection, bytes, 0, bytes.length);
   }
 
   /** A client's reason with its {@code at line N} (a line of its own input) given as the dump's line. */
@@ -252,13 +214,6 @@ final class TwoConnectionLoad implements RowSplitter.Connections {
       return reason.substring(0, at.start()) + "in the restore's own statements" + reason.substring(at.end());
     }
     return reason.substring(0, at.start()) + "at line " + (line + run.getValue()) + " of the dump" + reason.substring(at.end());
-  }
-
-  /** The end of a client's input, or a client gone before it. */
-  private static final class ClientGone extends IOException {
-    ClientGone() {
-      super("a restore client exited before the end of its input");
-    }
   }
 
   /** A client's standard output: the sync tokens it printed, the rest (a dump's own SELECTs) ignored. */

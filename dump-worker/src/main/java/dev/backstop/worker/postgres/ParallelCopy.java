@@ -1,7 +1,8 @@
 package dev.backstop.worker.postgres;
 
 import dev.backstop.worker.engine.DumpFailedException;
-import dev.backstop.worker.engine.QueuedInput;
+import dev.backstop.worker.engine.ClientFeeds;
+import dev.backstop.worker.engine.ClientFeeds.ClientGone;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -34,18 +35,10 @@ final class ParallelCopy implements CopyScriptSplitter.Connections {
   /** Batches queued per client: a few megabytes at most waiting for each. */
   private static final int QUEUED = 8;
 
-  private final QueuedInput[] inputs;
-  private final byte[][] batch;
-  private final int[] batched;
+  private final ClientFeeds feeds;
 
   private ParallelCopy(int clients) {
-    inputs = new QueuedInput[clients];
-    batch = new byte[clients][];
-    batched = new int[clients];
-    for (int c = 0; c < clients; c++) {
-      inputs[c] = new QueuedInput(QUEUED);
-      batch[c] = new byte[BATCH];
-    }
+    feeds = new ClientFeeds(clients, BATCH, QUEUED);
   }
 
   /**
@@ -69,11 +62,11 @@ final class ParallelCopy implements CopyScriptSplitter.Connections {
       // platform threads: each blocks in ExternalCommand's pipe reads and writes
       threads[c] = Thread.ofPlatform().daemon().name("pg-copy-" + (c + 1)).start(() -> {
         try {
-          clients[connection].run(inputs[connection], inputs[connection]::exited);
+          clients[connection].run(feeds.input(connection), feeds.input(connection)::exited);
         } catch (DumpFailedException | IOException | RuntimeException e) {
           failures[connection] = e;
         } finally {
-          inputs[connection].exited();
+          feeds.input(connection).exited();
           exitedAt[connection] = System.nanoTime();
         }
       });
@@ -83,25 +76,16 @@ final class ParallelCopy implements CopyScriptSplitter.Connections {
       CopyScriptSplitter splitter = new CopyScriptSplitter(this, count);
       script.writeTo(splitter);
       splitter.finish();
-      for (int c = 0; c < count; c++) {
-        send(c);
-        inputs[c].end();
-      }
+      feeds.end();
     } catch (DumpFailedException | IOException | RuntimeException e) {
       fed = e;
-      IOException stop = new IOException("the restore's table data could not be loaded");
-      for (QueuedInput input : inputs) {
-        input.abort(stop);
-      }
+      feeds.abort(new IOException("the restore's table data could not be loaded"));
     }
     for (Thread thread : threads) {
       try {
         thread.join();
       } catch (InterruptedException e) {
-        IOException stop = new InterruptedIOException("the restore was interrupted (worker shutting down)");
-        for (QueuedInput input : inputs) {
-          input.abort(stop);
-        }
+        feeds.abort(new InterruptedIOException("the restore was interrupted (worker shutting down)"));
         Thread.currentThread().interrupt();
         throw new DumpFailedException("psql was interrupted (worker shutting down)");
       }
@@ -142,42 +126,7 @@ final class ParallelCopy implements CopyScriptSplitter.Connections {
 
   @Override
   public void write(int connection, byte[] b, int off, int len) throws IOException {
-    while (len > 0) {
-      int room = BATCH - batched[connection];
-      if (room == 0) {
-        send(connection);
-        continue;
-      }
-      int n = Math.min(room, len);
-      System.arraycopy(b, off, batch[connection], batched[connection], n);
-      batched[connection] += n;
-      off += n;
-      len -= n;
-    }
-  }
-
-  /** Queues what was gathered for a client. */
-  private void send(int connection) throws IOException {
-    if (batched[connection] > 0) {
-      inputs[connection].put(batch[connection], 0, batched[connection], this::alive);
-      batch[connection] = new byte[BATCH];
-      batched[connection] = 0;
-    }
-  }
-
-  /** Every client still reads: one that exited before its input's end (failed, or quit) gives up the load. */
-  private void alive() throws IOException {
-    for (QueuedInput input : inputs) {
-      if (input.isExited()) {
-        throw new ClientGone();
-      }
-    }
-  }
-
-  /** A client gone before the end of its input. */
-  private static final class ClientGone extends IOException {
-    ClientGone() {
-      super("a restore client exited before the end of its input");
-    }
+    // the splitter's bytes are lent: its reads reuse the array
+    feeds.write(connection, b, off, len);
   }
 }

@@ -89,7 +89,8 @@ public class PostgresRestoreEngine implements RestoreEngine {
   /**
    * How restores use the scratch server.
    *
-   * @param jobs connections restoring a spooled dump; 1 streams the dump through a pipe, never spooled
+   * @param jobs connections of a restore, each table's rows dealt out to all of them; 1 streams the dump through one
+   *     pg_restore, never spooled
    * @param spoolMinFreeBytes free space the scratch folder keeps while a dump is spooled; less, and the dump is streamed
    * @param maintenanceWorkMemBytes each connection's {@code maintenance_work_mem}, for its index builds
    */
@@ -128,7 +129,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
     this(psql, clients, server, timeout, tuning, OutputBuffer.TOOLS_OWN);
   }
 
-  /** @param buffer how pg_restore writes a spooled dump's table data to the worker, which deals it out to the connections */
+  /** @param buffer how pg_restore writes a dump's table data to the worker, which deals it out to the connections */
   public PostgresRestoreEngine(String psql, PostgresClients clients, DumpTarget server, Duration timeout, Tuning tuning,
       OutputBuffer buffer) {
     this.buffer = buffer;
