@@ -2,6 +2,7 @@ package dev.backstop.worker.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.backstop.testing.LocalPostgres;
 import dev.backstop.worker.engine.DumpFailedException;
@@ -130,10 +131,7 @@ class ParallelCopyTest {
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(60));
       // no client is left loading: the database's sessions end (a server process notices its client gone at its next read)
       String sessions = "select count(*) from pg_stat_activity where datname = '" + target + "'";
-      for (int i = 0; i < 100 && !LocalPostgres.psql("postgres", sessions).equals("0"); i++) {
-        Thread.sleep(50);
-      }
-      assertThat(LocalPostgres.psql("postgres", sessions)).isEqualTo("0");
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(LocalPostgres.psql("postgres", sessions)).isEqualTo("0"));
     } finally {
       LocalPostgres.dropDatabase(source);
       LocalPostgres.dropDatabase(target);
