@@ -58,8 +58,9 @@ import org.springframework.validation.annotation.Validated;
  *     version as a folder name (Debian's and PGDG's packages: {@code /usr/lib/postgresql/{major}/bin}). A dump runs the
  *     server's own major's {@code pg_dump}, else the newest above it; a restore test the newest {@code pg_restore}
  * @param mysqldump the {@code mysqldump} executable (MySQL's or MariaDB's); a bare name is looked up on PATH
- * @param dumpOutputBuffer how much {@code pg_dump} and {@code mysqldump} (and {@code pg_restore} writing a restore
- *     test's table data) gather before each write to the worker, set
+ * @param dumpOutputBuffer how much {@code pg_dump} and {@code mysqldump} (a backup's, or a point-in-time restore's of
+ *     the recovered database) and {@code pg_restore} (writing a restore test's table data) gather before each write
+ *     to the worker, set
  *     through coreutils' {@code stdbuf} (on PATH; without it, or at 0, the tools write as the C library does, a page
  *     at a time). A pipe holds 64 KiB: more saves little. What a dump has written reaches the worker, and its
  *     progress, at most this much late

@@ -11,6 +11,7 @@ import dev.backstop.worker.catalog.JobLedger;
 import dev.backstop.worker.config.PitrRestoreProperties;
 import dev.backstop.worker.config.VerifierProperties;
 import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.OutputBuffer;
 import dev.backstop.worker.postgres.PostgresClients;
 import dev.backstop.worker.postgres.PostgresTargetRestore;
 import dev.backstop.schemas.secret.SecretSealer;
@@ -49,9 +50,10 @@ public class PitrConfiguration {
   public PitrRestoreJob pitrRestoreJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, ArchiveCipher cipher,
       EventPublisher publisher, PitrWindows windows, WorkerProperties worker, PitrRestoreProperties properties,
       BackstopProperties backstop, Clock clock, SecretSealer sealer, PostgresClients postgresClients,
-      VerifierProperties verifier) {
+      VerifierProperties verifier, OutputBuffer toolOutputBuffer) {
     // restores into an operator's database: pg_restore as the restore tests choose it, with their timeout
     return new PitrRestoreJob(addons, ledger, store, cipher, publisher, windows, worker, properties, backstop, clock, sealer,
-        new PostgresTargetRestore(worker.psql(), postgresClients, verifier.restoreTimeout(), worker.connectTimeout()));
+        new PostgresTargetRestore(worker.psql(), postgresClients, verifier.restoreTimeout(), worker.connectTimeout()),
+        toolOutputBuffer);
   }
 }

@@ -40,6 +40,7 @@ import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.engine.CheckedDump;
 import dev.backstop.worker.engine.DumpFailedException;
 import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.OutputBuffer;
 import dev.backstop.worker.job.JobLifecycle;
 import dev.backstop.worker.postgres.PostgresClients;
 import dev.backstop.worker.postgres.PostgresDumpEngine;
@@ -107,23 +108,28 @@ public class PitrRestoreJob implements KindWork {
   /** Opens a restore target's password; null on a worker not set up to restore into named databases. */
   private final SecretSealer sealer;
   private final PostgresTargetRestore targets;
+  private final OutputBuffer dumpOutput;
   /** Jobs being settled: their heartbeat stops renewing (a settled job's lease is no longer there to renew). */
   private final java.util.Set<String> settling = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public PitrRestoreJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, ArchiveCipher cipher,
       EventPublisher publisher, PitrWindows windows, WorkerProperties worker, PitrRestoreProperties properties,
       BackstopProperties backstop, Clock clock) {
-    this(addons, ledger, store, cipher, publisher, windows, worker, properties, backstop, clock, null, null);
+    this(addons, ledger, store, cipher, publisher, windows, worker, properties, backstop, clock, null, null,
+        OutputBuffer.TOOLS_OWN);
   }
 
   /**
    * @param sealer opens the password of a database an operator named to restore into
    * @param targets restores the result into it
+   * @param dumpOutput how the recovered database's {@code pg_dump} writes to the worker: as a backup's does
    */
   public PitrRestoreJob(AddonCatalog addons, JobLedger ledger, ArchiveStore store, ArchiveCipher cipher,
       EventPublisher publisher, PitrWindows windows, WorkerProperties worker, PitrRestoreProperties properties,
-      BackstopProperties backstop, Clock clock, SecretSealer sealer, PostgresTargetRestore targets) {
+      BackstopProperties backstop, Clock clock, SecretSealer sealer, PostgresTargetRestore targets,
+      OutputBuffer dumpOutput) {
     this.sealer = sealer;
+    this.dumpOutput = dumpOutput;
     this.targets = targets;
     this.addons = addons;
     this.ledger = ledger;
@@ -302,10 +308,7 @@ public class PitrRestoreJob implements KindWork {
     String archiveName = StreamingArchive.archiveName(target, addon.database(), format);
     String key = addon.id() + "/" + request.getBackupId() + "/" + archiveName + (encrypt ? ArchiveCipher.SUFFIX : "");
     // the scratch server's own major: the same binaries that recovered it dump it
-    PostgresDumpEngine engine = new PostgresDumpEngine(PostgresClients.fixed(server.binaries().resolve("pg_dump").toString(),
-        server.binaries().resolve("pg_restore").toString()), server.binaries().resolve("psql").toString(), worker.dumpTimeout(),
-        worker.connectTimeout())
-        .throughSocket(server.socketDirectory());
+    PostgresDumpEngine engine = scratchDumpEngine(server.binaries(), server.socketDirectory(), worker, dumpOutput);
     DumpTarget dumpTarget = new DumpTarget("localhost", 5432, addon.database(), addon.user(), "");
     Path dumpScratch = Files.createDirectories(server.root().resolve("dump"));
     StreamingArchive.Packed packed;
@@ -352,6 +355,18 @@ public class PitrRestoreJob implements KindWork {
         "scratch server", why, key, archiveName, packed.size(), packed.sha256(), expectedTables, null, target, null));
     log.info("point-in-time restore {} of addon {} done: {} ({} bytes; {})", request.getBackupId(), addon.id(), archiveName,
         packed.size(), progress.timings(walBytes));
+  }
+
+  /**
+   * The recovered database's dump, as a backup's: the scratch server's own binaries over its socket, with the
+   * worker's timeouts and output buffer ({@link OutputBuffer}: written a page at a time, a dump costs more CPU).
+   */
+  static PostgresDumpEngine scratchDumpEngine(Path binaries, Path socketDirectory, WorkerProperties worker,
+      OutputBuffer dumpOutput) {
+    return new PostgresDumpEngine(PostgresClients.fixed(binaries.resolve("pg_dump").toString(),
+        binaries.resolve("pg_restore").toString()), binaries.resolve("psql").toString(), worker.dumpTimeout(),
+        worker.connectTimeout(), worker.dumpStallTimeout(), dumpOutput)
+        .throughSocket(socketDirectory);
   }
 
   /** A restore target as checked before anything runs: the target, or why it cannot be used. */

@@ -23,6 +23,7 @@ import dev.backstop.schemas.events.BackupProgress;
 import dev.backstop.schemas.events.BackupRequested;
 import dev.backstop.schemas.events.BackupStarted;
 import dev.backstop.schemas.events.RestoreTarget;
+import dev.backstop.worker.engine.OutputBuffer;
 import dev.backstop.worker.postgres.PostgresClients;
 import dev.backstop.worker.postgres.PostgresTargetRestore;
 import dev.backstop.schemas.events.BackupSchedule;
@@ -174,7 +175,9 @@ class PitrRestoreIT {
     job = new PitrRestoreJob(addons, ledger, store, cipher, publisher, windows, properties, PitrRestoreProperties.bind(Map.of()),
         BackstopProperties.bind(Map.of()), Clock.systemUTC(), sealer, new PostgresTargetRestore("psql",
             PostgresClients.byVersion("/usr/lib/postgresql/{major}/bin", "pg_dump", "pg_restore"), Duration.ofMinutes(2),
-            Duration.ofSeconds(5)));
+            Duration.ofSeconds(5)),
+        // the restored database dumped through stdbuf, as the worker's configuration has it
+        OutputBuffer.find(properties.dumpOutputBuffer().toBytes(), System.getenv("PATH")));
     runner = new JobRunner("backup", ledger, claimed -> job.execute(claimed,
         (BackupRequested) EventCodec.get().decode(claimed.request())), 1, properties.instanceName(), Duration.ofSeconds(30),
         Duration.ofMillis(100), Duration.ofSeconds(1), Clock.systemUTC());

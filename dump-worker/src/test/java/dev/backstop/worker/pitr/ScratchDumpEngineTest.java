@@ -1,0 +1,44 @@
+package dev.backstop.worker.pitr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.backstop.worker.config.WorkerProperties;
+import dev.backstop.worker.engine.DumpTarget;
+import dev.backstop.worker.engine.OutputBuffer;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The dump at the end of a point-in-time restore runs the scratch server's own pg_dump as a backup's runs. */
+class ScratchDumpEngineTest {
+
+  @Test
+  void the_recovered_database_is_dumped_by_the_scratch_servers_pg_dump_through_the_workers_output_buffer(
+      @TempDir Path dir) throws Exception {
+    // the scratch server's binaries: a pg_dump that says where it was run from, with what buffer, over which host
+    Path binaries = Files.createDirectories(dir.resolve("bin"));
+    Path pgDump = binaries.resolve("pg_dump");
+    Files.writeString(pgDump, "#!/bin/sh\necho \"$0 buffer ${_STDBUF_O:-none} args $*\"\n");
+    assertThat(pgDump.toFile().setExecutable(true)).isTrue();
+    Path socket = Files.createDirectories(dir.resolve("socket"));
+    WorkerProperties worker = WorkerProperties.bind(Map.of());
+    OutputBuffer configured = OutputBuffer.find(worker.dumpOutputBuffer().toBytes(), System.getenv("PATH"));
+    assertThat(configured.buffers()).as("stdbuf on this machine's PATH").isTrue();
+
+    assertThat(dump(PitrRestoreJob.scratchDumpEngine(binaries, socket, worker, configured), dir))
+        .startsWith(pgDump + " buffer 65536 args ").contains(" --host " + socket + " --port 5432 ");
+    assertThat(dump(PitrRestoreJob.scratchDumpEngine(binaries, socket, worker, OutputBuffer.TOOLS_OWN), dir))
+        .startsWith(pgDump + " buffer none args ").contains(" --host " + socket + " --port 5432 ");
+  }
+
+  private static String dump(dev.backstop.worker.postgres.PostgresDumpEngine engine, Path dir) throws Exception {
+    Path scratch = Files.createTempDirectory(dir, "scratch");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    engine.dump(new DumpTarget("localhost", 5432, "shop", "shop", ""), out, scratch);
+    return out.toString(StandardCharsets.UTF_8);
+  }
+}
