@@ -40,7 +40,12 @@ public class EngineConfiguration {
   /** How the tools whose output the worker reads in bulk (dumps, a restore test's table data) write it. */
   @Bean
   public OutputBuffer toolOutputBuffer(WorkerProperties properties) {
-    OutputBuffer buffer = OutputBuffer.find(properties.dumpOutputBuffer().toBytes(), System.getenv("PATH"));
+    return toolOutputBuffer(properties, System.getenv("PATH"));
+  }
+
+  /** The same, {@code stdbuf} looked for on {@code path} (the PATH variable's form). */
+  OutputBuffer toolOutputBuffer(WorkerProperties properties, String path) {
+    OutputBuffer buffer = OutputBuffer.find(properties.dumpOutputBuffer().toBytes(), path);
     if (!buffer.buffers() && properties.dumpOutputBuffer().toBytes() != 0) {
       log.info("no working stdbuf on PATH: pg_dump, mysqldump and pg_restore write to the worker a page at a time "
           + "(backstop.worker.dump-output-buffer needs coreutils' stdbuf)");

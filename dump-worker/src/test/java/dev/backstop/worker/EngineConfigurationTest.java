@@ -31,6 +31,32 @@ class EngineConfigurationTest {
         .isEqualTo("buffer none\n");
   }
 
+  @Test
+  void a_worker_without_stdbuf_says_so_once_at_start_and_runs_the_tools_as_they_are(@TempDir Path dir) {
+    var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(EngineConfiguration.class);
+    var lines = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    lines.start();
+    logger.addAppender(lines);
+    try {
+      EngineConfiguration configuration = new EngineConfiguration();
+      // a PATH holding no stdbuf: the buffer asked for cannot be had
+      assertThat(configuration.toolOutputBuffer(WorkerProperties.bind(Map.of()), dir.toString()).buffers()).isFalse();
+      assertThat(lines.list).singleElement().satisfies(line -> {
+        assertThat(line.getLevel()).isEqualTo(ch.qos.logback.classic.Level.INFO);
+        assertThat(line.getFormattedMessage()).startsWith("no working stdbuf on PATH: pg_dump, mysqldump and pg_restore "
+            + "write to the worker a page at a time").contains("backstop.worker.dump-output-buffer");
+      });
+      // none asked for: nothing to say, whatever PATH holds
+      assertThat(configuration.toolOutputBuffer(WorkerProperties.bind(Map.of("dump-output-buffer", "0")), dir.toString())
+          .buffers()).isFalse();
+      // stdbuf found: nothing to say
+      assertThat(configuration.toolOutputBuffer(WorkerProperties.bind(Map.of()), System.getenv("PATH")).buffers()).isTrue();
+      assertThat(lines.list).hasSize(1);
+    } finally {
+      logger.detachAppender(lines);
+    }
+  }
+
   private static String dumpOutput(Map<String, String> settings, Engine engine, Path dir) throws Exception {
     WorkerProperties properties = WorkerProperties.bind(settings);
     EngineConfiguration configuration = new EngineConfiguration();
