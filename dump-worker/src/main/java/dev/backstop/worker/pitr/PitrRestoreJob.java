@@ -313,12 +313,19 @@ public class PitrRestoreJob implements KindWork {
     Path dumpScratch = Files.createDirectories(server.root().resolve("dump"));
     StreamingArchive.Packed packed;
     Integer expectedTables;
+    long dumpStart = System.nanoTime();
+    long firstByte;
+    long dumpEnd;
+    long archived;
     try (StreamingArchive archive = StreamingArchive.start(format, worker.compressionLevel(), worker.compressionThreads(),
         engine.dumpFileName(addon.database()), target, dumpScratch.resolve("archive"),
         encrypt ? (file, head) -> cipher.headLast(addon.id(), key, file, head) : HeadLastFile::plain)) {
       progress.dumping(archive);
       expectedTables = CheckedDump.dump(engine, dumpTarget, archive.dump(), dumpScratch);
+      dumpEnd = System.nanoTime();
+      firstByte = archive.firstByteNanos();
       packed = archive.finish();
+      archived = System.nanoTime();
     } catch (DumpFailedException e) {
       if (Thread.currentThread().isInterrupted()) {
         throw new InterruptedIOException("point-in-time restore " + request.getBackupId() + " stopped");
@@ -334,6 +341,7 @@ public class PitrRestoreJob implements KindWork {
       return;
     }
     store.putTaking(key, packed.file());
+    progress.dumpingDetail = dumpBreakdown(dumpStart, firstByte, dumpEnd, archived, System.nanoTime());
     if (into != null) {
       // 4. into the operator's database, from the archive as stored (what a download would give)
       progress.phase("restoring-into-target", 0, null);
@@ -355,6 +363,22 @@ public class PitrRestoreJob implements KindWork {
         "scratch server", why, key, archiveName, packed.size(), packed.sha256(), expectedTables, null, target, null));
     log.info("point-in-time restore {} of addon {} done: {} ({} bytes; {})", request.getBackupId(), addon.id(), archiveName,
         packed.size(), progress.timings(walBytes));
+  }
+
+  /**
+   * The dumping phase in parts, from {@link System#nanoTime()} readings, as a backup's log line gives them: until
+   * pg_dump's first byte (the table count, the tool's start, its catalog reads), the dump, the archive's finishing
+   * (its head, the read-back for its size and checksum), the store. {@code firstByte} 0: nothing was written.
+   */
+  static String dumpBreakdown(long start, long firstByte, long dumpEnd, long archived, long stored) {
+    long rowsFrom = firstByte != 0 ? Math.min(Math.max(firstByte, start), dumpEnd) : start;
+    return (firstByte != 0 ? "first byte " + millis(rowsFrom - start) + " ms, " : "")
+        + "pg_dump " + millis(dumpEnd - rowsFrom) + " ms, archive " + millis(archived - dumpEnd) + " ms, store "
+        + millis(stored - archived) + " ms";
+  }
+
+  private static long millis(long nanos) {
+    return Math.max(0, nanos) / 1_000_000;
   }
 
   /**
@@ -562,6 +586,8 @@ public class PitrRestoreJob implements KindWork {
     volatile StreamingArchive archive;
     private long reported = -1;
     private String reportedPhase;
+    /** Where the dumping phase's time went, once the archive is stored ({@link PitrRestoreJob#dumpBreakdown}). */
+    volatile String dumpingDetail;
 
     Progress(BackupRequested request) {
       this.request = request;
@@ -595,6 +621,9 @@ public class PitrRestoreJob implements KindWork {
       StringBuilder out = new StringBuilder();
       all.forEach((name, ms) -> {
         out.append(out.isEmpty() ? "" : ", ").append(name).append(' ').append(ms).append(" ms");
+        if ("dumping".equals(name) && dumpingDetail != null) {
+          out.append(" (").append(dumpingDetail).append(')');
+        }
         if ("replaying-wal".equals(name)) {
           out.append(" (").append(walBytes >> 20).append(" MiB of WAL, ")
               .append(ms == 0 ? "-" : String.format(Locale.ROOT, "%.0f", walBytes / 1048576.0 / (ms / 1000.0)))

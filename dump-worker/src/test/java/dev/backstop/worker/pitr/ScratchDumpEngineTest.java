@@ -13,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The dump at the end of a point-in-time restore runs the scratch server's own pg_dump as a backup's runs. */
+/** The dump at the end of a point-in-time restore runs the scratch server's own pg_dump as a backup's runs, and is timed as one. */
 class ScratchDumpEngineTest {
 
   @Test
@@ -33,6 +33,16 @@ class ScratchDumpEngineTest {
         .startsWith(pgDump + " buffer 65536 args ").contains(" --host " + socket + " --port 5432 ");
     assertThat(dump(PitrRestoreJob.scratchDumpEngine(binaries, socket, worker, OutputBuffer.TOOLS_OWN), dir))
         .startsWith(pgDump + " buffer none args ").contains(" --host " + socket + " --port 5432 ");
+  }
+
+  @Test
+  void the_dumping_phase_is_logged_in_parts_as_a_backups_is() {
+    long s = 5_000_000_000L;
+    assertThat(PitrRestoreJob.dumpBreakdown(s, s + 40_000_000L, s + 12_000_000_000L, s + 12_400_000_000L,
+        s + 12_402_000_000L)).isEqualTo("first byte 40 ms, pg_dump 11960 ms, archive 400 ms, store 2 ms");
+    // nothing written: no first byte to speak of
+    assertThat(PitrRestoreJob.dumpBreakdown(s, 0, s + 30_000_000L, s + 31_000_000L, s + 31_000_000L))
+        .isEqualTo("pg_dump 30 ms, archive 1 ms, store 0 ms");
   }
 
   private static String dump(dev.backstop.worker.postgres.PostgresDumpEngine engine, Path dir) throws Exception {
