@@ -320,11 +320,15 @@ public class PostgresRestoreEngine implements RestoreEngine {
     }
   }
 
-  /** {@code bytes} in a file only this user may read, in the test's private folder. */
+  /** {@code bytes} in a new file only this user may read ({@link #privateFile}). */
   private static void write(Path file, byte[] bytes) throws IOException {
     Files.deleteIfExists(file);
-    Files.write(Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
-        bytes);
+    Files.write(privateFile(file), bytes);
+  }
+
+  /** Creates {@code file}, in the test's private folder, readable by this user only: it holds the customer's data. */
+  private static Path privateFile(Path file) throws IOException {
+    return Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
   }
 
   /**
@@ -337,8 +341,7 @@ public class PostgresRestoreEngine implements RestoreEngine {
     long checkEvery = 64L << 20;
     long sinceCheck = checkEvery;
     byte[] buffer = new byte[1 << 20];
-    try (OutputStream out = Files.newOutputStream(Files.createFile(spool,
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))))) {
+    try (OutputStream out = Files.newOutputStream(privateFile(spool))) {
       for (int n; (n = dump.read(buffer)) > 0; ) {
         if (sinceCheck >= checkEvery) {
           if (store.getUsableSpace() - checkEvery < tuning.spoolMinFreeBytes()) {

@@ -1,6 +1,7 @@
 package dev.backstop.worker.pitr;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.backstop.worker.config.WorkerProperties;
 import dev.backstop.worker.engine.DumpTarget;
@@ -33,6 +34,21 @@ class ScratchDumpEngineTest {
         .startsWith(pgDump + " buffer 65536 args ").contains(" --host " + socket + " --port 5432 ");
     assertThat(dump(PitrRestoreJob.scratchDumpEngine(binaries, socket, worker, OutputBuffer.TOOLS_OWN), dir))
         .startsWith(pgDump + " buffer none args ").contains(" --host " + socket + " --port 5432 ");
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60) // without the stall timeout, the silent pg_dump would hold the test this long
+  void a_pg_dump_that_writes_nothing_is_stopped_after_the_workers_stall_timeout(@TempDir Path dir) throws Exception {
+    Path binaries = Files.createDirectories(dir.resolve("bin"));
+    Path pgDump = binaries.resolve("pg_dump");
+    Files.writeString(pgDump, "#!/bin/sh\nexec sleep 120\n");
+    assertThat(pgDump.toFile().setExecutable(true)).isTrue();
+    WorkerProperties worker = WorkerProperties.bind(Map.of("dump-stall-timeout", "1s"));
+
+    assertThatThrownBy(() -> dump(PitrRestoreJob.scratchDumpEngine(binaries, Files.createDirectories(dir.resolve("socket")),
+        worker, OutputBuffer.TOOLS_OWN), dir))
+        .isInstanceOf(dev.backstop.worker.engine.DumpFailedException.class)
+        .hasMessageContaining("nothing came out of it for 1");
   }
 
   @Test
