@@ -123,7 +123,7 @@ class WorkerCrashIT {
     Events.publish(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS, requests, e -> ((BackupRequested) e).getAddonId());
 
     List<SpecificRecord> events = await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1))
-        .until(() -> Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS, Duration.ofMillis(500)),
+        .until(() -> Events.readToEnd(kafka.bootstrapServers(), Topics.BACKUP_EVENTS),
             all -> completedIds(all, "share").size() == requests.size());
 
     assertThat(completed(events, "share")).hasSize(requests.size());
@@ -150,7 +150,7 @@ class WorkerCrashIT {
     Events.publish(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS,
         List.of(new BackupRequested(backupId, addon, "crash-app", BackupKind.MANUAL, Instant.now(), null, null, null)), e -> addon);
     BackupStarted first = await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofSeconds(1))
-        .until(() -> started(Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS, Duration.ofMillis(500)), backupId),
+        .until(() -> started(Events.readToEnd(kafka.bootstrapServers(), Topics.BACKUP_EVENTS), backupId),
             s -> !s.isEmpty()).get(0);
     Process victim = workers.get(WORKERS.indexOf(first.getWorker()));
     await().atMost(Duration.ofSeconds(30)).until(() -> victim.descendants().anyMatch(WorkerCrashIT::isPgDump));
@@ -166,7 +166,7 @@ class WorkerCrashIT {
     lock.waitFor();
 
     List<SpecificRecord> events = await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(2))
-        .until(() -> Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS, Duration.ofMillis(500)),
+        .until(() -> Events.readToEnd(kafka.bootstrapServers(), Topics.BACKUP_EVENTS),
             all -> !completed(all, backupId).isEmpty());
     assertThat(Duration.between(killedAt, Instant.now())).isLessThan(Duration.ofMinutes(2));
     BackupCompleted done = completed(events, backupId).get(0);
@@ -175,8 +175,7 @@ class WorkerCrashIT {
 
     // for seconds after, still exactly one completion, and the only archive is the completed one
     await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofSeconds(1))
-        .untilAsserted(() -> assertThat(completed(Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS,
-            Duration.ofMillis(300)), backupId)).singleElement().isEqualTo(done));
+        .untilAsserted(() -> assertThat(completed(Events.readToEnd(kafka.bootstrapServers(), Topics.BACKUP_EVENTS), backupId)).singleElement().isEqualTo(done));
     try (Stream<Path> files = Files.walk(dir.resolve("archives").resolve(addon))) {
       assertThat(files.filter(Files::isRegularFile).map(p -> dir.resolve("archives").relativize(p).toString()))
           .containsExactlyInAnyOrder(done.getArchiveKey(), addon + "/data-key.json");

@@ -22,6 +22,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -51,6 +52,33 @@ public final class Events {
       }
     } catch (Exception e) {
       throw new IllegalStateException("could not publish to " + topic, e);
+    }
+  }
+
+  /**
+   * Every event a topic holds when the call begins, from offset 0 to each partition's end offset then; none when the
+   * topic does not exist yet. Joins no consumer group and waits for no quiet spell, so a test polling for an outcome
+   * reads the topic in a few milliseconds; events written during the call may or may not be included.
+   */
+  public static List<SpecificRecord> readToEnd(String bootstrapServers, String topic) {
+    try (var consumer = new KafkaConsumer<>(Map.<String, Object>of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new StringDeserializer(), new EventDeserializer())) {
+      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+      List<SpecificRecord> all = new ArrayList<>();
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (partitions.stream().anyMatch(p -> consumer.position(p) < ends.get(p))) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("could not read " + topic + " to its end offsets " + ends + " within 30 s");
+        }
+        consumer.poll(Duration.ofMillis(100)).forEach(r -> all.add(r.value()));
+      }
+      return all;
     }
   }
 

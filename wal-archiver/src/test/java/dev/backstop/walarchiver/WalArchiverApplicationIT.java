@@ -84,13 +84,13 @@ class WalArchiverApplicationIT {
       primary.psql("postgres", "create table t as select g from generate_series(1, 20000) g");
       FilesystemArchiveStore store = new FilesystemArchiveStore(archives);
       await().atMost(Duration.ofSeconds(20)).until(() -> !store.list(PitrKeys.systemsPrefix(addonId)).isEmpty());
-      await().atMost(Duration.ofSeconds(20)).until(() -> Events.readAll(kafka.bootstrapServers(), Topics.PITR_PROGRESS,
-          Duration.ofMillis(300)).stream().anyMatch(e -> e instanceof WalArchived a && a.getAddonId().equals(addonId)
+      await().atMost(Duration.ofSeconds(20)).until(() -> Events.readToEnd(kafka.bootstrapServers(), Topics.PITR_PROGRESS).stream().anyMatch(e -> e instanceof WalArchived a && a.getAddonId().equals(addonId)
               && a.getBytesPlain() > 0 && a.getBytesStored() > 0 && a.getLatest() != null));
       // the archive started: a base is requested at once, and the window waits for it
       await().atMost(Duration.ofSeconds(20)).until(() -> baseRequests(kafka, addonId).stream()
           .anyMatch(r -> r.getReason().contains("WAL archiving started")));
-      assertThat(windows(kafka, addonId)).extracting(PitrWindowChanged::getState).contains(PitrState.STARTING);
+      await().atMost(Duration.ofSeconds(20)).until(() -> windows(kafka, addonId).stream()
+          .anyMatch(w -> w.getState() == PitrState.STARTING));
 
       // Starter streams the primary; the secondary's slot of the same name follows the archive by SQL, so that
       // a stream moved there would resume without a gap
@@ -119,8 +119,7 @@ class WalArchiverApplicationIT {
       for (String stored : store.list(PitrKeys.walPrefix(new dev.backstop.pitr.ClusterWal(addonId, systemId), 1))) {
         store.delete(stored);
       }
-      await().atMost(Duration.ofSeconds(20)).until(() -> Events.readAll(kafka.bootstrapServers(), Topics.PITR_EVENTS,
-          Duration.ofMillis(300)).stream().anyMatch(e -> e instanceof WalGapDetected g && g.getAddonId().equals(addonId)
+      await().atMost(Duration.ofSeconds(20)).until(() -> Events.readToEnd(kafka.bootstrapServers(), Topics.PITR_EVENTS).stream().anyMatch(e -> e instanceof WalGapDetected g && g.getAddonId().equals(addonId)
               && g.getReason().contains("missing from the archive")));
       await().atMost(Duration.ofSeconds(20)).until(() -> windows(kafka, addonId).getLast().getState() == PitrState.BROKEN);
       PitrWindowChanged broken = windows(kafka, addonId).getLast();
@@ -147,13 +146,13 @@ class WalArchiverApplicationIT {
   }
 
   static List<PitrWindowChanged> windows(InProcessKafka kafka, String addonId) {
-    return Events.readAll(kafka.bootstrapServers(), Topics.PITR_EVENTS, Duration.ofMillis(300)).stream()
+    return Events.readToEnd(kafka.bootstrapServers(), Topics.PITR_EVENTS).stream()
         .filter(e -> e instanceof PitrWindowChanged w && w.getAddonId().equals(addonId)).map(e -> (PitrWindowChanged) e)
         .toList();
   }
 
   static List<BackupRequested> baseRequests(InProcessKafka kafka, String addonId) {
-    return Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS, Duration.ofMillis(300)).stream()
+    return Events.readToEnd(kafka.bootstrapServers(), Topics.BACKUP_REQUESTS).stream()
         .filter(e -> e instanceof BackupRequested r && r.getAddonId().equals(addonId) && r.getKind() == BackupKind.PITR_BASE)
         .map(e -> (BackupRequested) e).toList();
   }

@@ -166,12 +166,12 @@ final class FaultRig implements AutoCloseable {
   }
 
   List<SpecificRecord> events() {
-    return Events.readAll(kafka.bootstrapServers(), Topics.BACKUP_EVENTS, Duration.ofMillis(500));
+    return Events.readToEnd(kafka.bootstrapServers(), Topics.BACKUP_EVENTS);
   }
 
   /** The backup's events once it has an outcome and no late duplicate came within a few seconds. */
   Figures outcome(String backupId, Duration atMost) {
-    List<SpecificRecord> events = await().atMost(atMost).pollInterval(Duration.ofSeconds(1))
+    List<SpecificRecord> events = await().atMost(atMost).pollInterval(Duration.ofMillis(200))
         .until(this::events, all -> new Figures(backupId, all).ended() > 0);
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> events().size() == events.size());
     return new Figures(backupId, events());
