@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * &lt;root&gt;/data            the data directory (0700, owned by the run user)
  * &lt;root&gt;/s               its socket
- * &lt;root&gt;/wal/requests    names restore_command asks for (see {@link WalPrefetcher})
+ * &lt;root&gt;/wal/requests    names restore_command asks for, one file per call (see {@link WalPrefetcher})
+ * &lt;root&gt;/wal/taken       names restore_command took from ready/ without asking
  * &lt;root&gt;/wal/ready       files answered, moved into pg_wal by restore_command
  * &lt;root&gt;/wal/ahead       segments fetched ahead of replay
  * &lt;root&gt;/postgresql.conf, pg_hba.conf, pg_ident.conf, fetch.sh, server.log
@@ -42,21 +43,29 @@ public final class ScratchServer implements AutoCloseable {
   /** Paths go into a conf string and a shell command: only these characters, so that nothing needs quoting. */
   private static final Pattern SAFE_PATH = Pattern.compile("[A-Za-z0-9/._-]+");
 
-  /** What restore_command does; it answers each name within {@code wait} or aborts recovery (exit 126). */
+  /**
+   * What restore_command does: takes a file the restore job fetched ahead at once (and says so under {@code
+   * taken/}), else asks for it under a name of this call's own ({@code requests/<file>.<pid>}: an earlier ask of
+   * the same file, already answered, must not stand for this one) and waits for the answer within {@code wait}
+   * or aborts recovery (exit 126).
+   */
   private static final String FETCH_SH = """
       #!/bin/sh
-      # restore_command of a Backstop point-in-time restore: asks the restore job for %%f and waits for its answer
+      # restore_command of a Backstop point-in-time restore: %%f, fetched ahead by the restore job or asked for
       d='%s'
       case "$1" in */*|.*|'') exit 126;; esac
-      : > "$d/requests/$1" || exit 126
+      if [ -e "$d/ready/$1" ] && mv -f "$d/ready/$1" "$2" 2>/dev/null; then : > "$d/taken/$1"; exit 0; fi
+      r="$d/requests/$1.$$"
+      : > "$r" || exit 126
       i=0
       while [ $i -lt %d ]; do
-        if [ -e "$d/ready/$1" ]; then exec mv -f "$d/ready/$1" "$2"; fi
-        if [ -e "$d/ready/$1.missing" ]; then rm -f "$d/ready/$1.missing"; exit 1; fi
-        if [ -e "$d/ready/$1.failed" ]; then exit 126; fi
+        if [ -e "$d/ready/$1" ] && mv -f "$d/ready/$1" "$2" 2>/dev/null; then rm -f "$r"; exit 0; fi
+        if [ -e "$d/ready/$1.missing" ]; then rm -f "$d/ready/$1.missing" "$r"; exit 1; fi
+        if [ -e "$d/ready/$1.failed" ]; then rm -f "$r"; exit 126; fi
         sleep 0.02
         i=$((i+1))
       done
+      rm -f "$r"
       exit 126
       """;
 
@@ -87,7 +96,7 @@ public final class ScratchServer implements AutoCloseable {
     this.root = root;
     this.runAs = runAs;
     Files.createDirectories(root);
-    for (String dir : List.of("data", "s", "wal/requests", "wal/ready", "wal/ahead")) {
+    for (String dir : List.of("data", "s", "wal/requests", "wal/taken", "wal/ready", "wal/ahead")) {
       Files.createDirectories(root.resolve(dir));
     }
     Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
@@ -233,8 +242,13 @@ public final class ScratchServer implements AutoCloseable {
     writeAsServer(data.resolve("recovery.signal"), "");
     writeAsServer(root.resolve("pg_hba.conf"), "local all all trust\n");
     writeAsServer(root.resolve("pg_ident.conf"), "");
-    writeAsServer(root.resolve("fetch.sh"), FETCH_SH.formatted(walDirectory(), 15_000));
+    writeAsServer(root.resolve("fetch.sh"), fetchScript(walDirectory(), 15_000));
     writeSettings(control, recoverySettings);
+  }
+
+  /** {@code fetch.sh} for the restore's {@code wal} folder, waiting {@code tries} × 20 ms for an answer. */
+  static String fetchScript(Path walDirectory, int tries) {
+    return FETCH_SH.formatted(walDirectory, tries);
   }
 
   /** Rewrites the settings with other recovery settings (a restart without the target). */

@@ -23,9 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The restore job's side of {@code restore_command} ({@code fetch.sh}'s protocol: {@code requests/<name>}
- * asked, {@code ready/<name>} or a {@code .missing} / {@code .failed} marker answered), over an in-memory
- * archive of 1 MiB segments.
+ * The restore job's side of {@code restore_command} ({@code fetch.sh}'s protocol: {@code requests/<name>.<pid>}
+ * asked, {@code ready/<name>} or a {@code .missing} / {@code .failed} marker answered, {@code taken/<name>} when
+ * the script took a file fetched ahead without asking), over an in-memory archive of 1 MiB segments; the last
+ * test runs the real script.
  */
 class WalPrefetcherTest {
 
@@ -58,7 +59,7 @@ class WalPrefetcherTest {
 
       // taking one that was ready moves the lookahead on
       Files.delete(wal.resolve("ready").resolve(name(2)));
-      ask(name(2));
+      Files.writeString(wal.resolve("taken").resolve(name(2)), "");
       await().atMost(WAIT).until(() -> Files.exists(wal.resolve("ready").resolve(name(5))));
       await().atMost(WAIT).until(() -> prefetcher.segmentsServed() == 2);
       assertThat(prefetcher.bytesServed()).isEqualTo(2 * SEGMENT);
@@ -86,16 +87,51 @@ class WalPrefetcherTest {
     }
   }
 
+  @Test
+  void a_server_taking_segments_faster_than_the_job_looks_and_asking_again_for_ones_it_has_gets_each_whole() throws Exception {
+    for (long n = 1; n <= 8; n++) {
+      store.segments.put(n, segment(n));
+    }
+    Path script = Files.writeString(wal.resolve("fetch.sh"), ScratchServer.fetchScript(wal, 250));
+    Path into = Files.createDirectories(wal.resolve("pg_wal")).resolve("RECOVERYXLOG");
+    try (WalPrefetcher prefetcher = start(8)) {
+      for (long n = 1; n <= 6; n++) {
+        assertThat(restoreCommand(script, name(n), into)).as("segment %d", n).isZero();
+        assertThat(Files.readAllBytes(into)).isEqualTo(segment(n));
+      }
+      // promotion reads the segment recovery ended in once more, right after replay took it
+      assertThat(restoreCommand(script, name(6), into)).as("segment 6 again").isZero();
+      assertThat(Files.readAllBytes(into)).isEqualTo(segment(6));
+      // an earlier one asked again is read again, and does not move the lookahead back
+      assertThat(restoreCommand(script, name(4), into)).as("segment 4 again").isZero();
+      assertThat(Files.readAllBytes(into)).isEqualTo(segment(4));
+      assertThat(restoreCommand(script, name(9), into)).as("past the archive's end").isEqualTo(1);
+      await().atMost(WAIT).until(() -> prefetcher.segmentsServed() == 8);
+      assertThat(prefetcher.servedSegment()).isEqualTo(6);
+      assertThat(prefetcher.bytesServed()).isEqualTo(8 * SEGMENT);
+      try (var left = Files.list(wal.resolve("requests"))) {
+        assertThat(left.toList()).as("requests left behind").isEmpty();
+      }
+    }
+  }
+
+  /** What the server does: runs restore_command for {@code name} and {@code into}; its exit status. */
+  private static int restoreCommand(Path script, String name, Path into) throws Exception {
+    Process process = new ProcessBuilder("sh", script.toString(), name, into.toString()).redirectErrorStream(true).start();
+    assertThat(process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("restore_command for %s ended", name).isTrue();
+    return process.exitValue();
+  }
+
   private WalPrefetcher start(int lookahead) throws IOException {
-    for (String dir : List.of("requests", "ready", "ahead")) {
+    for (String dir : List.of("requests", "taken", "ready", "ahead")) {
       Files.createDirectories(wal.resolve(dir));
     }
     return new WalPrefetcher(store, new ClusterWal("addon-1", 7_000_000_000_000_000_001L), SEGMENT, new TimelineHistory(1, List.of()), wal, null, lookahead, 2).start();
   }
 
-  /** What fetch.sh does first: asks for {@code name}; returns where the answer will be. */
+  /** What fetch.sh does when {@code name} is not ready: asks for it; returns where the answer will be. */
   private Path ask(String name) throws IOException {
-    Files.writeString(wal.resolve("requests").resolve(name), "");
+    Files.writeString(wal.resolve("requests").resolve(name + ".4242"), "");
     return wal.resolve("ready").resolve(name);
   }
 
