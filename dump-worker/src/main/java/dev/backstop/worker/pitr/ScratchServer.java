@@ -53,7 +53,9 @@ public final class ScratchServer implements AutoCloseable {
       #!/bin/sh
       # restore_command of a Backstop point-in-time restore: %%f, fetched ahead by the restore job or asked for
       d='%s'
-      case "$1" in */*|.*|'') exit 126;; esac
+      # a WAL file's name only (the job answers no other): nothing else becomes a path or a request
+      case "$1" in ''|.*|-*|*[!0-9A-Za-z._-]*) exit 126;; esac
+      [ ${#1} -le 64 ] || exit 126
       if [ -e "$d/ready/$1" ] && mv -f "$d/ready/$1" "$2" 2>/dev/null; then : > "$d/taken/$1"; exit 0; fi
       r="$d/requests/$1.$$"
       : > "$r" || exit 126

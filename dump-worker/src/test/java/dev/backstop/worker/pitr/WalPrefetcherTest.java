@@ -82,6 +82,11 @@ class WalPrefetcherTest {
       await().atMost(WAIT).until(() -> Files.exists(wal.resolve("ready").resolve("00000002.history.missing")));
       ask(name(7));
       await().atMost(WAIT).until(() -> Files.exists(wal.resolve("ready").resolve(name(7) + ".failed")));
+      // a failure of another kind is answered the same way, at once, not left for the call to wait out
+      store.failing = 5;
+      store.unchecked = true;
+      ask(name(5));
+      await().atMost(WAIT).until(() -> Files.exists(wal.resolve("ready").resolve(name(5) + ".failed")));
       assertThat(wal.resolve("ready").resolve(name(3))).doesNotExist();
       assertThat(prefetcher.segmentsServed()).isZero();
     }
@@ -115,10 +120,37 @@ class WalPrefetcherTest {
     }
   }
 
+  @Test
+  void a_name_that_is_no_wal_file_name_is_refused_by_the_script_before_it_becomes_a_path() throws Exception {
+    Path script = Files.writeString(wal.resolve("fetch.sh"), ScratchServer.fetchScript(wal, 250));
+    Path into = Files.createDirectories(wal.resolve("pg_wal")).resolve("RECOVERYXLOG");
+    try (WalPrefetcher prefetcher = start(2)) {
+      for (String hostile : List.of("../ready/x", "-rf", "a'b", "a\"b", "a b", "x\ny", "a=b", "#x", "$(touch pwned)", ".hidden", "",
+          "0".repeat(65))) {
+        assertThat(restoreCommand(script, hostile, into)).as("restore_command for %s", hostile).isEqualTo(126);
+      }
+      // nothing asked, answered, written or run: every folder as it was
+      for (String folder : List.of("requests", "taken", "ready", "ahead", "pg_wal")) {
+        try (var files = Files.list(wal.resolve(folder))) {
+          assertThat(files.toList()).as(folder).isEmpty();
+        }
+      }
+      try (var made = Files.list(wal)) {
+        assertThat(made.map(p -> p.getFileName().toString()).toList())
+            .containsExactlyInAnyOrder("requests", "taken", "ready", "ahead", "fetch.sh", "pg_wal");
+      }
+      assertThat(prefetcher.segmentsServed()).isZero();
+    }
+  }
+
   /** What the server does: runs restore_command for {@code name} and {@code into}; its exit status. */
   private static int restoreCommand(Path script, String name, Path into) throws Exception {
-    Process process = new ProcessBuilder("sh", script.toString(), name, into.toString()).redirectErrorStream(true).start();
-    assertThat(process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("restore_command for %s ended", name).isTrue();
+    Process process = new ProcessBuilder("sh", script.toString(), name, into.toString()).redirectErrorStream(true)
+        .directory(into.getParent().toFile()).start();
+    if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("restore_command for " + name + " did not end within 30 s");
+    }
     return process.exitValue();
   }
 
@@ -149,10 +181,14 @@ class WalPrefetcherTest {
   private static final class MemoryStore implements WalSegmentStore {
     final Map<Long, byte[]> segments = new ConcurrentHashMap<>();
     volatile long failing = -1;
+    volatile boolean unchecked;
 
     @Override
     public Optional<byte[]> fetchSegment(ClusterWal cluster, WalSegmentName segment) throws IOException {
       if (segment.segmentNumber() == failing) {
+        if (unchecked) {
+          throw new IllegalStateException("the reader broke");
+        }
         throw new IOException("the store is down");
       }
       return segment.timeline() == 1 ? Optional.ofNullable(segments.get(segment.segmentNumber())) : Optional.empty();
